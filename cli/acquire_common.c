@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* acquire_common.c: error messages and resource canonicalisation for acquire. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acquire_common.h"
+
+const char *acquire_signame(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo)
+{
+	char what[64];
+	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
+	if (err == -EINTR && signo) {
+		vl_error("%s: wait interrupted by %s; nothing is held", res,
+			 acquire_signame(signo, what, sizeof(what)));
+		return 128 + signo;
+	}
+	if (err == -ETIMEDOUT && o->wait > 0)
+		vl_error("%s: still busy after %g seconds%s", res, o->wait, vl_advice(err));
+	else
+		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
+	int status = virlock_exit_code(err);
+	return status == VL_EXIT_BUSY ? o->conflict_exit : status;
+}
+
+void acquire_free_list(char **list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int acquire_canonical_all(const struct acquire_opts *o, char ***out)
+{
+	char **list = calloc(o->n, sizeof(*list));
+	if (!list) {
+		vl_error("%s", strerror(ENOMEM));
+		return VL_EXIT_OSERR;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		int err = lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &list[i]);
+		if (err < 0) {
+			list[i] = NULL;
+			acquire_free_list(list, i);
+			return acquire_report(o, err, i, 0);
+		}
+	}
+	*out = list;
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* acquire_common.h: the parsed acquire request and the helpers its three paths share. */
+#ifndef VIRLOCK_ACQUIRE_COMMON_H
+#define VIRLOCK_ACQUIRE_COMMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "virlock.h"
+
+struct acquire_opts {
+	unsigned flags;		      /* LOCKSPACE_SHARED, LOCKSPACE_LITERAL */
+	double wait;		      /* < 0 for ever, 0 no wait, > 0 seconds */
+	const char *owner;	      /* NULL for none */
+	int conflict_exit;	      /* the status for busy or timed out (75 or -E) */
+	int no_kill;		      /* --no-kill */
+	pid_t for_pid;		      /* --for-pid, 0 for none */
+	const char *const *resources; /* as the user gave them */
+	size_t n;
+	const char *const *command; /* NULL without a command */
+};
+
+/*
+ * Print the one-line error of a failed acquire, naming resources[@failed]
+ * (when valid) with advice, and return the exit status: 128+@signo for a wait
+ * ended by a signal, conflict_exit for busy or timed out.
+ */
+int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo);
+
+/*
+ * Canonicalise every resource (absolute, so that a holder in "/" or another
+ * process resolves them the same). On success *out is a malloc'd array of
+ * malloc'd strings, freed with acquire_free_list(); on failure the error has
+ * been printed and the exit status is returned.
+ */
+int acquire_canonical_all(const struct acquire_opts *o, char ***out);
+void acquire_free_list(char **list, size_t n);
+
+/* "SIGTERM" for SIGTERM, or "signal N". */
+const char *acquire_signame(int sig, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cmd_acquire.c: virlock acquire: options, then a supervisor, a detached holder or a hotplug. */
+#include <errno.h>
+#include <popt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acquire_common.h"
+#include "acquire_help.h"
+#include "acquire_hotplug.h"
+#include "holder.h"
+#include "supervisor.h"
+
+#define CA_SUMMARY                                                                                           \
+	"Take locks: around COMMAND, or in a detached holder that keeps them until 'virlock release'."
+
+struct ca_args {
+	int mode; /* 0 exclusive, 1 shared */
+	int literal;
+	int no_kill;
+	int for_pid;
+	int conflict;
+	char *owner;
+	double wait;
+	char **extra; /* resources popt took as the value of -w */
+	size_t nextra;
+};
+
+/* -w takes an optional value; a word that is not a number is a resource. */
+static int ca_wait_value(struct ca_args *a, char *value)
+{
+	a->wait = -1;
+	if (!value)
+		return 0;
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (end != value && *end == '\0' && !errno && v >= 0 && v <= 1e9) {
+		a->wait = v;
+		free(value);
+		return 0;
+	}
+	if (end != value && *end == '\0') {
+		vl_error("--wait %s: out of range; give seconds from 0 to 1e9, for example -w 0.5", value);
+		free(value);
+		return VL_EXIT_USAGE;
+	}
+	char **extra = realloc(a->extra, (a->nextra + 1) * sizeof(*extra));
+	if (!extra) {
+		free(value);
+		return VL_EXIT_OSERR;
+	}
+	a->extra = extra;
+	a->extra[a->nextra++] = value;
+	return 0;
+}
+
+static int ca_label_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Checks between options that popt cannot make. */
+static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const struct virlock_ctx *ctx)
+{
+	const char *problem = NULL;
+	size_t empty = 0;
+	while (empty < o->n && o->resources[empty][0])
+		empty++;
+	if (o->n == 0)
+		problem = "no resource given; try 'virlock acquire --help'";
+	else if (empty < o->n)
+		problem = "an empty resource name; give a path or a lease name";
+	else if (a->conflict < 0 || a->conflict > 255)
+		problem = "--conflict-exit-code takes a status from 0 to 255";
+	else if (a->for_pid < 0 || (a->for_pid && o->command))
+		problem = "--for-pid takes a process id, and only without a command";
+	else if (o->no_kill && !o->command)
+		problem = "--no-kill applies only with a command after '--'";
+	else if (a->owner && !ca_label_ok(a->owner))
+		problem = "--owner takes a non-empty label without control characters";
+	else if (ctx->direct && a->owner)
+		problem = "--owner needs a lockspace directory, not --direct";
+	else if (ctx->direct && !o->command && !o->for_pid)
+		problem = "with --direct, give a command after '--' or --for-pid: nothing could release a "
+			  "detached holder";
+	if (problem) {
+		vl_error("acquire: %s", problem);
+		return VL_EXIT_USAGE;
+	}
+	if (o->for_pid && kill(o->for_pid, 0) < 0 && errno == ESRCH) {
+		vl_error("process %d: no such process; --for-pid needs a running process", (int)o->for_pid);
+		return VL_EXIT_NOINPUT;
+	}
+	return 0;
+}
+
+/* Run the parsed request: hotplug into a live holder, or a new supervisor or holder. */
+static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
+{
+	struct lockspace *ls = NULL;
+	int status = vl_open_lockspace(ctx, &ls);
+	if (status)
+		return status;
+	pid_t pid = 0;
+	int err = o->owner ? acquire_find_owner(ls, o->owner, &pid) : -ENOENT;
+	if (err == 0) {
+		if (o->command || o->for_pid) {
+			vl_error("owner %s: already used by holder %d; choose another label, or add "
+				 "resources to it without a command",
+				 o->owner, (int)pid);
+			status = VL_EXIT_USAGE;
+		} else {
+			status = acquire_hotplug(ls, pid, o);
+		}
+		lockspace_close(ls);
+		return status;
+	}
+	if (err != -ENOENT) {
+		vl_error("%s: holder records: %s%s", lockspace_dir(ls), lockspace_strerror(err),
+			 vl_advice(err));
+		lockspace_close(ls);
+		return virlock_exit_code(err);
+	}
+	if (o->command)
+		return supervisor_run(ls, o);
+	int in_holder;
+	status = holder_run(ls, o, &in_holder);
+	if (!in_holder && status == 0)
+		vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n, o->n == 1 ? "" : "s");
+	return status;
+}
+
+int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	struct ca_args a = {.conflict = VL_EXIT_BUSY};
+	int nkill = 0;
+	struct poptOption options[] = {
+		{"shared", 's', POPT_ARG_VAL, &a.mode, 1, "take shared (read) locks", NULL},
+		{"exclusive", 'x', POPT_ARG_VAL, &a.mode, 0, "take exclusive (write) locks (default)", NULL},
+		{"nonblock", 'n', POPT_ARG_NONE, NULL, 'n', "fail at once if a resource is busy (default)",
+		 NULL},
+		{"wait", 'w', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, 'w',
+		 "wait for busy resources, for ever or up to SECONDS", "SECONDS"},
+		{"owner", 'o', POPT_ARG_STRING, NULL, 'o',
+		 "label the holder; a live holder's label adds to it", "LABEL"},
+		{"conflict-exit-code", 'E', POPT_ARG_INT, &a.conflict, 0,
+		 "exit status when busy (default 75)", "N"},
+		{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path",
+		 NULL},
+		{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
+		{"for-pid", '\0', POPT_ARG_INT, &a.for_pid, 0, "release when process PID exits", "PID"},
+		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
+		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
+		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
+		POPT_TABLEEND,
+	};
+	int split = 1;
+	while (split < argc && strcmp(argv[split], "--") != 0)
+		split++;
+	/* popt names the program after argv[0] in --help and --usage. */
+	const char **pargv = calloc((size_t)split + 1, sizeof(*pargv));
+	if (!pargv)
+		return VL_EXIT_OSERR;
+	memcpy(pargv, argv, (size_t)split * sizeof(*pargv));
+	pargv[0] = "virlock acquire";
+	poptContext con = poptGetContext("virlock acquire", split, pargv, options, 0);
+	poptSetOtherOptionHelp(con, "[OPTION...] RESOURCE... [-- COMMAND [ARG...]]");
+	int rc, status = 0;
+	while (!status && (rc = poptGetNextOpt(con)) > 0) {
+		if (rc == 'n') {
+			a.wait = 0;
+		} else if (rc == 'w') {
+			status = ca_wait_value(&a, poptGetOptArg(con));
+		} else if (rc == 'o') {
+			free(a.owner);
+			a.owner = poptGetOptArg(con);
+		} else if (rc == 'h') {
+			acquire_help_print(con, CA_SUMMARY, stdout);
+			goto out;
+		} else if (rc == 'u') {
+			poptPrintUsage(con, stdout, 0);
+			goto out;
+		} else if (rc == 'V') {
+			printf("virlock %s\n", lockspace_version());
+			goto out;
+		}
+	}
+	if (!status && rc < -1) {
+		vl_error("acquire: %s: %s; try 'virlock acquire --help'",
+			 poptBadOption(con, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		status = VL_EXIT_USAGE;
+	}
+	if (status)
+		goto out;
+
+	const char **rest = poptGetArgs(con);
+	size_t nrest = 0;
+	while (rest && rest[nrest])
+		nrest++;
+	const char **resources = calloc(a.nextra + nrest + 1, sizeof(*resources));
+	if (!resources) {
+		status = VL_EXIT_OSERR;
+		goto out;
+	}
+	for (size_t i = 0; i < a.nextra; i++)
+		resources[i] = a.extra[i];
+	if (nrest)
+		memcpy(resources + a.nextra, rest, nrest * sizeof(*resources));
+	struct acquire_opts o = {
+		.flags = (a.mode ? LOCKSPACE_SHARED : 0) | (a.literal ? LOCKSPACE_LITERAL : 0),
+		.wait = a.wait,
+		.owner = a.owner,
+		.conflict_exit = a.conflict,
+		.no_kill = nkill,
+		.for_pid = a.for_pid,
+		.resources = resources,
+		.n = a.nextra + nrest,
+		.command = split < argc ? argv + split + 1 : NULL,
+	};
+	if (o.command && !o.command[0]) {
+		vl_error("acquire: no command after '--'; try 'virlock acquire --help'");
+		status = VL_EXIT_USAGE;
+	}
+	if (!status)
+		status = ca_check(&a, &o, ctx);
+	if (!status)
+		status = ca_run(ctx, &o);
+	free(resources);
+out:
+	for (size_t i = 0; i < a.nextra; i++)
+		free(a.extra[i]);
+	free(a.extra);
+	free(a.owner);
+	poptFreeContext(con);
+	free(pargv);
+	return status;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cmd_inspect.c: virlock inspect, everything about one resource as a key: value block or JSON. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "output.h"
+#include "virlock.h"
+
+static void print_key(const char *key, const char *value)
+{
+	printf("%-11s", key);
+	vl_print_safe(stdout, value);
+	putchar('\n');
+}
+
+static void print_pid(const char *key, pid_t pid)
+{
+	if (pid > 0)
+		printf("%-11s%d\n", key, (int)pid);
+	else
+		printf("%-11s-\n", key);
+}
+
+static void print_text(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
+{
+	char tbuf[VL_TIME_LEN];
+	print_key("name:", info->name);
+	print_key("path:", info->path);
+	print_key("lock file:", info->lockfile);
+	printf("%-11s%s", "integrity:", vl_integrity_word(info->integrity));
+	if (info->integrity == -EBADMSG)
+		fputs(" (the content does not hash to the name)", stdout);
+	else if (info->integrity != 0 && info->integrity != -ENODATA)
+		printf(" (%s)", lockspace_strerror(info->integrity));
+	putchar('\n');
+	print_key("state:", vl_state_word(info->state));
+	printf("%-11s%zu\n", "holders:", info->nholders);
+	for (size_t i = 0; i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		print_pid("holder:", h->pid);
+		print_key("  mode:", vl_state_word(h->mode));
+		print_key("  command:", h->command);
+		print_key("  owner:", h->owner);
+		print_pid("  child:", h->child);
+		print_key("  since:", vl_format_time(h->since, tbuf));
+		print_key("  status:", vl_holder_word(h));
+	}
+	printf("%-11s", "waiters:");
+	if (nwaiters == 0)
+		fputs("none", stdout);
+	for (size_t i = 0; i < nwaiters; i++)
+		printf("%s%d", i ? " " : "", (int)waiters[i]);
+	putchar('\n');
+}
+
+static void json_key(const char *indent, const char *key)
+{
+	printf("%s\"%s\": ", indent, key);
+}
+
+static void json_pid(pid_t pid)
+{
+	if (pid > 0)
+		printf("%d", (int)pid);
+	else
+		fputs("null", stdout);
+}
+
+static void print_json(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
+{
+	char tbuf[VL_TIME_LEN];
+	fputs("{\n", stdout);
+	json_key("  ", "name");
+	vl_json_string(stdout, info->name);
+	fputs(",\n", stdout);
+	json_key("  ", "path");
+	vl_json_string(stdout, info->path);
+	fputs(",\n", stdout);
+	json_key("  ", "lockfile");
+	vl_json_string(stdout, info->lockfile);
+	fputs(",\n", stdout);
+	json_key("  ", "integrity");
+	vl_json_string(stdout, vl_integrity_word(info->integrity));
+	fputs(",\n", stdout);
+	json_key("  ", "state");
+	vl_json_string(stdout, vl_state_word(info->state));
+	fputs(",\n", stdout);
+	json_key("  ", "holders");
+	fputs(info->nholders ? "[\n" : "[", stdout);
+	for (size_t i = 0; i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		fputs("    {\n", stdout);
+		json_key("      ", "pid");
+		json_pid(h->pid);
+		fputs(",\n", stdout);
+		json_key("      ", "mode");
+		vl_json_string(stdout, vl_state_word(h->mode));
+		fputs(",\n", stdout);
+		json_key("      ", "command");
+		vl_json_string(stdout, h->command);
+		fputs(",\n", stdout);
+		json_key("      ", "owner");
+		vl_json_string(stdout, h->owner);
+		fputs(",\n", stdout);
+		json_key("      ", "child");
+		json_pid(h->child);
+		fputs(",\n", stdout);
+		json_key("      ", "since");
+		vl_json_string(stdout, vl_format_time(h->since, tbuf));
+		fputs(",\n", stdout);
+		json_key("      ", "status");
+		vl_json_string(stdout, vl_holder_word(h));
+		fputs(i + 1 < info->nholders ? "\n    },\n" : "\n    }\n  ", stdout);
+	}
+	fputs("],\n", stdout);
+	json_key("  ", "waiters");
+	putchar('[');
+	for (size_t i = 0; i < nwaiters; i++)
+		printf("%s%d", i ? ", " : "", (int)waiters[i]);
+	fputs("]\n}\n", stdout);
+}
+
+static int inspect_cb(const struct lockspace_info *info, void *arg)
+{
+	pid_t *waiters;
+	size_t nwaiters;
+	if (vl_waiters_unique(info->waiters, info->nwaiters, &waiters, &nwaiters) < 0)
+		return -ENOMEM;
+	if (*(int *)arg)
+		print_json(info, waiters, nwaiters);
+	else
+		print_text(info, waiters, nwaiters);
+	free(waiters);
+	return 0;
+}
+
+/*
+ * A path that names a lock file of this lockspace means that lock file, not a
+ * resource of its own: 'virlock inspect $LS/NAME' inspects NAME. On a match
+ * return 1 and copy the name into @name.
+ */
+static int lockfile_name(struct lockspace *ls, const char *path, char name[LOCKSPACE_NAME_LEN + 1])
+{
+	const char *dir = lockspace_dir(ls);
+	char *canon = NULL;
+	int match = 0;
+	if (!dir || lockspace_canonical(path, 0, &canon) < 0)
+		return 0;
+	size_t dlen = strlen(dir);
+	if (strncmp(canon, dir, dlen) == 0 && canon[dlen] == '/' && lockspace_valid_name(canon + dlen + 1)) {
+		memcpy(name, canon + dlen + 1, LOCKSPACE_NAME_LEN + 1);
+		match = 1;
+	}
+	free(canon);
+	return match;
+}
+
+static const char summary[] = "Show everything about one resource: its lock file, holders and waiters.";
+
+int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	int json = 0, literal = 0;
+	struct poptOption options[] = {
+		{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
+		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "take RESOURCE as a string, not a path", NULL},
+		VL_POPT_STANDARD,
+		POPT_TABLEEND,
+	};
+	struct vl_popt p;
+	struct lockspace *ls = NULL;
+	int status = VL_EXIT_USAGE;
+
+	if (vl_popt_start(&p, argc, argv, options, "[OPTION...] RESOURCE-or-NAME") < 0)
+		return VL_EXIT_OSERR;
+	int rc = poptGetNextOpt(p.con);
+	if (rc != -1) {
+		status = vl_popt_common(&p, rc, summary, NULL);
+		goto out;
+	}
+	int nargs;
+	const char **args = vl_popt_args(&p, &nargs);
+	if (nargs != 1) {
+		vl_error("inspect: %s; try 'virlock inspect --help'",
+			 nargs ? "give one resource only" : "no resource given");
+		goto out;
+	}
+	const char *res = args[0];
+	unsigned flags = 0;
+	int is_path = 0;
+	struct stat st;
+	if (literal) {
+		flags = LOCKSPACE_LITERAL;
+	} else if (stat(res, &st) == 0) {
+		is_path = 1;
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		int err = -errno;
+		vl_error("%s: %s%s", res, strerror(-err), vl_advice(err));
+		status = virlock_exit_code(err);
+		goto out;
+	} else if (lockspace_valid_name(res)) {
+		if (ctx->direct) {
+			vl_error("%s: a lock name needs a lockspace; give the resource's path with --direct",
+				 res);
+			goto out;
+		}
+		flags = LOCKSPACE_BYNAME;
+	} else {
+		vl_error("%s: no such file, and not a lock name (32 hex digits); give an existing path, "
+			 "a name from 'virlock list -o NAME', or --literal for a string resource",
+			 res);
+		goto out;
+	}
+
+	status = vl_open_lockspace(ctx, &ls);
+	if (status != VL_EXIT_OK)
+		goto out;
+	char name[LOCKSPACE_NAME_LEN + 1];
+	const char *what = res;
+	if (is_path && lockfile_name(ls, res, name)) {
+		what = name;
+		flags = LOCKSPACE_BYNAME;
+	}
+	int err = lockspace_inspect(ls, what, flags, inspect_cb, &json);
+	if (err == -ENOENT) {
+		if (ctx->direct)
+			vl_error("%s: no such file; check the path", res);
+		else
+			vl_error("%s: no lock file in %s; nothing has locked it since the last prune", res,
+				 lockspace_dir(ls));
+		status = VL_EXIT_NOINPUT;
+		goto out;
+	}
+	if (err < 0) {
+		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
+		status = virlock_exit_code(err);
+		goto out;
+	}
+	status = vl_finish_stdout(VL_EXIT_OK);
+out:
+	lockspace_close(ls);
+	vl_popt_end(&p);
+	return status;
+}

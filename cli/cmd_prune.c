@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cmd_prune.c: virlock prune, removing free lock files and stale holder records. */
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "virlock.h"
+
+struct prune_run {
+	int verbose;
+	int dry_run;
+	int lockfiles, records;
+};
+
+static void prune_cb(const char *what, void *arg)
+{
+	struct prune_run *pr = arg;
+	/* Holder records and their companions live under .holders/; the rest are lock files. */
+	if (strstr(what, "/.holders/"))
+		pr->records++;
+	else
+		pr->lockfiles++;
+	if (pr->verbose) {
+		fputs(pr->dry_run ? "would remove " : "removed ", stdout);
+		vl_print_safe(stdout, what);
+		putchar('\n');
+	}
+}
+
+static const char summary[] = "Remove free lock files and stale holder records, safely against acquirers.";
+
+int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	int dry_run = 0, quiet = 0, verbose = 0;
+	struct poptOption options[] = {
+		{"dry-run", '\0', POPT_ARG_NONE, &dry_run, 0, "remove nothing, say what would be removed",
+		 NULL},
+		{"quiet", 'q', POPT_ARG_NONE, &quiet, 0, "print nothing but errors", NULL},
+		{"verbose", 'v', POPT_ARG_NONE, &verbose, 0, "print each file removed (or that would be)",
+		 NULL},
+		VL_POPT_STANDARD,
+		POPT_TABLEEND,
+	};
+	struct vl_popt p;
+	struct lockspace *ls = NULL;
+	struct prune_run pr = {0};
+	int status = VL_EXIT_USAGE;
+
+	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
+		return VL_EXIT_OSERR;
+	int rc = poptGetNextOpt(p.con);
+	if (rc != -1) {
+		status = vl_popt_common(&p, rc, summary, NULL);
+		goto out;
+	}
+	int nargs;
+	const char **args = vl_popt_args(&p, &nargs);
+	if (nargs > 0) {
+		vl_error("prune: %s: unexpected argument; prune takes no resources", args[0]);
+		goto out;
+	}
+	if (ctx->direct) {
+		vl_error("prune: --direct has no lockspace to prune; give -L DIR or drop --direct");
+		goto out;
+	}
+	/* -q and -v work before the command, as global options, and after it. */
+	quiet = quiet || ctx->quiet;
+	pr.verbose = (verbose || ctx->verbose) && !quiet;
+	pr.dry_run = dry_run;
+	status = vl_open_lockspace(ctx, &ls);
+	if (status != VL_EXIT_OK)
+		goto out;
+	int n = lockspace_prune(ls, dry_run ? LOCKSPACE_DRY_RUN : 0, prune_cb, &pr);
+	if (n < 0) {
+		fflush(stdout);
+		vl_error("prune %s: %s%s", lockspace_dir(ls), lockspace_strerror(n), vl_advice(n));
+		status = virlock_exit_code(n);
+		goto out;
+	}
+	if (!quiet)
+		printf("%s %d free lock file%s and %d stale holder file%s\n",
+		       dry_run ? "would remove" : "removed", pr.lockfiles, pr.lockfiles == 1 ? "" : "s",
+		       pr.records, pr.records == 1 ? "" : "s");
+	status = vl_finish_stdout(VL_EXIT_OK);
+out:
+	lockspace_close(ls);
+	vl_popt_end(&p);
+	return status;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cmd_release.c: virlock release: find the holders and ask each over its control socket. */
+#include <errno.h>
+#include <popt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acquire_help.h"
+#include "control.h"
+#include "virlock.h"
+
+#define CR_SUMMARY "Ask the holders of locks to drop them; a detached holder left with nothing exits."
+
+struct cr_pids {
+	pid_t *pid;
+	size_t n, cap;
+	const char *owner; /* filter of cr_collect_record, NULL for all */
+};
+
+static int cr_add(struct cr_pids *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->pid[i] == pid)
+			return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		pid_t *np = realloc(p->pid, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		p->pid = np;
+		p->cap = cap;
+	}
+	p->pid[p->n++] = pid;
+	return 0;
+}
+
+static int cr_collect_holder(const struct lockspace_info *info, void *arg)
+{
+	for (size_t i = 0; i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		if (h->pid > 0 && !(h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_SELF)))
+			if (cr_add(arg, h->pid) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+static int cr_collect_record(const struct lockspace_record *rec, void *arg)
+{
+	struct cr_pids *p = arg;
+	if (p->owner && (!rec->owner || strcmp(rec->owner, p->owner) != 0))
+		return 0;
+	return cr_add(p, rec->pid) < 0 ? -ENOMEM : 0;
+}
+
+/* Ask holder @pid to release @name (NULL: everything); @what names it in messages. */
+static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char *what, int missing_status)
+{
+	char *request = NULL;
+	char text[CONTROL_MAX_ANSWER];
+	int code = 0;
+	int err = control_format_release(&name, name ? 1 : 0, &request);
+	if (!err)
+		err = control_call(lockspace_dir(ls), pid, request, &code, text, sizeof(text));
+	free(request);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		vl_error("%s: holder %d has no control socket; it is gone or is not a virlock holder", what,
+			 (int)pid);
+		return missing_status;
+	}
+	if (err == -EACCES || err == -EPERM) {
+		vl_error("%s: holder %d: permission denied; run as its user or as root", what, (int)pid);
+		return VL_EXIT_NOPERM;
+	}
+	if (err == -ETIMEDOUT) {
+		vl_error("%s: holder %d did not answer within %d seconds; nothing was released", what,
+			 (int)pid, CONTROL_TIMEOUT_MS / 1000);
+		return VL_EXIT_OSERR;
+	}
+	if (err) {
+		vl_error("%s: holder %d: %s", what, (int)pid,
+			 err == -EPROTO ? "no valid answer" : strerror(-err));
+		return VL_EXIT_OSERR;
+	}
+	if (code) {
+		vl_error("%s: holder %d: %s%s", what, (int)pid, text,
+			 code == -EACCES ? "; run as its user or as root" : "");
+		return virlock_exit_code(code);
+	}
+	return 0;
+}
+
+/* The lock name of @res: a path, a literal string, or a name whose file is gone. */
+static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 1])
+{
+	int err = lockspace_name(NULL, res, literal ? LOCKSPACE_LITERAL : 0, name);
+	if (err == -ENOENT && !literal && lockspace_valid_name(res))
+		err = lockspace_name(NULL, res, LOCKSPACE_BYNAME, name);
+	return err;
+}
+
+static int cr_resource(struct lockspace *ls, const char *res, int literal)
+{
+	char name[LOCKSPACE_NAME_LEN + 1];
+	struct cr_pids p = {0};
+	int status = 0;
+	int err = cr_name(res, literal, name);
+	if (!err)
+		err = lockspace_inspect(ls, name, LOCKSPACE_BYNAME, cr_collect_holder, &p);
+	if (err == -ENOENT || (!err && p.n == 0)) {
+		vl_error("%s: not held by anyone%s", res,
+			 literal ? "" : "; give the path the holder used, or --literal for a name");
+		status = VL_EXIT_NOINPUT;
+	} else if (err) {
+		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
+		status = virlock_exit_code(err);
+	}
+	for (size_t i = 0; !status && i < p.n; i++) {
+		int s = cr_ask(ls, p.pid[i], name, res, VL_EXIT_OSERR);
+		if (s && !status)
+			status = s;
+	}
+	free(p.pid);
+	return status;
+}
+
+/* --owner, --pid, --all: every lock of the chosen holders. */
+static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
+{
+	struct cr_pids p = {.owner = owner};
+	char what[64];
+	int status = 0, err = 0;
+	if (pid) {
+		snprintf(what, sizeof(what), "pid %d", pid);
+		return cr_ask(ls, pid, NULL, what, VL_EXIT_NOINPUT);
+	}
+	err = lockspace_holders(ls, cr_collect_record, &p);
+	if (err < 0) {
+		vl_error("%s: holder records: %s%s", lockspace_dir(ls), lockspace_strerror(err),
+			 vl_advice(err));
+		free(p.pid);
+		return virlock_exit_code(err);
+	}
+	if (p.n == 0 && !all) {
+		vl_error("owner %s: no live holder has this label; see 'virlock list'", owner);
+		status = VL_EXIT_NOINPUT;
+	}
+	for (size_t i = 0; i < p.n; i++) {
+		if (owner)
+			snprintf(what, sizeof(what), "owner %.40s", owner);
+		else
+			snprintf(what, sizeof(what), "pid %d", (int)p.pid[i]);
+		int s = cr_ask(ls, p.pid[i], NULL, what, VL_EXIT_OSERR);
+		if (s && !status)
+			status = s;
+	}
+	free(p.pid);
+	return status;
+}
+
+int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	int literal = 0, pid = 0, all = 0, status = 0, rc;
+	char *owner = NULL;
+	struct poptOption options[] = {
+		{"all", 'a', POPT_ARG_NONE, &all, 0, "release every lock of every holder", NULL},
+		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "each resource is a string, not a path", NULL},
+		{"owner", 'o', POPT_ARG_STRING, NULL, 'o', "release every lock of the holder with LABEL",
+		 "LABEL"},
+		{"pid", 'p', POPT_ARG_INT, &pid, 0, "release every lock of holder PID", "PID"},
+		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
+		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
+		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
+		POPT_TABLEEND,
+	};
+	const char **pargv = calloc((size_t)argc + 1, sizeof(*pargv));
+	if (!pargv)
+		return VL_EXIT_OSERR;
+	memcpy(pargv, argv, (size_t)argc * sizeof(*pargv));
+	pargv[0] = "virlock release"; /* popt's name in --help and --usage */
+	poptContext con = poptGetContext("virlock release", argc, pargv, options, 0);
+	poptSetOtherOptionHelp(con, "[OPTION...] RESOURCE... | --owner LABEL | --pid PID | --all");
+	while ((rc = poptGetNextOpt(con)) > 0) {
+		if (rc == 'o') {
+			free(owner);
+			owner = poptGetOptArg(con);
+		} else if (rc == 'h') {
+			acquire_help_print(con, CR_SUMMARY, stdout);
+			goto out;
+		} else if (rc == 'u') {
+			poptPrintUsage(con, stdout, 0);
+			goto out;
+		} else if (rc == 'V') {
+			printf("virlock %s\n", lockspace_version());
+			goto out;
+		}
+	}
+	if (rc < -1) {
+		vl_error("release: %s: %s; try 'virlock release --help'",
+			 poptBadOption(con, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		status = VL_EXIT_USAGE;
+		goto out;
+	}
+	const char **rest = poptGetArgs(con);
+	int modes = (rest && rest[0]) + (owner != NULL) + (pid != 0) + (all != 0);
+	if (modes != 1 || pid < 0) {
+		vl_error("release: give resources, --owner LABEL, --pid PID or --all (one of them); try "
+			 "'virlock "
+			 "release --help'");
+		status = VL_EXIT_USAGE;
+		goto out;
+	}
+	if (ctx->direct) {
+		vl_error("release: needs a lockspace directory: a holder in direct mode ends with its "
+			 "command");
+		status = VL_EXIT_USAGE;
+		goto out;
+	}
+	struct lockspace *ls = NULL;
+	status = vl_open_lockspace(ctx, &ls);
+	if (status)
+		goto out;
+	if (rest && rest[0]) {
+		for (size_t i = 0; rest[i]; i++) {
+			int s = cr_resource(ls, rest[i], literal);
+			if (s && !status)
+				status = s;
+		}
+	} else {
+		status = cr_holders(ls, owner, pid, all);
+	}
+	lockspace_close(ls);
+out:
+	free(owner);
+	poptFreeContext(con);
+	free(pargv);
+	return status;
+}

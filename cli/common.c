@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* common.c: messages, the exit status map, and opening the lockspace. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "virlock.h"
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("virlock: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void vl_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+void vl_verbose(const struct virlock_ctx *ctx, const char *fmt, ...)
+{
+	if (!ctx->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+int virlock_exit_code(int err)
+{
+	switch (err) {
+	case 0:
+		return VL_EXIT_OK;
+	case -EBUSY:
+	case -ETIMEDOUT:
+	case -EAGAIN:
+	case -EDEADLK:
+		return VL_EXIT_BUSY;
+	case -ENOENT:
+	case -ESRCH:
+		return VL_EXIT_NOINPUT;
+	case -EINVAL:
+	case -ENAMETOOLONG:
+		return VL_EXIT_USAGE;
+	case -EBADMSG:
+	case -ELOOP:
+	case -ENODATA:
+		return VL_EXIT_DATAERR;
+	case -EACCES:
+	case -EPERM:
+	case -EROFS:
+		return VL_EXIT_NOPERM;
+	default:
+		return VL_EXIT_OSERR;
+	}
+}
+
+const char *vl_advice(int err)
+{
+	switch (err) {
+	case -EBUSY:
+		return "; see 'virlock inspect' for its holder, or wait with -w";
+	case -ETIMEDOUT:
+		return "; see 'virlock inspect' for its holder";
+	case -EBADMSG:
+		return "; check the lock file with 'virlock inspect' and remove it if no one holds it";
+	case -EACCES:
+	case -EPERM:
+		return "; check its owner and mode, or run as its owner";
+	case -EMFILE:
+		return "; raise the open files limit (ulimit -n)";
+	default:
+		return "";
+	}
+}
+
+int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
+{
+	char *dir = NULL;
+	unsigned flags = 0;
+	int err;
+	if (ctx->direct)
+		return virlock_exit_code(lockspace_open(NULL, 0, ls));
+	if (!ctx->lockspace) {
+		err = lockspace_default_dir(&dir);
+		if (err < 0) {
+			vl_error("default lockspace: %s", lockspace_strerror(err));
+			return virlock_exit_code(err);
+		}
+		flags |= LOCKSPACE_OPEN_PARENTS;
+	}
+	const char *name = ctx->lockspace ? ctx->lockspace : dir;
+	err = lockspace_open(name, flags, ls);
+	if (err < 0) {
+		const char *advice = vl_advice(err);
+		if (err == -EPERM)
+			advice = "; a lockspace must not be world-writable without the sticky bit, "
+				 "nor owned by another user";
+		else if (err == -ENOENT)
+			advice = "; create its parent directory first";
+		vl_error("lockspace %s: %s%s", name, lockspace_strerror(err), advice);
+	}
+	free(dir);
+	return virlock_exit_code(err);
+}

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* output.c: the column table of list, libsmartcols set-up, words, JSON strings, times and help text. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "output.h"
+#include "virlock.h"
+
+struct vl_coldesc {
+	const char *name;
+	double whint;
+	int flags;
+	int json_type;
+	const char *help;
+};
+
+static const struct vl_coldesc coldescs[VL_NCOLS] = {
+	[VL_COL_NAME] = {"NAME", 32, 0, SCOLS_JSON_STRING, "lock file name (MD5 of the resource)"},
+	[VL_COL_PATH] = {"PATH", 0.4, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
+			 "resource the lock file stands for"},
+	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING, "exclusive, shared, or free (with --all)"},
+	[VL_COL_PID] = {"PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder process"},
+	[VL_COL_COMMAND] = {"COMMAND", 15, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's command name"},
+	[VL_COL_OWNER] = {"OWNER", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's owner label"},
+	[VL_COL_CHILD] = {"CHILD", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder's supervised child"},
+	[VL_COL_SINCE] = {"SINCE", 25, 0, SCOLS_JSON_STRING, "when the holder took the lock"},
+	[VL_COL_WAITERS] = {"WAITERS", 0.1, 0, SCOLS_JSON_ARRAY_NUMBER,
+			    "processes blocked on the lock (reads /proc/locks: slow with many locks)"},
+	[VL_COL_LOCKFILE] = {"LOCKFILE", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "lock file path"},
+	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
+			   "ok, norecord, stale, corrupt, empty or unreadable"},
+};
+
+static const enum vl_col default_cols[] = {VL_COL_PATH,	 VL_COL_MODE,	 VL_COL_PID,
+					   VL_COL_OWNER, VL_COL_COMMAND, VL_COL_SINCE};
+
+void vl_columns_default(struct vl_columns *c)
+{
+	c->n = 0;
+	for (size_t i = 0; i < sizeof(default_cols) / sizeof(default_cols[0]); i++)
+		c->id[c->n++] = default_cols[i];
+}
+
+void vl_columns_all(struct vl_columns *c)
+{
+	c->n = 0;
+	for (int i = 0; i < VL_NCOLS; i++)
+		c->id[c->n++] = (enum vl_col)i;
+}
+
+int vl_columns_parse(struct vl_columns *c, const char *spec)
+{
+	const char *p = spec;
+	if (*p == '+')
+		p++;
+	else
+		c->n = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		int found = -1;
+		for (int i = 0; i < VL_NCOLS && len; i++)
+			if (strlen(coldescs[i].name) == len && strncasecmp(coldescs[i].name, p, len) == 0)
+				found = i;
+		if (found < 0) {
+			if (len)
+				vl_error("%.*s: unknown column; see 'virlock list --help' for the columns",
+					 (int)len, p);
+			else
+				vl_error(
+					"'%s': empty column name in the list; give names separated by commas",
+					spec);
+			return -1;
+		}
+		if (c->n >= VL_MAXCOLS) {
+			vl_error("'%s': too many columns; name each column at most twice", spec);
+			return -1;
+		}
+		c->id[c->n++] = (enum vl_col)found;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+void vl_columns_help(FILE *out)
+{
+	fputs("\nAvailable output columns (default: PATH,MODE,PID,OWNER,COMMAND,SINCE):\n", out);
+	for (int i = 0; i < VL_NCOLS; i++)
+		fprintf(out, "  %-9s %s\n", coldescs[i].name, coldescs[i].help);
+}
+
+struct libscols_table *vl_table_new(const struct vl_columns *c, unsigned outflags)
+{
+	struct libscols_table *tb = scols_new_table();
+	if (!tb)
+		return NULL;
+	if (scols_table_set_name(tb, "locks") != 0)
+		goto fail;
+	scols_table_enable_json(tb, !!(outflags & VL_OUT_JSON));
+	scols_table_enable_raw(tb, !!(outflags & VL_OUT_RAW));
+	scols_table_enable_noheadings(tb, !!(outflags & VL_OUT_NOHEADINGS));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct vl_coldesc *d = &coldescs[c->id[i]];
+		struct libscols_column *cl = scols_table_new_column(tb, d->name, d->whint, d->flags);
+		if (!cl)
+			goto fail;
+		if (!(outflags & VL_OUT_JSON))
+			continue;
+		scols_column_set_json_type(cl, d->json_type);
+		/* An array cell is one chunk per line: WAITERS holds one pid a line. */
+		if (d->json_type == SCOLS_JSON_ARRAY_NUMBER &&
+		    (scols_column_set_flags(cl, d->flags | SCOLS_FL_WRAP) != 0 ||
+		     scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL) !=
+			     0))
+			goto fail;
+	}
+	return tb;
+fail:
+	scols_unref_table(tb);
+	return NULL;
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+int vl_waiters_unique(const pid_t *w, size_t n, pid_t **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	pid_t *u = malloc(n * sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	memcpy(u, w, n * sizeof(*u));
+	qsort(u, n, sizeof(*u), pid_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (u[i] != u[k - 1])
+			u[k++] = u[i];
+	*out = u;
+	*nout = k;
+	return 0;
+}
+
+char *vl_waiters_cell(const pid_t *w, size_t n, unsigned outflags, int *oom)
+{
+	int json = !!(outflags & VL_OUT_JSON);
+	pid_t *u;
+	char *s = NULL;
+	*oom = 0;
+	if (vl_waiters_unique(w, n, &u, &n) < 0) {
+		*oom = 1;
+		return NULL;
+	}
+	if (n == 0) {
+		if (!json)
+			return NULL;
+		s = strdup(" ");
+		*oom = !s;
+		return s;
+	}
+	/* A pid has at most 10 digits, plus its separator. */
+	s = malloc(n * 12 + 1);
+	if (s) {
+		size_t len = 0;
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)sprintf(s + len, "%s%d", i ? (json ? "\n" : ",") : "", (int)u[i]);
+	}
+	*oom = !s;
+	free(u);
+	return s;
+}
+
+const char *vl_state_word(enum lockspace_state state)
+{
+	switch (state) {
+	case LOCKSPACE_STATE_SHARED:
+		return "shared";
+	case LOCKSPACE_STATE_EXCLUSIVE:
+		return "exclusive";
+	case LOCKSPACE_STATE_FREE:
+	default:
+		return "free";
+	}
+}
+
+const char *vl_integrity_word(int integrity)
+{
+	if (integrity == 0)
+		return "verified";
+	if (integrity == -ENODATA)
+		return "empty";
+	if (integrity == -EBADMSG)
+		return "corrupt";
+	return "unreadable";
+}
+
+const char *vl_holder_word(const struct lockspace_holder *h)
+{
+	if (h->flags & LOCKSPACE_HOLDER_STALE)
+		return "stale";
+	if ((h->flags & LOCKSPACE_HOLDER_NORECORD) || !(h->flags & LOCKSPACE_HOLDER_RECORD))
+		return "norecord";
+	return "ok";
+}
+
+const char *vl_row_status(const struct lockspace_info *info, const struct lockspace_holder *h)
+{
+	if (h && (h->flags & LOCKSPACE_HOLDER_STALE))
+		return "stale";
+	if (info->integrity != 0)
+		return vl_integrity_word(info->integrity);
+	if (h)
+		return vl_holder_word(h);
+	/* A held lock whose holder the library could not name. */
+	return info->state == LOCKSPACE_STATE_FREE ? "ok" : "norecord";
+}
+
+const char *vl_format_time(time_t t, char buf[VL_TIME_LEN])
+{
+	struct tm tm;
+	if (t == 0 || !localtime_r(&t, &tm))
+		return NULL;
+	long off = tm.tm_gmtoff;
+	char sign = off < 0 ? '-' : '+';
+	if (off < 0)
+		off = -off;
+	size_t len = strftime(buf, VL_TIME_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (len == 0)
+		return NULL;
+	snprintf(buf + len, VL_TIME_LEN - len, "%c%02ld:%02ld", sign, off / 3600, off / 60 % 60);
+	return buf;
+}
+
+/* Length of the valid UTF-8 sequence at @s, or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t len;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are not valid. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int vl_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t len = utf8_seq(p);
+		if (!len)
+			return 0;
+		p += len;
+	}
+	return 1;
+}
+
+char *vl_utf8_clean(const char *s)
+{
+	/* Each bad byte grows to the three bytes of U+FFFD at most. */
+	char *out = malloc(strlen(s) * 3 + 1);
+	if (!out)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)s;
+	char *o = out;
+	while (*p) {
+		size_t len = utf8_seq(p);
+		if (len) {
+			memcpy(o, p, len);
+			o += len;
+			p += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+void vl_json_string(FILE *out, const char *s)
+{
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	const unsigned char *p = (const unsigned char *)s;
+	fputc('"', out);
+	while (*p) {
+		size_t len = utf8_seq(p);
+		if (!len) {
+			fputs("\\ufffd", out);
+			p++;
+			continue;
+		}
+		if (len > 1) {
+			fwrite(p, 1, len, out);
+			p += len;
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+		p++;
+	}
+	fputc('"', out);
+}
+
+void vl_print_safe(FILE *out, const char *s)
+{
+	if (!s || !*s) {
+		fputc('-', out);
+		return;
+	}
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t len = utf8_seq(p);
+		if (len > 1) {
+			fwrite(p, 1, len, out);
+			p += len;
+			continue;
+		}
+		if (!len || *p < 0x20 || *p == 0x7f || *p == '\\')
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+		p++;
+	}
+}
+
+int vl_popt_start(struct vl_popt *p, int argc, const char **argv, const struct poptOption *opts,
+		  const char *args_help)
+{
+	memset(p, 0, sizeof(*p));
+	p->cmd = argv[0];
+	p->argv = calloc((size_t)argc + 1, sizeof(*p->argv));
+	if (!p->argv || asprintf(&p->prog, "virlock %s", argv[0]) < 0) {
+		p->prog = NULL;
+		vl_popt_end(p);
+		vl_error("%s: %s", argv[0], strerror(ENOMEM));
+		return -1;
+	}
+	/* popt names the program by argv[0] in its help: make it "virlock CMD". */
+	p->argv[0] = p->prog;
+	for (int i = 1; i < argc; i++)
+		p->argv[i] = argv[i];
+	p->con = poptGetContext(p->prog, argc, p->argv, opts, 0);
+	if (!p->con) {
+		vl_popt_end(p);
+		vl_error("%s: %s", argv[0], strerror(ENOMEM));
+		return -1;
+	}
+	if (args_help)
+		poptSetOtherOptionHelp(p->con, args_help);
+	return 0;
+}
+
+void vl_popt_end(struct vl_popt *p)
+{
+	if (p->con)
+		poptFreeContext(p->con);
+	free(p->argv);
+	free(p->prog);
+	p->con = NULL;
+	p->argv = NULL;
+	p->prog = NULL;
+}
+
+static void print_help(struct vl_popt *p, const char *summary, void (*extra)(FILE *out))
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *mem = open_memstream(&buf, &size);
+	if (mem) {
+		poptPrintHelp(p->con, mem, 0);
+		if (fclose(mem) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	if (!buf) {
+		poptPrintHelp(p->con, stdout, 0);
+	} else {
+		/* popt starts with the Usage line; the summary goes right after it. */
+		char *nl = strchr(buf, '\n');
+		char *rest = nl ? nl + 1 : buf + strlen(buf);
+		fwrite(buf, 1, (size_t)(rest - buf), stdout);
+		printf("%s\n\n%s", summary, rest);
+		free(buf);
+	}
+	if (extra)
+		extra(stdout);
+	fputs("\nSee virlock(1).\n", stdout);
+}
+
+int vl_popt_common(struct vl_popt *p, int rc, const char *summary, void (*extra)(FILE *out))
+{
+	switch (rc) {
+	case VL_OPT_HELP:
+		print_help(p, summary, extra);
+		return vl_finish_stdout(VL_EXIT_OK);
+	case VL_OPT_USAGE:
+		poptPrintUsage(p->con, stdout, 0);
+		return vl_finish_stdout(VL_EXIT_OK);
+	case VL_OPT_VERSION:
+		printf("virlock %s (liblockspace %s)\n", lockspace_version(), lockspace_version());
+		return vl_finish_stdout(VL_EXIT_OK);
+	default:
+		if (rc >= -1)
+			return -1;
+		vl_error("%s: %s: %s; try 'virlock %s --help'", p->cmd,
+			 poptBadOption(p->con, POPT_BADOPTION_NOALIAS), poptStrerror(rc), p->cmd);
+		return VL_EXIT_USAGE;
+	}
+}
+
+const char **vl_popt_args(struct vl_popt *p, int *n)
+{
+	static const char *none[] = {NULL};
+	const char **args = poptGetArgs(p->con);
+	if (!args)
+		args = none;
+	*n = 0;
+	while (args[*n])
+		(*n)++;
+	return args;
+}
+
+int vl_finish_stdout(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		vl_error("standard output: %s; check the disk or pipe it writes to",
+			 strerror(errno ? errno : EIO));
+		return VL_EXIT_OSERR;
+	}
+	return status;
+}

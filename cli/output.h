@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* output.h: what list, inspect, hash, prune and init share: columns, words, JSON, times, help. */
+#ifndef VIRLOCK_OUTPUT_H
+#define VIRLOCK_OUTPUT_H
+
+#include <popt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+#include <libsmartcols.h>
+#include <lockspace.h>
+
+/* The columns of list, in the order --output-all shows them. */
+enum vl_col {
+	VL_COL_NAME,
+	VL_COL_PATH,
+	VL_COL_MODE,
+	VL_COL_PID,
+	VL_COL_COMMAND,
+	VL_COL_OWNER,
+	VL_COL_CHILD,
+	VL_COL_SINCE,
+	VL_COL_WAITERS,
+	VL_COL_LOCKFILE,
+	VL_COL_STATUS,
+	VL_NCOLS
+};
+
+/* A column may be named twice in -o, as util-linux allows. */
+#define VL_MAXCOLS (VL_NCOLS * 2)
+
+struct vl_columns {
+	size_t n;
+	enum vl_col id[VL_MAXCOLS];
+};
+
+/* The default set: PATH MODE PID OWNER COMMAND SINCE. */
+void vl_columns_default(struct vl_columns *c);
+/* Every column, once. */
+void vl_columns_all(struct vl_columns *c);
+/*
+ * Parse a comma-separated list of column names (any case) into @c; a list
+ * that starts with '+' is appended to what @c holds already. On error print
+ * one line naming the bad column and return -1.
+ */
+int vl_columns_parse(struct vl_columns *c, const char *spec);
+/* Print "Available output columns:" and a line per column. */
+void vl_columns_help(FILE *out);
+
+/* Output modes of a table. */
+enum vl_out_flags {
+	VL_OUT_JSON = 1u << 0,
+	VL_OUT_RAW = 1u << 1,
+	VL_OUT_NOHEADINGS = 1u << 2,
+};
+
+/*
+ * A libsmartcols table named "locks" with the columns of @c: numbers are
+ * JSON numbers, WAITERS a JSON array of numbers. NULL when out of memory.
+ */
+struct libscols_table *vl_table_new(const struct vl_columns *c, unsigned outflags);
+
+/*
+ * The waiters of a lock, sorted, each once: /proc/locks can show one waiter
+ * twice while other locks on the host change. *out is malloc'd (NULL when
+ * *nout is 0). Returns 0 or -ENOMEM.
+ */
+int vl_waiters_unique(const pid_t *w, size_t n, pid_t **out, size_t *nout);
+
+/*
+ * Cell data for a WAITERS cell: the unique pids joined by ',' for tables, by
+ * '\n' for JSON. NULL when there are none in a table; in JSON " "
+ * (libsmartcols 2.38 prints [null] for empty data, but copies a blank
+ * verbatim: []). Malloc'd; NULL also when out of memory (*oom set).
+ */
+char *vl_waiters_cell(const pid_t *w, size_t n, unsigned outflags, int *oom);
+
+/* "free", "shared" or "exclusive". */
+const char *vl_state_word(enum lockspace_state state);
+/* "verified", "empty", "corrupt" or "unreadable". */
+const char *vl_integrity_word(int integrity);
+/* A holder's own status: "ok", "norecord" or "stale". */
+const char *vl_holder_word(const struct lockspace_holder *h);
+/*
+ * The STATUS of a list row: "stale" (the row is a stale record), else the
+ * lock file's trouble ("corrupt", "empty", "unreadable"), else "norecord"
+ * (held by a process without a holder record), else "ok". @h may be NULL
+ * for a row without a holder.
+ */
+const char *vl_row_status(const struct lockspace_info *info, const struct lockspace_holder *h);
+
+/* ISO 8601 local time with its UTC offset, "2024-11-23T18:09:01+01:00". */
+#define VL_TIME_LEN 32
+/* Format @t into @buf; returns @buf, or NULL when @t is 0 (unknown) or invalid. */
+const char *vl_format_time(time_t t, char buf[VL_TIME_LEN]);
+
+/* 1 if @s is valid UTF-8, else 0. */
+int vl_utf8_valid(const char *s);
+/* A malloc'd copy of @s with each invalid UTF-8 byte replaced by U+FFFD. */
+char *vl_utf8_clean(const char *s);
+/* Print @s as a JSON string (invalid UTF-8 as U+FFFD), or null when NULL. */
+void vl_json_string(FILE *out, const char *s);
+/* Print @s with control characters, backslash and invalid UTF-8 escaped as \xNN; "-" for NULL or "". */
+void vl_print_safe(FILE *out, const char *s);
+
+/* The popt context of a subcommand, parsed as "virlock CMD". */
+struct vl_popt {
+	poptContext con;
+	const char **argv; /* argv with argv[0] = "virlock CMD", as popt keeps it */
+	char *prog;
+	const char *cmd;
+};
+
+/* The values of the standard options every subcommand has. */
+enum {
+	VL_OPT_HELP = 0x1000,
+	VL_OPT_USAGE,
+	VL_OPT_VERSION,
+};
+
+#define VL_POPT_STANDARD                                                                                     \
+	{"help", 'h', POPT_ARG_NONE, NULL, VL_OPT_HELP, "show this help and exit", NULL},                    \
+		{"usage", '\0', POPT_ARG_NONE, NULL, VL_OPT_USAGE, "show a short usage message and exit",    \
+		 NULL},                                                                                      \
+	{                                                                                                    \
+		"version", 'V', POPT_ARG_NONE, NULL, VL_OPT_VERSION, "show the version and exit", NULL       \
+	}
+
+/* Start parsing @argv (argv[0] is the subcommand's name); 0, or -1 when out of memory. */
+int vl_popt_start(struct vl_popt *p, int argc, const char **argv, const struct poptOption *opts,
+		  const char *args_help);
+/* Free what vl_popt_start() made. */
+void vl_popt_end(struct vl_popt *p);
+/*
+ * Handle a poptGetNextOpt() value that is a standard option or an error:
+ * print help (Usage line, @summary, options, @extra if not NULL, "See
+ * virlock(1).") or usage or the version, or the error line. Returns the exit
+ * status to end with, or -1 when @rc is none of those.
+ */
+int vl_popt_common(struct vl_popt *p, int rc, const char *summary, void (*extra)(FILE *out));
+/* The remaining arguments and their count (*n); never NULL. */
+const char **vl_popt_args(struct vl_popt *p, int *n);
+
+/* Flush stdout; on a write error print it and return VL_EXIT_OSERR, else @status. */
+int vl_finish_stdout(int status);
+
+#endif

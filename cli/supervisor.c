@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* supervisor.c: run a command as a child while holding its locks, forward signals, reap it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "acquire_wait.h"
+#include "holder_core.h"
+#include "supervisor.h"
+
+static const int sv_forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define SV_NFORWARDED (sizeof(sv_forwarded) / sizeof(sv_forwarded[0]))
+
+/* The child: the caller's signal mask and file limit back, parent-death signal, exec. */
+static void __attribute__((noreturn)) sv_child(const struct acquire_opts *o, const sigset_t *mask,
+					       const struct rlimit *nofile, pid_t parent, int report)
+{
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (!o->no_kill) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The supervisor may have died before the line above: never run unlocked. */
+		if (getppid() != parent)
+			_exit(VL_EXIT_OSERR);
+	}
+	setrlimit(RLIMIT_NOFILE, nofile);
+	size_t n = 0;
+	while (o->command[n])
+		n++;
+	char **argv = calloc(n + 1, sizeof(*argv));
+	if (argv) {
+		memcpy(argv, o->command, n * sizeof(*argv));
+		execvp(argv[0], argv);
+	}
+	int err = errno;
+	ssize_t w = write(report, &err, sizeof(err));
+	(void)w;
+	_exit(err == ENOENT ? VL_EXIT_NOT_FOUND : VL_EXIT_CANNOT_EXEC);
+}
+
+/* Wait for the exec to succeed (the pipe closes) or fail (it sends errno). */
+static int sv_exec_result(int fd, pid_t child, const struct acquire_opts *o)
+{
+	int err;
+	ssize_t n;
+	do
+		n = read(fd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(err))
+		return 0;
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (err == ENOENT) {
+		vl_error("%s: command not found; check its name and PATH", o->command[0]);
+		return VL_EXIT_NOT_FOUND;
+	}
+	vl_error("%s: cannot run: %s; check that it is an executable program", o->command[0], strerror(err));
+	return VL_EXIT_CANNOT_EXEC;
+}
+
+static int sv_status(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Serve signals and control requests until the child ends; return its status. */
+static int sv_loop(struct holder *h, int sfd, pid_t child)
+{
+	for (;;) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = h->listenfd, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents & POLLIN)
+			holder_serve(h);
+		if (!(p[0].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			int status;
+			if (si.ssi_signo == SIGCHLD) {
+				pid_t r = waitpid(child, &status, WNOHANG);
+				if (r == child)
+					return sv_status(status);
+			} else if (si.ssi_code != SI_KERNEL || getpgid(child) != getpgrp()) {
+				/* A terminal's signal (SI_KERNEL) already reached our process group. */
+				kill(child, (int)si.ssi_signo);
+			}
+		}
+	}
+	/* poll failed: still wait for the child, it must not outlive its locks unseen. */
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return VL_EXIT_OSERR;
+	return sv_status(status);
+}
+
+int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
+{
+	struct holder h = {.ls = ls, .dir = lockspace_dir(ls), .listenfd = -1, .nheld = o->n};
+	struct rlimit nofile;
+	size_t failed = (size_t)-1;
+	int signo = 0, status;
+	holder_raise_nofile(&nofile);
+	int err = acquire_wait(ls, o->resources, o->n, o->flags, o->wait, &failed, &signo);
+	if (err) {
+		status = acquire_report(o, err, failed, signo);
+		lockspace_close(ls);
+		return status;
+	}
+
+	sigset_t set, oldmask;
+	sigemptyset(&set);
+	for (size_t i = 0; i < SV_NFORWARDED; i++)
+		sigaddset(&set, sv_forwarded[i]);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int report[2] = {-1, -1};
+	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0) {
+		vl_error("%s: cannot start: %s", o->command[0], strerror(errno));
+		status = VL_EXIT_OSERR;
+		goto out;
+	}
+	fflush(NULL);
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child == 0)
+		sv_child(o, &oldmask, &nofile, parent, report[1]);
+	close(report[1]);
+	if (child < 0) {
+		vl_error("%s: cannot start: %s", o->command[0], strerror(errno));
+		status = VL_EXIT_OSERR;
+		goto out;
+	}
+	status = sv_exec_result(report[0], child, o);
+	if (status)
+		goto out;
+	err = holder_publish(&h, o->owner, child);
+	if (err)
+		vl_error("%s: holder record or control socket: %s; release and hotplug cannot reach pid %d",
+			 h.dir, lockspace_strerror(err), (int)getpid());
+	status = sv_loop(&h, sfd, child);
+out:
+	holder_finish(&h);
+	if (report[0] >= 0)
+		close(report[0]);
+	if (sfd >= 0)
+		close(sfd);
+	/* The signals stay blocked: one that comes now must not replace the child's status. */
+	return status;
+}

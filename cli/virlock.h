@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* virlock.h: what every subcommand of virlock shares: global options and messages. */
+#ifndef VIRLOCK_H
+#define VIRLOCK_H
+
+#include <stdarg.h>
+#include <lockspace.h>
+
+#include "exit.h"
+
+/* Global options, parsed before the subcommand. */
+struct virlock_ctx {
+	const char *lockspace; /* -L DIR, NULL for the default */
+	int direct;	       /* --direct */
+	int quiet;	       /* -q */
+	int verbose;	       /* -v */
+};
+
+/* A subcommand: argv[0] is its name; returns the exit status. */
+struct virlock_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(struct virlock_ctx *ctx, int argc, const char **argv);
+};
+
+int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv);
+
+/* Print "virlock: MESSAGE" on stderr (always, even with -q). */
+void vl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "virlock: MESSAGE" on stderr with -v only. */
+void vl_verbose(const struct virlock_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Open the lockspace the global options name (the default directory, created
+ * with its parents, when there is no -L; direct mode with --direct). On
+ * failure print one line naming the directory and return the exit status;
+ * on success return 0 with *ls set.
+ */
+int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls);
+
+/* The advice that goes with a library error, or "" when there is none. */
+const char *vl_advice(int err);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* errors.c: one phrase for every code the library returns. */
+#include <errno.h>
+#include <string.h>
+
+#include "lockspace.h"
+
+const char *lockspace_strerror(int code)
+{
+	switch (code) {
+	case 0:
+		return "success";
+	case -EBUSY:
+		return "held by another holder";
+	case -ETIMEDOUT:
+		return "still held when the wait timed out";
+	case -EBADMSG:
+		return "corrupt lock file or record";
+	case -ENODATA:
+		return "empty lock file";
+	case -ENOENT:
+		return "no such file, lock or holder";
+	case -ELOOP:
+		return "symbolic link refused (or too many levels of links)";
+	case -EPERM:
+		return "unsafe ownership or mode";
+	case -EACCES:
+		return "permission denied";
+	case -EINTR:
+		return "wait interrupted by a signal";
+	case -EDEADLK:
+		return "deadlock detected by the kernel";
+	case -EINVAL:
+		return "invalid argument";
+	case -EOPNOTSUPP:
+		return "not supported in this mode";
+	case -EMFILE:
+		return "too many open files";
+	case -ENOMEM:
+		return "out of memory";
+	case -ENAMETOOLONG:
+		return "name too long";
+	case -ENOTDIR:
+		return "not a directory";
+	default:
+		if (code < 0 && code > -4096)
+			return strerrordesc_np(-code) ? strerrordesc_np(-code) : "unknown error";
+		return "unknown code";
+	}
+}

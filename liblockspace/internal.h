@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* internal.h: what the files of liblockspace share and nothing outside sees. */
+#ifndef LOCKSPACE_INTERNAL_H
+#define LOCKSPACE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "lockspace.h"
+
+#define LSI_HOLDERS_DIR	 ".holders"
+#define LSI_RECORD_MAGIC "virlock-holder 1"
+#define LSI_RECORD_MAX	 (16u << 20) /* a record larger than this is garbage */
+#define LSI_CONTENT_MAX	 4096	     /* PATH_MAX: a lock file larger than this is corrupt */
+
+struct lockspace {
+	int dirfd;     /* the lockspace directory, -1 in direct mode */
+	char *dir;     /* its canonical path, NULL in direct mode */
+	dev_t dir_dev; /* identity of the directory, for the table */
+	ino_t dir_ino;
+	int group;		     /* setgid and group-writable: files are 0660 */
+	pthread_mutex_t record_lock; /* serialises rewrites of this handle's record */
+	int recording;		     /* lockspace_set_owner() was called */
+	pid_t record_pid;	     /* the process the record describes */
+	char *owner;
+	pid_t child;
+};
+
+/* ---- name.c ---- */
+/* Fill @out with the name and *content with the bytes a lock file holds
+ * (malloc'd; NULL with LOCKSPACE_BYNAME). */
+int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content);
+/* md5 hex of @len bytes into @out (33 bytes). */
+void lsi_md5_hex(const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1]);
+
+/* ---- table.c: the process-wide table of held lock files ---- */
+struct lsi_ref {
+	struct lockspace *ls;
+	unsigned count;
+};
+
+struct lsi_entry {
+	struct lsi_entry *next; /* hash chain */
+	dev_t dev;
+	ino_t ino;
+	int fd; /* the one descriptor that holds the lock */
+	int shared;
+	int pending; /* being locked by some thread, not held yet */
+	char name[LOCKSPACE_NAME_LEN + 1];
+	dev_t dir_dev; /* the lockspace it was taken in (0/0 in direct mode) */
+	ino_t dir_ino;
+	time_t since;
+	struct lsi_ref *refs;
+	size_t nrefs;
+	char *resource;		 /* the string the first acquire named it by */
+	unsigned rflags;	 /* and its LOCKSPACE_LITERAL / BYNAME flags */
+	struct lsi_entry *rnext; /* chain of the index by resource string */
+	int *spare;		 /* descriptors of this file opened by racing probes:
+				  * closing them would drop the lock, so they wait here */
+	size_t nspare;
+};
+
+void lsi_table_lock(void);
+void lsi_table_unlock(void);
+/* Index @e by the resource string it was acquired by (a copy is kept). */
+void lsi_table_index(struct lsi_entry *e, const char *resource, unsigned rflags);
+/* The entry indexed by @resource (and @rflags) that @ls holds, or NULL. */
+struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags, const struct lockspace *ls);
+/* Wait for a change of the table (a release); @deadline NULL for ever.
+ * Returns 0 or -ETIMEDOUT. Called with the table locked. */
+int lsi_table_wait(const struct timespec *deadline);
+void lsi_table_broadcast(void);
+size_t lsi_table_count(void);
+struct lsi_entry *lsi_table_find(dev_t dev, ino_t ino);
+/* Add a pending entry for @fd; NULL on ENOMEM. */
+struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared);
+/* Unlink @e from the table, close its descriptors (dropping the lock), free it. */
+void lsi_table_drop(struct lsi_entry *e);
+/* Keep @fd open with @e until @e is dropped. Returns 0 or -ENOMEM. */
+int lsi_entry_stash(struct lsi_entry *e, int fd);
+/* Add one hold of @ls. Returns 0 or -ENOMEM. */
+int lsi_entry_ref(struct lsi_entry *e, struct lockspace *ls);
+/* Count of holds @ls has on @e. */
+unsigned lsi_entry_refs_of(const struct lsi_entry *e, const struct lockspace *ls);
+/* Remove one hold of @ls; drop the entry when none is left. Returns 0 or -ENOENT. */
+int lsi_entry_unref(struct lsi_entry *e, struct lockspace *ls, int all);
+/* Call @fn on every entry (table locked); @fn may drop the entry it is given. */
+void lsi_table_each(void (*fn)(struct lsi_entry *e, void *arg), void *arg);
+/* Close a lock file descriptor this process opened without holding it: if
+ * the table holds that file (a race), stash it instead. Table unlocked. */
+void lsi_close_unheld(int fd);
+
+/* ---- lockfile.c ---- */
+/* Open the lock file @name (the resource path in direct mode); create it
+ * unless @create is 0 or in direct mode. Returns fd or -errno (-EBADMSG for
+ * a file that is neither regular nor, in direct mode, a block device). */
+int lsi_lockfile_open(const struct lockspace *ls, const char *name, const char *content, int shared,
+		      int create, struct stat *st);
+/* After locking: does @name still name the inode @st? 1 yes, 0 no. */
+int lsi_lockfile_still_named(const struct lockspace *ls, const char *name, const char *content,
+			     const struct stat *st);
+/* Verify the content of a locked file (write it if empty and @content).
+ * Returns 0 or -EBADMSG. */
+int lsi_lockfile_verify(int fd, const char *name, const char *content);
+/* Read a lock file's content: 0 (and *path malloc'd) if it hashes to @name,
+ * -ENODATA if empty, -EBADMSG otherwise (*path then holds what was read,
+ * or NULL), or -errno. */
+int lsi_lockfile_read(int fd, const char *name, char **path);
+
+/* ---- backend.h has the lock mechanism ---- */
+
+/* ---- records.c: holder records ---- */
+struct lsi_claim {
+	char name[LOCKSPACE_NAME_LEN + 1];
+	int shared;
+	time_t since;
+};
+
+struct lsi_record {
+	pid_t pid;
+	unsigned long long start;
+	char *owner;
+	pid_t child;
+	struct lsi_claim *claims;
+	size_t nclaims;
+	int live;      /* the process runs and its start time matches */
+	char *command; /* /proc/<pid>/comm when live */
+};
+
+/* Parse a record; returns 0 or -EBADMSG. @out must be freed with lsi_record_free. */
+int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out);
+void lsi_record_free(struct lsi_record *r);
+/* Load every record under .holders (liveness filled in). */
+int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n);
+void lsi_records_free(struct lsi_record *r, size_t n);
+/* Rewrite this handle's record if it records. Returns 0 or -errno. */
+int lsi_record_sync(struct lockspace *ls);
+/* Remove this handle's record (and nothing else). */
+void lsi_record_remove(struct lockspace *ls);
+/* Process start time in clock ticks, 0 if the process does not exist. */
+unsigned long long lsi_proc_start(pid_t pid);
+/* /proc/<pid>/comm, malloc'd, NULL if unknown. */
+char *lsi_proc_comm(pid_t pid);
+/* Create .holders (mode 0700, or 02770 in a group lockspace). */
+int lsi_holders_dir(const struct lockspace *ls, int create);
+
+/* ---- proclocks.c: waiters (and holders), from /proc/locks ---- */
+struct lsi_waiter {
+	unsigned major, minor;
+	unsigned long long ino;
+	pid_t pid;
+	int blocked; /* 1 waits for the lock, 0 holds it */
+};
+/* Parse the text of /proc/locks; keep the POSIX locks and waiters on byte 0.
+ * *out is malloc'd, sorted by inode, blocked, pid, without duplicates.
+ * Returns 0, -ENOMEM. Garbage lines are skipped. */
+int lsi_parse_proc_locks(const char *text, size_t len, struct lsi_waiter **out, size_t *n);
+/* Read and parse /proc/locks. */
+int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
+
+/* ---- time ---- */
+/* Monotonic deadline @ms from now into @ts. */
+void lsi_deadline(struct timespec *ts, int ms);
+/* Milliseconds left until @ts (0 if past). */
+long lsi_ms_left(const struct timespec *ts);
+
+#endif

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lockspace.c: lockspace handles: open (with the directory's safety checks) and close. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+const char *lockspace_version(void)
+{
+	return STR(LOCKSPACE_VERSION_MAJOR) "." STR(LOCKSPACE_VERSION_MINOR) "." STR(LOCKSPACE_VERSION_PATCH);
+}
+
+int lockspace_default_dir(char **out)
+{
+	const char *env = getenv("VIRLOCK_LOCKSPACE");
+	int n;
+	*out = NULL;
+	if (env && *env)
+		n = asprintf(out, "%s", env);
+	else if (geteuid() == 0)
+		n = asprintf(out, "/var/lib/virlock/lockspace");
+	else if ((env = getenv("XDG_RUNTIME_DIR")) && *env == '/')
+		n = asprintf(out, "%s/virlock", env);
+	else
+		n = asprintf(out, "/tmp/virlock-%u", (unsigned)geteuid());
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* mkdir -p of the parents of @dir (mode 0755). */
+static int make_parents(const char *dir)
+{
+	char *copy = strdup(dir);
+	if (!copy)
+		return -ENOMEM;
+	int err = 0;
+	for (char *p = copy + 1; *p && !err; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			err = -errno;
+		*p = '/';
+	}
+	free(copy);
+	return err;
+}
+
+static int open_dir(const char *dir, unsigned flags)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT || (flags & LOCKSPACE_OPEN_NOCREATE))
+		return fd >= 0 ? fd : -errno;
+	if (flags & LOCKSPACE_OPEN_PARENTS) {
+		int err = make_parents(dir);
+		if (err < 0)
+			return err;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (dir && !*dir)
+		return -EINVAL;
+	if (dir && strlen(dir) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	struct lockspace *ls = calloc(1, sizeof(*ls));
+	if (!ls)
+		return -ENOMEM;
+	ls->dirfd = -1;
+	pthread_mutex_init(&ls->record_lock, NULL);
+	if (!dir) {
+		*out = ls;
+		return 0;
+	}
+	int err = open_dir(dir, flags);
+	if (err < 0)
+		goto fail;
+	ls->dirfd = err;
+	struct stat st;
+	if (fstat(ls->dirfd, &st) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/* Anyone who can write the directory can swap lock files under us. */
+	if (((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		err = -EPERM;
+		goto fail;
+	}
+	ls->group = (st.st_mode & S_ISGID) && (st.st_mode & S_IWGRP);
+	ls->dir_dev = st.st_dev;
+	ls->dir_ino = st.st_ino;
+	ls->dir = realpath(dir, NULL);
+	if (!ls->dir) {
+		err = -errno;
+		goto fail;
+	}
+	*out = ls;
+	return 0;
+fail:
+	lockspace_close(ls);
+	return err;
+}
+
+void lockspace_close(struct lockspace *ls)
+{
+	if (!ls)
+		return;
+	lockspace_release_all(ls);
+	lsi_record_remove(ls);
+	if (ls->dirfd >= 0)
+		close(ls->dirfd);
+	pthread_mutex_destroy(&ls->record_lock);
+	free(ls->dir);
+	free(ls->owner);
+	free(ls);
+}
+
+const char *lockspace_dir(const struct lockspace *ls)
+{
+	return ls ? ls->dir : NULL;
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lockspace.h: the public contract of liblockspace, fcntl lock files named by MD5. */
+#ifndef LOCKSPACE_H
+#define LOCKSPACE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LOCKSPACE_VERSION_MAJOR 0
+#define LOCKSPACE_VERSION_MINOR 1
+#define LOCKSPACE_VERSION_PATCH 0
+
+#if defined(__GNUC__) && defined(LOCKSPACE_BUILDING)
+#define LOCKSPACE_API __attribute__((visibility("default")))
+#else
+#define LOCKSPACE_API
+#endif
+
+/*
+ * Overview
+ * --------
+ * A lockspace is a directory of lock files. The lock file of a resource is
+ * <dir>/<name>, where <name> is the 32 lowercase hex digits of the MD5 of the
+ * resource's canonical path (realpath(3)), or of the string as given with
+ * LOCKSPACE_LITERAL. The file holds exactly the hashed bytes, so that
+ * md5(content) == name verifies it. A lock is a POSIX fcntl() lock on byte 0:
+ * a write lock for exclusive, a read lock for shared.
+ *
+ * POSIX locks belong to the process, and the kernel drops them all when the
+ * process closes any descriptor of the file. liblockspace therefore keeps one
+ * process-wide table of held lock files, keyed by device and inode: it never
+ * opens a lock file the process already holds, and it never closes a
+ * descriptor of a held file. A second acquire of a held resource, from any
+ * handle, any thread or any spelling of the directory, answers -EBUSY (or, for
+ * shared over shared, shares the hold) without touching the file.
+ *
+ * Return convention: every call that can fail returns 0 or a negative errno.
+ * -EBUSY means "held by someone else" (an outcome, not a fault); -ETIMEDOUT a
+ * wait that expired; -EBADMSG a corrupt lock file or holder record. Nothing
+ * prints, exits or aborts. lockspace_strerror() explains every code.
+ *
+ * Threads: every call is thread-safe; a handle may be shared between threads.
+ * fork(): the child holds no locks (the kernel does not inherit them) and its
+ * table starts empty; handles inherited by the child hold nothing there.
+ * Descriptors are opened O_CLOEXEC, so exec'd programs inherit none.
+ */
+
+/** Length of a resource name in hex digits, without the terminating NUL. */
+#define LOCKSPACE_NAME_LEN 32
+
+/** Flags of lockspace_open(). */
+enum lockspace_open_flags {
+	/** Fail with -ENOENT instead of creating a missing directory. */
+	LOCKSPACE_OPEN_NOCREATE = 1u << 0,
+	/** Create missing parent directories too (mode 0755), as for a default. */
+	LOCKSPACE_OPEN_PARENTS = 1u << 1,
+};
+
+/** Flags of the resource calls; each call documents those it accepts. */
+enum lockspace_flags {
+	/** Take a shared (read) lock instead of an exclusive (write) lock. */
+	LOCKSPACE_SHARED = 1u << 0,
+	/** Wait for a busy resource instead of answering -EBUSY. */
+	LOCKSPACE_WAIT = 1u << 1,
+	/** Hash the resource string as given; do not canonicalise it. */
+	LOCKSPACE_LITERAL = 1u << 2,
+	/** The resource argument is a 32-hex lock file name, not a path. */
+	LOCKSPACE_BYNAME = 1u << 3,
+	/** lockspace_foreach(), lockspace_inspect(): also list blocked waiters
+	 *  (reads /proc/locks: its cost grows with every lock on the host). */
+	LOCKSPACE_WAITERS = 1u << 4,
+	/** lockspace_foreach(): also report free lock files. */
+	LOCKSPACE_ALL = 1u << 5,
+	/** lockspace_prune(): report what would be removed, remove nothing. */
+	LOCKSPACE_DRY_RUN = 1u << 6,
+};
+
+struct lockspace;
+
+/** Return the library's run-time version as "MAJOR.MINOR.PATCH". Static string. */
+LOCKSPACE_API const char *lockspace_version(void);
+
+/**
+ * Explain a return code of this library (negative errno) in one short phrase.
+ * Returns a static string; never NULL. Thread-safe.
+ */
+LOCKSPACE_API const char *lockspace_strerror(int code);
+
+/**
+ * Compute the default lockspace directory: $VIRLOCK_LOCKSPACE if set and not
+ * empty, else /var/lib/virlock/lockspace for root, else
+ * $XDG_RUNTIME_DIR/virlock, else /tmp/virlock-$UID.
+ * On success *out is a malloc'd string the caller frees. -ENOMEM on failure.
+ */
+LOCKSPACE_API int lockspace_default_dir(char **out);
+
+/**
+ * Open a lockspace handle.
+ * @dir:   the lockspace directory, or NULL for direct mode, where each
+ *         resource file itself is locked (never created, written or
+ *         truncated). A missing directory is created with mode 0700 unless
+ *         LOCKSPACE_OPEN_NOCREATE; its parent must exist unless
+ *         LOCKSPACE_OPEN_PARENTS. A symlink to a directory is resolved first.
+ * @flags: enum lockspace_open_flags.
+ * @out:   receives the handle; set to NULL on failure.
+ * Returns 0, or -ENOENT (missing, NOCREATE or no parent), -ENOTDIR (not a
+ * directory), -EPERM (world-writable without the sticky bit, or owned by
+ * another non-root user), -EACCES, -ENOMEM, or another negative errno.
+ */
+LOCKSPACE_API int lockspace_open(const char *dir, unsigned flags, struct lockspace **out);
+
+/**
+ * Release every lock the handle holds, delete its holder record, and free it.
+ * Accepts NULL. Locks held through other handles are not affected.
+ */
+LOCKSPACE_API void lockspace_close(struct lockspace *ls);
+
+/** The canonical lockspace directory, or NULL in direct mode. Owned by @ls. */
+LOCKSPACE_API const char *lockspace_dir(const struct lockspace *ls);
+
+/**
+ * Compute the name of @resource into @out (33 bytes: 32 hex digits and NUL).
+ * @flags: LOCKSPACE_LITERAL hashes the string as given; LOCKSPACE_BYNAME
+ *         checks that @resource is a valid name and copies it (lowercased).
+ * Returns 0, -EINVAL (empty resource, or not a name with BYNAME),
+ * -ENAMETOOLONG, -ENOENT (path does not exist), -ELOOP, or another errno
+ * from realpath(3). @ls may be NULL.
+ */
+LOCKSPACE_API int lockspace_name(const struct lockspace *ls, const char *resource, unsigned flags,
+				 char out[LOCKSPACE_NAME_LEN + 1]);
+
+/**
+ * Canonicalise @resource as lockspace_name() would hash it: *out is a
+ * malloc'd copy of the realpath (or of @resource with LOCKSPACE_LITERAL).
+ * Returns 0 or the errors of lockspace_name().
+ */
+LOCKSPACE_API int lockspace_canonical(const char *resource, unsigned flags, char **out);
+
+/** Return 1 if @s is 32 hex digits (either case), else 0. */
+LOCKSPACE_API int lockspace_valid_name(const char *s);
+
+/**
+ * Acquire @resource; the same as lockspace_acquire_many() with one resource
+ * and no timeout (LOCKSPACE_WAIT then waits for ever).
+ */
+LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, unsigned flags);
+
+/**
+ * Acquire @n resources all-or-nothing, in name order (so that two callers
+ * never deadlock each other), and keep them until released.
+ * @flags:      LOCKSPACE_SHARED, LOCKSPACE_WAIT, LOCKSPACE_LITERAL,
+ *              LOCKSPACE_BYNAME.
+ * @timeout_ms: with LOCKSPACE_WAIT, the longest total wait in milliseconds,
+ *              or -1 for ever; ignored without it.
+ * @failed:     if not NULL, on failure receives the index in @resources of
+ *              the resource that failed.
+ * Blocks only with LOCKSPACE_WAIT. A wait for ever blocks in F_SETLKW (the
+ * kernel lists the caller as a waiter) and returns -EINTR if a signal handler
+ * installed without SA_RESTART interrupts it; a finite wait retries every few
+ * milliseconds (at most 20) until the deadline, whatever signals are caught.
+ * Inside one process a wait for a resource held through another handle or
+ * thread sleeps until that one releases it.
+ * A resource named twice in one call is busy (in every mode). One held by
+ * this process already is busy too, except shared over shared, which shares
+ * the hold (reference-counted: the lock is dropped by the last release).
+ * Returns 0 with every resource held, or on failure with none of them held:
+ * -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK (the kernel saw a deadlock), -EBADMSG
+ * (a corrupt lock file: content does not hash to its name, or not a regular
+ * file), -ELOOP (the lock file is a symlink), -ENOENT, -EACCES, -EMFILE (out
+ * of descriptors), -ENOMEM, -EINVAL.
+ */
+LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n,
+					 unsigned flags, int timeout_ms, size_t *failed);
+
+/**
+ * Release one hold of @resource taken through @ls.
+ * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire.
+ * Returns 0, or -ENOENT if @ls does not hold it, or the errors of
+ * lockspace_name().
+ */
+LOCKSPACE_API int lockspace_release(struct lockspace *ls, const char *resource, unsigned flags);
+
+/** Release every hold of @ls. Returns the number of holds released (>= 0). */
+LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
+
+/**
+ * Describe this process in the lockspace's holder records
+ * (<dir>/.holders/<pid>), so that list and inspect can show who holds what:
+ * @owner is a free label (NULL for none; no newline), @child the pid of a
+ * supervised child (0 for none). From this call on, every acquire and release
+ * through @ls rewrites the record atomically; lockspace_close() deletes it.
+ * One recording handle per lockspace per process. Returns 0, -EINVAL,
+ * -EOPNOTSUPP (direct mode), or an errno from writing the record.
+ */
+LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child);
+
+/** Lock state of a lock file. */
+enum lockspace_state {
+	LOCKSPACE_STATE_FREE = 0,
+	LOCKSPACE_STATE_SHARED = 1,
+	LOCKSPACE_STATE_EXCLUSIVE = 2,
+};
+
+/** What is known of one holder; see lockspace_holder.flags. */
+enum lockspace_holder_flags {
+	/** A holder record of the live process names this lock. */
+	LOCKSPACE_HOLDER_RECORD = 1u << 0,
+	/** The kernel shows this pid holding the lock, but it has no record. */
+	LOCKSPACE_HOLDER_NORECORD = 1u << 1,
+	/** A record names this lock, but its process is gone, its pid was
+	 *  reused, or the lock is not held: the record is stale. */
+	LOCKSPACE_HOLDER_STALE = 1u << 2,
+	/** The holder is this very process. */
+	LOCKSPACE_HOLDER_SELF = 1u << 3,
+};
+
+/** One holder of a lock (or one stale claim of it). */
+struct lockspace_holder {
+	pid_t pid;		   /* holder process (0 if unknown, e.g. on another host) */
+	enum lockspace_state mode; /* shared or exclusive */
+	unsigned flags;		   /* enum lockspace_holder_flags */
+	const char *command;	   /* /proc/<pid>/comm, NULL if unknown */
+	const char *owner;	   /* record's owner label, NULL if none */
+	pid_t child;		   /* record's supervised child, 0 if none */
+	time_t since;		   /* when the record says it was taken, 0 if unknown */
+};
+
+/** One lock file, as lockspace_foreach() and lockspace_inspect() report it. */
+struct lockspace_info {
+	char name[LOCKSPACE_NAME_LEN + 1];
+	const char *lockfile;	    /* full path of the lock file */
+	const char *path;	    /* recorded content (the resource), NULL if empty or unread */
+	int integrity;		    /* 0 verified, -ENODATA empty, -EBADMSG corrupt, other -errno */
+	enum lockspace_state state; /* as the kernel says now */
+	size_t nholders;
+	const struct lockspace_holder *holders;
+	size_t nwaiters; /* only with LOCKSPACE_WAITERS */
+	const pid_t *waiters;
+};
+
+/**
+ * Callback of lockspace_foreach() and lockspace_inspect(). @info and all it
+ * points to are valid only during the call. Return 0 to go on; any other value
+ * stops the walk and is returned by the walking call.
+ */
+typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
+
+/**
+ * Report the lock files of the lockspace, in directory order: held ones, and
+ * free ones too with LOCKSPACE_ALL (stale record claims of a free file show
+ * only then). One pass over the directory with an
+ * F_GETLK probe per file (lock files this process holds are reported from the
+ * table, never opened), joined with the holder records. F_GETLK names one
+ * holder per lock; other holders of a shared lock are known from their
+ * records. With LOCKSPACE_WAITERS, /proc/locks is read once to list blocked
+ * waiters, and the holders it shows that the probe and the records did not
+ * (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
+ * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode, or a
+ * negative errno if the directory cannot be read.
+ */
+LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg);
+
+/**
+ * Report one resource, waiters included: @resource is a path (or, with
+ * LOCKSPACE_LITERAL, a string; with LOCKSPACE_BYNAME, a name). Calls @fn once.
+ * Returns 0, a callback's value, -ENOENT (no lock file), or the errors of
+ * lockspace_name(). In direct mode the resource file itself is probed.
+ */
+LOCKSPACE_API int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags,
+				    lockspace_info_fn fn, void *arg);
+
+/** One live holder process, as lockspace_holders() reports it. */
+struct lockspace_record {
+	pid_t pid;
+	pid_t child;	   /* 0 if none */
+	const char *owner; /* NULL if none */
+	size_t nlocks;	   /* locks the record lists */
+	const char *const *names;
+};
+
+/** Callback of lockspace_holders(); same contract as lockspace_info_fn. */
+typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg);
+
+/**
+ * Report the live holder records of the lockspace (stale ones are skipped).
+ * Returns 0, a callback's value, -EOPNOTSUPP in direct mode, or -errno.
+ */
+LOCKSPACE_API int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg);
+
+/** Callback of lockspace_prune(): @what is a lock file or record path. */
+typedef void (*lockspace_prune_fn)(const char *what, void *arg);
+
+/**
+ * Remove free lock files and stale holder records (with any file of the same
+ * pid under .holders/). A lock file is removed only while this call holds its
+ * exclusive lock, and acquirers re-check the path after locking, so a
+ * concurrent acquire either keeps its file or retries on a new one.
+ * @flags: LOCKSPACE_DRY_RUN. @fn (may be NULL) is called for each removal.
+ * Returns the number of files removed (or that would be), or -errno.
+ */
+LOCKSPACE_API int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LOCKSPACE_H */

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* prune.c: remove free lock files and stale holder records without racing acquirers. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "internal.h"
+
+struct prune {
+	struct lockspace *ls;
+	unsigned flags;
+	lockspace_prune_fn fn;
+	void *arg;
+	int count;
+	char path[4096 + 64];
+};
+
+static void removed(struct prune *p, const char *sub, const char *name)
+{
+	p->count++;
+	if (!p->fn)
+		return;
+	snprintf(p->path, sizeof(p->path), "%s/%s%s%s", p->ls->dir, sub ? sub : "", sub ? "/" : "", name);
+	p->fn(p->path, p->arg);
+}
+
+/*
+ * A lock file is removed only while we hold its exclusive lock. An acquirer
+ * that opened it before the unlink gets the lock after us, sees that the name
+ * no longer leads to its inode, and retries on a new file (acquire.c), so two
+ * holders never hold one resource through two files.
+ */
+static int prune_lockfile(struct prune *p, const char *name)
+{
+	struct lockspace *ls = p->ls;
+	struct stat st;
+	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0; /* gone, or not ours to judge: inspect reports it */
+	lsi_table_lock();
+	struct lsi_entry *held = lsi_table_find(st.st_dev, st.st_ino);
+	lsi_table_unlock();
+	if (held)
+		return 0; /* this process holds (or is taking) it */
+	int fd = openat(ls->dirfd, name,
+			(p->flags & LOCKSPACE_DRY_RUN ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC |
+				O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		lsi_close_unheld(fd);
+		return 0;
+	}
+	if (p->flags & LOCKSPACE_DRY_RUN) {
+		enum lockspace_state state;
+		pid_t pid;
+		if (lsi_backend_fcntl.probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
+			removed(p, NULL, name);
+		lsi_close_unheld(fd);
+		return 0;
+	}
+	/* Enter the file in the table first, so that our own threads wait for
+	 * us instead of opening (and later closing) it behind our back. */
+	lsi_table_lock();
+	struct lsi_entry *e = lsi_table_find(st.st_dev, st.st_ino);
+	if (e) {
+		(void)lsi_entry_stash(e, fd);
+		lsi_table_unlock();
+		return 0;
+	}
+	e = lsi_table_insert(st.st_dev, st.st_ino, fd, 0);
+	lsi_table_unlock();
+	if (!e) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int err = lsi_backend_fcntl.acquire(fd, 0, 0, NULL);
+	if (err == 0 && lsi_lockfile_still_named(ls, name, NULL, &st)) {
+		if (unlinkat(ls->dirfd, name, 0) == 0)
+			removed(p, NULL, name);
+		else if (errno != ENOENT)
+			err = -errno;
+	} else if (err == -EBUSY) {
+		err = 0; /* held: not free, keep it */
+	}
+	lsi_table_lock();
+	lsi_table_drop(e); /* closes, and so unlocks, after the unlink */
+	lsi_table_unlock();
+	return err;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Is the holder behind .holders/<pid>... gone? The record (when readable)
+ * gives the start time that tells a reused pid. */
+static int holder_gone(int dfd, pid_t pid)
+{
+	if (pid == getpid())
+		return 0;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	char file[32];
+	snprintf(file, sizeof(file), "%d", (int)pid);
+	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0; /* no record: a live pid may be writing its first one */
+	struct stat st;
+	int gone = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= LSI_RECORD_MAX) {
+		char *buf = malloc((size_t)st.st_size);
+		struct lsi_record r;
+		if (buf && read(fd, buf, (size_t)st.st_size) == st.st_size &&
+		    lsi_record_parse(buf, (size_t)st.st_size, &r) == 0) {
+			gone = r.pid != pid || lsi_proc_start(pid) != r.start;
+			lsi_record_free(&r);
+		}
+		free(buf);
+	}
+	close(fd);
+	return gone;
+}
+
+/* Remove records, temporary records and sockets of holders that are gone. */
+static int prune_records(struct prune *p)
+{
+	int dfd = lsi_holders_dir(p->ls, 0);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *n = de->d_name + (de->d_name[0] == '.');
+		size_t len = strcspn(n, ".");
+		if (!all_digits(n, len) || (n[len] && strcmp(n + len, ".sock") && strcmp(n + len, ".tmp")))
+			continue;
+		if (!holder_gone(dirfd(d), (pid_t)strtol(n, NULL, 10)))
+			continue;
+		if (p->flags & LOCKSPACE_DRY_RUN || unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed(p, LSI_HOLDERS_DIR, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn, void *arg)
+{
+	if (!ls)
+		return -EINVAL;
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	struct prune p = {.ls = ls, .flags = flags, .fn = fn, .arg = arg};
+	int err = prune_records(&p);
+	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!err && !d) {
+		err = -errno;
+		if (dfd >= 0)
+			close(dfd);
+	}
+	struct dirent *de;
+	while (!err && (de = readdir(d)))
+		if (lockspace_valid_name(de->d_name))
+			err = prune_lockfile(&p, de->d_name);
+	if (d)
+		closedir(d);
+	return err < 0 ? err : p.count;
+}

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* records.c: holder records, what list needs and the kernel does not know. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/*
+ * <dir>/.holders/<pid> is a text file written atomically (temporary file and
+ * rename) by a handle that called lockspace_set_owner():
+ *   virlock-holder 1
+ *   pid N
+ *   start TICKS          (field 22 of /proc/<pid>/stat: tells a reused pid)
+ *   owner LABEL          (optional)
+ *   child N              (optional)
+ *   lock NAME shared|exclusive SINCE
+ * The kernel's lock state stays the truth; a record only adds labels.
+ */
+
+unsigned long long lsi_proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: count from the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+char *lsi_proc_comm(pid_t pid)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return strdup(buf);
+}
+
+int lsi_holders_dir(const struct lockspace *ls, int create)
+{
+	int fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd >= 0 ? fd : -errno;
+	if (mkdirat(ls->dirfd, LSI_HOLDERS_DIR, ls->group ? 02770 : 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && ls->group)
+		(void)fchmod(fd, 02770);
+	return fd >= 0 ? fd : -errno;
+}
+
+static int valid_label(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			return 0;
+	return 1;
+}
+
+int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
+{
+	if (!ls || (owner && (!*owner || !valid_label(owner) || strlen(owner) > 1024)) || child < 0)
+		return -EINVAL;
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	char *copy = owner ? strdup(owner) : NULL;
+	if (owner && !copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&ls->record_lock);
+	free(ls->owner);
+	ls->owner = copy;
+	ls->child = child;
+	ls->recording = 1;
+	ls->record_pid = getpid();
+	pthread_mutex_unlock(&ls->record_lock);
+	return lsi_record_sync(ls);
+}
+
+struct text {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	if (t->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = (t->cap + (size_t)n + 1) * 2;
+		char *b = realloc(t->buf, cap);
+		if (!b) {
+			t->err = -ENOMEM;
+			return;
+		}
+		t->buf = b;
+		t->cap = cap;
+	}
+}
+
+struct text_arg {
+	struct text *t;
+	const struct lockspace *ls;
+};
+
+static void add_lock_line(struct lsi_entry *e, void *arg)
+{
+	struct text_arg *a = arg;
+	if (!e->pending && lsi_entry_refs_of(e, a->ls))
+		text_add(a->t, "lock %s %s %lld\n", e->name, e->shared ? "shared" : "exclusive",
+			 (long long)e->since);
+}
+
+int lsi_record_sync(struct lockspace *ls)
+{
+	if (!ls->recording)
+		return 0;
+	pthread_mutex_lock(&ls->record_lock);
+	pid_t self = getpid();
+	int err = 0;
+	if (ls->record_pid != self)
+		goto out; /* a forked child holds nothing and owns no record */
+	struct text t = {.buf = malloc(256), .cap = 256};
+	if (!t.buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_proc_start(self));
+	if (ls->owner)
+		text_add(&t, "owner %s\n", ls->owner);
+	if (ls->child)
+		text_add(&t, "child %d\n", (int)ls->child);
+	struct text_arg a = {.t = &t, .ls = ls};
+	lsi_table_lock();
+	lsi_table_each(add_lock_line, &a);
+	lsi_table_unlock();
+	err = t.err;
+	int dfd = err ? err : lsi_holders_dir(ls, 1);
+	if (dfd < 0) {
+		err = dfd;
+		free(t.buf);
+		goto out;
+	}
+	char tmp[64], final[32];
+	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)self);
+	snprintf(final, sizeof(final), "%d", (int)self);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			ls->group ? 0640 : 0600);
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		ssize_t n = write(fd, t.buf, t.len);
+		if (n != (ssize_t)t.len)
+			err = n < 0 ? -errno : -EIO;
+		if (close(fd) < 0 && !err)
+			err = -errno;
+		if (!err && renameat(dfd, tmp, dfd, final) < 0)
+			err = -errno;
+		if (err)
+			unlinkat(dfd, tmp, 0);
+	}
+	close(dfd);
+	free(t.buf);
+out:
+	pthread_mutex_unlock(&ls->record_lock);
+	return err;
+}
+
+void lsi_record_remove(struct lockspace *ls)
+{
+	if (!ls->recording || ls->record_pid != getpid() || ls->dirfd < 0)
+		return;
+	int dfd = lsi_holders_dir(ls, 0);
+	if (dfd < 0)
+		return;
+	char name[32];
+	snprintf(name, sizeof(name), "%d", (int)ls->record_pid);
+	unlinkat(dfd, name, 0);
+	close(dfd);
+}
+
+void lsi_record_free(struct lsi_record *r)
+{
+	free(r->owner);
+	free(r->claims);
+	free(r->command);
+	memset(r, 0, sizeof(*r));
+}
+
+void lsi_records_free(struct lsi_record *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lsi_record_free(&r[i]);
+	free(r);
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff)
+		return -EBADMSG;
+	*out = (pid_t)v;
+	return 0;
+}
+
+static int parse_line(struct lsi_record *r, char *line)
+{
+	char *sp = strchr(line, ' ');
+	if (!sp)
+		return -EBADMSG;
+	*sp = '\0';
+	char *val = sp + 1;
+	if (strcmp(line, "pid") == 0)
+		return parse_pid(val, &r->pid);
+	if (strcmp(line, "child") == 0)
+		return parse_pid(val, &r->child);
+	if (strcmp(line, "start") == 0) {
+		char *end;
+		errno = 0;
+		r->start = strtoull(val, &end, 10);
+		return errno || end == val || *end ? -EBADMSG : 0;
+	}
+	if (strcmp(line, "owner") == 0) {
+		if (r->owner || !*val)
+			return -EBADMSG;
+		r->owner = strdup(val);
+		return r->owner ? 0 : -ENOMEM;
+	}
+	if (strcmp(line, "lock") == 0) {
+		struct lsi_claim c = {0};
+		char mode[16];
+		long long since;
+		int used = 0;
+		if (strlen(val) < LOCKSPACE_NAME_LEN + 2 || val[LOCKSPACE_NAME_LEN] != ' ')
+			return -EBADMSG;
+		memcpy(c.name, val, LOCKSPACE_NAME_LEN);
+		if (!lockspace_valid_name(c.name))
+			return -EBADMSG;
+		if (sscanf(val + LOCKSPACE_NAME_LEN + 1, "%15s %lld%n", mode, &since, &used) != 2 ||
+		    val[LOCKSPACE_NAME_LEN + 1 + used] != '\0' || since < 0)
+			return -EBADMSG;
+		if (strcmp(mode, "shared") == 0)
+			c.shared = 1;
+		else if (strcmp(mode, "exclusive") != 0)
+			return -EBADMSG;
+		c.since = (time_t)since;
+		if (r->nclaims == 0 || (r->nclaims >= 4 && (r->nclaims & (r->nclaims - 1)) == 0)) {
+			size_t cap = r->nclaims ? r->nclaims * 2 : 4;
+			struct lsi_claim *cl = realloc(r->claims, cap * sizeof(*cl));
+			if (!cl)
+				return -ENOMEM;
+			r->claims = cl;
+		}
+		r->claims[r->nclaims++] = c;
+		return 0;
+	}
+	return 0; /* unknown keys: room for later versions */
+}
+
+int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t magic = strlen(LSI_RECORD_MAGIC);
+	if (len < magic + 1 || memcmp(buf, LSI_RECORD_MAGIC "\n", magic + 1) != 0 || memchr(buf, '\0', len))
+		return -EBADMSG;
+	if (len == 0 || buf[len - 1] != '\n')
+		return -EBADMSG; /* truncated */
+	char *copy = strndup(buf + magic + 1, len - magic - 1);
+	if (!copy)
+		return -ENOMEM;
+	int err = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line && !err; line = strtok_r(NULL, "\n", &save))
+		err = parse_line(out, line);
+	free(copy);
+	if (!err && (!out->pid || !out->start))
+		err = -EBADMSG;
+	if (err)
+		lsi_record_free(out);
+	return err;
+}
+
+/* Read one record file (bounded), parse it and check it still describes a
+ * live process. */
+static int load_one(int dfd, const char *file, struct lsi_record *r)
+{
+	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int err = 0;
+	char *buf = NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LSI_RECORD_MAX || st.st_size == 0) {
+		err = -EBADMSG;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	if (n != st.st_size) {
+		err = buf ? -EBADMSG : -ENOMEM;
+		goto out;
+	}
+	err = lsi_record_parse(buf, (size_t)n, r);
+	if (err == 0 && (pid_t)strtol(file, NULL, 10) != r->pid) {
+		lsi_record_free(r);
+		err = -EBADMSG;
+	}
+	if (err == 0) {
+		r->live = lsi_proc_start(r->pid) == r->start;
+		if (r->live)
+			r->command = lsi_proc_comm(r->pid);
+	}
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int dfd = lsi_holders_dir(ls, 0);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	struct lsi_record *v = NULL;
+	size_t cnt = 0;
+	int err = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && !err) {
+		if (!all_digits(de->d_name))
+			continue;
+		struct lsi_record r;
+		if (load_one(dirfd(d), de->d_name, &r) < 0)
+			continue; /* garbage records are prune's business, not list's */
+		struct lsi_record *nv = realloc(v, (cnt + 1) * sizeof(*nv));
+		if (!nv) {
+			lsi_record_free(&r);
+			err = -ENOMEM;
+			break;
+		}
+		v = nv;
+		v[cnt++] = r;
+	}
+	closedir(d);
+	if (err) {
+		lsi_records_free(v, cnt);
+		return err;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg)
+{
+	if (!ls || !fn)
+		return -EINVAL;
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	struct lsi_record *r;
+	size_t n;
+	int err = lsi_records_load(ls, &r, &n);
+	for (size_t i = 0; i < n && err == 0; i++) {
+		if (!r[i].live)
+			continue;
+		const char **names = calloc(r[i].nclaims + 1, sizeof(*names));
+		if (!names) {
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < r[i].nclaims; j++)
+			names[j] = r[i].claims[j].name;
+		struct lockspace_record rec = {.pid = r[i].pid,
+					       .child = r[i].child,
+					       .owner = r[i].owner,
+					       .nlocks = r[i].nclaims,
+					       .names = names};
+		err = fn(&rec, arg);
+		free(names);
+	}
+	lsi_records_free(r, n);
+	return err;
+}

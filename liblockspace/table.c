@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* table.c: the process-wide table of held lock files, keyed by device and inode. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/*
+ * A POSIX lock belongs to the process, and closing ANY descriptor of the
+ * locked file drops it, even one opened by another thread or another handle.
+ * So this table is the one place that knows which lock files the process
+ * holds: no code opens a file it lists, and every descriptor of a lock file is
+ * closed through it (lsi_table_drop, lsi_close_unheld) under its mutex.
+ */
+static struct {
+	pthread_mutex_t mutex;
+	pthread_cond_t changed;
+	struct lsi_entry **buckets;  /* by device and inode */
+	struct lsi_entry **rbuckets; /* by resource string, for release */
+	size_t nbuckets;
+	size_t count;
+} table = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void table_prepare(void)
+{
+	pthread_mutex_lock(&table.mutex);
+}
+
+static void table_parent(void)
+{
+	pthread_mutex_unlock(&table.mutex);
+}
+
+/* The child of fork() holds no POSIX locks: forget every entry. Its copies of
+ * the descriptors are closed; that cannot touch the parent's locks. */
+static void table_child(void)
+{
+	for (size_t i = 0; i < table.nbuckets; i++) {
+		struct lsi_entry *e = table.buckets[i];
+		while (e) {
+			struct lsi_entry *next = e->next;
+			close(e->fd);
+			for (size_t j = 0; j < e->nspare; j++)
+				close(e->spare[j]);
+			free(e->spare);
+			free(e->refs);
+			free(e->resource);
+			free(e);
+			e = next;
+		}
+		table.buckets[i] = NULL;
+		table.rbuckets[i] = NULL;
+	}
+	table.count = 0;
+	pthread_mutex_init(&table.mutex, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&table.changed, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void table_init(void)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&table.changed, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_atfork(table_prepare, table_parent, table_child);
+}
+
+void lsi_table_lock(void)
+{
+	pthread_once(&table_once, table_init);
+	pthread_mutex_lock(&table.mutex);
+}
+
+void lsi_table_unlock(void)
+{
+	pthread_mutex_unlock(&table.mutex);
+}
+
+int lsi_table_wait(const struct timespec *deadline)
+{
+	if (!deadline) {
+		pthread_cond_wait(&table.changed, &table.mutex);
+		return 0;
+	}
+	int rc = pthread_cond_timedwait(&table.changed, &table.mutex, deadline);
+	return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+void lsi_table_broadcast(void)
+{
+	pthread_cond_broadcast(&table.changed);
+}
+
+size_t lsi_table_count(void)
+{
+	return table.count;
+}
+
+static size_t bucket_of(dev_t dev, ino_t ino, size_t n)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
+	return (size_t)(h >> 17) & (n - 1);
+}
+
+struct lsi_entry *lsi_table_find(dev_t dev, ino_t ino)
+{
+	if (!table.count)
+		return NULL;
+	for (struct lsi_entry *e = table.buckets[bucket_of(dev, ino, table.nbuckets)]; e; e = e->next)
+		if (e->dev == dev && e->ino == ino)
+			return e;
+	return NULL;
+}
+
+static size_t rbucket_of(const char *resource, unsigned rflags, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ rflags; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)resource; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29)) & (n - 1);
+}
+
+static int table_grow(void)
+{
+	size_t n = table.nbuckets ? table.nbuckets * 2 : 64;
+	struct lsi_entry **b = calloc(n, sizeof(*b));
+	struct lsi_entry **rb = calloc(n, sizeof(*rb));
+	if (!b || !rb) {
+		free(b);
+		free(rb);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < table.nbuckets; i++) {
+		struct lsi_entry *e = table.buckets[i];
+		while (e) {
+			struct lsi_entry *next = e->next;
+			size_t k = bucket_of(e->dev, e->ino, n);
+			e->next = b[k];
+			b[k] = e;
+			if (e->resource) {
+				k = rbucket_of(e->resource, e->rflags, n);
+				e->rnext = rb[k];
+				rb[k] = e;
+			}
+			e = next;
+		}
+	}
+	free(table.buckets);
+	free(table.rbuckets);
+	table.buckets = b;
+	table.rbuckets = rb;
+	table.nbuckets = n;
+	return 0;
+}
+
+void lsi_table_index(struct lsi_entry *e, const char *resource, unsigned rflags)
+{
+	e->resource = strdup(resource);
+	if (!e->resource)
+		return; /* release falls back to the canonical name */
+	e->rflags = rflags;
+	size_t k = rbucket_of(resource, rflags, table.nbuckets);
+	e->rnext = table.rbuckets[k];
+	table.rbuckets[k] = e;
+}
+
+struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags, const struct lockspace *ls)
+{
+	if (!table.count)
+		return NULL;
+	for (struct lsi_entry *e = table.rbuckets[rbucket_of(resource, rflags, table.nbuckets)]; e;
+	     e = e->rnext)
+		if (e->rflags == rflags && !e->pending && strcmp(e->resource, resource) == 0 &&
+		    lsi_entry_refs_of(e, ls))
+			return e;
+	return NULL;
+}
+
+struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared)
+{
+	if (table.count >= table.nbuckets && table_grow() < 0)
+		return NULL;
+	struct lsi_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->dev = dev;
+	e->ino = ino;
+	e->fd = fd;
+	e->shared = shared;
+	e->pending = 1;
+	size_t k = bucket_of(dev, ino, table.nbuckets);
+	e->next = table.buckets[k];
+	table.buckets[k] = e;
+	table.count++;
+	return e;
+}
+
+void lsi_table_drop(struct lsi_entry *e)
+{
+	struct lsi_entry **p = &table.buckets[bucket_of(e->dev, e->ino, table.nbuckets)];
+	while (*p && *p != e)
+		p = &(*p)->next;
+	if (*p) {
+		*p = e->next;
+		table.count--;
+	}
+	if (e->resource) {
+		p = &table.rbuckets[rbucket_of(e->resource, e->rflags, table.nbuckets)];
+		while (*p && *p != e)
+			p = &(*p)->rnext;
+		if (*p)
+			*p = e->rnext;
+	}
+	close(e->fd);
+	for (size_t i = 0; i < e->nspare; i++)
+		close(e->spare[i]);
+	free(e->spare);
+	free(e->refs);
+	free(e->resource);
+	free(e);
+	pthread_cond_broadcast(&table.changed);
+}
+
+int lsi_entry_stash(struct lsi_entry *e, int fd)
+{
+	int *s = realloc(e->spare, (e->nspare + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	e->spare = s;
+	e->spare[e->nspare++] = fd;
+	return 0;
+}
+
+int lsi_entry_ref(struct lsi_entry *e, struct lockspace *ls)
+{
+	for (size_t i = 0; i < e->nrefs; i++)
+		if (e->refs[i].ls == ls) {
+			e->refs[i].count++;
+			return 0;
+		}
+	struct lsi_ref *r = realloc(e->refs, (e->nrefs + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	e->refs = r;
+	e->refs[e->nrefs++] = (struct lsi_ref){.ls = ls, .count = 1};
+	return 0;
+}
+
+unsigned lsi_entry_refs_of(const struct lsi_entry *e, const struct lockspace *ls)
+{
+	for (size_t i = 0; i < e->nrefs; i++)
+		if (e->refs[i].ls == ls)
+			return e->refs[i].count;
+	return 0;
+}
+
+int lsi_entry_unref(struct lsi_entry *e, struct lockspace *ls, int all)
+{
+	for (size_t i = 0; i < e->nrefs; i++) {
+		if (e->refs[i].ls != ls)
+			continue;
+		if (all || --e->refs[i].count == 0)
+			e->refs[i] = e->refs[--e->nrefs];
+		if (!e->nrefs)
+			lsi_table_drop(e);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void lsi_table_each(void (*fn)(struct lsi_entry *e, void *arg), void *arg)
+{
+	/* fn may drop the entry it is given, never another one. */
+	for (size_t i = 0; i < table.nbuckets; i++) {
+		struct lsi_entry *e = table.buckets[i];
+		while (e) {
+			struct lsi_entry *next = e->next;
+			fn(e, arg);
+			e = next;
+		}
+	}
+}
+
+void lsi_close_unheld(int fd)
+{
+	lsi_table_lock();
+	struct stat st;
+	struct lsi_entry *e = NULL;
+	if (table.count && fstat(fd, &st) == 0)
+		e = lsi_table_find(st.st_dev, st.st_ino);
+	if (!e)
+		close(fd);
+	else
+		(void)lsi_entry_stash(e, fd); /* on ENOMEM leak it: closing would drop the lock */
+	lsi_table_unlock();
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lockhold.c: test helper that holds locks (through liblockspace or raw fcntl) until it is told to stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <lockspace.h>
+
+static void usage(void)
+{
+	fputs("usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] DIR RESOURCE...\n"
+	      "       lockhold -F [-s] [-w] [-i] FILE\n"
+	      "Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library), print \"ready\",\n"
+	      "then hold them until SIGTERM, SIGINT or SIGHUP (with -i also EOF on stdin).\n"
+	      "  -s shared  -w wait  -t MS wait at most MS  -l literal  -b by name\n"
+	      "  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
+	      "Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n",
+	      stderr);
+	exit(2);
+}
+
+/* Block until a stop signal arrives, or EOF on stdin with @use_stdin. */
+static int wait_for_stop(int use_stdin)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+	for (;;) {
+		if (poll(pfd, use_stdin ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents) {
+			char buf[256];
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n <= 0 && !(n < 0 && errno == EINTR))
+				break;
+		}
+	}
+	close(sfd);
+	return 0;
+}
+
+static int announce(void)
+{
+	if (puts("ready") == EOF || fflush(stdout) == EOF) {
+		perror("lockhold: stdout");
+		return -1;
+	}
+	return 0;
+}
+
+static int raw_lock(const char *file, int shared, int wait, int use_stdin)
+{
+	int fd = open(file, (shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		fprintf(stderr, "lockhold: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	struct flock fl = {
+		.l_type = shared ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	int rc;
+	while ((rc = fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		int busy = errno == EAGAIN || errno == EACCES;
+		fprintf(stderr, "lockhold: %s: %s\n", file, strerror(errno));
+		close(fd);
+		return busy ? 75 : 1;
+	}
+	rc = announce() < 0 || wait_for_stop(use_stdin) < 0;
+	close(fd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned flags = 0;
+	int timeout = -1, record = 0, raw = 0, use_stdin = 0, opt;
+	const char *owner = NULL;
+	pid_t child = 0;
+	while ((opt = getopt(argc, argv, "swt:lbRo:c:iF")) != -1) {
+		switch (opt) {
+		case 's':
+			flags |= LOCKSPACE_SHARED;
+			break;
+		case 'w':
+			flags |= LOCKSPACE_WAIT;
+			break;
+		case 't':
+			timeout = atoi(optarg);
+			break;
+		case 'l':
+			flags |= LOCKSPACE_LITERAL;
+			break;
+		case 'b':
+			flags |= LOCKSPACE_BYNAME;
+			break;
+		case 'R':
+			record = 1;
+			break;
+		case 'o':
+			owner = optarg;
+			record = 1;
+			break;
+		case 'c':
+			child = (pid_t)atoi(optarg);
+			record = 1;
+			break;
+		case 'i':
+			use_stdin = 1;
+			break;
+		case 'F':
+			raw = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (raw) {
+		if (optind + 1 != argc)
+			usage();
+		return raw_lock(argv[optind], !!(flags & LOCKSPACE_SHARED), !!(flags & LOCKSPACE_WAIT),
+				use_stdin);
+	}
+	if (optind + 2 > argc)
+		usage();
+
+	struct lockspace *ls;
+	int err = lockspace_open(argv[optind], 0, &ls);
+	if (err < 0) {
+		fprintf(stderr, "lockhold: lockspace %s: %s\n", argv[optind], lockspace_strerror(err));
+		return 1;
+	}
+	if (record && (err = lockspace_set_owner(ls, owner, child)) < 0) {
+		fprintf(stderr, "lockhold: set_owner: %s\n", lockspace_strerror(err));
+		lockspace_close(ls);
+		return 1;
+	}
+	const char *const *res = (const char *const *)&argv[optind + 1];
+	size_t n = (size_t)(argc - optind - 1), failed = 0;
+	err = lockspace_acquire_many(ls, res, n, flags, timeout, &failed);
+	if (err < 0) {
+		fprintf(stderr, "lockhold: %s: %s\n", res[failed < n ? failed : 0], lockspace_strerror(err));
+		lockspace_close(ls);
+		return err == -EBUSY || err == -ETIMEDOUT ? 75 : 1;
+	}
+	int rc = announce() < 0 || wait_for_stop(use_stdin) < 0;
+	lockspace_close(ls);
+	return rc;
+}

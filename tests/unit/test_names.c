@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test_names.c: resource names: RFC 1321 vectors, md5sum(1) of canonical paths, spellings, validation. */
+#include "testlib.h"
+
+static char scratch[PATH_MAX];
+
+static void test_rfc1321(void)
+{
+	static const struct {
+		const char *in, *md5;
+	} v[] = {
+		{"a", "0cc175b9c0f1b6a831c399e269772661"},
+		{"abc", "900150983cd24fb0d6963f7d28e17f72"},
+		{"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+		{"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+		 "d174ab98d277d9f5a5611c2c9f419d9f"},
+		{"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+		 "57edf4a22be3c955ac49da2e2107b67a"},
+	};
+	char out[LOCKSPACE_NAME_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(out, 'X', sizeof(out));
+		int rc = lockspace_name(NULL, v[i].in, LOCKSPACE_LITERAL, out);
+		is_int(rc, 0, "literal \"%.20s\" is named", v[i].in);
+		ok(out[LOCKSPACE_NAME_LEN] == '\0', "literal \"%.20s\": name is NUL-terminated", v[i].in);
+		out[LOCKSPACE_NAME_LEN] = '\0';
+		is_str(out, v[i].md5, "literal \"%.20s\" hashes to the RFC 1321 MD5", v[i].in);
+	}
+	/* The empty string has an MD5, but an empty resource is not a resource. */
+	is_int(lockspace_name(NULL, "", LOCKSPACE_LITERAL, out), -EINVAL, "empty literal resource: -EINVAL");
+	is_int(lockspace_name(NULL, "", 0, out), -EINVAL, "empty path resource: -EINVAL");
+}
+
+static void check_path_name(const char *file, const char *label)
+{
+	char want[33], got[LOCKSPACE_NAME_LEN + 1], real[PATH_MAX];
+	char *canon = NULL;
+
+	if (!realpath(file, real)) {
+		ok(0, "%s: realpath(%s): %s", label, file, strerror(errno));
+		return;
+	}
+	is_int(tu_md5sum(scratch, real, strlen(real), want), 0, "%s: md5sum(1) ran", label);
+	is_int(lockspace_name(NULL, file, 0, got), 0, "%s: lockspace_name() succeeds", label);
+	is_str(got, want, "%s: name is md5sum of the canonical path", label);
+	is_int(lockspace_canonical(file, 0, &canon), 0, "%s: lockspace_canonical() succeeds", label);
+	is_str(canon, real, "%s: canonical path is realpath(3)", label);
+	free(canon);
+}
+
+static void test_paths(void)
+{
+	char dir[PATH_MAX], file[PATH_MAX], odd[PATH_MAX], lnk[PATH_MAX], p[PATH_MAX * 2];
+	char base[LOCKSPACE_NAME_LEN + 1], other[LOCKSPACE_NAME_LEN + 1];
+	struct lockspace *ls = NULL;
+
+	tu_join(dir, scratch, "images");
+	mkdir(dir, 0755);
+	tu_join(file, dir, "vm1.img");
+	tu_touch(file);
+	check_path_name(file, "plain file");
+
+	/* Bytes a shell would mangle: spaces, quotes, a newline, UTF-8. */
+	tu_join(odd, dir, "odd name 'x' \"y\"\n\xc3\xa9t\xc3\xa9.img");
+	is_int(tu_touch(odd), 0, "created a file with spaces, quotes, newline and UTF-8 in its name");
+	check_path_name(odd, "odd file name");
+	check_path_name(dir, "a directory as resource");
+
+	is_int(tu_name(file, 0, base), 0, "name of the plain spelling");
+
+	/* Every spelling of one file gives one name. */
+	snprintf(p, sizeof(p), "%s/../images/./vm1.img", dir);
+	is_int(tu_name(p, 0, other), 0, "dir/../dir/./file is named");
+	is_str(other, base, "dir/../dir/./file gives the same name");
+	snprintf(p, sizeof(p), "%s//images///vm1.img", scratch);
+	is_int(tu_name(p, 0, other), 0, "doubled slashes are named");
+	is_str(other, base, "doubled slashes give the same name");
+	tu_join(lnk, scratch, "link.img");
+	symlink(file, lnk);
+	is_int(tu_name(lnk, 0, other), 0, "symlink to the file is named");
+	is_str(other, base, "a symlink to the file gives the same name");
+	tu_join(lnk, scratch, "imglink");
+	symlink("images", lnk);
+	snprintf(p, sizeof(p), "%s/imglink/vm1.img", scratch);
+	is_int(tu_name(p, 0, other), 0, "path through a symlinked directory is named");
+	is_str(other, base, "a path through a symlinked directory gives the same name");
+
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof(cwd)) && chdir(dir) == 0) {
+		is_int(tu_name("./vm1.img", 0, other), 0, "relative ./vm1.img is named");
+		is_str(other, base, "relative ./vm1.img gives the same name");
+		is_int(tu_name("vm1.img", 0, other), 0, "relative vm1.img is named");
+		is_str(other, base, "relative vm1.img gives the same name");
+		/* LITERAL hashes the string as given, not the file. */
+		char want[33];
+		tu_md5sum(scratch, "./vm1.img", 9, want);
+		is_int(tu_name("./vm1.img", LOCKSPACE_LITERAL, other), 0, "literal ./vm1.img is named");
+		is_str(other, want, "literal ./vm1.img is the MD5 of the string as given");
+		ok(strcmp(other, base) != 0, "literal and path names differ");
+		if (chdir(cwd) != 0)
+			diag("cannot go back to %s", cwd);
+	} else {
+		ok(0, "chdir into the scratch directory");
+	}
+
+	/* The handle does not change names. */
+	tu_join(p, scratch, "ls");
+	if (lockspace_open(p, 0, &ls) == 0) {
+		is_int(lockspace_name(ls, file, 0, other), 0, "lockspace_name() with a handle");
+		is_str(other, base, "a handle gives the same name as no handle");
+		lockspace_close(ls);
+	} else {
+		ok(0, "lockspace_open() for the name test");
+	}
+
+	/* Errors. */
+	tu_join(p, dir, "missing.img");
+	is_int(lockspace_name(NULL, p, 0, other), -ENOENT, "nonexistent path: -ENOENT");
+	char *canon = (char *)1;
+	is_int(lockspace_canonical(p, 0, &canon), -ENOENT,
+	       "lockspace_canonical() of a nonexistent path: -ENOENT");
+	is_int(tu_name(p, LOCKSPACE_LITERAL, other), 0, "a nonexistent path is fine as a literal");
+	tu_join(p, scratch, "loop1");
+	tu_join(lnk, scratch, "loop2");
+	symlink(lnk, p);
+	symlink(p, lnk);
+	is_int(lockspace_name(NULL, p, 0, other), -ELOOP, "symlink loop: -ELOOP");
+
+	char *longp = malloc(PATH_MAX + 100);
+	memset(longp, 'a', PATH_MAX + 99);
+	longp[0] = '/';
+	longp[PATH_MAX + 99] = '\0';
+	is_int(lockspace_name(NULL, longp, 0, other), -ENAMETOOLONG,
+	       "path longer than PATH_MAX: -ENAMETOOLONG");
+	free(longp);
+
+	canon = NULL;
+	is_int(lockspace_canonical("just a lease", LOCKSPACE_LITERAL, &canon), 0, "literal canonical form");
+	is_str(canon, "just a lease", "literal canonical form is the string as given");
+	free(canon);
+}
+
+static void test_valid_name(void)
+{
+	char out[LOCKSPACE_NAME_LEN + 1];
+
+	ok(lockspace_valid_name("0cc175b9c0f1b6a831c399e269772661"), "32 lowercase hex digits are a name");
+	ok(lockspace_valid_name("0CC175B9C0F1B6A831C399E269772661"), "32 uppercase hex digits are a name");
+	ok(lockspace_valid_name("0cC175b9C0f1B6a831c399e269772661"), "mixed case is a name");
+	ok(!lockspace_valid_name("0cc175b9c0f1b6a831c399e26977266"), "31 digits are not a name");
+	ok(!lockspace_valid_name("0cc175b9c0f1b6a831c399e2697726611"), "33 digits are not a name");
+	ok(!lockspace_valid_name("0cc175b9c0f1b6a831c399e26977266g"), "a 'g' is not a hex digit");
+	ok(!lockspace_valid_name(""), "the empty string is not a name");
+	ok(!lockspace_valid_name("../../../../../../../etc/passwd"), "a path is not a name");
+	ok(!lockspace_valid_name("0cc175b9c0f1b6a831c399e26977266 "), "a trailing space is not a hex digit");
+	ok(!lockspace_valid_name("0cc175b9c0f1b6a8/1c399e269772661"), "a slash is not a hex digit");
+
+	is_int(lockspace_name(NULL, "0CC175B9C0F1B6A831C399E269772661", LOCKSPACE_BYNAME, out), 0,
+	       "BYNAME accepts an uppercase name");
+	is_str(out, "0cc175b9c0f1b6a831c399e269772661", "BYNAME lowercases the name");
+	is_int(lockspace_name(NULL, "0cc175b9c0f1b6a831c399e269772661", LOCKSPACE_BYNAME, out), 0,
+	       "BYNAME accepts a lowercase name");
+	is_str(out, "0cc175b9c0f1b6a831c399e269772661", "BYNAME copies a lowercase name");
+	is_int(lockspace_name(NULL, "/etc/passwd", LOCKSPACE_BYNAME, out), -EINVAL,
+	       "BYNAME of a path: -EINVAL");
+	is_int(lockspace_name(NULL, "0cc175b9c0f1b6a831c399e26977266", LOCKSPACE_BYNAME, out), -EINVAL,
+	       "BYNAME of 31 digits: -EINVAL");
+	is_int(lockspace_name(NULL, "0cc175b9c0f1b6a831c399e2697726610", LOCKSPACE_BYNAME, out), -EINVAL,
+	       "BYNAME of 33 digits: -EINVAL");
+	is_int(lockspace_name(NULL, "", LOCKSPACE_BYNAME, out), -EINVAL,
+	       "BYNAME of the empty string: -EINVAL");
+}
+
+int main(void)
+{
+	tu_init();
+	if (tu_scratch(scratch) < 0) {
+		printf("Bail out! cannot make a scratch directory\n");
+		return 1;
+	}
+	test_rfc1321();
+	test_paths();
+	test_valid_name();
+	tu_rmrf(scratch);
+	return tap_done();
+}
