@@ -24,7 +24,9 @@ ALL_CFLAGS = -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(CFLAGS)
 PKGS := libmd
 CLI_PKGS := popt smartcols
 LIBS_LIB := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmd) -pthread
-LIBS_CLI := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lpopt -lsmartcols)
+# virlock takes popt and libmd statically where Debian ships the archives:
+# every acquire is a process start, and each shared library costs one.
+LIBS_CLI := -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -lsmartcols
 CFLAGS_CLI := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 
 B ?= build
@@ -33,11 +35,15 @@ CLI_SRC := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
+STRESS_SRC := $(wildcard tests/stress/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELPER_BIN := $(HELPER_SRC:%.c=$(B)/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(B)/%)
+STRESS_BIN := $(STRESS_SRC:%.c=$(B)/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 SONAME := liblockspace.so.$(VERSION_MAJOR)
 SHLIB := $(B)/liblockspace.so.$(VERSION)
 STLIB := $(B)/liblockspace.a
@@ -50,9 +56,9 @@ Q := @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all lib check asan install uninstall clean deps demo bench lint format stress
+.PHONY: all lib check asan install uninstall clean deps demo bench lint format stress fuzz
 
-all: lib $(VIRLOCK) $(UNIT_BIN) $(HELPER_BIN)
+all: lib $(VIRLOCK) $(UNIT_BIN) $(HELPER_BIN) $(STRESS_BIN)
 
 lib: $(SHLIB) $(STLIB)
 
@@ -81,7 +87,7 @@ $(B)/cli/%.o: cli/%.c cli/*.h liblockspace/lockspace.h
 # dynamic loader's work, and it still sees only the public header.
 $(VIRLOCK): $(CLI_OBJ) $(STLIB)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STLIB) $(LIBS_CLI) $(LIBS_LIB)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STLIB) $(LIBS_CLI) -pthread
 
 $(B)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(STLIB)
 	@mkdir -p $(@D)
@@ -89,6 +95,11 @@ $(B)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(STLIB)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
 
 $(B)/tests/helpers/%: tests/helpers/%.c $(STLIB)
+	@mkdir -p $(@D)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
+
+$(B)/tests/stress/%: tests/stress/%.c $(STLIB)
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
@@ -107,8 +118,43 @@ asan:
 	$(Q)$(MAKE) --no-print-directory B=build-asan \
 		OPTFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 
+# The long stress run; make check runs a short one.
 stress: all
-	$(Q)STRESS_LONG=1 tests/run-suites $(B)
+	$(Q)STRESS_LONG=1 VIRLOCK=$(CURDIR)/$(B)/virlock BUILD=$(CURDIR)/$(B) bats --tap tests/stress
+
+# Fuzz targets: libFuzzer with clang, ASan+UBSan, over every parser: the
+# library's (compiled in, internal header included) and the control protocol's
+# (the target #includes the cli/*.c it needs). FUZZ_RUNS executions each, from
+# a corpus kept in build-fuzz/ and the seeds in tests/fuzz/seeds/TARGET/; one
+# line per target with its executions and coverage, the log in build-fuzz/.
+FUZZ_RUNS ?= 200000
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
+	$(WARNINGS) -Iliblockspace -Icli
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) liblockspace/*.h cli/control*.[ch]
+	@mkdir -p $(@D)
+	@[ -n "$(Q)" ] && echo "  FUZZCC  $<" || true
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS_LIB)
+
+fuzz: $(FUZZ_BIN)
+	$(Q)fail=0; for f in $(FUZZ_BIN); do \
+		t=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$t; t0=$$(date +%s%N); \
+		$$f -runs=$(FUZZ_RUNS) -timeout=10 -print_final_stats=1 -artifact_prefix=build-fuzz/$$t- \
+			build-fuzz/corpus-$$t $$(ls -d tests/fuzz/seeds/$$t 2>/dev/null) >build-fuzz/$$t.log 2>&1; \
+		rc=$$?; ms=$$((($$(date +%s%N) - t0) / 1000000)); \
+		stats=$$(awk -v ms=$$ms '/^INFO: Loaded 1 modules/ { sub(/.*\(/, ""); edges = $$1 } \
+			/^#[0-9]+[ \t]+DONE/ { for (i = 1; i < NF; i++) v[$$i] = $$(i + 1) } \
+			/^stat::number_of_executed_units:/ { runs = $$2 } \
+			END { if (runs != "") printf "%s executions in %d ms, cov %s/%s edges, ft %s, corpus %s", \
+				runs, ms, v["cov:"], edges, v["ft:"], v["corp:"] }' build-fuzz/$$t.log); \
+		if [ $$rc -eq 0 ] && [ -n "$$stats" ]; then \
+			echo "$$t: ok, $$stats"; \
+		else \
+			echo "$$t: FAILED (status $$rc); see build-fuzz/$$t.log"; \
+			grep -E '^(==[0-9]+== ?ERROR|SUMMARY|artifact_prefix|Base64)' build-fuzz/$$t.log; \
+			fail=1; \
+		fi; \
+	done; exit $$fail
 
 bench: all $(BENCH_BIN)
 	$(Q)tests/bench/run $(B)
@@ -143,11 +189,12 @@ uninstall:
 	for m in $(notdir $(wildcard man/*.5)); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 # Debian packages this project builds, tests and lints with.
 DEB_PKGS := build-essential pkg-config libpopt-dev libmd-dev libsmartcols-dev bats bats-support \
-	bats-assert bash-completion mandoc shellcheck clang-format cppcheck valgrind jq util-linux procps
+	bats-assert bash-completion mandoc shellcheck clang-format cppcheck valgrind jq util-linux procps \
+	clang libclang-rt-14-dev strace
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \

@@ -187,6 +187,11 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	}
 	const char *res = args[0];
+	if (!*res) {
+		vl_error("inspect: an empty resource name; give a path, a name or a lease name with "
+			 "--literal");
+		goto out;
+	}
 	unsigned flags = 0;
 	int is_path = 0;
 	struct stat st;

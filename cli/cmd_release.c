@@ -205,9 +205,20 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 	const char **rest = poptGetArgs(con);
 	int modes = (rest && rest[0]) + (owner != NULL) + (pid != 0) + (all != 0);
 	if (modes != 1 || pid < 0) {
-		vl_error("release: give resources, --owner LABEL, --pid PID or --all (one of them); try "
-			 "'virlock "
-			 "release --help'");
+		vl_error("release: give resources, --owner LABEL, --pid PID or --all (one of them); "
+			 "try 'virlock release --help'");
+		status = VL_EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; rest && rest[i]; i++)
+		if (!rest[i][0]) {
+			vl_error("release: an empty resource name; give a path, a name or a lease name with "
+				 "--literal");
+			status = VL_EXIT_USAGE;
+			goto out;
+		}
+	if (owner && !*owner) {
+		vl_error("release: --owner takes a non-empty label");
 		status = VL_EXIT_USAGE;
 		goto out;
 	}

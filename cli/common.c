@@ -6,11 +6,24 @@
 
 #include "virlock.h"
 
+/* Every message is one line: control characters from resource names and
+ * labels are written as \xHH, as list writes them. */
 static void vmessage(const char *fmt, va_list ap)
 {
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("virlock: out of memory\n", stderr);
+		return;
+	}
 	fputs("virlock: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
 	fputc('\n', stderr);
+	free(msg);
 }
 
 void vl_error(const char *fmt, ...)
@@ -74,6 +87,10 @@ const char *vl_advice(int err)
 		return "; check its owner and mode, or run as its owner";
 	case -EMFILE:
 		return "; raise the open files limit (ulimit -n)";
+	case -ENOENT:
+		return "; check the path (give --literal for a lease name that is not a file)";
+	case -ELOOP:
+		return "; check for a symbolic link loop, or a lock file planted as a link";
 	default:
 		return "";
 	}

@@ -48,7 +48,7 @@ static int cs_holders_dir(const char *dir)
 	char *path;
 	if (asprintf(&path, "%s/.holders", dir) < 0)
 		return -ENOMEM;
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int err = fd < 0 ? -errno : fd;
 	free(path);
 	return err;
@@ -85,7 +85,12 @@ int control_listen(const char *dir, int *fd)
 	cs_address(dir, dfd, getpid(), &sa);
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int err = 0;
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 64) < 0) {
+	/* bind() makes the socket file with the umask: keep it closed to others
+	 * (the peer check refuses them anyway; no file here is world-writable). */
+	mode_t mask = umask(077);
+	int bound = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	umask(mask);
+	if (!bound || listen(s, 64) < 0) {
 		err = -errno;
 		if (s >= 0)
 			close(s);
@@ -259,6 +264,14 @@ static int cs_connect(const char *dir, pid_t pid, long long deadline)
 		err = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
 	}
 	close(dfd);
+	/* The file may be a planted link to another holder's socket: talk only
+	 * to the process we mean, running as us or root. */
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (!err && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+		err = -errno;
+	if (!err && (cred.pid != pid || (cred.uid != 0 && cred.uid != geteuid())))
+		err = -ESRCH;
 	if (!err && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		err = -errno;
 	if (err) {

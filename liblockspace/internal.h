@@ -18,8 +18,8 @@
 struct lockspace {
 	int dirfd;     /* the lockspace directory, -1 in direct mode */
 	char *dir;     /* its canonical path, NULL in direct mode */
-	dev_t dir_dev; /* identity of the directory, for the table */
-	ino_t dir_ino;
+	uid_t dir_uid; /* its owner and group: .holders must have the same */
+	gid_t dir_gid;
 	int group;		     /* setgid and group-writable: files are 0660 */
 	pthread_mutex_t record_lock; /* serialises rewrites of this handle's record */
 	int recording;		     /* lockspace_set_owner() was called */
@@ -49,8 +49,6 @@ struct lsi_entry {
 	int shared;
 	int pending; /* being locked by some thread, not held yet */
 	char name[LOCKSPACE_NAME_LEN + 1];
-	dev_t dir_dev; /* the lockspace it was taken in (0/0 in direct mode) */
-	ino_t dir_ino;
 	time_t since;
 	struct lsi_ref *refs;
 	size_t nrefs;

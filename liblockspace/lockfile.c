@@ -48,9 +48,14 @@ int lsi_lockfile_open(const struct lockspace *ls, const char *name, const char *
 			return -EBADMSG; /* a directory, or a socket: not a lock file */
 		if (fd < 0)
 			return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
-		if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		/* A second link could lead outside the lockspace: we would write
+		 * the resource's path into whatever file it names. */
+		int bad = fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_nlink > 1;
+		if (bad || st->st_nlink == 0) {
 			lsi_close_unheld(fd);
-			return -EBADMSG;
+			if (bad)
+				return -EBADMSG;
+			continue; /* pruned between our open and fstat: open the new one */
 		}
 		return fd;
 	}

@@ -108,8 +108,8 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		goto fail;
 	}
 	ls->group = (st.st_mode & S_ISGID) && (st.st_mode & S_IWGRP);
-	ls->dir_dev = st.st_dev;
-	ls->dir_ino = st.st_ino;
+	ls->dir_uid = st.st_uid;
+	ls->dir_gid = st.st_gid;
 	ls->dir = realpath(dir, NULL);
 	if (!ls->dir) {
 		err = -errno;
@@ -126,8 +126,10 @@ void lockspace_close(struct lockspace *ls)
 {
 	if (!ls)
 		return;
-	lockspace_release_all(ls);
+	/* Remove the record first: rewriting it empty on the way out is waste. */
 	lsi_record_remove(ls);
+	ls->recording = 0;
+	lockspace_release_all(ls);
 	if (ls->dirfd >= 0)
 		close(ls->dirfd);
 	pthread_mutex_destroy(&ls->record_lock);

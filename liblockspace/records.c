@@ -41,6 +41,8 @@ unsigned long long lsi_proc_start(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0; /* a zombie holds no locks any more */
 	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	return p ? strtoull(p + 1, NULL, 10) : 0;
@@ -62,17 +64,36 @@ char *lsi_proc_comm(pid_t pid)
 	return strdup(buf);
 }
 
+/* .holders must belong to the lockspace's owner (or root, or in a group
+ * lockspace its group) and be closed to others, as the lockspace itself: its records and sockets steer
+ * releases. */
+static int holders_dir_safe(const struct lockspace *ls, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	int owner_ok = st.st_uid == 0 || st.st_uid == ls->dir_uid || (ls->group && st.st_gid == ls->dir_gid);
+	if (!owner_ok || (st.st_mode & S_IWOTH))
+		return -EPERM;
+	return fd;
+}
+
 int lsi_holders_dir(const struct lockspace *ls, int create)
 {
 	int fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 || errno != ENOENT || !create)
-		return fd >= 0 ? fd : -errno;
-	if (mkdirat(ls->dirfd, LSI_HOLDERS_DIR, ls->group ? 02770 : 0700) < 0 && errno != EEXIST)
-		return -errno;
-	fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && ls->group)
-		(void)fchmod(fd, 02770);
-	return fd >= 0 ? fd : -errno;
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(ls->dirfd, LSI_HOLDERS_DIR, ls->group ? 02770 : 0700) < 0 && errno != EEXIST)
+			return -errno;
+		fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && ls->group)
+			(void)fchmod(fd, 02770);
+	}
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	int err = holders_dir_safe(ls, fd);
+	if (err < 0)
+		close(fd);
+	return err;
 }
 
 static int valid_label(const char *s)
@@ -184,7 +205,10 @@ int lsi_record_sync(struct lockspace *ls)
 	char tmp[64], final[32];
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)self);
 	snprintf(final, sizeof(final), "%d", (int)self);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	/* Never write through a file planted under our name: remove it, and
+	 * create ours exclusively. */
+	unlinkat(dfd, tmp, 0);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			ls->group ? 0640 : 0600);
 	if (fd < 0) {
 		err = -errno;

@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# hostile_records.bats: hostile holder records and control sockets: no crash, no hang, not trusted, nothing left held.
+
+# shellcheck disable=SC2030,SC2031 # each test is a subshell
+# shellcheck disable=SC2154 # stderr_lines is set by bats' run
+load helpers
+load acquire_helpers
+load hostile_helpers
+bats_require_minimum_version 1.5.0
+
+# Pids above the largest pid_max (2^22): no process can ever have them.
+DEAD=4194400
+
+setup() {
+	hostile_setup
+	touch "$WORK/a.img"
+	A=$WORK/a.img
+	SLEEPER=
+}
+
+teardown() {
+	if [ -n "$SLEEPER" ]; then
+		kill "$SLEEPER" 2>/dev/null || true
+	fi
+	hostile_teardown
+}
+
+# bad_record KIND GOOD: print a hostile variant of the record text GOOD (its
+# final newline, which $(...) strips, is put back first).
+bad_record() {
+	local good=$2$'\n'
+	case $1 in
+	truncated) printf %s "${good:0:40}" ;;
+	unterminated) printf %s "${good%$'\n'}" ;;
+	garbage) head -c 3000 /dev/urandom ;;
+	nul) printf '%s\0child 1\n' "$good" ;;
+	badline) printf '%slock zz exclusive 1\n' "$good" ;;
+	# A record that would be believed but for its size (over 16 MiB of unknown keys).
+	oversized)
+		printf %s "$good"
+		yes 'x y' | head -c $((17 << 20))
+		;;
+	esac
+}
+
+@test "a truncated, garbage or oversized record of a live holder is not trusted; list, inspect and prune cope" {
+	tvl acquire -o vm1 "$A"
+	local h good kind
+	h=$(holder_pids)
+	[ -n "$h" ]
+	good=$(cat "$LS/.holders/$h")
+	for kind in truncated unterminated garbage nul badline oversized; do
+		# A whole record with the owner "evil" in front: garbage as a whole must hide it.
+		bad_record "$kind" "${good/owner vm1/owner evil}" >"$LS/.holders/$h"
+		run --separate-stderr tvl list -J
+		assert_success
+		jq -e --argjson h "$h" '.locks | length == 1 and .[0].pid == $h and .[0].owner == null' <<<"$output" ||
+			fail "$kind record: $output"
+		run tvl inspect "$A"
+		assert_success
+		assert_output --partial "norecord"
+		refute_output --partial "evil"
+		run tvl list -a --output-all
+		assert_success
+		refute_output --partial "evil"
+		run tvl prune
+		assert_success
+		run --separate-stderr tvl release --owner evil
+		assert_error 66 "owner evil" "virlock list"
+		run busy_now "$A"
+		assert_success
+		alive "$h"
+	done
+	# The kernel knows the holder: releasing by resource still works.
+	run tvl release "$A"
+	assert_success
+	wait_for 10 gone "$h"
+	[ ! -e "$LS/.holders/$h" ]
+	assert_clean
+}
+
+@test "hostile files under .holders of dead pids: ignored by list and release, removed by prune, never followed" {
+	mkdir -m 0700 "$LS/.holders"
+	echo victim >"$VICTIM"
+	local before name good
+	before=$(file_state "$VICTIM")
+	name=$(lock_name "$A")
+	printf %s "$(realpath "$A")" >"$LS/$name"
+	good=$(printf 'virlock-holder 1\npid %d\nstart 5\nowner ghost\nlock %s exclusive 1\n' $DEAD "$name")
+	printf '%s\n' "$good" >"$LS/.holders/$DEAD"
+	bad_record truncated "$good" >"$LS/.holders/$((DEAD + 1))"
+	bad_record garbage "$good" >"$LS/.holders/$((DEAD + 2))"
+	bad_record oversized "$good" >"$LS/.holders/$((DEAD + 3))"
+	: >"$LS/.holders/$((DEAD + 4))"
+	mkfifo "$LS/.holders/$((DEAD + 5))"
+	ln -s "$VICTIM" "$LS/.holders/$((DEAD + 6))"
+	ln -s "$VICTIM" "$LS/.holders/.$((DEAD + 7)).tmp"
+	ln -s "$VICTIM" "$LS/.holders/$((DEAD + 8)).sock"
+	echo junk >"$LS/.holders/$((DEAD + 9)).sock"
+	run tvl list -J
+	assert_success
+	jq -e '.locks == []' <<<"$output"
+	run tvl list -a -o NAME,MODE,PID,STATUS -J
+	assert_success
+	jq -e '[.locks[] | select(.mode != "free") | .status] | all(. == "stale")' <<<"$output"
+	run tvl inspect "$A"
+	assert_success
+	assert_output --partial "state:     free"
+	run tvl release --all
+	assert_success
+	run --separate-stderr tvl release --owner ghost
+	assert_error 66 "owner ghost"
+	run --separate-stderr tvl release --pid $((DEAD + 1))
+	assert_error 66 "pid $((DEAD + 1))"
+	run tvl prune --dry-run
+	assert_success
+	[ -e "$LS/.holders/$DEAD" ]
+	run tvl prune
+	assert_success
+	run ls -A "$LS/.holders"
+	assert_output ""
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	run tvl acquire "$A" -- true
+	assert_success
+	assert_clean
+}
+
+@test "a forged record naming a live process that holds nothing is not trusted, and the process is left alone" {
+	local name start
+	name=$(lock_name "$A")
+	printf %s "$(realpath "$A")" >"$LS/$name"
+	sleep 300 3>&- &
+	SLEEPER=$!
+	start=$(awk '{ print $22 }' "/proc/$SLEEPER/stat")
+	mkdir -m 0700 "$LS/.holders"
+	printf 'virlock-holder 1\npid %d\nstart %s\nowner evil\nlock %s exclusive 1\n' "$SLEEPER" "$start" "$name" \
+		>"$LS/.holders/$SLEEPER"
+	run tvl list -J
+	assert_success
+	jq -e '.locks == []' <<<"$output"
+	run tvl inspect "$A"
+	assert_success
+	assert_output --partial "stale"
+	run --separate-stderr tvl release "$A"
+	assert_error 66 "$A: not held by anyone"
+	run --separate-stderr tvl release --owner evil
+	assert_error 71 "holder $SLEEPER has no control socket" "not a virlock holder"
+	run tvl acquire "$A" -- true
+	assert_success
+	alive "$SLEEPER"
+	kill "$SLEEPER"
+	wait_for 10 gone "$SLEEPER"
+	run tvl prune
+	assert_success
+	[ ! -e "$LS/.holders/$SLEEPER" ]
+	SLEEPER=
+	assert_clean
+}
+
+@test "a holder whose control socket answers garbage: release fails at once with 71, naming it" {
+	local mode t0
+	for mode in garbage long nul badcode close; do
+		fake_holder "$mode" fake-lease vm-fake
+		t0=$SECONDS
+		run --separate-stderr tvl release --literal fake-lease
+		assert_error 71 "fake-lease" "holder $FAKE"
+		run --separate-stderr tvl release --pid "$FAKE"
+		assert_error 71 "pid $FAKE" "holder $FAKE"
+		run --separate-stderr tvl release --owner vm-fake
+		assert_error 71 "owner vm-fake" "holder $FAKE"
+		run --separate-stderr tvl release --all
+		assert_error 71 "holder $FAKE"
+		[ $((SECONDS - t0)) -le 4 ] || fail "$mode: release took $((SECONDS - t0)) s"
+		# Nothing was released, and the lock is still reported as the fake's.
+		run tvl list -J
+		assert_success
+		jq -e --argjson p "$FAKE" '.locks | length == 1 and .[0].pid == $p' <<<"$output"
+		stop_fake
+		rm "$WORK/fake.out"
+		assert_clean
+	done
+}
+
+@test "a holder whose control socket never answers: release gives up within its timeout with 71" {
+	fake_holder silent fake-lease
+	local t0=$SECONDS
+	run --separate-stderr tvl release --literal fake-lease
+	assert_error 71 "fake-lease" "holder $FAKE did not answer" "nothing was released"
+	[ $((SECONDS - t0)) -le 10 ]
+	run busy_now --literal fake-lease
+	assert_success
+	stop_fake
+	assert_clean
+}
+
+@test "a lock holder without a control socket, or with a plain file in its place: 71, not a virlock holder" {
+	local name
+	name=$(lock_name_literal raw-lease)
+	printf %s raw-lease >"$LS/$name"
+	mkfifo "$WORK/raw.out"
+	"$HELPERS/lockhold" -F "$LS/$name" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
+	FAKE=$!
+	local line=
+	read -r -t 10 line <>"$WORK/raw.out"
+	assert_equal "$line" ready
+	run --separate-stderr tvl release --literal raw-lease
+	assert_error 71 "raw-lease" "holder $FAKE has no control socket" "not a virlock holder"
+	mkdir -m 0700 "$LS/.holders"
+	echo junk >"$LS/.holders/$FAKE.sock"
+	run --separate-stderr tvl release --literal raw-lease
+	assert_error 71 "raw-lease" "holder $FAKE"
+	run --separate-stderr tvl release --pid "$FAKE"
+	assert_failure
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run busy_now --literal raw-lease
+	assert_success
+	rm "$LS/.holders/$FAKE.sock"
+	stop_fake
+	assert_clean
+}
+
+@test "a real holder survives hostile clients on its control socket and still serves release" {
+	tvl acquire -o vm1 "$A"
+	local h sock mode
+	h=$(holder_pids)
+	sock=$LS/.holders/$h.sock
+	for mode in garbage nul huge half silent; do
+		run timeout 20 "$HELPERS/fakeholder" client "$mode" "$sock"
+		assert_success
+		case $mode in
+		garbage | nul | huge) assert_output --partial "err -22" ;;
+		half | silent) assert_output "<eof>" ;;
+		esac
+		alive "$h"
+	done
+	run timeout 20 "$HELPERS/fakeholder" client ping "$sock"
+	assert_success
+	assert_output ok
+	run busy_now "$A"
+	assert_success
+	run tvl list -J
+	assert_success
+	jq -e '.locks[0].owner == "vm1"' <<<"$output"
+	run tvl release --owner vm1
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}

@@ -1,0 +1,419 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# security.bats: other users, planted symlinks and hard links, file modes: nothing written outside the lockspace.
+
+# shellcheck disable=SC2030,SC2031 # each test is a subshell
+load helpers
+load acquire_helpers
+load hostile_helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	hostile_setup
+	touch "$WORK/a.img" "$WORK/b.img"
+	A=$WORK/a.img
+	B=$WORK/b.img
+	OTHER_USER=
+	OTHER_GROUP=
+	SHARED=
+	GATE_PID=
+}
+
+teardown() {
+	if [ -n "$GATE_PID" ]; then
+		kill "$GATE_PID" 2>/dev/null || true
+	fi
+	hostile_teardown
+	if [ -n "$SHARED" ]; then
+		LS=$SHARED/ls cleanup_processes
+		rm -rf "$SHARED"
+	fi
+	if [ -n "$OTHER_USER" ]; then
+		# Its holders were ended above, by pid; userdel waits for none.
+		wait_for 10 no_process_of "$OTHER_USER" || true
+		userdel "$OTHER_USER" 2>/dev/null || true
+	fi
+	if [ -n "$OTHER_GROUP" ]; then
+		groupdel "$OTHER_GROUP" 2>/dev/null || true
+	fi
+}
+
+# need_other_user [GROUP]: create a second user (in GROUP if given) and a
+# directory $SHARED that user can reach, with copies of virlock and fakeholder.
+need_other_user() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create a second user"
+	command -v useradd >/dev/null || skip "useradd is missing"
+	OTHER_USER=vls$$
+	useradd -M -N ${1:+-G "$1"} -s /bin/sh "$OTHER_USER" || skip "cannot create a user"
+	SHARED=$(mktemp -d /tmp/virlock-security.XXXXXX)
+	chmod 0755 "$SHARED"
+	cp "$VIRLOCK" "$SHARED/virlock"
+	cp "$HELPERS/fakeholder" "$SHARED/fakeholder"
+	chmod 0755 "$SHARED/virlock" "$SHARED/fakeholder"
+}
+
+# no_process_of USER: USER runs nothing.
+no_process_of() {
+	! pgrep -U "$1" >/dev/null
+}
+
+# as_other CMD...: run CMD as the second user, under a deadline.
+as_other() {
+	timeout -k 5 20 runuser -u "$OTHER_USER" -- "$@" 3>&-
+}
+
+# gated TAG CMD...: start CMD in the background, but only once $WORK/TAG.gate
+# is written to; its pid (which CMD keeps: it is exec'd) goes to $GATE_PID, so
+# that files named after it can be planted first. gate_open TAG lets it run.
+gated() {
+	local tag=$1
+	shift
+	mkfifo "$WORK/$tag.gate"
+	(
+		read -r _ <"$WORK/$tag.gate"
+		exec "$@"
+	) </dev/null >"$WORK/$tag.out" 2>"$WORK/$tag.err" 3>&- &
+	GATE_PID=$!
+}
+
+gate_open() {
+	fifo_write "$WORK/$1.gate" go
+}
+
+@test "another user's raw requests are refused by the holder itself, and change nothing" {
+	need_other_user
+	LS=$SHARED/ls
+	mkdir -m 0700 "$LS"
+	tvl acquire -o vm1 "$A"
+	local h
+	h=$(holder_pids)
+	# Open the way to the socket, so that only the holder's SO_PEERCRED check is left.
+	chmod 0755 "$LS" "$LS/.holders"
+	chmod 0666 "$LS/.holders/$h.sock"
+	run as_other "$SHARED/fakeholder" client ping "$LS/.holders/$h.sock"
+	assert_success
+	assert_output --partial "err -13"
+	assert_output --partial "permission denied"
+	run as_other "$SHARED/fakeholder" client garbage "$LS/.holders/$h.sock"
+	assert_success
+	assert_output --partial "err -13"
+	run as_other "$SHARED/fakeholder" client nul "$LS/.holders/$h.sock"
+	assert_success
+	assert_output --partial "err -13"
+	run busy_now "$A"
+	assert_success
+	alive "$h"
+	# With the default modes the other user does not even reach the socket.
+	chmod 0700 "$LS" "$LS/.holders"
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" release --pid "$h"
+	assert_error 77 "$LS"
+	run busy_now "$A"
+	assert_success
+	run tvl release "$A"
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
+
+@test "a group lockspace is shared by its members: 0660 files, busy across users, holders still private" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
+	command -v groupadd >/dev/null || skip "groupadd is missing"
+	OTHER_GROUP=vlg$$
+	groupadd "$OTHER_GROUP" || skip "cannot create a group"
+	need_other_user "$OTHER_GROUP"
+	LS=$SHARED/ls
+	A=$SHARED/a.img
+	B=$SHARED/b.img
+	mkdir "$LS"
+	touch "$A" "$B"
+	chgrp "$OTHER_GROUP" "$LS" "$A" "$B"
+	chmod 2770 "$LS"
+	chmod 0664 "$A" "$B"
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o member "$A"
+	assert_success
+	run busy_now "$A"
+	assert_success
+	tvl acquire -o rootvm "$B"
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -n "$B" -- true
+	assert_error 75 "$B"
+	# The files are the group's, never the world's.
+	run find "$LS" -perm -o+w ! -type s
+	assert_output ""
+	run find "$LS" -maxdepth 1 -type f ! -perm 0660
+	assert_output ""
+	[ "$(stat -c %a "$LS/.holders")" = 2770 ]
+	# A member cannot release another user's holder.
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" release "$B"
+	assert_error 77 "$B" "permission denied"
+	run busy_now "$B"
+	assert_success
+	run as_other "$SHARED/virlock" -L "$LS" release --owner member
+	assert_success
+	run tvl release --owner rootvm
+	assert_success
+	assert_clean "$LS"
+}
+
+@test "a lock file planted as a symlink to a file outside is never followed" {
+	echo victim >"$VICTIM"
+	touch -d '2001-01-01' "$VICTIM"
+	local before name
+	before=$(file_state "$VICTIM")
+	name=$(lock_name "$A")
+	ln -s "$VICTIM" "$LS/$name"
+	run tvl acquire "$A" -- true
+	assert_failure 65
+	run tvl acquire -s "$A"
+	assert_failure 65
+	run tvl list -a -J
+	assert_success
+	run tvl inspect "$A"
+	assert_success
+	run tvl prune
+	assert_success
+	run tvl release "$A"
+	assert_failure 66
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	# Also a symlink to a file that does not exist yet: never created through it.
+	rm "$LS/$name"
+	ln -s "$WORK/created" "$LS/$name"
+	run tvl acquire "$A" -- true
+	assert_failure 65
+	[ ! -e "$WORK/created" ]
+	rm "$LS/$name"
+	assert_clean
+}
+
+@test "holder records planted as symlinks (.holders/PID, .holders/.PID.tmp, PID.sock) are never followed" {
+	echo victim >"$VICTIM"
+	touch -d '2001-01-01' "$VICTIM"
+	local before pid round
+	before=$(file_state "$VICTIM")
+	mkdir -m 0700 "$LS/.holders"
+	for round in plain with-tmp; do
+		# A supervisor whose pid is known before it writes its record.
+		rm -f "$WORK/sv.out" "$WORK/sv.gate" "$WORK/sv.stop"
+		mkfifo "$WORK/sv.stop"
+		# shellcheck disable=SC2016 # the child's script, expanded by the child
+		gated sv "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- sh -c 'echo held; read -r _ <"$1"' sh "$WORK/sv.stop"
+		pid=$GATE_PID
+		ln -s "$VICTIM" "$LS/.holders/$pid"
+		ln -s "$VICTIM" "$LS/.holders/$pid.sock"
+		if [ $round = with-tmp ]; then
+			ln -s "$VICTIM" "$LS/.holders/.$pid.tmp"
+		fi
+		gate_open sv
+		wait_for 10 test -s "$WORK/sv.out"
+		run busy_now "$A"
+		assert_success
+		run tvl list -J
+		assert_success
+		local owner
+		owner=$(jq -r '.locks[0].owner' <<<"$output")
+		run tvl inspect "$A"
+		assert_success
+		# The record and the socket took the links' places, and work: a
+		# planted temporary record is removed, never written through.
+		assert_equal "$owner" vm1
+		[ -f "$LS/.holders/$pid" ] && [ -S "$LS/.holders/$pid.sock" ]
+		run tvl release --owner vm1
+		assert_success
+		run tvl prune
+		assert_success
+		fifo_write "$WORK/sv.stop" stop
+		wait_for 10 gone "$pid"
+		assert_equal "$(file_state "$VICTIM")" "$before"
+	done
+	run tvl prune
+	assert_success
+	run find "$LS" -type l
+	assert_output ""
+	run tvl acquire "$A" -- true
+	assert_success
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	assert_clean
+}
+
+@test "a library holder's records are never written through planted symlinks either" {
+	echo victim >"$VICTIM"
+	touch -d '2001-01-01' "$VICTIM"
+	local before pid
+	before=$(file_state "$VICTIM")
+	mkdir -m 0700 "$LS/.holders"
+	gated lh "$HELPERS/lockhold" -o vm1 -l "$LS" lease-1
+	pid=$GATE_PID
+	ln -s "$VICTIM" "$LS/.holders/.$pid.tmp"
+	ln -s "$VICTIM" "$LS/.holders/$pid"
+	gate_open lh
+	wait_for 10 test -s "$WORK/lh.out" || wait_for 10 gone "$pid"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_for 10 gone "$pid"
+	run tvl prune
+	assert_success
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	assert_clean
+}
+
+@test "a .holders that is a symlink to a directory outside is refused, and nothing is written there" {
+	local outside=$BATS_TEST_TMPDIR/outside/dir
+	mkdir -p "$outside"
+	chmod 0700 "$outside"
+	ln -s "$outside" "$LS/.holders"
+	run --separate-stderr tvl acquire -o vm1 "$A" -- true
+	assert_error 71 "$LS"
+	run --separate-stderr tvl acquire "$A"
+	assert_failure
+	run --separate-stderr tvl list
+	assert_failure
+	run --separate-stderr tvl prune
+	assert_failure
+	run --separate-stderr tvl release --all
+	assert_failure
+	run ls -A "$outside"
+	assert_output ""
+	rm "$LS/.holders"
+	assert_clean
+}
+
+@test "root refuses a lockspace a user owns, and touches nothing in it" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give a directory to another user"
+	echo victim >"$VICTIM"
+	local before name
+	before=$(file_state "$VICTIM")
+	name=$(lock_name "$A")
+	# The user prepared a lock file that points out of the lockspace.
+	ln -s "$VICTIM" "$LS/$name"
+	chown -h nobody "$LS" "$LS/$name"
+	local cmd
+	for cmd in "acquire $A -- true" "acquire -o vm1 $A" list prune "release --all" "inspect $A"; do
+		# shellcheck disable=SC2086 # the words of the command line
+		run --separate-stderr tvl $cmd
+		assert_error 77 "lockspace $LS" "owned by another user"
+	done
+	run --separate-stderr env VIRLOCK_LOCKSPACE="$LS" "$VIRLOCK" acquire "$A" -- true
+	assert_error 77 "lockspace $LS"
+	run find "$LS" -mindepth 1 ! -name "$name"
+	assert_output ""
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	chown root "$LS"
+	rm "$LS/$name"
+	assert_clean
+}
+
+@test "a lock file planted as a hard link to an empty file outside is never written" {
+	: >"$VICTIM"
+	touch -d '2001-01-01' "$VICTIM"
+	local before
+	before=$(file_state "$VICTIM")
+	ln "$VICTIM" "$LS/$(lock_name "$A")"
+	run tvl acquire "$A" -- true
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	run tvl prune
+	assert_success
+	assert_clean
+}
+
+@test "a temporary record planted as a hard link to a file outside is never truncated nor written" {
+	echo victim >"$VICTIM"
+	touch -d '2001-01-01' "$VICTIM"
+	local before pid
+	before=$(file_state "$VICTIM")
+	mkdir -m 0700 "$LS/.holders"
+	gated sv "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- true
+	pid=$GATE_PID
+	ln "$VICTIM" "$LS/.holders/.$pid.tmp"
+	gate_open sv
+	wait_for 10 gone "$pid"
+	assert_equal "$(file_state "$VICTIM")" "$before"
+	run tvl prune
+	assert_success
+	assert_clean
+}
+
+@test "release never follows a planted control socket symlink to another holder" {
+	# Holder Q holds A; process P holds B with a raw fcntl lock and no socket.
+	tvl acquire -o vmq "$A"
+	local q name
+	q=$(holder_pids)
+	name=$(lock_name "$B")
+	printf %s "$(realpath "$B")" >"$LS/$name"
+	mkfifo "$WORK/raw.out"
+	"$HELPERS/lockhold" -F "$LS/$name" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
+	FAKE=$!
+	local line=
+	read -r -t 10 line <>"$WORK/raw.out"
+	assert_equal "$line" ready
+	# Whoever can write .holders makes P's socket lead to Q's.
+	ln -s "$q.sock" "$LS/.holders/$FAKE.sock"
+	run --separate-stderr tvl release --pid "$FAKE"
+	assert_failure
+	run --separate-stderr tvl release "$B"
+	assert_failure
+	# Q must still hold A: the request was P's, not Q's.
+	run busy_now "$A"
+	assert_success
+	alive "$q"
+	rm "$LS/.holders/$FAKE.sock"
+	stop_fake
+	run tvl release --all
+	assert_success
+	assert_clean
+}
+
+# tour LS2: every command, leaving holders running in $LS and LS2 (made with its parents).
+tour() {
+	tvl init
+	tvl acquire -o vm1 "$A"
+	tvl acquire -s --literal lease-s
+	tvl acquire -o vm1 "$B"
+	run tvl acquire -s --literal lease-s -- true
+	assert_success
+	tvl hash "$A" >/dev/null
+	tvl inspect "$A" >/dev/null
+	tvl list -a >/dev/null
+	VIRLOCK_LOCKSPACE=$1 tvl_bare acquire --literal lease-d
+}
+
+untour() {
+	tvl release --literal lease-s
+	tvl release --owner vm1
+	VIRLOCK_LOCKSPACE=$1 tvl_bare release --literal lease-d
+	tvl prune
+}
+
+@test "no file or directory is created world-writable, whatever the umask (0000 here)" {
+	umask 0000
+	local ls2=$BATS_TEST_TMPDIR/deep/er/ls
+	# shellcheck disable=SC2034 # read by hostile_teardown
+	LS2=$ls2
+	rmdir "$LS"
+	tour "$ls2"
+	run find "$LS" "$BATS_TEST_TMPDIR/deep" -perm -o+w ! -type s
+	assert_output ""
+	run find "$LS" "$ls2" -type f ! -perm 0600
+	assert_output ""
+	untour "$ls2"
+	run find "$LS" "$BATS_TEST_TMPDIR/deep" -perm -o+w
+	assert_output ""
+	[ "$(stat -c %a "$LS")" = 700 ]
+	[ "$(stat -c %a "$LS/.holders")" = 700 ]
+	[ "$(stat -c %a "$ls2")" = 700 ]
+	assert_clean
+	assert_clean "$ls2"
+}
+
+@test "control sockets are not created world-writable, whatever the umask (0000 here)" {
+	umask 0000
+	local ls2=$BATS_TEST_TMPDIR/deep/er/ls
+	# shellcheck disable=SC2034 # read by hostile_teardown
+	LS2=$ls2
+	rmdir "$LS"
+	tour "$ls2"
+	run find "$LS" "$ls2" -type s
+	[ "${#lines[@]}" -eq 3 ]
+	run find "$LS" "$ls2" -type s -perm -o+w
+	assert_output ""
+	untour "$ls2"
+	assert_clean
+	assert_clean "$ls2"
+}

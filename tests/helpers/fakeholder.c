@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fakeholder.c: test helper that plays a hostile holder (or client) on a lockspace's control socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FH_MAX_CONN 64
+
+static void usage(void)
+{
+	fputs("usage: fakeholder holder MODE LOCKSPACE NAME [OWNER]\n"
+	      "       fakeholder client MODE SOCKET\n"
+	      "holder: take a raw fcntl write lock on byte 0 of LOCKSPACE/NAME (which must exist),\n"
+	      "  listen on LOCKSPACE/.holders/<pid>.sock (and, with OWNER, write a holder record\n"
+	      "  naming OWNER), print \"ready\", then answer every connection as MODE says until\n"
+	      "  SIGTERM, SIGINT or SIGHUP:\n"
+	      "  garbage  a line of binary junk     long    4096 bytes and no newline\n"
+	      "  silent   nothing, connection kept  close   close at once, unread\n"
+	      "  nul      \"ok\", a NUL byte, junk    badcode \"err 5 text\" (a positive code)\n"
+	      "  lie      \"ok\" (and release nothing)\n"
+	      "client: connect to SOCKET and send MODE's request, print the answer line (or\n"
+	      "  \"<eof>\"), within 10 seconds:\n"
+	      "  garbage  binary junk and a newline half    half a line, then hang up\n"
+	      "  nul      \"ping\", NUL, \"\\n\"                  huge    2 MiB and no newline\n"
+	      "  silent   nothing for 3 seconds          ping    \"ping\\n\"\n"
+	      "Exit status: 0 done, 1 error, 2 usage.\n",
+	      stderr);
+	exit(2);
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "fakeholder: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read what the client sent, up to its newline, for at most one second. */
+static void drain_request(int fd)
+{
+	char buf[4096];
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 1000) <= 0)
+			return;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0 || memchr(buf, '\n', (size_t)n))
+			return;
+	}
+}
+
+/* Answer one connection; returns 1 if it must stay open (silent). */
+static int answer(int fd, const char *mode)
+{
+	static const char junk[] = "\x01\xfe\xff garbage \x1b[31m answer\n";
+	static const char nul[] = "ok\0trailing junk\n";
+	if (strcmp(mode, "close") == 0)
+		return 0;
+	if (strcmp(mode, "silent") == 0)
+		return 1;
+	drain_request(fd);
+	if (strcmp(mode, "garbage") == 0) {
+		send_all(fd, junk, sizeof(junk) - 1);
+	} else if (strcmp(mode, "long") == 0) {
+		char buf[4096];
+		memset(buf, 'A', sizeof(buf));
+		send_all(fd, buf, sizeof(buf));
+	} else if (strcmp(mode, "nul") == 0) {
+		send_all(fd, nul, sizeof(nul) - 1);
+	} else if (strcmp(mode, "badcode") == 0) {
+		static const char bad[] = "err 5 text\n";
+		send_all(fd, bad, sizeof(bad) - 1);
+	} else if (strcmp(mode, "lie") == 0) {
+		send_all(fd, "ok\n", strlen("ok\n"));
+	}
+	return 0;
+}
+
+static unsigned long long self_start(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++; /* the space before field 3 */
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static int write_record(const char *name, const char *owner)
+{
+	char file[32];
+	snprintf(file, sizeof(file), "%d", (int)getpid());
+	FILE *f = fopen(file, "wx");
+	if (!f)
+		return die("record");
+	fprintf(f, "virlock-holder 1\npid %d\nstart %llu\nowner %s\nlock %s exclusive %lld\n", (int)getpid(),
+		self_start(), owner, name, (long long)time(NULL));
+	return fclose(f) == 0 ? 0 : die("record");
+}
+
+static int holder(const char *mode, const char *dir, const char *name, const char *owner)
+{
+	if (chdir(dir) < 0)
+		return die(dir);
+	int lfd = open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd < 0)
+		return die(name);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	if (fcntl(lfd, F_SETLK, &fl) < 0)
+		return die("lock");
+	if ((mkdir(".holders", 0700) < 0 && errno != EEXIST) || chdir(".holders") < 0)
+		return die(".holders");
+	if (owner && write_record(name, owner))
+		return 1;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%d.sock", (int)getpid());
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 16) < 0)
+		return die("socket");
+	if (puts("ready") == EOF || fflush(stdout) == EOF)
+		return die("stdout");
+	int kept[FH_MAX_CONN], nkept = 0;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = s, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (!(p[1].revents & POLLIN))
+			continue;
+		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		if (answer(c, mode) && nkept < FH_MAX_CONN)
+			kept[nkept++] = c;
+		else
+			close(c);
+	}
+	for (int i = 0; i < nkept; i++)
+		close(kept[i]);
+	unlink(sa.sun_path);
+	if (owner) {
+		char file[32];
+		snprintf(file, sizeof(file), "%d", (int)getpid());
+		unlink(file);
+	}
+	close(lfd);
+	return 0;
+}
+
+static int client(const char *mode, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return die(path);
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return die(path);
+	if (strcmp(mode, "garbage") == 0) {
+		static const char junk[] = "\xff\xfe\x01 release \x1b ../../etc/passwd %zz\n";
+		send_all(fd, junk, sizeof(junk) - 1);
+	} else if (strcmp(mode, "nul") == 0) {
+		static const char nul[] = "ping\0\n";
+		send_all(fd, nul, sizeof(nul) - 1);
+	} else if (strcmp(mode, "half") == 0) {
+		send_all(fd, "release-a", strlen("release-a"));
+		close(fd);
+		puts("<eof>");
+		return 0;
+	} else if (strcmp(mode, "huge") == 0) {
+		char *buf = malloc(2u << 20);
+		if (!buf)
+			return die("malloc");
+		memset(buf, 'x', 2u << 20);
+		send_all(fd, buf, 2u << 20);
+		free(buf);
+	} else if (strcmp(mode, "silent") == 0) {
+		poll(NULL, 0, 3000);
+	} else if (strcmp(mode, "ping") == 0) {
+		send_all(fd, "ping\n", strlen("ping\n"));
+	} else {
+		usage();
+	}
+	char buf[1100];
+	size_t len = 0;
+	while (len < sizeof(buf) - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	puts(len ? buf : "<eof>");
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && argc <= 6 && strcmp(argv[1], "holder") == 0)
+		return holder(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+	if (argc == 4 && strcmp(argv[1], "client") == 0)
+		return client(argv[2], argv[3]);
+	usage();
+	return 2;
+}
