@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "acquire_common.h"
-#include "acquire_help.h"
+#include "options.h"
 #include "acquire_hotplug.h"
 #include "holder.h"
 #include "supervisor.h"
@@ -183,13 +183,13 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 			free(a.owner);
 			a.owner = poptGetOptArg(con);
 		} else if (rc == 'h') {
-			acquire_help_print(con, CA_SUMMARY, stdout);
+			vl_print_help(con, CA_SUMMARY, NULL);
 			goto out;
 		} else if (rc == 'u') {
 			poptPrintUsage(con, stdout, 0);
 			goto out;
 		} else if (rc == 'V') {
-			printf("virlock %s\n", lockspace_version());
+			vl_print_version();
 			goto out;
 		}
 	}

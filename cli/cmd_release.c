@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acquire_help.h"
+#include "options.h"
 #include "control.h"
 #include "virlock.h"
 
@@ -125,6 +125,17 @@ static int cr_resource(struct lockspace *ls, const char *res, int literal)
 	return status;
 }
 
+/* The supervisor of @pid when @pid is a supervised child, as list -p sees it. */
+static int cr_supervisor_of(const struct lockspace_record *rec, void *arg)
+{
+	pid_t *pid = arg;
+	if (rec->child == *pid) {
+		*pid = rec->pid;
+		return 1;
+	}
+	return 0;
+}
+
 /* --owner, --pid, --all: every lock of the chosen holders. */
 static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 {
@@ -132,8 +143,10 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 	char what[64];
 	int status = 0, err = 0;
 	if (pid) {
+		pid_t holder = pid;
+		lockspace_holders(ls, cr_supervisor_of, &holder);
 		snprintf(what, sizeof(what), "pid %d", pid);
-		return cr_ask(ls, pid, NULL, what, VL_EXIT_NOINPUT);
+		return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
 	}
 	err = lockspace_holders(ls, cr_collect_record, &p);
 	if (err < 0) {
@@ -186,13 +199,13 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 			free(owner);
 			owner = poptGetOptArg(con);
 		} else if (rc == 'h') {
-			acquire_help_print(con, CR_SUMMARY, stdout);
+			vl_print_help(con, CR_SUMMARY, NULL);
 			goto out;
 		} else if (rc == 'u') {
 			poptPrintUsage(con, stdout, 0);
 			goto out;
 		} else if (rc == 'V') {
-			printf("virlock %s\n", lockspace_version());
+			vl_print_version();
 			goto out;
 		}
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "virlock.h"
 
 static const struct virlock_cmd commands[] = {
@@ -24,7 +25,7 @@ static void print_commands(FILE *out)
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nRun 'virlock COMMAND --help' for a command's options.\nSee virlock(1).\n", out);
+	fputs("\nRun 'virlock COMMAND --help' for a command's options.\n", out);
 }
 
 int main(int argc, const char **argv)
@@ -57,9 +58,8 @@ int main(int argc, const char **argv)
 	}
 	int status = VL_EXIT_OK;
 	if (action == 'h') {
-		fputs("Lock disk images and other resources in a lockspace directory.\n\n", stdout);
-		poptPrintHelp(con, stdout, 0);
-		print_commands(stdout);
+		vl_print_help(con, "Lock disk images and other resources in a lockspace directory.",
+			      print_commands);
 		goto out;
 	}
 	if (action == 'u') {
@@ -67,7 +67,7 @@ int main(int argc, const char **argv)
 		goto out;
 	}
 	if (action == 'V') {
-		printf("virlock %s (liblockspace %s)\n", lockspace_version(), lockspace_version());
+		vl_print_version();
 		goto out;
 	}
 	const char **rest = poptGetArgs(con);

@@ -37,7 +37,7 @@ teardown() {
 	assert_output --partial "virlock acquire"
 	run vl acquire --version
 	assert_success
-	assert_output --regexp '^virlock [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_output --regexp '^virlock [0-9]+\.[0-9]+\.[0-9]+ \(liblockspace [0-9.]+\)$'
 }
 
 @test "acquire usage errors exit 64 with one line naming the problem" {

@@ -141,6 +141,19 @@ teardown() {
 	assert_failure 66
 }
 
+@test "release --pid of a supervised command asks its supervisor" {
+	bg_supervise sv "$A"
+	local child
+	child=$(cat "$WORK/sv.child")
+	run vl release --pid "$child"
+	assert_success
+	run is_free "$A"
+	assert_success
+	alive "$child"
+	bg_finish sv
+	assert_equal "$status" 0
+}
+
 @test "release --all releases every holder" {
 	vl acquire "$A" 3>&-
 	vl acquire --literal lease-9 3>&-

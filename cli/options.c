@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* options.c: popt set-up shared by the subcommands: --help, --usage, --version, errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "output.h"
+#include "virlock.h"
+
+void vl_print_version(void)
+{
+	printf("virlock %d.%d.%d (liblockspace %s)\n", LOCKSPACE_VERSION_MAJOR, LOCKSPACE_VERSION_MINOR,
+	       LOCKSPACE_VERSION_PATCH, lockspace_version());
+}
+
+int vl_popt_start(struct vl_popt *p, int argc, const char **argv, const struct poptOption *opts,
+		  const char *args_help)
+{
+	memset(p, 0, sizeof(*p));
+	p->cmd = argv[0];
+	p->argv = calloc((size_t)argc + 1, sizeof(*p->argv));
+	if (!p->argv || asprintf(&p->prog, "virlock %s", argv[0]) < 0) {
+		p->prog = NULL;
+		vl_popt_end(p);
+		vl_error("%s: %s", argv[0], strerror(ENOMEM));
+		return -1;
+	}
+	/* popt names the program by argv[0] in its help: make it "virlock CMD". */
+	p->argv[0] = p->prog;
+	for (int i = 1; i < argc; i++)
+		p->argv[i] = argv[i];
+	p->con = poptGetContext(p->prog, argc, p->argv, opts, 0);
+	if (!p->con) {
+		vl_popt_end(p);
+		vl_error("%s: %s", argv[0], strerror(ENOMEM));
+		return -1;
+	}
+	if (args_help)
+		poptSetOtherOptionHelp(p->con, args_help);
+	return 0;
+}
+
+void vl_popt_end(struct vl_popt *p)
+{
+	if (p->con)
+		poptFreeContext(p->con);
+	free(p->argv);
+	free(p->prog);
+	p->con = NULL;
+	p->argv = NULL;
+	p->prog = NULL;
+}
+
+void vl_print_help(poptContext con, const char *summary, void (*extra)(FILE *out))
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *mem = open_memstream(&buf, &size);
+	if (mem) {
+		poptPrintHelp(con, mem, 0);
+		if (fclose(mem) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	if (!buf) {
+		poptPrintHelp(con, stdout, 0);
+	} else {
+		/* popt starts with the Usage line; the summary goes right after it. */
+		char *nl = strchr(buf, '\n');
+		char *rest = nl ? nl + 1 : buf + strlen(buf);
+		fwrite(buf, 1, (size_t)(rest - buf), stdout);
+		printf("%s\n\n%s", summary, rest);
+		free(buf);
+	}
+	if (extra)
+		extra(stdout);
+	fputs("\nSee virlock(1).\n", stdout);
+}
+
+int vl_popt_common(struct vl_popt *p, int rc, const char *summary, void (*extra)(FILE *out))
+{
+	switch (rc) {
+	case VL_OPT_HELP:
+		vl_print_help(p->con, summary, extra);
+		return vl_finish_stdout(VL_EXIT_OK);
+	case VL_OPT_USAGE:
+		poptPrintUsage(p->con, stdout, 0);
+		return vl_finish_stdout(VL_EXIT_OK);
+	case VL_OPT_VERSION:
+		vl_print_version();
+		return vl_finish_stdout(VL_EXIT_OK);
+	default:
+		if (rc >= -1)
+			return -1;
+		vl_error("%s: %s: %s; try 'virlock %s --help'", p->cmd,
+			 poptBadOption(p->con, POPT_BADOPTION_NOALIAS), poptStrerror(rc), p->cmd);
+		return VL_EXIT_USAGE;
+	}
+}
+
+const char **vl_popt_args(struct vl_popt *p, int *n)
+{
+	static const char *none[] = {NULL};
+	const char **args = poptGetArgs(p->con);
+	if (!args)
+		args = none;
+	*n = 0;
+	while (args[*n])
+		(*n)++;
+	return args;
+}

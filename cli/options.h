@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* options.h: popt set-up shared by the subcommands: --help, --usage, --version, errors. */
+#ifndef VIRLOCK_OPTIONS_H
+#define VIRLOCK_OPTIONS_H
+
+#include <popt.h>
+#include <stdio.h>
+
+/* The popt context of a subcommand, parsed as "virlock CMD". */
+struct vl_popt {
+	poptContext con;
+	const char **argv; /* argv with argv[0] = "virlock CMD", as popt keeps it */
+	char *prog;
+	const char *cmd;
+};
+
+/* The values of the standard options every subcommand has. */
+enum {
+	VL_OPT_HELP = 0x1000,
+	VL_OPT_USAGE,
+	VL_OPT_VERSION,
+};
+
+#define VL_POPT_STANDARD                                                                                     \
+	{"help", 'h', POPT_ARG_NONE, NULL, VL_OPT_HELP, "show this help and exit", NULL},                    \
+		{"usage", '\0', POPT_ARG_NONE, NULL, VL_OPT_USAGE, "show a short usage message and exit",    \
+		 NULL},                                                                                      \
+	{                                                                                                    \
+		"version", 'V', POPT_ARG_NONE, NULL, VL_OPT_VERSION, "show the version and exit", NULL       \
+	}
+
+/* Print --help: popt's Usage line, @summary, the options, @extra (if not
+ * NULL) and "See virlock(1).", on stdout. */
+void vl_print_help(poptContext con, const char *summary, void (*extra)(FILE *out));
+/* Print --version on stdout. */
+void vl_print_version(void);
+/* Start parsing @argv (argv[0] is the subcommand's name); 0, or -1 when out of memory. */
+int vl_popt_start(struct vl_popt *p, int argc, const char **argv, const struct poptOption *opts,
+		  const char *args_help);
+/* Free what vl_popt_start() made. */
+void vl_popt_end(struct vl_popt *p);
+/*
+ * Handle a poptGetNextOpt() value that is a standard option or an error:
+ * print help (Usage line, @summary, options, @extra if not NULL, "See
+ * virlock(1).") or usage or the version, or the error line. Returns the exit
+ * status to end with, or -1 when @rc is none of those.
+ */
+int vl_popt_common(struct vl_popt *p, int rc, const char *summary, void (*extra)(FILE *out));
+/* The remaining arguments and their count (*n); never NULL. */
+const char **vl_popt_args(struct vl_popt *p, int *n);
+
+#endif
