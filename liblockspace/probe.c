@@ -182,7 +182,10 @@ static int build_holders(struct walk *w, const char *name, const struct state *s
 	for (size_t i = 0; i < nc; i++) {
 		const struct lsi_record *r = c[i].rec;
 		int is_self = r->pid == w->self;
-		int holds = r->live && s->state != LOCKSPACE_STATE_FREE &&
+		/* A claim stands only if the kernel's state agrees with its mode. */
+		int mode_ok = c[i].claim->shared ? s->state == LOCKSPACE_STATE_SHARED
+						 : s->state == LOCKSPACE_STATE_EXCLUSIVE;
+		int holds = r->live && mode_ok &&
 			    (is_self ? s->self : (s->state == LOCKSPACE_STATE_SHARED || r->pid == s->pid));
 		struct lockspace_holder *h = add_holder(w, nh);
 		if (!h)
