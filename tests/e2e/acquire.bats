@@ -270,8 +270,10 @@ teardown() {
 		wait_for 10 test -e ready
 		printf '\003'
 		# script ends when its input does: hold it open until the command is done.
+		# script runs the command with $SHELL -c: bash, because it goes on after
+		# a child that caught the ^C, where dash dies of the SIGINT itself.
 		wait_for 10 test -s rc
-	} | script -qec "'$VIRLOCK' -L '$LS' acquire '$A' -- perl -e '
+	} | SHELL=/bin/bash script -qec "'$VIRLOCK' -L '$LS' acquire '$A' -- perl -e '
 		\$SIG{INT} = sub { exit 3 };
 		open(my \$r, \">\", \"ready\"); close(\$r);
 		select(undef, undef, undef, 0.05) while 1'; echo \$? >rc" /dev/null >/dev/null 3>&-
