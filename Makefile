@@ -24,9 +24,15 @@ ALL_CFLAGS = -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(CFLAGS)
 PKGS := libmd
 CLI_PKGS := popt smartcols
 LIBS_LIB := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmd) -pthread
+# The sanlock backend is built where libsanlock-dev is installed, left out otherwise.
+HAVE_SANLOCK := $(shell test -f /usr/include/sanlock.h && echo 1)
+ifeq ($(HAVE_SANLOCK),1)
+CPPFLAGS += -DHAVE_SANLOCK
+LIBS_LIB += -lsanlock_client
+endif
 # virlock takes popt and libmd statically where Debian ships the archives:
 # every acquire is a process start, and each shared library costs one.
-LIBS_CLI := -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -lsmartcols
+LIBS_CLI := -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -lsmartcols $(if $(HAVE_SANLOCK),-lsanlock_client)
 CFLAGS_CLI := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 
 B ?= build
@@ -173,7 +179,8 @@ install: all
 	install -m 0644 liblockspace/lockspace.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
-		-e 's|@VERSION@|$(VERSION)|' liblockspace/liblockspace.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/liblockspace.pc
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|-pthread$(if $(HAVE_SANLOCK), -lsanlock_client)|' \
+		liblockspace/liblockspace.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/liblockspace.pc
 	for m in $(wildcard man/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.3); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man3/; done
 	for m in $(wildcard man/*.5); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
@@ -194,7 +201,7 @@ clean:
 # Debian packages this project builds, tests and lints with.
 DEB_PKGS := build-essential pkg-config libpopt-dev libmd-dev libsmartcols-dev bats bats-support \
 	bats-assert bash-completion mandoc shellcheck clang-format cppcheck valgrind jq util-linux procps \
-	clang libclang-rt-14-dev strace
+	clang libclang-rt-14-dev strace sanlock libsanlock-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cmd_init.c: virlock init, making a lockspace directory explicitly (fcntl backend). */
+/* cmd_init.c: virlock init and leave: make a lockspace explicitly; join or leave a sanlock one. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,125 @@
 #include "virlock.h"
 
 static const char summary[] = "Make a lockspace explicitly (its first use makes an fcntl one implicitly).";
+
+static const char leave_summary[] = "Make this host leave a sanlock lockspace.";
+
+/* Advice for the errors only sanlock gives. */
+static const char *sanlock_advice(int err)
+{
+	switch (err) {
+	case -ECONNREFUSED:
+		return "; start it first: 'sanlock daemon' (with wdmd for fencing; 'sanlock daemon -w 0' "
+		       "runs without a watchdog, for tests only)";
+	case -ENOTCONN:
+		return "; join it with 'virlock init --backend sanlock --host-id N'";
+	case -EADDRINUSE:
+		return "; give this host a host id no other host uses";
+	case -EEXIST:
+		return "; it is a lockspace of another backend, or this host joined it with another host id "
+		       "(see 'sanlock client status')";
+	case -ENOTEMPTY:
+		return "; it holds fcntl lock files: use an empty directory";
+	case -EOPNOTSUPP:
+		return "; this virlock was built without libsanlock";
+	case -EIO:
+		return "; check the storage: sanlock needs O_DIRECT (tmpfs on older kernels does not do it)";
+	case -EBUSY:
+		return "; release the leases this host holds in it first";
+	default:
+		return vl_advice(err);
+	}
+}
+
+static int init_sanlock(const struct virlock_ctx *ctx, const char *dir, unsigned host_id)
+{
+	if (!ctx->quiet) {
+		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", dir, host_id);
+		fflush(stdout);
+	}
+	int err = lockspace_init(dir, LOCKSPACE_BACKEND_SANLOCK, host_id, LOCKSPACE_OPEN_PARENTS);
+	if (err < 0) {
+		vl_error("init: sanlock lockspace %s: %s%s", dir, lockspace_strerror(err),
+			 sanlock_advice(err));
+		return virlock_exit_code(err);
+	}
+	if (!ctx->quiet)
+		printf("%s sanlock lockspace %s as host %u\n", err ? "joined" : "created and joined", dir,
+		       host_id);
+	return vl_finish_stdout(VL_EXIT_OK);
+}
+
+/* The directory init or leave works on: -L DIR or the default; no operands,
+ * no --direct. Returns 0 with *@name set (*@dir owns it when it is the
+ * default), or the exit status after one line on stderr. */
+static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_popt *p, char **dir,
+		      const char **name)
+{
+	int nargs;
+	const char **args = vl_popt_args(p, &nargs);
+	if (nargs > 0) {
+		vl_error("%s: %s: unexpected argument; name the directory with 'virlock -L DIR %s'", cmd,
+			 args[0], cmd);
+		return VL_EXIT_USAGE;
+	}
+	if (ctx->direct) {
+		vl_error("%s: --direct uses no lockspace; give -L DIR or drop --direct", cmd);
+		return VL_EXIT_USAGE;
+	}
+	*name = ctx->lockspace;
+	if (!*name) {
+		int err = lockspace_default_dir(dir);
+		if (err < 0) {
+			vl_error("%s: default lockspace: %s", cmd, lockspace_strerror(err));
+			return virlock_exit_code(err);
+		}
+		*name = *dir;
+	}
+	return 0;
+}
+
+int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	struct poptOption options[] = {
+		VL_POPT_STANDARD,
+		POPT_TABLEEND,
+	};
+	struct vl_popt p;
+	char *dir = NULL;
+	int status = VL_EXIT_USAGE;
+	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
+		return VL_EXIT_OSERR;
+	int rc;
+	while ((rc = poptGetNextOpt(p.con)) > 0) {
+		status = vl_popt_common(&p, rc, leave_summary, NULL);
+		goto out;
+	}
+	if (rc < -1) {
+		status = vl_popt_common(&p, rc, leave_summary, NULL);
+		goto out;
+	}
+	const char *name;
+	status = target_dir(ctx, "leave", &p, &dir, &name);
+	if (status)
+		goto out;
+	int err = lockspace_leave(name);
+	if (err < 0) {
+		const char *advice = err == -EOPNOTSUPP
+					     ? "; only a sanlock lockspace can be left (or this virlock "
+					       "was built without libsanlock)"
+					     : sanlock_advice(err);
+		vl_error("leave: lockspace %s: %s%s", name, lockspace_strerror(err), advice);
+		status = virlock_exit_code(err);
+		goto out;
+	}
+	if (!ctx->quiet)
+		printf("left sanlock lockspace %s\n", name);
+	status = vl_finish_stdout(VL_EXIT_OK);
+out:
+	vl_popt_end(&p);
+	free(dir);
+	return status;
+}
 
 int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 {
@@ -44,41 +164,28 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 		status = vl_popt_common(&p, rc, summary, NULL);
 		goto out;
 	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
-	if (nargs > 0) {
-		vl_error("init: %s: unexpected argument; name the directory with 'virlock -L DIR init'",
-			 args[0]);
-		goto out;
-	}
-	if (backend && strcmp(backend, "sanlock") == 0) {
-		vl_error("init: --backend sanlock: not supported yet; use the fcntl backend (the default), "
-			 "on a cluster filesystem to share it between hosts");
-		goto out;
-	}
-	if (backend && strcmp(backend, "fcntl") != 0) {
+	int sanlock = backend && strcmp(backend, LOCKSPACE_BACKEND_SANLOCK) == 0;
+	if (backend && !sanlock && strcmp(backend, LOCKSPACE_BACKEND_FCNTL) != 0) {
 		vl_error("init: --backend %s: unknown backend; give fcntl or sanlock", backend);
 		goto out;
 	}
-	if (host_id_given) {
+	if (host_id_given && !sanlock) {
 		vl_error("init: --host-id %d: only a sanlock lockspace has host ids; drop it for fcntl",
 			 host_id);
 		goto out;
 	}
-	if (ctx->direct) {
-		vl_error("init: --direct uses no lockspace to make; give -L DIR or drop --direct");
+	if (sanlock && (!host_id_given || host_id < 1 || host_id > 2000)) {
+		vl_error("init: --backend sanlock needs --host-id N, 1-2000, different on every host "
+			 "sharing the lockspace");
 		goto out;
 	}
-
-	const char *name = ctx->lockspace;
-	if (!name) {
-		int err = lockspace_default_dir(&dir);
-		if (err < 0) {
-			vl_error("init: default lockspace: %s", lockspace_strerror(err));
-			status = virlock_exit_code(err);
-			goto out;
-		}
-		name = dir;
+	const char *name;
+	status = target_dir(ctx, "init", &p, &dir, &name);
+	if (status)
+		goto out;
+	if (sanlock) {
+		status = init_sanlock(ctx, name, (unsigned)host_id);
+		goto out;
 	}
 	struct stat st;
 	int existed = stat(name, &st) == 0 && S_ISDIR(st.st_mode);

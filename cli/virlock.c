@@ -18,6 +18,7 @@ static const struct virlock_cmd commands[] = {
 	{"hash", "print the lock file name of each resource", cmd_hash},
 	{"prune", "remove free lock files and stale holder records", cmd_prune},
 	{"init", "make a lockspace explicitly", cmd_init},
+	{"leave", "make this host leave a sanlock lockspace", cmd_leave},
 };
 
 static void print_commands(FILE *out)

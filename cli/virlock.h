@@ -30,6 +30,7 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv);
 int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv);
 int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv);
 int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv);
+int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv);
 
 /* Print "virlock: MESSAGE" on stderr (always, even with -q). */
 void vl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

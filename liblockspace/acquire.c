@@ -151,6 +151,8 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 {
 	if (!ls || (!resources && n))
 		return -EINVAL;
+	if (ls->backend->acquire_many)
+		return ls->backend->acquire_many(ls, resources, n, flags, timeout_ms, failed);
 	struct target *t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -244,6 +246,8 @@ int lockspace_release(struct lockspace *ls, const char *resource, unsigned flags
 		return -EINVAL;
 	if (!resource)
 		return -EINVAL;
+	if (ls->backend->release_one)
+		return ls->backend->release_one(ls, resource, flags);
 	unsigned rflags = flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME);
 	/* The string the caller acquired by finds the entry without another
 	 * realpath and MD5; any other spelling goes by the canonical name. */
@@ -286,6 +290,8 @@ int lockspace_release_all(struct lockspace *ls)
 {
 	if (!ls)
 		return -EINVAL;
+	if (ls->backend->release_all)
+		return ls->backend->release_all(ls);
 	struct release_all_arg a = {.ls = ls};
 	lsi_table_lock();
 	lsi_table_each(release_if_ours, &a);

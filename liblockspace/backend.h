@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* backend.h: the lock mechanism behind one small interface (fcntl now, sanlock later). */
+/* backend.h: the lock mechanism behind one small interface: fcntl lock files, or sanlock leases. */
 #ifndef LOCKSPACE_BACKEND_H
 #define LOCKSPACE_BACKEND_H
 
@@ -8,17 +8,43 @@
 
 #include "lockspace.h"
 
+/* The file in a lockspace directory that names its backend; absent = fcntl. */
+#define LSI_BACKEND_FILE ".backend"
+
 struct lsi_backend {
 	const char *name;
-	/* Lock byte 0 of @fd. @wait: 0 try once, 1 wait; @deadline NULL for
-	 * ever. Returns 0, -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK or -errno. */
+	/* fcntl: lock byte 0 of @fd. @wait: 0 try once, 1 wait; @deadline NULL
+	 * for ever. Returns 0, -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK or -errno. */
 	int (*acquire)(int fd, int shared, int wait, const struct timespec *deadline);
-	/* Unlock byte 0 of @fd (closing the descriptor would too). */
+	/* fcntl: unlock byte 0 of @fd (closing the descriptor would too). */
 	int (*release)(int fd);
-	/* Who holds byte 0 of @fd, as another process sees it. */
+	/* fcntl: who holds byte 0 of @fd, as another process sees it. */
 	int (*probe)(int fd, enum lockspace_state *state, pid_t *pid);
+
+	/* A backend whose leases are not fcntl locks on lock files sets the
+	 * handle-level operations below; the public calls hand themselves
+	 * over to them whole. NULL for fcntl, whose code path stays the
+	 * lock-file one in acquire.c, probe.c and prune.c. */
+	int (*open)(struct lockspace *ls, char *config); /* @config: the backend file's rest */
+	void (*close)(struct lockspace *ls);
+	int (*acquire_many)(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
+			    int timeout_ms, size_t *failed);
+	int (*release_one)(struct lockspace *ls, const char *resource, unsigned flags);
+	int (*release_all)(struct lockspace *ls);
+	int (*report)(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn,
+		      void *arg); /* @name NULL: every lease (foreach) */
+	/* Call @fn for each lease @ls holds (for its holder record). */
+	void (*each_held)(struct lockspace *ls,
+			  void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg);
+	/* Make @ls (already open, fcntl so far) a lockspace of this backend and
+	 * join this host to it as @host_id; leave it. */
+	int (*init)(struct lockspace *ls, unsigned host_id);
+	int (*leave)(struct lockspace *ls);
 };
 
 extern const struct lsi_backend lsi_backend_fcntl;
+#ifdef HAVE_SANLOCK
+extern const struct lsi_backend lsi_backend_sanlock;
+#endif
 
 #endif

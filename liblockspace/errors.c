@@ -42,6 +42,14 @@ const char *lockspace_strerror(int code)
 		return "name too long";
 	case -ENOTDIR:
 		return "not a directory";
+	case -ECONNREFUSED:
+		return "the sanlock daemon is not running";
+	case -ENOTCONN:
+		return "this host has not joined the sanlock lockspace";
+	case -EADDRINUSE:
+		return "host id in use by another live host";
+	case -EEXIST:
+		return "a lockspace of another backend, or joined with another host id";
 	default:
 		if (code < 0 && code > -4096)
 			return strerrordesc_np(-code) ? strerrordesc_np(-code) : "unknown error";

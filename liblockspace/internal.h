@@ -26,6 +26,8 @@ struct lockspace {
 	pid_t record_pid;	     /* the process the record describes */
 	char *owner;
 	pid_t child;
+	const struct lsi_backend *backend; /* never NULL; fcntl unless the directory says */
+	char *backend_config;		   /* what a non-fcntl backend keeps (its lockspace name) */
 };
 
 /* ---- name.c ---- */

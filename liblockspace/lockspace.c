@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "internal.h"
 
 #define STR_(x) #x
@@ -74,6 +75,51 @@ static int open_dir(const char *dir, unsigned flags)
 	return fd >= 0 ? fd : -errno;
 }
 
+static const struct lsi_backend *backend_by_name(const char *name)
+{
+	if (!name || strcmp(name, LOCKSPACE_BACKEND_FCNTL) == 0)
+		return &lsi_backend_fcntl;
+#ifdef HAVE_SANLOCK
+	if (strcmp(name, LOCKSPACE_BACKEND_SANLOCK) == 0)
+		return &lsi_backend_sanlock;
+#endif
+	return NULL;
+}
+
+/* Read <dir>/.backend: "BACKEND\nCONFIG...". One failed openat for an fcntl
+ * lockspace is all it costs the common path. */
+static int lsi_backend_load(struct lockspace *ls)
+{
+	int fd = openat(ls->dirfd, LSI_BACKEND_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	char buf[512];
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err < 0)
+		return err;
+	buf[n] = '\0';
+	char *nl = strchr(buf, '\n');
+	if (!nl || (size_t)n != strlen(buf))
+		return -EBADMSG;
+	*nl = '\0';
+	const struct lsi_backend *b = backend_by_name(buf);
+	if (!b)
+		return strcmp(buf, LOCKSPACE_BACKEND_SANLOCK) == 0 ? -EOPNOTSUPP : -EBADMSG;
+	ls->backend = b;
+	if (b->open) {
+		ls->backend_config = strdup(nl + 1);
+		if (!ls->backend_config)
+			return -ENOMEM;
+		return b->open(ls, ls->backend_config);
+	}
+	return 0;
+}
+
 int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 {
 	if (!out)
@@ -87,6 +133,7 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 	if (!ls)
 		return -ENOMEM;
 	ls->dirfd = -1;
+	ls->backend = &lsi_backend_fcntl;
 	pthread_mutex_init(&ls->record_lock, NULL);
 	if (!dir) {
 		*out = ls;
@@ -115,6 +162,9 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		err = -errno;
 		goto fail;
 	}
+	err = lsi_backend_load(ls);
+	if (err < 0)
+		goto fail;
 	*out = ls;
 	return 0;
 fail:
@@ -130,6 +180,9 @@ void lockspace_close(struct lockspace *ls)
 	lsi_record_remove(ls);
 	ls->recording = 0;
 	lockspace_release_all(ls);
+	if (ls->backend && ls->backend->close)
+		ls->backend->close(ls);
+	free(ls->backend_config);
 	if (ls->dirfd >= 0)
 		close(ls->dirfd);
 	pthread_mutex_destroy(&ls->record_lock);
@@ -141,4 +194,52 @@ void lockspace_close(struct lockspace *ls)
 const char *lockspace_dir(const struct lockspace *ls)
 {
 	return ls ? ls->dir : NULL;
+}
+
+const char *lockspace_backend(const struct lockspace *ls)
+{
+	return ls && ls->backend ? ls->backend->name : LOCKSPACE_BACKEND_FCNTL;
+}
+
+int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsigned flags)
+{
+	if (!dir)
+		return -EINVAL;
+	const struct lsi_backend *want = backend_by_name(backend);
+	if (!want) {
+		if (backend && strcmp(backend, LOCKSPACE_BACKEND_SANLOCK) == 0)
+			return -EOPNOTSUPP;
+		return -EINVAL;
+	}
+	if ((want == &lsi_backend_fcntl) != (host_id == 0))
+		return -EINVAL;
+	struct stat st;
+	int existed = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	struct lockspace *ls;
+	int err = lockspace_open(dir, flags, &ls);
+	if (err < 0)
+		return err;
+	if (ls->backend != want && ls->backend != &lsi_backend_fcntl)
+		err = -EEXIST; /* already a lockspace of another backend */
+	else if (want->init)
+		err = want->init(ls, host_id);
+	else if (ls->backend != want)
+		err = -EEXIST;
+	else
+		err = existed;
+	lockspace_close(ls);
+	return err;
+}
+
+int lockspace_leave(const char *dir)
+{
+	if (!dir)
+		return -EINVAL;
+	struct lockspace *ls;
+	int err = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls);
+	if (err < 0)
+		return err;
+	err = ls->backend->leave ? ls->backend->leave(ls) : -EOPNOTSUPP;
+	lockspace_close(ls);
+	return err;
 }

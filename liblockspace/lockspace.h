@@ -124,6 +124,59 @@ LOCKSPACE_API void lockspace_close(struct lockspace *ls);
 LOCKSPACE_API const char *lockspace_dir(const struct lockspace *ls);
 
 /**
+ * Backends. A lockspace directory uses one lock mechanism for all its
+ * resources, recorded in the directory itself (<dir>/.backend; absent means
+ * fcntl), so that every call and every host sharing the directory agrees:
+ *  - "fcntl": the lock files described above (the default; what a first
+ *    lockspace_open() makes).
+ *  - "sanlock": <dir>/<name> is a 1 MiB sanlock resource lease (disk Paxos,
+ *    coordinated by the sanlock daemon on every host sharing the directory,
+ *    as libvirt's sanlock driver names them), created and initialised on
+ *    first use; <dir>/.lockspace.lease is the sanlock lockspace (host id
+ *    delta leases). Leases are held by the calling process, which registers
+ *    with the daemon on its first acquire: the daemon frees them when the
+ *    process dies. Only a library built with libsanlock has it.
+ */
+#define LOCKSPACE_BACKEND_FCNTL	  "fcntl"
+#define LOCKSPACE_BACKEND_SANLOCK "sanlock"
+
+/** The backend of @ls: "fcntl" (also in direct mode) or "sanlock". Static string. */
+LOCKSPACE_API const char *lockspace_backend(const struct lockspace *ls);
+
+/**
+ * Make @dir a lockspace of @backend explicitly and, for sanlock, join this
+ * host to it. Blocks: joining a sanlock lockspace takes a few seconds (about
+ * three io timeouts; the lockspace is written with a 1 s io timeout).
+ * @dir:     the lockspace directory (created as lockspace_open() would).
+ * @backend: LOCKSPACE_BACKEND_FCNTL (or NULL) or LOCKSPACE_BACKEND_SANLOCK.
+ *           For sanlock, a directory that is not one yet gets its lockspace
+ *           lease written (only if it holds no lock files); one that is
+ *           (made by another host sharing it) is only joined.
+ * @host_id: sanlock: this host's id, 1-2000, different on every host that
+ *           shares the directory; 0 for fcntl.
+ * @flags:   enum lockspace_open_flags.
+ * Returns 0 if made (and joined), 1 if it was already a lockspace of that
+ * backend (sanlock: now joined, or joined already with @host_id), or the
+ * errors of lockspace_open() and: -EINVAL (unknown backend, bad host id),
+ * -EEXIST (a lockspace of another backend, or joined with another host id),
+ * -ENOTEMPTY (an fcntl lockspace with lock files cannot become sanlock),
+ * -EOPNOTSUPP (built without sanlock), -ECONNREFUSED (the sanlock daemon is
+ * not running), -EADDRINUSE (the host id is in use by another live host),
+ * -EIO (the storage failed, or does not do O_DIRECT, which sanlock needs).
+ */
+LOCKSPACE_API int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsigned flags);
+
+/**
+ * Make this host leave the sanlock lockspace @dir (the daemon's
+ * rem_lockspace). Blocks for a second or two.
+ * Returns 0, -ENOTCONN (this host has not joined it), -EBUSY (leases of
+ * this host are still held in it), -EOPNOTSUPP (not a sanlock lockspace, or
+ * built without sanlock), -ECONNREFUSED (daemon not running), or the errors
+ * of lockspace_open().
+ */
+LOCKSPACE_API int lockspace_leave(const char *dir);
+
+/**
  * Compute the name of @resource into @out (33 bytes: 32 hex digits and NUL).
  * @flags: LOCKSPACE_LITERAL hashes the string as given; LOCKSPACE_BYNAME
  *         checks that @resource is a valid name and copies it (lowercased).
@@ -173,6 +226,9 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * (a corrupt lock file: content does not hash to its name, or not a regular
  * file), -ELOOP (the lock file is a symlink), -ENOENT, -EACCES, -EMFILE (out
  * of descriptors), -ENOMEM, -EINVAL.
+ * In a sanlock lockspace: a wait retries about every 500 ms (a wait for ever returns -EINTR when a caught
+ * signal interrupts a pause), shared over shared in one process is busy too, and also -ECONNREFUSED (daemon
+ * not running), -ENOTCONN (this host has not joined the lockspace), -EIO (storage).
  */
 LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n,
 					 unsigned flags, int timeout_ms, size_t *failed);

@@ -367,6 +367,8 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
+	if (ls->backend->report)
+		return ls->backend->report(ls, NULL, flags, fn, arg);
 	struct walk w;
 	int err = walk_init(&w, ls, flags, fn, arg);
 	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -400,6 +402,10 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 		return -EINVAL;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
 	int err = lsi_resolve(resource, flags, name, &content);
+	if (!err && ls->backend->report) {
+		free(content);
+		return ls->backend->report(ls, name, flags, fn, arg);
+	}
 	if (!err && ls->dirfd < 0 && !content)
 		err = -EINVAL;
 	struct walk w;

@@ -166,8 +166,8 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 {
 	if (!ls)
 		return -EINVAL;
-	if (ls->dirfd < 0)
-		return -EOPNOTSUPP;
+	if (ls->dirfd < 0 || ls->backend->report)
+		return -EOPNOTSUPP; /* sanlock leases: removing one would need its lease held */
 	struct prune p = {.ls = ls, .flags = flags, .fn = fn, .arg = arg};
 	int err = prune_records(&p);
 	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "internal.h"
 
 /*
@@ -172,6 +173,12 @@ static void add_lock_line(struct lsi_entry *e, void *arg)
 			 (long long)e->since);
 }
 
+static void add_held_line(const char *name, int shared, time_t since, void *arg)
+{
+	struct text_arg *a = arg;
+	text_add(a->t, "lock %s %s %lld\n", name, shared ? "shared" : "exclusive", (long long)since);
+}
+
 int lsi_record_sync(struct lockspace *ls)
 {
 	if (!ls->recording)
@@ -195,6 +202,8 @@ int lsi_record_sync(struct lockspace *ls)
 	lsi_table_lock();
 	lsi_table_each(add_lock_line, &a);
 	lsi_table_unlock();
+	if (ls->backend->each_held)
+		ls->backend->each_held(ls, add_held_line, &a);
 	err = t.err;
 	int dfd = err ? err : lsi_holders_dir(ls, 1);
 	if (dfd < 0) {

@@ -44,7 +44,13 @@ check "example acquires and releases through the installed shared library" \
 	env LD_LIBRARY_PATH="$dest/usr/lib" "$dest/example" "$dest/ls" "$dest/example.c"
 check "the shared library it ran was the installed one" \
 	sh -c "LD_LIBRARY_PATH='$dest/usr/lib' ldd '$dest/example' | grep -q '$dest/usr/lib/liblockspace.so'"
-rm -rf "$dest/example" "$dest/example.c" "$dest/ls"
+# shellcheck disable=SC2046,SC2086
+check "the example links statically with pkg-config --static --libs (Libs.private complete)" \
+	cc -Wall -Wextra -Werror -o "$dest/example-static" "$dest/example.c" $cflags \
+	"$dest/usr/lib/liblockspace.a" $(pc --static --libs | sed -e 's/-L[^ ]*//g' -e 's/-llockspace//')
+check "the statically linked example acquires and releases" \
+	"$dest/example-static" "$dest/ls" "$dest/example.c"
+rm -rf "$dest/example" "$dest/example-static" "$dest/example.c" "$dest/ls"
 
 make -s -C "$top" --no-print-directory B="$build" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
 left=$(find "$dest" -type f -o -type l)

@@ -53,6 +53,11 @@ replies() {
 	fi
 }
 
+# help_commands: the commands that "virlock --help" lists, sorted.
+help_commands() {
+	"$VIRLOCK" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | LC_ALL=C sort
+}
+
 # help_options CMD...: the options that "virlock CMD --help" lists, sorted.
 help_options() {
 	"$VIRLOCK" "$@" --help | grep -oE '^ {2,6}(-[A-Za-z], )?--[a-z-]+' | tr ',' '\n' |
@@ -62,7 +67,8 @@ help_options() {
 @test "the first word completes to the commands, and - to the global options" {
 	comp ""
 	run replies
-	assert_output "$(printf '%s\n' acquire hash init inspect list prune release)"
+	assert_output "$(printf '%s\n' acquire hash init inspect leave list prune release)"
+	assert_output "$(help_commands)"
 	comp li
 	[ "${COMPREPLY[*]}" = list ]
 	comp -
@@ -76,7 +82,7 @@ help_options() {
 
 @test "each command completes to exactly the options its --help lists" {
 	local cmd
-	for cmd in acquire release list inspect hash prune init; do
+	for cmd in $(help_commands); do
 		comp "$cmd" -
 		run replies
 		assert_output "$(help_options "$cmd")"

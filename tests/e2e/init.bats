@@ -50,13 +50,15 @@ teardown() {
 	[ -d "$LS" ]
 }
 
-@test "init --backend sanlock is not supported yet, a usage error" {
-	run vl init --backend sanlock --host-id 1
-	assert_failure 64
-	assert_output --partial "--backend sanlock: not supported yet"
-	[ ! -e "$LS" ]
+@test "init --backend sanlock needs a host id, 1-2000, a usage error (sanlock.bats has the rest)" {
 	run vl init --backend sanlock
 	assert_failure 64
+	assert_output --partial "--backend sanlock needs --host-id N, 1-2000"
+	run vl init --backend sanlock --host-id 0
+	assert_failure 64
+	run vl init --backend sanlock --host-id 2001
+	assert_failure 64
+	[ ! -e "$LS" ]
 }
 
 @test "init refuses an unknown backend, --host-id for fcntl, arguments and --direct" {

@@ -1,0 +1,723 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* backend_sanlock.c: sanlock resource leases on shared storage, one 1 MiB lease file per resource. */
+#ifdef HAVE_SANLOCK
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sanlock.h>
+#include <sanlock_admin.h>
+#include <sanlock_resource.h>
+#include <sanlock_rv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "internal.h"
+
+/*
+ * The directory holds:
+ *   .backend          "sanlock\n" and the sanlock lockspace name and "\n"
+ *   .lockspace.lease  the sanlock lockspace (delta leases of host ids)
+ *   <md5>             a resource lease of 1 MiB, made on first use
+ * Host ids are not stored: each host's daemon knows the id it joined with.
+ * The sanlock daemon does all the I/O, with O_DIRECT, as its own user.
+ */
+#define SL_LOCKSPACE_LEASE ".lockspace.lease"
+#define SL_LEASE_SIZE	   (1 << 20)
+#define SL_IO_TIMEOUT	   1	/* seconds: a join takes about 3 s, not 21 */
+#define SL_MAX_HOST_ID	   2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
+#define SL_RETRY_MS	   500
+
+/* The leases this process holds, whichever handle took them. */
+struct sl_hold {
+	struct sl_hold *next;
+	struct lockspace *ls;
+	char lsname[SANLK_NAME_LEN + 1];
+	char name[LOCKSPACE_NAME_LEN + 1];
+	int shared;
+	time_t since;
+};
+
+static pthread_mutex_t sl_mutex = PTHREAD_MUTEX_INITIALIZER; /* libsanlock wants one caller per socket */
+static struct sl_hold *sl_holds;
+static int sl_sock = -1;
+static pid_t sl_pid;
+
+/* A forked child holds nothing: the daemon tied the leases to the parent. */
+static void sl_forget_if_forked(void)
+{
+	if (sl_pid == getpid())
+		return;
+	while (sl_holds) {
+		struct sl_hold *h = sl_holds;
+		sl_holds = h->next;
+		free(h);
+	}
+	if (sl_sock >= 0)
+		close(sl_sock);
+	sl_sock = -1;
+	sl_pid = getpid();
+}
+
+/* Map sanlock's return codes onto the library's. */
+static int sl_err(int rv)
+{
+	if (rv >= 0)
+		return 0;
+	switch (rv) {
+	case SANLK_ACQUIRE_IDLIVE:
+	case SANLK_ACQUIRE_OWNED:
+	case SANLK_ACQUIRE_OTHER:
+	case SANLK_ACQUIRE_SHRETRY:
+	case SANLK_ACQUIRE_OWNED_RETRY:
+	case -EAGAIN:
+	case -EBUSY:
+	case -EEXIST: /* held by another process of this host */
+		return -EBUSY;
+	case SANLK_ACQUIRE_LOCKSPACE:
+	case -ENOSPC: /* the daemon's "no such lockspace" */
+		return -ENOTCONN;
+	case SANLK_HOSTID_BUSY:
+		return -EADDRINUSE;
+	case SANLK_ADDLS_INVALID_HOSTID:
+		return -EINVAL;
+	case -ECONNREFUSED:
+		return -ECONNREFUSED;
+	default:
+		if (rv <= SANLK_LEADER_READ && rv >= SANLK_LEADER_CHECKSUM)
+			return rv == SANLK_LEADER_READ || rv == SANLK_LEADER_WRITE ? -EIO : -EBADMSG;
+		if (rv < -200)
+			return -EIO;
+		return rv > -4096 ? rv : -EIO;
+	}
+}
+
+/* Is the daemon there? Its socket missing or refusing both mean no. */
+static int sl_daemon(void)
+{
+	uint32_t version, proto;
+	int rv = sanlock_version(0, &version, &proto);
+	if (rv == -ENOENT || rv == -ECONNREFUSED)
+		return -ECONNREFUSED;
+	return rv < 0 ? sl_err(rv) : 0;
+}
+
+static int sl_copy_name(char *dst, const char *src)
+{
+	size_t len = strlen(src);
+	if (len == 0 || len >= SANLK_NAME_LEN)
+		return -EBADMSG;
+	memset(dst, 0, SANLK_NAME_LEN);
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static int sl_lockspace_struct(const struct lockspace *ls, struct sanlk_lockspace *sls, uint64_t host_id)
+{
+	memset(sls, 0, sizeof(*sls));
+	int err = sl_copy_name(sls->name, ls->backend_config);
+	sls->host_id = host_id;
+	if (!err && snprintf(sls->host_id_disk.path, SANLK_PATH_LEN, "%s/%s", ls->dir, SL_LOCKSPACE_LEASE) >=
+			    SANLK_PATH_LEN)
+		err = -ENAMETOOLONG;
+	return err;
+}
+
+/* A resource with its one disk, as libsanlock wants them laid out. */
+struct sl_res {
+	struct sanlk_resource r;
+	struct sanlk_disk disk;
+};
+_Static_assert(offsetof(struct sl_res, disk) == offsetof(struct sanlk_resource, disks),
+	       "disk follows its resource");
+
+static int sl_res_struct(const struct lockspace *ls, const char *name, const char *path_name, int shared,
+			 struct sl_res *res)
+{
+	memset(res, 0, sizeof(*res));
+	int err = sl_copy_name(res->r.lockspace_name, ls->backend_config);
+	if (!err)
+		err = sl_copy_name(res->r.name, name);
+	res->r.num_disks = 1;
+	res->r.flags = shared ? SANLK_RES_SHARED : 0;
+	if (!err && snprintf(res->disk.path, SANLK_PATH_LEN, "%s/%s", ls->dir,
+			     path_name ? path_name : name) >= SANLK_PATH_LEN)
+		err = -ENAMETOOLONG;
+	return err;
+}
+
+/* This host's id in the lockspace: 0 if not joined (or joining), or -errno. */
+static long long sl_host_id(const struct lockspace *ls)
+{
+	struct sanlk_lockspace *lss = NULL;
+	int count = 0;
+	int rv = sanlock_get_lockspaces(&lss, &count, 0);
+	if (rv < 0 && rv != -ENOSPC) {
+		free(lss);
+		return rv == -ENOENT || rv == -ECONNREFUSED ? -ECONNREFUSED : sl_err(rv);
+	}
+	long long id = 0;
+	for (int i = 0; i < count; i++)
+		if (strncmp(lss[i].name, ls->backend_config, SANLK_NAME_LEN) == 0)
+			id = (long long)lss[i].host_id;
+	free(lss);
+	return id;
+}
+
+static int sl_open(struct lockspace *ls, char *config)
+{
+	(void)ls;
+	/* The config is the lockspace name and a newline. */
+	char *nl = strchr(config, '\n');
+	if (!nl || nl[1] || nl == config || nl - config >= SANLK_NAME_LEN)
+		return -EBADMSG;
+	*nl = '\0';
+	return 0;
+}
+
+/* Write a new file @final in the directory with @content, atomically and
+ * never over an existing one (another host may make it at the same time).
+ * Returns 0, 1 if it existed already, or -errno. */
+static int sl_publish(const struct lockspace *ls, const char *tmp, const char *final)
+{
+	if (linkat(ls->dirfd, tmp, ls->dirfd, final, 0) < 0) {
+		int err = errno == EEXIST ? 1 : -errno;
+		unlinkat(ls->dirfd, tmp, 0);
+		return err;
+	}
+	unlinkat(ls->dirfd, tmp, 0);
+	return 0;
+}
+
+static int sl_create_file(const struct lockspace *ls, const char *tmp, const char *content, off_t size)
+{
+	unlinkat(ls->dirfd, tmp, 0);
+	int fd = openat(ls->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			ls->group ? 0660 : 0600);
+	if (fd < 0)
+		return -errno;
+	int err = 0;
+	size_t len = content ? strlen(content) : 0;
+	if (len && write(fd, content, len) != (ssize_t)len)
+		err = errno ? -errno : -EIO;
+	if (!err && size && ftruncate(fd, size) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (err)
+		unlinkat(ls->dirfd, tmp, 0);
+	return err;
+}
+
+/* Make the lockspace lease and the .backend file of a new sanlock lockspace. */
+static int sl_make(struct lockspace *ls)
+{
+	char name[SANLK_NAME_LEN], tmp[64];
+	char hex[LOCKSPACE_NAME_LEN + 1];
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int err = 0;
+	while (!err && (de = readdir(d)))
+		if (lockspace_valid_name(de->d_name))
+			err = -ENOTEMPTY; /* fcntl lock files: they would become corrupt leases */
+	closedir(d);
+	if (err)
+		return err;
+
+	/* The lockspace name: the MD5 of the directory, as the first host spells it. */
+	lsi_md5_hex(ls->dir, strlen(ls->dir), hex);
+	snprintf(name, sizeof(name), "virlock-%.32s", hex);
+	free(ls->backend_config);
+	ls->backend_config = strdup(name);
+	if (!ls->backend_config)
+		return -ENOMEM;
+
+	snprintf(tmp, sizeof(tmp), ".lockspace.lease.%d.tmp", (int)getpid());
+	err = sl_create_file(ls, tmp, NULL, SL_LEASE_SIZE);
+	struct sanlk_lockspace sls;
+	if (!err)
+		err = sl_lockspace_struct(ls, &sls, 0);
+	if (!err)
+		snprintf(sls.host_id_disk.path, SANLK_PATH_LEN, "%s/%s", ls->dir, tmp);
+	if (!err) {
+		err = sl_err(sanlock_write_lockspace(&sls, 0, 0, SL_IO_TIMEOUT));
+		if (err == 0)
+			err = sl_publish(ls, tmp, SL_LOCKSPACE_LEASE);
+		else
+			unlinkat(ls->dirfd, tmp, 0);
+	}
+	if (err < 0)
+		return err;
+	if (err == 1)
+		return -EEXIST; /* a lease without .backend: a host made it just now, or a wreck */
+
+	char text[SANLK_NAME_LEN + 16];
+	snprintf(text, sizeof(text), "%s\n%s\n", LOCKSPACE_BACKEND_SANLOCK, name);
+	snprintf(tmp, sizeof(tmp), ".backend.%d.tmp", (int)getpid());
+	err = sl_create_file(ls, tmp, text, 0);
+	if (!err)
+		err = sl_publish(ls, tmp, LSI_BACKEND_FILE);
+	return err == 1 ? -EEXIST : err;
+}
+
+static int sl_init(struct lockspace *ls, unsigned host_id)
+{
+	if (host_id < 1 || host_id > SL_MAX_HOST_ID)
+		return -EINVAL;
+	int err = sl_daemon();
+	if (err < 0)
+		return err;
+	int existed = ls->backend == &lsi_backend_sanlock;
+	if (!existed) {
+		err = sl_make(ls);
+		if (err < 0)
+			return err;
+	}
+	long long joined = sl_host_id(ls);
+	if (joined < 0)
+		return (int)joined;
+	if (joined)
+		return joined == (long long)host_id ? 1 : -EEXIST;
+	struct sanlk_lockspace sls;
+	err = sl_lockspace_struct(ls, &sls, host_id);
+	if (!err)
+		err = sl_err(sanlock_add_lockspace_timeout(&sls, 0, SL_IO_TIMEOUT));
+	return err < 0 ? err : existed;
+}
+
+static int sl_leave(struct lockspace *ls)
+{
+	int err = sl_daemon();
+	if (err < 0)
+		return err;
+	long long id = sl_host_id(ls);
+	if (id <= 0)
+		return id < 0 ? (int)id : -ENOTCONN;
+	struct sanlk_lockspace sls;
+	err = sl_lockspace_struct(ls, &sls, (uint64_t)id);
+	if (err)
+		return err;
+	int rv = sanlock_rem_lockspace(&sls, SANLK_REM_UNUSED);
+	if (rv == -EBUSY)
+		return -EBUSY; /* leases held on this host */
+	if (rv == -ENOENT)
+		return -ENOTCONN;
+	return sl_err(rv);
+}
+
+/* Make the lease file of @name if it is missing: initialised under a
+ * temporary name and linked into place, so that no host ever sees a lease
+ * file that is not a lease. */
+static int sl_ensure_lease(const struct lockspace *ls, const char *name)
+{
+	struct stat st;
+	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISREG(st.st_mode) ? 0 : -EBADMSG;
+	if (errno != ENOENT)
+		return -errno;
+	char tmp[LOCKSPACE_NAME_LEN + 32];
+	snprintf(tmp, sizeof(tmp), ".%.32s.%d.tmp", name, (int)getpid());
+	int err = sl_create_file(ls, tmp, NULL, SL_LEASE_SIZE);
+	struct sl_res res;
+	if (!err)
+		err = sl_res_struct(ls, name, tmp, 0, &res);
+	if (!err) {
+		int rv = sanlock_write_resource(&res.r, 0, 0, 0);
+		err = rv == -ENOENT || rv == -ECONNREFUSED ? sl_daemon() : 0;
+		if (!err)
+			err = sl_err(rv);
+	}
+	if (err < 0) {
+		unlinkat(ls->dirfd, tmp, 0);
+		return err;
+	}
+	err = sl_publish(ls, tmp, name);
+	return err < 0 ? err : 0;
+}
+
+static struct sl_hold *sl_find(const struct lockspace *ls, const char *name, int any_handle)
+{
+	for (struct sl_hold *h = sl_holds; h; h = h->next)
+		if ((any_handle || h->ls == ls) && strcmp(h->name, name) == 0 &&
+		    strcmp(h->lsname, ls->backend_config) == 0)
+			return h;
+	return NULL;
+}
+
+/* Drop the holds of @ls on @names[0..@n) (sl_mutex held). */
+static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n);
+
+/* One try: take every lease or none. One lease per sanlock call (it takes 8
+ * at most, and would not say which one failed); a failure gives back the
+ * ones before it, so that a waiter never holds some while it waits. */
+static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], struct sanlk_resource **rp,
+		  struct sl_hold **spare, size_t n, int shared, size_t *bad)
+{
+	size_t i, got = 0;
+	for (i = 0; i < n; i++)
+		if (sl_find(ls, names[i], 1)) {
+			*bad = i;
+			return -EBUSY; /* held by this process: never twice */
+		}
+	if (sl_sock < 0) {
+		int sock = sanlock_register();
+		if (sock < 0)
+			return sock == -ENOENT || sock == -ECONNREFUSED ? -ECONNREFUSED : sl_err(sock);
+		fcntl(sock, F_SETFD, FD_CLOEXEC);
+		sl_sock = sock;
+	}
+	int err = 0;
+	for (; got < n; got++) {
+		int rv = sanlock_acquire(sl_sock, -1, 0, 1, rp + got, NULL);
+		err = rv == -ENOENT ? -ENOTCONN : sl_err(rv); /* ENOENT: lockspace not joined here */
+		if (err) {
+			*bad = got;
+			break;
+		}
+		struct sl_hold *h = spare[got];
+		spare[got] = NULL;
+		h->ls = ls;
+		snprintf(h->lsname, sizeof(h->lsname), "%s", ls->backend_config);
+		memcpy(h->name, names[got], sizeof(h->name));
+		h->shared = shared;
+		h->since = time(NULL);
+		h->next = sl_holds;
+		sl_holds = h;
+	}
+	if (err) {
+		sl_drop_names(ls, names, got);
+		for (i = 0; i < got; i++) /* sl_drop freed them: make new ones for a retry */
+			if (!(spare[i] = calloc(1, sizeof(**spare))))
+				err = -ENOMEM;
+	}
+	return err;
+}
+
+static int sl_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
+			   int timeout_ms, size_t *failed)
+{
+	if (n == 0)
+		return 0;
+	int shared = !!(flags & LOCKSPACE_SHARED), err = 0;
+	size_t i, bad = 0;
+	char(*names)[LOCKSPACE_NAME_LEN + 1] = calloc(n ? n : 1, sizeof(*names));
+	struct sl_res *res = calloc(n ? n : 1, sizeof(*res));
+	struct sanlk_resource **rp = calloc(n ? n : 1, sizeof(*rp));
+	struct sl_hold **spare =
+		calloc(n ? n : 1, sizeof(*spare)); /* allocated before: no ENOMEM once held */
+	if (!names || !res || !rp || !spare)
+		err = -ENOMEM;
+	for (i = 0; i < n && !err; i++) {
+		char *content = NULL;
+		err = lsi_resolve(resources[i], flags, names[i], &content);
+		free(content);
+		bad = i;
+		for (size_t j = 0; j < i && !err; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				err = -EBUSY;
+		if (!err && !(spare[i] = calloc(1, sizeof(**spare))))
+			err = -ENOMEM;
+	}
+	for (i = 0; i < n && !err; i++) {
+		err = sl_ensure_lease(ls, names[i]);
+		if (!err)
+			err = sl_res_struct(ls, names[i], NULL, shared, &res[i]);
+		rp[i] = &res[i].r;
+		bad = i;
+	}
+	struct timespec deadline;
+	int wait = !!(flags & LOCKSPACE_WAIT);
+	if (wait && timeout_ms >= 0)
+		lsi_deadline(&deadline, timeout_ms);
+	while (!err) {
+		pthread_mutex_lock(&sl_mutex);
+		sl_forget_if_forked();
+		err = sl_try(ls, names, rp, spare, n, shared, &bad);
+		pthread_mutex_unlock(&sl_mutex);
+		if (err != -EBUSY || !wait)
+			break;
+		long left = timeout_ms >= 0 ? lsi_ms_left(&deadline) : SL_RETRY_MS;
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		struct timespec ts = {.tv_nsec = (left < SL_RETRY_MS ? left : SL_RETRY_MS) * 1000000L};
+		/* As F_SETLKW does: a caught signal ends a wait for ever; a
+		 * finite one only loses a pause. */
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && timeout_ms < 0) {
+			err = -EINTR;
+			break;
+		}
+		err = 0;
+	}
+	if (err && failed)
+		*failed = bad;
+	for (i = 0; spare && i < n; i++)
+		free(spare[i]);
+	free(spare);
+	free(rp);
+	free(res);
+	free(names);
+	if (!err && n)
+		(void)lsi_record_sync(ls);
+	return err;
+}
+
+/* Release @h (sl_mutex held) and free it. */
+static int sl_drop(struct lockspace *ls, struct sl_hold *h)
+{
+	struct sl_res res;
+	int err = sl_res_struct(ls, h->name, NULL, h->shared, &res);
+	struct sanlk_resource *rp = &res.r;
+	if (!err && sl_sock >= 0)
+		err = sl_err(sanlock_release(sl_sock, -1, 0, 1, &rp));
+	for (struct sl_hold **p = &sl_holds; *p; p = &(*p)->next)
+		if (*p == h) {
+			*p = h->next;
+			break;
+		}
+	free(h);
+	return err;
+}
+
+static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sl_hold *h = sl_find(ls, names[i], 0);
+		if (h)
+			sl_drop(ls, h);
+	}
+}
+
+static int sl_release_one(struct lockspace *ls, const char *resource, unsigned flags)
+{
+	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
+	int err = lsi_resolve(resource, flags, name, &content);
+	free(content);
+	if (err)
+		return err;
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	struct sl_hold *h = sl_find(ls, name, 0);
+	err = h ? sl_drop(ls, h) : -ENOENT;
+	pthread_mutex_unlock(&sl_mutex);
+	if (h)
+		(void)lsi_record_sync(ls);
+	return err;
+}
+
+static int sl_release_all(struct lockspace *ls)
+{
+	int count = 0;
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	struct sl_hold **p = &sl_holds;
+	while (*p) {
+		if ((*p)->ls != ls) {
+			p = &(*p)->next;
+			continue;
+		}
+		sl_drop(ls, *p); /* unlinks it: *p is the next one */
+		count++;
+	}
+	pthread_mutex_unlock(&sl_mutex);
+	if (count)
+		(void)lsi_record_sync(ls);
+	return count;
+}
+
+static void sl_each_held(struct lockspace *ls,
+			 void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg)
+{
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	for (struct sl_hold *h = sl_holds; h; h = h->next)
+		if (h->ls == ls)
+			fn(h->name, h->shared, h->since, arg);
+	pthread_mutex_unlock(&sl_mutex);
+}
+
+static void sl_close(struct lockspace *ls)
+{
+	(void)ls; /* release_all, called by lockspace_close, did the work */
+}
+
+/* Does @pid hold the lease @name, as this host's daemon says? The holder
+ * records of every host sharing the directory are there; only this host's
+ * daemon knows its own processes. */
+static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
+{
+	int count = 0;
+	char *state = NULL, want[2 * SANLK_NAME_LEN + 4];
+	if (sanlock_inquire(-1, pid, 0, &count, &state) < 0 || !state) {
+		free(state);
+		return 0;
+	}
+	snprintf(want, sizeof(want), "%s:%s:", ls->backend_config, name);
+	int found = 0;
+	for (char *p = state; !found && (p = strstr(p, want)); p++)
+		found = p == state || p[-1] == ' ';
+	free(state);
+	return found;
+}
+
+/* Report one lease: its owners as sanlock reads them from the disk, joined
+ * with this host's holder records for the owner that is this host. */
+static int sl_report_one(struct lockspace *ls, const char *name, int always, long long self_host,
+			 struct lsi_record *recs, size_t nrecs, unsigned flags, lockspace_info_fn fn,
+			 void *arg)
+{
+	struct lockspace_info info = {0};
+	char lockfile[PATH_MAX];
+	struct sl_res res;
+	memcpy(info.name, name, sizeof(info.name));
+	snprintf(lockfile, sizeof(lockfile), "%s/%s", ls->dir, name);
+	info.lockfile = lockfile;
+	int err = sl_res_struct(ls, name, NULL, 0, &res);
+	if (err)
+		return err;
+	struct sanlk_host *hosts = NULL;
+	int nhosts = 0;
+	int rv = sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
+	if (rv < 0) {
+		info.integrity = sl_err(rv);
+		nhosts = 0;
+	}
+	/* Mode: ours from our records; others' shared when several hosts own it. */
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	struct sl_hold *mine = sl_find(ls, name, 1);
+	int self_shared = mine ? mine->shared : -1;
+	time_t self_since = mine ? mine->since : 0;
+	pthread_mutex_unlock(&sl_mutex);
+	int shared_hint = nhosts > 1 || (res.r.flags & SANLK_RES_SHARED);
+	info.state = nhosts == 0   ? LOCKSPACE_STATE_FREE
+		     : shared_hint ? LOCKSPACE_STATE_SHARED
+				   : LOCKSPACE_STATE_EXCLUSIVE;
+	if (info.state == LOCKSPACE_STATE_FREE && !(flags & LOCKSPACE_ALL) && !always) {
+		free(hosts);
+		return 0;
+	}
+	size_t cap = (size_t)nhosts + nrecs + 1;
+	struct lockspace_holder *h = calloc(cap, sizeof(*h));
+	if (!h) {
+		free(hosts);
+		return -ENOMEM;
+	}
+	size_t nh = 0;
+	pid_t self = getpid();
+	for (int i = 0; i < nhosts; i++) {
+		if ((long long)hosts[i].host_id == self_host) {
+			/* This host: its processes are in the records. */
+			size_t before = nh;
+			for (size_t r = 0; r < nrecs; r++)
+				for (size_t c = 0; c < recs[r].nclaims; c++) {
+					if (!recs[r].live || strcmp(recs[r].claims[c].name, name) != 0 ||
+					    !sl_pid_holds(ls, recs[r].pid, name))
+						continue;
+					h[nh++] = (struct lockspace_holder){
+						.pid = recs[r].pid,
+						.mode = recs[r].claims[c].shared ? LOCKSPACE_STATE_SHARED
+										 : LOCKSPACE_STATE_EXCLUSIVE,
+						.flags = LOCKSPACE_HOLDER_RECORD |
+							 (recs[r].pid == self ? LOCKSPACE_HOLDER_SELF : 0),
+						.command = recs[r].command,
+						.owner = recs[r].owner,
+						.child = recs[r].child,
+						.since = recs[r].claims[c].since,
+					};
+				}
+			if (nh == before && self_shared >= 0)
+				h[nh++] = (struct lockspace_holder){
+					.pid = self,
+					.mode = self_shared ? LOCKSPACE_STATE_SHARED
+							    : LOCKSPACE_STATE_EXCLUSIVE,
+					.flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
+					.since = self_since,
+				};
+			if (nh > before)
+				continue;
+		}
+		/* Another host (or ours without a record): pid unknown here. */
+		h[nh++] = (struct lockspace_holder){
+			.pid = 0,
+			.mode = info.state,
+			.flags = LOCKSPACE_HOLDER_NORECORD,
+		};
+	}
+	info.holders = h;
+	info.nholders = nh;
+	err = fn(&info, arg);
+	free(h);
+	free(hosts);
+	return err;
+}
+
+static int sl_report(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn, void *arg)
+{
+	long long self_host = sl_host_id(ls);
+	if (self_host < 0)
+		return (int)self_host;
+	struct lsi_record *recs = NULL;
+	size_t nrecs = 0;
+	int err = lsi_records_load(ls, &recs, &nrecs);
+	if (err < 0)
+		return err;
+	if (name) {
+		struct stat st;
+		if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			err = -errno;
+		if (!err)
+			err = sl_report_one(ls, name, 1, self_host, recs, nrecs, flags, fn, arg);
+		lsi_records_free(recs, nrecs);
+		return err;
+	}
+	int fd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		lsi_records_free(recs, nrecs);
+		return err;
+	}
+	struct dirent *de;
+	while (!err && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
+			continue;
+		char one[LOCKSPACE_NAME_LEN + 1];
+		memcpy(one, de->d_name, sizeof(one));
+		err = sl_report_one(ls, one, 0, self_host, recs, nrecs, flags, fn, arg);
+	}
+	closedir(d);
+	lsi_records_free(recs, nrecs);
+	return err;
+}
+
+const struct lsi_backend lsi_backend_sanlock = {
+	.name = LOCKSPACE_BACKEND_SANLOCK,
+	.open = sl_open,
+	.close = sl_close,
+	.acquire_many = sl_acquire_many,
+	.release_one = sl_release_one,
+	.release_all = sl_release_all,
+	.report = sl_report,
+	.each_held = sl_each_held,
+	.init = sl_init,
+	.leave = sl_leave,
+};
+#endif
