@@ -206,14 +206,24 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 	while (rest && rest[nrest])
 		nrest++;
 	const char **resources = calloc(a.nextra + nrest + 1, sizeof(*resources));
-	if (!resources) {
+	const char **in_argv = vl_args_in_argv(rest, nrest, split, argv);
+	if (!resources || !in_argv) {
+		free(resources);
+		free(in_argv);
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
 	for (size_t i = 0; i < a.nextra; i++)
 		resources[i] = a.extra[i];
 	if (nrest)
-		memcpy(resources + a.nextra, rest, nrest * sizeof(*resources));
+		memcpy(resources + a.nextra, in_argv, nrest * sizeof(*resources));
+	free(in_argv);
+	/* A holder may keep thousands of locks for hours: popt's copies of the
+	 * command line go now. */
+	poptFreeContext(con);
+	con = NULL;
+	free(pargv);
+	pargv = NULL;
 	struct acquire_opts o = {
 		.flags = (a.mode ? LOCKSPACE_SHARED : 0) | (a.literal ? LOCKSPACE_LITERAL : 0),
 		.wait = a.wait,

@@ -2,6 +2,7 @@
 /* holder.c: the detached holder: fork, detach, acquire, report through a pipe, serve. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,7 +89,7 @@ static void hd_loop(struct holder *h, int sfd, int pidfd, pid_t for_pid)
 	}
 }
 
-/* The holder process: returns the status it exits with. */
+/* The holder process: returns the status it exits with. Frees @resources. */
 static int hd_child(const char *dir, char **resources, const struct acquire_opts *o, int report)
 {
 	struct hd_report r = {.failed = (size_t)-1};
@@ -108,6 +109,11 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 	if (!r.err)
 		r.err = acquire_wait(h.ls, (const char *const *)resources, o->n, o->flags, o->wait, &r.failed,
 				     &r.signo);
+	/* The table keeps what it needs: a holder of thousands of locks
+	 * should not keep the list as well, for hours, nor the pages that
+	 * setting up used. */
+	acquire_free_list(resources, o->n);
+	malloc_trim(0);
 	if (r.err)
 		goto out;
 	h.dir = lockspace_dir(h.ls);
@@ -225,7 +231,8 @@ int holder_run(struct lockspace *ls, const struct acquire_opts *o, int *in_holde
 		ls = NULL;
 		close(report[0]);
 		*in_holder = 1;
-		status = hd_child(dir, resources, o, report[1]);
+		status = hd_child(dir, resources, o, report[1]); /* frees resources */
+		resources = NULL;
 		goto out;
 	}
 	close(report[1]);

@@ -112,3 +112,25 @@ const char **vl_popt_args(struct vl_popt *p, int *n)
 		(*n)++;
 	return args;
 }
+
+const char **vl_args_in_argv(const char *const *args, size_t n, int argc, const char **argv)
+{
+	const char **out = malloc((n + 1) * sizeof(*out));
+	if (!out)
+		return NULL;
+	/* popt keeps the order of the arguments it leaves: walk argv along. */
+	int j = 0;
+	for (size_t i = 0; i < n; i++) {
+		int k = j;
+		while (k < argc && strcmp(argv[k], args[i]) != 0)
+			k++;
+		if (k == argc) {
+			free(out); /* not from argv: never happens with popt */
+			return NULL;
+		}
+		out[i] = argv[k];
+		j = k + 1;
+	}
+	out[n] = NULL;
+	return out;
+}

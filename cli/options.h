@@ -48,5 +48,12 @@ void vl_popt_end(struct vl_popt *p);
 int vl_popt_common(struct vl_popt *p, int rc, const char *summary, void (*extra)(FILE *out));
 /* The remaining arguments and their count (*n); never NULL. */
 const char **vl_popt_args(struct vl_popt *p, int *n);
+/*
+ * The @n strings of @args (popt's leftovers, which popt owns) as the same
+ * strings of @argv, in a malloc'd NULL-terminated array, so that the popt
+ * context can be freed: a holder of thousands of locks should not keep
+ * popt's copies of its command line for hours. NULL when out of memory.
+ */
+const char **vl_args_in_argv(const char *const *args, size_t n, int argc, const char **argv);
 
 #endif

@@ -95,7 +95,22 @@ int main(int argc, const char **argv)
 		status = VL_EXIT_USAGE;
 		goto out;
 	}
-	status = cmd->run(&ctx, nrest, rest);
+	/* popt's copies of the command line can go before a holder settles
+	 * down for hours: the command's arguments are the tail of argv (popt
+	 * stops at the command), or failing that the same strings of argv. */
+	const char **args = argv + (argc - nrest), **copy = NULL;
+	for (int i = 0; i < nrest && args; i++)
+		if (strcmp(args[i], rest[i]) != 0)
+			args = NULL;
+	if (!args && !(args = copy = vl_args_in_argv(rest, (size_t)nrest, argc, argv))) {
+		vl_error("out of memory");
+		status = VL_EXIT_OSERR;
+		goto out;
+	}
+	poptFreeContext(con);
+	con = NULL;
+	status = cmd->run(&ctx, nrest, args);
+	free(copy);
 out:
 	poptFreeContext(con);
 	free(lockspace);

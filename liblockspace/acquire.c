@@ -96,7 +96,7 @@ static int acquire_one(struct lockspace *ls, const struct target *t, int shared,
 				continue;
 			return err;
 		}
-		e = lsi_table_insert(st.st_dev, st.st_ino, fd, shared);
+		e = lsi_table_insert(st.st_dev, st.st_ino, fd, shared, t->resource, t->rflags);
 		lsi_table_unlock();
 		if (!e) {
 			close(fd);
@@ -113,10 +113,8 @@ static int acquire_one(struct lockspace *ls, const struct target *t, int shared,
 		if (err == 0) {
 			e->pending = 0;
 			e->since = time(NULL);
-			memcpy(e->name, name, sizeof(e->name));
+			lsi_name_pack(name, e->digest);
 			err = lsi_entry_ref(e, ls);
-			if (err == 0)
-				lsi_table_index(e, t->resource, t->rflags);
 			lsi_table_broadcast();
 		}
 		if (err < 0)
@@ -214,14 +212,15 @@ int lockspace_acquire(struct lockspace *ls, const char *resource, unsigned flags
 
 struct find_arg {
 	struct lockspace *ls;
-	const char *name;
+	unsigned char digest[LOCKSPACE_NAME_LEN / 2];
 	struct lsi_entry *found;
 };
 
 static void find_by_name(struct lsi_entry *e, void *arg)
 {
 	struct find_arg *a = arg;
-	if (!a->found && !e->pending && strcmp(e->name, a->name) == 0 && lsi_entry_refs_of(e, a->ls))
+	if (!a->found && !e->pending && memcmp(e->digest, a->digest, sizeof(a->digest)) == 0 &&
+	    lsi_entry_refs_of(e, a->ls))
 		a->found = e;
 }
 
@@ -235,7 +234,8 @@ static struct lsi_entry *held_entry(struct lockspace *ls, const char *name, cons
 		if (e && !e->pending && lsi_entry_refs_of(e, ls))
 			return e;
 	}
-	struct find_arg a = {.ls = ls, .name = name};
+	struct find_arg a = {.ls = ls};
+	lsi_name_pack(name, a.digest);
 	lsi_table_each(find_by_name, &a);
 	return a.found;
 }

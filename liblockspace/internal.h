@@ -36,6 +36,9 @@ struct lockspace {
 int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content);
 /* md5 hex of @len bytes into @out (33 bytes). */
 void lsi_md5_hex(const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1]);
+/* A valid name as its 16 bytes, and back (lowercase, NUL-terminated). */
+void lsi_name_pack(const char *name, unsigned char out[LOCKSPACE_NAME_LEN / 2]);
+void lsi_name_unpack(const unsigned char in[LOCKSPACE_NAME_LEN / 2], char out[LOCKSPACE_NAME_LEN + 1]);
 
 /* ---- table.c: the process-wide table of held lock files ---- */
 struct lsi_ref {
@@ -43,29 +46,30 @@ struct lsi_ref {
 	unsigned count;
 };
 
+/* A holder may keep tens of thousands of entries for hours: one allocation
+ * each, the first hold and the resource string inside it. */
 struct lsi_entry {
-	struct lsi_entry *next; /* hash chain */
+	struct lsi_entry *next;	 /* hash chain */
+	struct lsi_entry *rnext; /* chain of the index by resource string */
 	dev_t dev;
 	ino_t ino;
-	int fd; /* the one descriptor that holds the lock */
-	int shared;
-	int pending; /* being locked by some thread, not held yet */
-	char name[LOCKSPACE_NAME_LEN + 1];
 	time_t since;
-	struct lsi_ref *refs;
-	size_t nrefs;
-	char *resource;		 /* the string the first acquire named it by */
-	unsigned rflags;	 /* and its LOCKSPACE_LITERAL / BYNAME flags */
-	struct lsi_entry *rnext; /* chain of the index by resource string */
-	int *spare;		 /* descriptors of this file opened by racing probes:
-				  * closing them would drop the lock, so they wait here */
-	size_t nspare;
+	struct lsi_ref *refs; /* &one, or an array when several handles hold it */
+	struct lsi_ref one;
+	int *spare; /* descriptors of this file opened by racing probes:
+		     * closing them would drop the lock, so they wait here */
+	int fd;	    /* the one descriptor that holds the lock */
+	unsigned nrefs;
+	unsigned nspare;
+	unsigned shared : 1;
+	unsigned pending : 1;			      /* being locked by some thread, not held yet */
+	unsigned rflags : 4;			      /* LOCKSPACE_LITERAL / BYNAME of the resource string */
+	unsigned char digest[LOCKSPACE_NAME_LEN / 2]; /* the name, packed (lsi_name_pack) */
+	char resource[]; /* the string the first acquire named it by ("" if none) */
 };
 
 void lsi_table_lock(void);
 void lsi_table_unlock(void);
-/* Index @e by the resource string it was acquired by (a copy is kept). */
-void lsi_table_index(struct lsi_entry *e, const char *resource, unsigned rflags);
 /* The entry indexed by @resource (and @rflags) that @ls holds, or NULL. */
 struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags, const struct lockspace *ls);
 /* Wait for a change of the table (a release); @deadline NULL for ever.
@@ -74,8 +78,10 @@ int lsi_table_wait(const struct timespec *deadline);
 void lsi_table_broadcast(void);
 size_t lsi_table_count(void);
 struct lsi_entry *lsi_table_find(dev_t dev, ino_t ino);
-/* Add a pending entry for @fd; NULL on ENOMEM. */
-struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared);
+/* Add a pending entry for @fd, indexed by @resource (NULL: not indexed) and
+ * @rflags once it is no longer pending; NULL on ENOMEM. */
+struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared, const char *resource,
+				   unsigned rflags);
 /* Unlink @e from the table, close its descriptors (dropping the lock), free it. */
 void lsi_table_drop(struct lsi_entry *e);
 /* Keep @fd open with @e until @e is dropped. Returns 0 or -ENOMEM. */

@@ -14,6 +14,27 @@ void lsi_md5_hex(const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1])
 	MD5Data(data, len, out); /* lowercase hex, NUL-terminated */
 }
 
+static unsigned hex_value(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)(tolower((unsigned char)c) - 'a' + 10);
+}
+
+void lsi_name_pack(const char *name, unsigned char out[LOCKSPACE_NAME_LEN / 2])
+{
+	for (int i = 0; i < LOCKSPACE_NAME_LEN / 2; i++)
+		out[i] = (unsigned char)(hex_value(name[2 * i]) << 4 | hex_value(name[2 * i + 1]));
+}
+
+void lsi_name_unpack(const unsigned char in[LOCKSPACE_NAME_LEN / 2], char out[LOCKSPACE_NAME_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < LOCKSPACE_NAME_LEN / 2; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[LOCKSPACE_NAME_LEN] = '\0';
+}
+
 int lockspace_valid_name(const char *s)
 {
 	if (!s)

@@ -74,7 +74,7 @@ static int prune_lockfile(struct prune *p, const char *name)
 		lsi_table_unlock();
 		return 0;
 	}
-	e = lsi_table_insert(st.st_dev, st.st_ino, fd, 0);
+	e = lsi_table_insert(st.st_dev, st.st_ino, fd, 0, NULL, 0);
 	lsi_table_unlock();
 	if (!e) {
 		close(fd);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,11 +125,34 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	return lsi_record_sync(ls);
 }
 
+/* The record's text is built outside the file and written at once. It has a
+ * line per lock: a holder of thousands would leave a hole of that size in
+ * its heap for hours, so it lives in its own mapping, gone when written. */
 struct text {
 	char *buf;
 	size_t len, cap;
 	int err;
 };
+
+static int text_init(struct text *t)
+{
+	t->len = 0;
+	t->err = 0;
+	t->cap = 4096;
+	t->buf = mmap(NULL, t->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t->buf == MAP_FAILED) {
+		t->buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void text_free(struct text *t)
+{
+	if (t->buf)
+		munmap(t->buf, t->cap);
+	t->buf = NULL;
+}
 
 static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -149,9 +173,9 @@ static void text_add(struct text *t, const char *fmt, ...)
 			t->len += (size_t)n;
 			return;
 		}
-		size_t cap = (t->cap + (size_t)n + 1) * 2;
-		char *b = realloc(t->buf, cap);
-		if (!b) {
+		size_t cap = ((t->cap + (size_t)n + 1) * 2 + 4095) & ~(size_t)4095;
+		char *b = mremap(t->buf, t->cap, cap, MREMAP_MAYMOVE);
+		if (b == MAP_FAILED) {
 			t->err = -ENOMEM;
 			return;
 		}
@@ -168,9 +192,11 @@ struct text_arg {
 static void add_lock_line(struct lsi_entry *e, void *arg)
 {
 	struct text_arg *a = arg;
-	if (!e->pending && lsi_entry_refs_of(e, a->ls))
-		text_add(a->t, "lock %s %s %lld\n", e->name, e->shared ? "shared" : "exclusive",
-			 (long long)e->since);
+	char name[LOCKSPACE_NAME_LEN + 1];
+	if (e->pending || !lsi_entry_refs_of(e, a->ls))
+		return;
+	lsi_name_unpack(e->digest, name);
+	text_add(a->t, "lock %s %s %lld\n", name, e->shared ? "shared" : "exclusive", (long long)e->since);
 }
 
 static void add_held_line(const char *name, int shared, time_t since, void *arg)
@@ -188,11 +214,10 @@ int lsi_record_sync(struct lockspace *ls)
 	int err = 0;
 	if (ls->record_pid != self)
 		goto out; /* a forked child holds nothing and owns no record */
-	struct text t = {.buf = malloc(256), .cap = 256};
-	if (!t.buf) {
-		err = -ENOMEM;
+	struct text t;
+	err = text_init(&t);
+	if (err < 0)
 		goto out;
-	}
 	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_proc_start(self));
 	if (ls->owner)
 		text_add(&t, "owner %s\n", ls->owner);
@@ -208,7 +233,7 @@ int lsi_record_sync(struct lockspace *ls)
 	int dfd = err ? err : lsi_holders_dir(ls, 1);
 	if (dfd < 0) {
 		err = dfd;
-		free(t.buf);
+		text_free(&t);
 		goto out;
 	}
 	char tmp[64], final[32];
@@ -233,7 +258,7 @@ int lsi_record_sync(struct lockspace *ls)
 			unlinkat(dfd, tmp, 0);
 	}
 	close(dfd);
-	free(t.buf);
+	text_free(&t);
 out:
 	pthread_mutex_unlock(&ls->record_lock);
 	return err;

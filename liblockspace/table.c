@@ -2,6 +2,7 @@
 /* table.c: the process-wide table of held lock files, keyed by device and inode. */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,11 +46,11 @@ static void table_child(void)
 		while (e) {
 			struct lsi_entry *next = e->next;
 			close(e->fd);
-			for (size_t j = 0; j < e->nspare; j++)
+			for (unsigned j = 0; j < e->nspare; j++)
 				close(e->spare[j]);
 			free(e->spare);
-			free(e->refs);
-			free(e->resource);
+			if (e->refs != &e->one)
+				free(e->refs);
 			free(e);
 			e = next;
 		}
@@ -147,7 +148,7 @@ static int table_grow(void)
 			size_t k = bucket_of(e->dev, e->ino, n);
 			e->next = b[k];
 			b[k] = e;
-			if (e->resource) {
+			if (e->resource[0]) {
 				k = rbucket_of(e->resource, e->rflags, n);
 				e->rnext = rb[k];
 				rb[k] = e;
@@ -163,17 +164,6 @@ static int table_grow(void)
 	return 0;
 }
 
-void lsi_table_index(struct lsi_entry *e, const char *resource, unsigned rflags)
-{
-	e->resource = strdup(resource);
-	if (!e->resource)
-		return; /* release falls back to the canonical name */
-	e->rflags = rflags;
-	size_t k = rbucket_of(resource, rflags, table.nbuckets);
-	e->rnext = table.rbuckets[k];
-	table.rbuckets[k] = e;
-}
-
 struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags, const struct lockspace *ls)
 {
 	if (!table.count)
@@ -186,21 +176,33 @@ struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags,
 	return NULL;
 }
 
-struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared)
+struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared, const char *resource,
+				   unsigned rflags)
 {
-	if (table.count >= table.nbuckets && table_grow() < 0)
+	/* Two entries a bucket on average at most: chains stay short, and the
+	 * two bucket arrays cost 8 bytes a lock, not 16. */
+	if (table.count >= 2 * table.nbuckets && table_grow() < 0)
 		return NULL;
-	struct lsi_entry *e = calloc(1, sizeof(*e));
+	size_t len = resource ? strlen(resource) : 0;
+	struct lsi_entry *e = calloc(1, offsetof(struct lsi_entry, resource) + len + 1);
 	if (!e)
 		return NULL;
 	e->dev = dev;
 	e->ino = ino;
 	e->fd = fd;
-	e->shared = shared;
+	e->shared = !!shared;
 	e->pending = 1;
 	size_t k = bucket_of(dev, ino, table.nbuckets);
 	e->next = table.buckets[k];
 	table.buckets[k] = e;
+	if (len) {
+		/* Found by release only once held: lsi_table_find_resource skips pending. */
+		memcpy(e->resource, resource, len + 1);
+		e->rflags = rflags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME);
+		k = rbucket_of(e->resource, e->rflags, table.nbuckets);
+		e->rnext = table.rbuckets[k];
+		table.rbuckets[k] = e;
+	}
 	table.count++;
 	return e;
 }
@@ -214,7 +216,7 @@ void lsi_table_drop(struct lsi_entry *e)
 		*p = e->next;
 		table.count--;
 	}
-	if (e->resource) {
+	if (e->resource[0]) {
 		p = &table.rbuckets[rbucket_of(e->resource, e->rflags, table.nbuckets)];
 		while (*p && *p != e)
 			p = &(*p)->rnext;
@@ -222,11 +224,11 @@ void lsi_table_drop(struct lsi_entry *e)
 			*p = e->rnext;
 	}
 	close(e->fd);
-	for (size_t i = 0; i < e->nspare; i++)
+	for (unsigned i = 0; i < e->nspare; i++)
 		close(e->spare[i]);
 	free(e->spare);
-	free(e->refs);
-	free(e->resource);
+	if (e->refs != &e->one)
+		free(e->refs);
 	free(e);
 	pthread_cond_broadcast(&table.changed);
 }
@@ -243,22 +245,29 @@ int lsi_entry_stash(struct lsi_entry *e, int fd)
 
 int lsi_entry_ref(struct lsi_entry *e, struct lockspace *ls)
 {
-	for (size_t i = 0; i < e->nrefs; i++)
+	for (unsigned i = 0; i < e->nrefs; i++)
 		if (e->refs[i].ls == ls) {
 			e->refs[i].count++;
 			return 0;
 		}
-	struct lsi_ref *r = realloc(e->refs, (e->nrefs + 1) * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	e->refs = r;
+	if (e->nrefs == 0) {
+		e->refs = &e->one; /* the common case: one handle holds it */
+	} else {
+		struct lsi_ref *r = malloc((e->nrefs + 1) * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		memcpy(r, e->refs, e->nrefs * sizeof(*r));
+		if (e->refs != &e->one)
+			free(e->refs);
+		e->refs = r;
+	}
 	e->refs[e->nrefs++] = (struct lsi_ref){.ls = ls, .count = 1};
 	return 0;
 }
 
 unsigned lsi_entry_refs_of(const struct lsi_entry *e, const struct lockspace *ls)
 {
-	for (size_t i = 0; i < e->nrefs; i++)
+	for (unsigned i = 0; i < e->nrefs; i++)
 		if (e->refs[i].ls == ls)
 			return e->refs[i].count;
 	return 0;
@@ -266,7 +275,7 @@ unsigned lsi_entry_refs_of(const struct lsi_entry *e, const struct lockspace *ls
 
 int lsi_entry_unref(struct lsi_entry *e, struct lockspace *ls, int all)
 {
-	for (size_t i = 0; i < e->nrefs; i++) {
+	for (unsigned i = 0; i < e->nrefs; i++) {
 		if (e->refs[i].ls != ls)
 			continue;
 		if (all || --e->refs[i].count == 0)
