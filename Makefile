@@ -24,15 +24,17 @@ ALL_CFLAGS = -std=gnu11 $(OPTFLAGS) $(WARNINGS) $(CFLAGS)
 PKGS := libmd
 CLI_PKGS := popt smartcols
 LIBS_LIB := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lmd) -pthread
-# The sanlock backend is built where libsanlock-dev is installed, left out otherwise.
+# The sanlock backend is built where libsanlock-dev is installed, left out
+# otherwise. libsanlock_client is opened at run time, on first use of a
+# sanlock lockspace (liblockspace/sanlock_client.h says why).
 HAVE_SANLOCK := $(shell test -f /usr/include/sanlock.h && echo 1)
 ifeq ($(HAVE_SANLOCK),1)
 CPPFLAGS += -DHAVE_SANLOCK
-LIBS_LIB += -lsanlock_client
+LIBS_LIB += -ldl
 endif
 # virlock takes popt and libmd statically where Debian ships the archives:
 # every acquire is a process start, and each shared library costs one.
-LIBS_CLI := -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -lsmartcols $(if $(HAVE_SANLOCK),-lsanlock_client)
+LIBS_CLI := -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -lsmartcols $(if $(HAVE_SANLOCK),-ldl)
 CFLAGS_CLI := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 
 B ?= build
@@ -62,7 +64,7 @@ Q := @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all lib check asan install uninstall clean deps demo bench lint format stress fuzz
+.PHONY: all lib check check-valgrind asan install uninstall clean deps demo bench lint format stress fuzz
 
 all: lib $(VIRLOCK) $(UNIT_BIN) $(HELPER_BIN) $(STRESS_BIN)
 
@@ -116,9 +118,15 @@ $(B)/tests/bench/%: tests/bench/%.c $(STLIB)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
 
 # make check: unit tests, the exported-symbol check, end-to-end tests, and the
-# unit tests again under ASan+UBSan; one closing "N passed, N failed" line.
+# unit, end-to-end and short stress tests again under ASan+UBSan; one closing
+# "N passed, N failed" line.
 check: all asan
 	$(Q)tests/run-suites $(B) build-asan
+
+# The end-to-end tests with every virlock process under valgrind memcheck, and
+# the check of its logs (in $(B)/valgrind); its own "N passed, N failed" line.
+check-valgrind: all
+	$(Q)tests/run-suites --valgrind $(B)
 
 asan:
 	$(Q)$(MAKE) --no-print-directory B=build-asan \
@@ -179,7 +187,7 @@ install: all
 	install -m 0644 liblockspace/lockspace.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
-		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|-pthread$(if $(HAVE_SANLOCK), -lsanlock_client)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|-pthread$(if $(HAVE_SANLOCK), -ldl)|' \
 		liblockspace/liblockspace.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/liblockspace.pc
 	for m in $(wildcard man/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.3); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man3/; done
@@ -216,7 +224,8 @@ lint:
 		$(wildcard tests/helpers/*.c tests/bench/*.c tests/stress/*.c tests/fuzz/*.c)
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 		--suppress=missingIncludeSystem -D_GNU_SOURCE -Iliblockspace liblockspace cli
-	$(Q)shellcheck -x .ci/run tests/run-suites $(wildcard tests/*.sh tests/bench/run tests/stress/*.sh) \
+	$(Q)shellcheck -x .ci/run tests/run-suites tests/valgrind-virlock tests/valgrind-logs \
+		$(wildcard tests/*.sh tests/bench/run tests/stress/*.sh) \
 		$(wildcard completions/virlock)
 	$(Q)for m in $(wildcard man/*.[135]); do mandoc -Tlint -Wwarning $$m || exit 1; done
 	@echo "lint: clean"

@@ -13,15 +13,10 @@ static const char summary[] = "Make a lockspace explicitly (its first use makes 
 
 static const char leave_summary[] = "Make this host leave a sanlock lockspace.";
 
-/* Advice for the errors only sanlock gives. */
+/* Advice for the errors only init and leave of a sanlock lockspace give. */
 static const char *sanlock_advice(int err)
 {
 	switch (err) {
-	case -ECONNREFUSED:
-		return "; start it first: 'sanlock daemon' (with wdmd for fencing; 'sanlock daemon -w 0' "
-		       "runs without a watchdog, for tests only)";
-	case -ENOTCONN:
-		return "; join it with 'virlock init --backend sanlock --host-id N'";
 	case -EADDRINUSE:
 		return "; give this host a host id no other host uses";
 	case -EEXIST:

@@ -40,6 +40,8 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
 		print_pid("holder:", h->pid);
+		if (h->host_id)
+			printf("%-11s%u (generation %llu)\n", "  host:", h->host_id, h->generation);
 		print_key("  mode:", vl_state_word(h->mode));
 		print_key("  command:", h->command);
 		print_key("  owner:", h->owner);
@@ -95,6 +97,16 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 		json_key("      ", "pid");
 		json_pid(h->pid);
 		fputs(",\n", stdout);
+		json_key("      ", "host");
+		if (h->host_id)
+			printf("%u,\n", h->host_id);
+		else
+			fputs("null,\n", stdout);
+		json_key("      ", "generation");
+		if (h->host_id)
+			printf("%llu,\n", h->generation);
+		else
+			fputs("null,\n", stdout);
 		json_key("      ", "mode");
 		vl_json_string(stdout, vl_state_word(h->mode));
 		fputs(",\n", stdout);

@@ -63,7 +63,7 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 	memset(r, 0, sizeof(*r));
 	memcpy(r->name, info->name, sizeof(r->name));
 	r->pid = h ? h->pid : 0;
-	char tbuf[VL_TIME_LEN];
+	char tbuf[VL_TIME_LEN], nbuf[24];
 	int err = 0;
 	if (info->path && !(r->path = strdup(info->path)))
 		err = -ENOMEM;
@@ -73,6 +73,14 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 		err = set_cell(lr, r, VL_COL_PATH, info->path);
 	if (!err)
 		err = set_cell(lr, r, VL_COL_MODE, vl_state_word(h ? h->mode : info->state));
+	if (!err && h && h->host_id) {
+		snprintf(nbuf, sizeof(nbuf), "%u", h->host_id);
+		err = set_cell(lr, r, VL_COL_HOST, nbuf);
+	}
+	if (!err && h && h->host_id) {
+		snprintf(nbuf, sizeof(nbuf), "%llu", h->generation);
+		err = set_cell(lr, r, VL_COL_GEN, nbuf);
+	}
 	if (!err && h)
 		err = set_pid_cell(lr, r, VL_COL_PID, h->pid);
 	if (!err && h)
@@ -191,7 +199,7 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, pid = 0;
 	char *owner = NULL;
 	struct vl_columns cols;
-	int cols_given = 0;
+	int cols_given = 0, on_default = 1; /* the columns are the default set, perhaps +LIST */
 	struct poptOption options[] = {
 		{"all", 'a', POPT_ARG_NONE, &all, 0, "also show free lock files", NULL},
 		{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
@@ -220,6 +228,8 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		if (rc == 'o') {
 			char *spec = poptGetOptArg(p.con);
 			int bad = !spec || vl_columns_parse(&cols, spec) < 0;
+			if (!bad && spec[0] != '+')
+				on_default = 0;
 			free(spec);
 			if (bad)
 				goto out;
@@ -269,12 +279,14 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	lr.all = all;
 	lr.pid = (pid_t)pid;
 	lr.owner = owner;
-	for (size_t i = 0; i < cols.n; i++)
-		lr.want[cols.id[i]] = 1;
 
 	status = vl_open_lockspace(ctx, &ls);
 	if (status != VL_EXIT_OK)
 		goto out;
+	if (on_default && !output_all && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
+		vl_columns_sanlock(&cols);
+	for (size_t i = 0; i < cols.n; i++)
+		lr.want[cols.id[i]] = 1;
 	/* /proc/locks stalls every locker on the host while it is read: only on request. */
 	unsigned flags = (all ? LOCKSPACE_ALL : 0) | (lr.want[VL_COL_WAITERS] ? LOCKSPACE_WAITERS : 0);
 	int err = lockspace_foreach(ls, flags, list_cb, &lr);

@@ -91,6 +91,14 @@ const char *vl_advice(int err)
 		return "; check the path (give --literal for a lease name that is not a file)";
 	case -ELOOP:
 		return "; check for a symbolic link loop, or a lock file planted as a link";
+	case -ECONNREFUSED:
+		return "; start it first: 'sanlock daemon' (with wdmd for fencing; 'sanlock daemon -w 0' "
+		       "runs without a watchdog, for tests only)";
+	case -ENOTCONN:
+		return "; join it with 'virlock init --backend sanlock --host-id N'";
+	case -ENOPKG:
+		return "; install the sanlock client library and daemon (Debian: sanlock, "
+		       "libsanlock-client1)";
 	default:
 		return "";
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* output.c: the column table of list, libsmartcols set-up, words, JSON strings, times and help text. */
 #include <errno.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@ static const struct vl_coldesc coldescs[VL_NCOLS] = {
 	[VL_COL_PATH] = {"PATH", 0.4, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
 			 "resource the lock file stands for"},
 	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING, "exclusive, shared, or free (with --all)"},
+	[VL_COL_HOST] = {"HOST", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			 "sanlock: id of the host owning the lease"},
+	[VL_COL_GEN] = {"GEN", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			"sanlock: generation of that host (counts its joins)"},
 	[VL_COL_PID] = {"PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder process"},
 	[VL_COL_COMMAND] = {"COMMAND", 15, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's command name"},
 	[VL_COL_OWNER] = {"OWNER", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's owner label"},
@@ -42,6 +47,20 @@ void vl_columns_default(struct vl_columns *c)
 	c->n = 0;
 	for (size_t i = 0; i < sizeof(default_cols) / sizeof(default_cols[0]); i++)
 		c->id[c->n++] = default_cols[i];
+}
+
+void vl_columns_sanlock(struct vl_columns *c)
+{
+	size_t at = c->n;
+	for (size_t i = c->n; i-- > 0;) {
+		if (c->id[i] == VL_COL_HOST)
+			return;
+		if (c->id[i] == VL_COL_PID)
+			at = i;
+	}
+	memmove(&c->id[at + 1], &c->id[at], (c->n - at) * sizeof(c->id[0]));
+	c->id[at] = VL_COL_HOST;
+	c->n++;
 }
 
 void vl_columns_all(struct vl_columns *c)
@@ -87,13 +106,18 @@ int vl_columns_parse(struct vl_columns *c, const char *spec)
 
 void vl_columns_help(FILE *out)
 {
-	fputs("\nAvailable output columns (default: PATH,MODE,PID,OWNER,COMMAND,SINCE):\n", out);
+	fputs("\nAvailable output columns (default: PATH,MODE,PID,OWNER,COMMAND,SINCE;\n"
+	      "in a sanlock lockspace PATH,MODE,HOST,PID,OWNER,COMMAND,SINCE):\n",
+	      out);
 	for (int i = 0; i < VL_NCOLS; i++)
 		fprintf(out, "  %-9s %s\n", coldescs[i].name, coldescs[i].help);
 }
 
 struct libscols_table *vl_table_new(const struct vl_columns *c, unsigned outflags)
 {
+	/* Names in the user's charset, as lslocks shows them. Only here: the
+	 * locale files cost every acquire a dozen system calls otherwise. */
+	setlocale(LC_CTYPE, "");
 	struct libscols_table *tb = scols_new_table();
 	if (!tb)
 		return NULL;

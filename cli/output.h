@@ -17,6 +17,8 @@ enum vl_col {
 	VL_COL_NAME,
 	VL_COL_PATH,
 	VL_COL_MODE,
+	VL_COL_HOST,
+	VL_COL_GEN,
 	VL_COL_PID,
 	VL_COL_COMMAND,
 	VL_COL_OWNER,
@@ -33,11 +35,14 @@ enum vl_col {
 
 struct vl_columns {
 	size_t n;
-	enum vl_col id[VL_MAXCOLS];
+	enum vl_col id[VL_MAXCOLS + 1]; /* one more: the HOST of vl_columns_sanlock() */
 };
 
 /* The default set: PATH MODE PID OWNER COMMAND SINCE. */
 void vl_columns_default(struct vl_columns *c);
+/* The default set of a sanlock lockspace: HOST before PID. Applied to @c
+ * built on the default set (with or without a +LIST), unless it names HOST. */
+void vl_columns_sanlock(struct vl_columns *c);
 /* Every column, once. */
 void vl_columns_all(struct vl_columns *c);
 /*
@@ -59,6 +64,7 @@ enum vl_out_flags {
 /*
  * A libsmartcols table named "locks" with the columns of @c: numbers are
  * JSON numbers, WAITERS a JSON array of numbers. NULL when out of memory.
+ * Sets LC_CTYPE from the environment first (virlock leaves it "C" elsewhere).
  */
 struct libscols_table *vl_table_new(const struct vl_columns *c, unsigned outflags);
 

@@ -35,11 +35,13 @@ static void __attribute__((noreturn)) sv_child(const struct acquire_opts *o, con
 	while (o->command[n])
 		n++;
 	char **argv = calloc(n + 1, sizeof(*argv));
+	int err = ENOMEM;
 	if (argv) {
 		memcpy(argv, o->command, n * sizeof(*argv));
 		execvp(argv[0], argv);
+		err = errno;
+		free(argv);
 	}
-	int err = errno;
 	ssize_t w = write(report, &err, sizeof(err));
 	(void)w;
 	_exit(err == ENOENT ? VL_EXIT_NOT_FOUND : VL_EXIT_CANNOT_EXEC);

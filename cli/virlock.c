@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virlock.c: global options and the table of subcommands. */
 #include <errno.h>
-#include <locale.h>
 #include <popt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +31,6 @@ static void print_commands(FILE *out)
 int main(int argc, const char **argv)
 {
 	struct virlock_ctx ctx = {0};
-	setlocale(LC_CTYPE, ""); /* names in the user's charset, as lslocks shows them */
 	char *lockspace = NULL;
 	int action = 0;
 	struct poptOption options[] = {

@@ -8,9 +8,6 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sanlock.h>
-#include <sanlock_admin.h>
-#include <sanlock_resource.h>
 #include <sanlock_rv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +18,7 @@
 
 #include "backend.h"
 #include "internal.h"
+#include "sanlock_client.h" /* the sanlock_* calls, through the library opened on first use */
 
 /*
  * The directory holds:
@@ -621,6 +619,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 	size_t nh = 0;
 	pid_t self = getpid();
 	for (int i = 0; i < nhosts; i++) {
+		unsigned host_id = (unsigned)hosts[i].host_id; /* 1-2000 */
+		unsigned long long generation = hosts[i].generation;
 		if ((long long)hosts[i].host_id == self_host) {
 			/* This host: its processes are in the records. */
 			size_t before = nh;
@@ -639,6 +639,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 						.owner = recs[r].owner,
 						.child = recs[r].child,
 						.since = recs[r].claims[c].since,
+						.host_id = host_id,
+						.generation = generation,
 					};
 				}
 			if (nh == before && self_shared >= 0)
@@ -648,6 +650,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 							    : LOCKSPACE_STATE_EXCLUSIVE,
 					.flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
 					.since = self_since,
+					.host_id = host_id,
+					.generation = generation,
 				};
 			if (nh > before)
 				continue;
@@ -657,6 +661,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 			.pid = 0,
 			.mode = info.state,
 			.flags = LOCKSPACE_HOLDER_NORECORD,
+			.host_id = host_id,
+			.generation = generation,
 		};
 	}
 	info.holders = h;

@@ -44,6 +44,8 @@ const char *lockspace_strerror(int code)
 		return "not a directory";
 	case -ECONNREFUSED:
 		return "the sanlock daemon is not running";
+	case -ENOPKG:
+		return "the sanlock client library (libsanlock_client.so.1) is not installed";
 	case -ENOTCONN:
 		return "this host has not joined the sanlock lockspace";
 	case -EADDRINUSE:

@@ -135,7 +135,10 @@ LOCKSPACE_API const char *lockspace_dir(const struct lockspace *ls);
  *    first use; <dir>/.lockspace.lease is the sanlock lockspace (host id
  *    delta leases). Leases are held by the calling process, which registers
  *    with the daemon on its first acquire: the daemon frees them when the
- *    process dies. Only a library built with libsanlock has it.
+ *    process dies. lockspace_foreach() and lockspace_inspect() report the
+ *    owners the lease records: each with its host id and generation, and
+ *    with its pid and record where the owner is this host (pid 0 for
+ *    another host). Only a library built with libsanlock has it.
  */
 #define LOCKSPACE_BACKEND_FCNTL	  "fcntl"
 #define LOCKSPACE_BACKEND_SANLOCK "sanlock"
@@ -160,7 +163,8 @@ LOCKSPACE_API const char *lockspace_backend(const struct lockspace *ls);
  * errors of lockspace_open() and: -EINVAL (unknown backend, bad host id),
  * -EEXIST (a lockspace of another backend, or joined with another host id),
  * -ENOTEMPTY (an fcntl lockspace with lock files cannot become sanlock),
- * -EOPNOTSUPP (built without sanlock), -ECONNREFUSED (the sanlock daemon is
+ * -EOPNOTSUPP (built without sanlock), -ENOPKG (libsanlock_client.so.1,
+ * opened on first use, is not installed), -ECONNREFUSED (the sanlock daemon is
  * not running), -EADDRINUSE (the host id is in use by another live host),
  * -EIO (the storage failed, or does not do O_DIRECT, which sanlock needs).
  */
@@ -228,7 +232,8 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * of descriptors), -ENOMEM, -EINVAL.
  * In a sanlock lockspace: a wait retries about every 500 ms (a wait for ever returns -EINTR when a caught
  * signal interrupts a pause), shared over shared in one process is busy too, and also -ECONNREFUSED (daemon
- * not running), -ENOTCONN (this host has not joined the lockspace), -EIO (storage).
+ * not running), -ENOTCONN (this host has not joined the lockspace), -ENOPKG (libsanlock_client.so.1 is not
+ * installed), -EIO (storage).
  */
 LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n,
 					 unsigned flags, int timeout_ms, size_t *failed);
@@ -284,6 +289,13 @@ struct lockspace_holder {
 	const char *owner;	   /* record's owner label, NULL if none */
 	pid_t child;		   /* record's supervised child, 0 if none */
 	time_t since;		   /* when the record says it was taken, 0 if unknown */
+	/* sanlock: the host id that owns the lease, as the lease records it (also
+	 * for a holder on another host, whose pid is 0); 0 for fcntl. */
+	unsigned host_id;
+	/* sanlock: that host's generation, which the daemon counts up each time
+	 * the host id joins the lockspace (a new generation is a restarted
+	 * host); 0 for fcntl. */
+	unsigned long long generation;
 };
 
 /** One lock file, as lockspace_foreach() and lockspace_inspect() report it. */

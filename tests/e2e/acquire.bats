@@ -363,7 +363,7 @@ teardown() {
 	h=$(holder_pids)
 	[ -n "$h" ]
 	alive "$h"
-	[ "$(cat "/proc/$h/comm")" = virlock ]
+	is_virlock "$h"
 	run vl release "$A"
 	assert_success
 	wait_for 10 gone "$h"
@@ -478,6 +478,8 @@ teardown() {
 
 @test "a detached holder keeps thousands of locks past the soft descriptor limit" {
 	[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 3000 ] || skip "hard open-file limit below 3000"
+	# valgrind gives its client a hard limit of the soft one it started with.
+	! under_valgrind || skip "valgrind does not let virlock raise its descriptor limit"
 	local names
 	mapfile -t names < <(seq -f 'lease-%g' 1 2500)
 	(ulimit -Sn 1024 && "$VIRLOCK" -L "$LS" acquire --literal "${names[@]}" 3>&-)

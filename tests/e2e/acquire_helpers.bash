@@ -96,7 +96,7 @@ cleanup_processes() {
 	if [ -n "${LS:-}" ] && [ -d "$LS/.holders" ]; then
 		for p in $(holder_pids); do
 			# A stale socket's pid may belong to another process by now.
-			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = virlock ] || continue
+			is_virlock "$p" || continue
 			kill -CONT "$p" 2>/dev/null || true
 			kill -TERM "$p" 2>/dev/null || true
 		done

@@ -7,6 +7,11 @@ bats_load_library bats-assert
 
 VIRLOCK=${VIRLOCK:-$BATS_TEST_DIRNAME/../../build/virlock}
 HELPERS=${HELPERS:-$(dirname "$VIRLOCK")/tests/helpers}
+# tests/valgrind-virlock runs virlock under valgrind's memcheck: slower, named
+# memcheck-amd64- in /proc/PID/comm; the few tests it makes meaningless skip.
+if [ "${VIRLOCK##*/}" = valgrind-virlock ]; then
+	export VIRLOCK_UNDER_VALGRIND=1
+fi
 
 common_setup() {
 	LS=$BATS_TEST_TMPDIR/ls
@@ -29,4 +34,40 @@ wait_for() {
 		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
 		sleep 0.01
 	done
+}
+
+# under_valgrind: virlock runs under valgrind (tests/valgrind-virlock).
+under_valgrind() {
+	[ "${VIRLOCK_UNDER_VALGRIND:-0}" = 1 ]
+}
+
+# is_virlock PID: PID is a virlock process (run directly, or by valgrind).
+is_virlock() {
+	local comm
+	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+	case $comm in
+	virlock) return 0 ;;
+	memcheck-*) tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -q '/virlock$' ;;
+	*) return 1 ;;
+	esac
+}
+
+# virlock_comm PID: the command name that list and inspect show for the
+# virlock process PID: virlock, or under valgrind the name of valgrind's tool.
+virlock_comm() {
+	if under_valgrind; then
+		cat "/proc/$1/comm"
+	else
+		echo virlock
+	fi
+}
+
+# virlock_pids: the pids of every running virlock process.
+virlock_pids() {
+	local p
+	pgrep -x virlock
+	for p in $(pgrep '^memcheck-'); do
+		is_virlock "$p" && echo "$p"
+	done
+	return 0
 }

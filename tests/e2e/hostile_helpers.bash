@@ -89,7 +89,7 @@ no_leftovers() {
 	if pgrep -f -- "$BATS_TEST_TMPDIR" >/dev/null; then
 		return 1
 	fi
-	for p in $(pgrep -x virlock); do
+	for p in $(virlock_pids); do
 		if grep -qF -- "$BATS_TEST_TMPDIR" "/proc/$p/environ" 2>/dev/null; then
 			return 1
 		fi
@@ -100,7 +100,7 @@ no_leftovers() {
 leftovers() {
 	local p
 	pgrep -af -- "$BATS_TEST_TMPDIR"
-	for p in $(pgrep -x virlock); do
+	for p in $(virlock_pids); do
 		if grep -qF -- "$BATS_TEST_TMPDIR" "/proc/$p/environ" 2>/dev/null; then
 			echo "$p virlock $(tr '\0' ' ' <"/proc/$p/cmdline")"
 		fi

@@ -105,7 +105,7 @@ inspect_json_ok() {
 	jq_ok '[keys_unsorted[]] == ["name","path","lockfile","integrity","state","holders","waiters"]'
 	jq_ok '.name == $name and .path == $path and .lockfile == $lf and .integrity == "verified" and
 		.state == "exclusive"' --arg name "$NAME" --arg path "$DISK" --arg lf "$LSDIR/$NAME"
-	jq_ok '.holders | length == 1 and (.[0] | .pid == $h and .mode == "exclusive" and .command == "lockhold"
+	jq_ok '.holders | length == 1 and (.[0] | .pid == $h and .host == null and .generation == null and .mode == "exclusive" and .command == "lockhold"
 		and .owner == "vm1" and .child == $me and (.since | test("^[0-9-]{10}T[0-9:]{8}\\+00:00$")) and
 		.status == "ok")' --argjson h "$h" --argjson me $$
 	python3 -m json.tool <<<"$output" >/dev/null
@@ -242,7 +242,7 @@ inspect_json_ok() {
 	w=$(pid_of waiter)
 	wait_for 10 waiters_are "$w"
 	assert_equal "$(value holder)" "$sup"
-	assert_equal "$(value '  command')" virlock
+	assert_equal "$(value '  command')" "$(virlock_comm "$sup")"
 	assert_equal "$(value '  owner')" vm1
 	assert_equal "$(value '  child')" "$child"
 	run vl inspect -J "$WORK/disk"

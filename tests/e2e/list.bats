@@ -44,8 +44,9 @@ teardown() {
 	run vl list -J --output-all
 	assert_success
 	jq_ok '.locks | length == 1'
-	jq_ok '[.locks[0] | keys_unsorted[]] == ["name","path","mode","pid","command","owner","child","since","waiters","lockfile","status"]'
-	jq_ok '.locks[0] | .name == $name and .path == $path and .mode == "exclusive" and .pid == $pid and
+	jq_ok '[.locks[0] | keys_unsorted[]] == ["name","path","mode","host","gen","pid","command","owner","child","since","waiters","lockfile","status"]'
+	jq_ok '.locks[0] | .name == $name and .path == $path and .mode == "exclusive" and .host == null and
+		.gen == null and .pid == $pid and
 		.command == "lockhold" and .owner == "vm1" and .child == $child and (.since | type) == "string" and
 		.waiters == [] and .lockfile == $lockfile and .status == "ok"' \
 		--arg name "$name" --arg path "$D1" --argjson pid "$pid" --argjson child $$ --arg lockfile "$LSDIR/$name"
@@ -280,7 +281,7 @@ waiters_json_ok() {
 	assert_equal "$(squeeze "${lines[0]}")" "PATH MODE PID OWNER COMMAND SINCE STATUS LOCKFILE"
 	run vl list --output-all
 	assert_equal "$(squeeze "${lines[0]}")" \
-		"NAME PATH MODE PID COMMAND OWNER CHILD SINCE WAITERS LOCKFILE STATUS"
+		"NAME PATH MODE HOST GEN PID COMMAND OWNER CHILD SINCE WAITERS LOCKFILE STATUS"
 	run vl list -o PID -o +STATUS
 	assert_equal "$(squeeze "${lines[0]}")" "PID STATUS"
 }
@@ -369,7 +370,8 @@ waiters_json_ok() {
 		sh -c 'echo $$ >"$1"; read -r x <"$2"' sh "$WORK/child" "$WORK/go"
 	wait_for 10 test -s "$WORK/child"
 	# The supervisor records its child once it has started it.
-	settle 10 rows_are "$D1 $(pid_of acq) vm7 $(cat "$WORK/child") virlock ok" -o PATH,PID,OWNER,CHILD,COMMAND,STATUS
+	settle 10 rows_are "$D1 $(pid_of acq) vm7 $(cat "$WORK/child") $(virlock_comm "$(pid_of acq)") ok" \
+		-o PATH,PID,OWNER,CHILD,COMMAND,STATUS
 	echo go >"$WORK/go"
 	wait "$(pid_of acq)"
 	rows
@@ -385,9 +387,9 @@ waiters_json_ok() {
 	pb=$(vl list -r -n -o PID --owner vmB | sort -u)
 	[[ $pa =~ ^[0-9]+$ ]] && [[ $pb =~ ^[0-9]+$ ]] && [ "$pa" != "$pb" ]
 	rows -o PATH,MODE,PID,OWNER,COMMAND,STATUS
-	assert_line "$D1 shared $pa vmA virlock ok"
-	assert_line "$D1 shared $pb vmB virlock ok"
-	assert_line "$D2 shared $pb vmB virlock ok"
+	assert_line "$D1 shared $pa vmA $(virlock_comm "$pa") ok"
+	assert_line "$D1 shared $pb vmB $(virlock_comm "$pb") ok"
+	assert_line "$D2 shared $pb vmB $(virlock_comm "$pb") ok"
 	[ "${#lines[@]}" -eq 3 ]
 	rows -p "$pb" -o PATH
 	assert_output "$(printf '%s\n%s' "$D1" "$D2")"

@@ -111,7 +111,7 @@ stop_holders() {
 	[ -d "$LS" ] || return 0
 	for pid in $("$VIRLOCK" -L "$LS" list -r -n -o PID,STATUS 2>/dev/null |
 		awk '$1 ~ /^[0-9]+$/ && $2 != "stale" { print $1 }' | sort -u); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = virlock ] && pids+=("$pid")
+		is_virlock "$pid" && pids+=("$pid")
 	done
 	[ "${#pids[@]}" -gt 0 ] || return 0
 	kill -TERM "${pids[@]}" 2>/dev/null || true

@@ -2,65 +2,27 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # sanlock.bats: the sanlock backend: init/join/leave, leases across two "hosts" (two daemons).
 #
-# Two sanlock daemons with their own run directories and host names stand for
-# two hosts sharing one lockspace directory; SANLOCK_RUN_DIR picks the host a
-# virlock command runs on. They run without a watchdog (-w 0: no fencing),
-# which is for tests only. Root and the sanlock package are needed.
+# Two sanlock daemons stand for two hosts sharing one lockspace directory
+# (see sanlock_helpers.bash). Root and the sanlock package are needed.
 
 load helpers
+load sanlock_helpers
 
 # The daemons, and one lockspace both hosts join, are shared by the file's
 # tests: a join takes about 3 s.
 setup_file() {
-	[ "$(id -u)" = 0 ] || skip "sanlock tests need root (the daemon runs as root here)"
-	command -v sanlock >/dev/null || skip "sanlock is not installed (apt-get install sanlock libsanlock-dev)"
-	ldd "$VIRLOCK" 2>/dev/null | grep -q libsanlock_client ||
-		skip "virlock was built without libsanlock (install libsanlock-dev and rebuild)"
-	# sanlock does its I/O with O_DIRECT, which tmpfs refuses.
-	local top=$BATS_FILE_TMPDIR
-	if ! dd if=/dev/zero of="$top/odirect" bs=4096 count=1 oflag=direct status=none 2>/dev/null; then
-		top=$(mktemp -d /var/tmp/virlock-sanlock.XXXXXX)
-	fi
-	rm -f "$top/odirect"
-	export SL_TOP=$top
-	export RUN1=$top/run1 RUN2=$top/run2
-	mkdir -p "$RUN1" "$RUN2"
-	daemon_start "$RUN1" "virlock-test-$$-h1"
-	daemon_start "$RUN2" "virlock-test-$$-h2"
-	export SHARED=$top/shared
-	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 1
-	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 2
+	SL_SKIP=$(sanlock_unavailable)
+	export SL_SKIP
+	[ -z "$SL_SKIP" ] || return 0
+	sanlock_shared_lockspace
 }
 
 teardown_file() {
-	# Both at once: a daemon takes a second or two to leave its lockspaces.
-	local run pid pids=()
-	for run in "${RUN1:-}" "${RUN2:-}"; do
-		[ -n "$run" ] && [ -f "$run/sanlock.pid" ] || continue
-		pids+=("$(cat "$run/sanlock.pid")")
-		SANLOCK_RUN_DIR=$run sanlock client shutdown -f 1 >/dev/null 2>&1 || true
-	done
-	for pid in "${pids[@]}"; do
-		wait_for 15 gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-	done
-	case ${SL_TOP:-} in
-	/var/tmp/virlock-sanlock.*) rm -rf "$SL_TOP" ;;
-	esac
-}
-
-# daemon_start RUNDIR HOSTNAME: start a sanlock daemon, wait for its socket.
-daemon_start() {
-	SANLOCK_PRIVILEGED=0 SANLOCK_RUN_DIR=$1 sanlock daemon -w 0 -l 0 -U 0 -G 0 -L -1 -S -1 -e "$2" \
-		</dev/null >/dev/null 2>&1 3>&-
-	wait_for 10 test -S "$1/sanlock.sock"
-}
-
-# gone PID: the process has exited (a zombie counts: no one may reap it).
-gone() {
-	[ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+	sanlock_hosts_stop
 }
 
 setup() {
+	[ -z "$SL_SKIP" ] || skip "$SL_SKIP"
 	common_setup
 	LS=$SHARED
 	touch "$WORK/disk.img" "$WORK/other.img"
@@ -76,14 +38,6 @@ teardown() {
 	done
 	true
 }
-
-h1_holds() {
-	[ -n "$(h1 list -r -n -o PID)" ]
-}
-
-# h1/h2 ARGS...: virlock on host 1 or 2, in the shared lockspace (or $LS).
-h1() { SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -L "$LS" "$@"; }
-h2() { SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" "$@"; }
 
 @test "init makes a sanlock lockspace and joins; a second host joins; leave leaves" {
 	LS=$SL_TOP/own-$BATS_TEST_NUMBER
@@ -148,6 +102,87 @@ h2() { SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" "$@"; }
 	assert_output "$name free"
 }
 
+# gen_of RUN HOST: the generation of HOST in the shared lockspace, as the daemon of RUN knows it.
+gen_of() {
+	SANLOCK_RUN_DIR=$1 sanlock client gets -h 1 | awk -v ls="$(sed -n 2p "$SHARED/.backend")" -v h="$2" '
+		$1 == "s" { on = index($2, ls ":") == 1 } on && $1 == "h" && $2 == h && $3 == "gen" { print $4 }'
+}
+
+@test "list and inspect name the owner host and its generation from either host" {
+	local name pid gen1 gen2
+	run h1 acquire --owner vm1 "$WORK/disk.img"
+	assert_success
+	name=$("$VIRLOCK" hash "$WORK/disk.img")
+	pid=$(h1 list -r -n -o PID)
+	gen1=$(gen_of "$RUN1" 1)
+	gen2=$(gen_of "$RUN2" 1)
+	[ -n "$gen1" ] && [ "$gen1" -ge 1 ] && [ "$gen1" = "$gen2" ]
+	# A sanlock lockspace lists HOST by default, before the pid on that host.
+	run h1 list
+	assert_success
+	assert_equal "$(tr -s ' ' <<<"${lines[0]}")" "PATH MODE HOST PID OWNER COMMAND SINCE"
+	run h1 list -r -n -o NAME,HOST,GEN,PID,OWNER
+	assert_output "$name 1 $gen1 $pid vm1"
+	run h2 list -r -n -o NAME,HOST,GEN,PID,OWNER
+	assert_output "$name 1 $gen1  "
+	run h2 list -r -n -o +GEN
+	assert_output " exclusive 1     $gen1"
+	run h2 list -J
+	assert_success
+	jq -e '.locks | length == 1 and (.[0] | .host == 1 and .pid == null and .mode == "exclusive")' <<<"$output"
+	run h1 list -J --output-all
+	jq -e --argjson pid "$pid" --argjson gen "$gen1" \
+		'.locks[0] | .host == 1 and .gen == $gen and .pid == $pid and .owner == "vm1"' <<<"$output"
+	run h2 inspect "$WORK/disk.img"
+	assert_success
+	assert_line "holder:    -"
+	assert_line "  host:    1 (generation $gen1)"
+	run h1 inspect -J "$WORK/disk.img"
+	jq -e --argjson pid "$pid" --argjson gen "$gen1" \
+		'.holders == [.holders[0]] and (.holders[0] | .host == 1 and .generation == $gen and .pid == $pid)' \
+		<<<"$output"
+	run h1 release "$WORK/disk.img"
+	assert_success
+	# Shared on both hosts: a row per owner host, the pid only on its own host.
+	run h1 acquire -s --owner s1 "$WORK/other.img"
+	assert_success
+	run h2 acquire -s --owner s2 "$WORK/other.img"
+	assert_success
+	pid=$(h1 list -r -n -o PID | grep .)
+	run h1 list -r -n -o HOST,PID,OWNER
+	assert_line "1 $pid s1"
+	assert_line "2  "
+	run h2 list -J -o HOST,OWNER
+	jq -e '.locks | sort_by(.host) == [{host: 1, owner: null}, {host: 2, owner: "s2"}]' <<<"$output"
+	run h1 release --owner s1
+	run h2 release --owner s2
+}
+
+@test "a host that joins again has a new generation" {
+	local gen
+	LS=$SL_TOP/gen-$BATS_TEST_NUMBER
+	run h1 -q init --backend sanlock --host-id 1
+	assert_success
+	run h1 acquire --literal --owner g1 lease-a
+	assert_success
+	gen=$(h1 list -r -n -o GEN)
+	[ "$gen" -ge 1 ]
+	run h1 release --owner g1
+	assert_success
+	run h1 leave
+	assert_success
+	run h1 -q init --backend sanlock --host-id 1
+	assert_success
+	run h1 acquire --literal --owner g2 lease-a
+	assert_success
+	run h2 -q init --backend sanlock --host-id 2
+	run h2 list -r -n -o HOST,GEN,PID
+	assert_output "1 $((gen + 1)) "
+	run h1 release --owner g2
+	run h1 leave
+	run h2 leave
+}
+
 @test "shared leases on both hosts; exclusive is busy on either" {
 	run h1 acquire -s --owner s1 "$WORK/other.img"
 	assert_success
@@ -189,7 +224,7 @@ h2() { SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" "$@"; }
 	assert_output --partial "the sanlock daemon is not running; start it first: 'sanlock daemon'"
 	run env SANLOCK_RUN_DIR="$SL_TOP/nodaemon" "$VIRLOCK" -L "$SHARED" acquire "$WORK/disk.img"
 	assert_failure 71
-	assert_output --partial "the sanlock daemon is not running"
+	assert_output --partial "the sanlock daemon is not running; start it first: 'sanlock daemon'"
 	# More than sanlock's 8 per call, all or nothing, naming the busy one.
 	run h1 acquire --owner many --literal r1 r2 r3 r4 r5 r6 r7 r8 r9 r10
 	assert_success
@@ -208,4 +243,23 @@ h2() { SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" "$@"; }
 	run h1 init --backend sanlock --host-id 1
 	assert_failure 71
 	assert_output --partial "it holds fcntl lock files"
+}
+
+@test "a host without the sanlock client library gets a clear error; fcntl lockspaces never load it" {
+	command -v unshare >/dev/null || skip "unshare(1) is missing"
+	local lib
+	lib=$(readlink -f "$(ldconfig -p | sed -n 's/.*libsanlock_client\.so\.1 .*=> //p' | head -n 1)")
+	[ -f "$lib" ] || skip "libsanlock_client.so.1 not found by ldconfig"
+	# A private mount namespace where the library is an empty file.
+	run unshare -m --propagation private sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+		env SANLOCK_RUN_DIR="$RUN1" "$VIRLOCK" -L "$SHARED" acquire "$WORK/disk.img" -- true
+	assert_failure 71
+	assert_output --partial "libsanlock_client.so.1) is not installed; install the sanlock client library"
+	run unshare -m --propagation private sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+		"$VIRLOCK" -L "$WORK/fcntl" acquire "$WORK/disk.img" -- true
+	assert_success
+	# Nor does it map it, there or anywhere a sanlock lockspace is not used.
+	run "$VIRLOCK" -L "$WORK/fcntl" acquire "$WORK/disk.img" -- sh -c 'grep -c libsanlock_client "/proc/$PPID/maps" || true'
+	assert_success
+	assert_output 0
 }

@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# sanlock_helpers.bash: two sanlock daemons standing for two hosts that share one lockspace directory.
+# shellcheck shell=bash
+#
+# Each daemon has its own run directory and host name; SANLOCK_RUN_DIR picks
+# the host a virlock command runs on. They run without a watchdog (-w 0: no
+# fencing), which is for tests only. Root and the sanlock package are needed.
+# Load helpers.bash first.
+
+# sanlock_unavailable: why the sanlock tests cannot run here (root, the
+# sanlock daemon and a virlock built with libsanlock are needed), or nothing.
+# (bats 1.8 cannot skip in setup_file: it says why, and setup() skips.)
+sanlock_unavailable() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "sanlock tests need root (the daemon runs as root here)"
+	elif ! command -v sanlock >/dev/null; then
+		echo "sanlock is not installed (apt-get install sanlock libsanlock-dev)"
+	elif ! sanlock_usable; then
+		echo "virlock cannot use sanlock (build it with libsanlock-dev installed)"
+	fi
+}
+
+# sanlock_usable: virlock has the sanlock backend: asked to join a sanlock
+# lockspace where no daemon runs, it says the daemon is not running.
+sanlock_usable() {
+	local probe=$BATS_FILE_TMPDIR/sanlock-probe
+	mkdir -p "$probe/run"
+	SANLOCK_RUN_DIR=$probe/run "$VIRLOCK" -q -L "$probe/ls" init --backend sanlock --host-id 1 2>&1 |
+		grep -q "daemon is not running"
+}
+
+# sanlock_hosts_start: SL_TOP (storage that does O_DIRECT), RUN1 and RUN2 (the
+# run directories of host 1 and host 2), and a daemon running for each.
+sanlock_hosts_start() {
+	# sanlock does its I/O with O_DIRECT, which tmpfs refuses.
+	local top=$BATS_FILE_TMPDIR
+	if ! dd if=/dev/zero of="$top/odirect" bs=4096 count=1 oflag=direct status=none 2>/dev/null; then
+		top=$(mktemp -d /var/tmp/virlock-sanlock.XXXXXX)
+	fi
+	rm -f "$top/odirect"
+	export SL_TOP=$top
+	export RUN1=$top/run1 RUN2=$top/run2
+	mkdir -p "$RUN1" "$RUN2"
+	daemon_start "$RUN1" "virlock-test-$$-h1"
+	daemon_start "$RUN2" "virlock-test-$$-h2"
+}
+
+# sanlock_hosts_stop: shut both daemons down (or kill them) and remove SL_TOP
+# if it was made outside the bats directory.
+sanlock_hosts_stop() {
+	# Both at once: a daemon takes a second or two to leave its lockspaces.
+	local run pid pids=()
+	for run in "${RUN1:-}" "${RUN2:-}"; do
+		if [ -z "$run" ] || [ ! -f "$run/sanlock.pid" ]; then
+			continue
+		fi
+		pid=$(cat "$run/sanlock.pid")
+		[ -n "$pid" ] || continue
+		pids+=("$pid")
+		SANLOCK_RUN_DIR=$run sanlock client shutdown -f 1 >/dev/null 2>&1 || true
+	done
+	for pid in "${pids[@]}"; do
+		wait_for 15 gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	done
+	case ${SL_TOP:-} in
+	/var/tmp/virlock-sanlock.*) rm -rf "$SL_TOP" ;;
+	esac
+}
+
+# daemon_start RUNDIR HOSTNAME: start a sanlock daemon, wait for its socket.
+daemon_start() {
+	SANLOCK_PRIVILEGED=0 SANLOCK_RUN_DIR=$1 sanlock daemon -w 0 -l 0 -U 0 -G 0 -L -1 -S -1 -e "$2" \
+		</dev/null >/dev/null 2>&1 3>&-
+	wait_for 10 test -S "$1/sanlock.sock"
+}
+
+# daemon_pid RUNDIR: the pid of the daemon of that run directory.
+daemon_pid() {
+	cat "$1/sanlock.pid"
+}
+
+# gone PID: the process has exited (a zombie counts: no one may reap it).
+gone() {
+	[ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# h1/h2 ARGS...: virlock on host 1 or 2, in the lockspace $LS.
+h1() { SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -L "$LS" "$@"; }
+h2() { SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" "$@"; }
+
+# h1_holds: a holder on host 1 holds a lease in $LS.
+h1_holds() {
+	[ -n "$(h1 list -r -n -o PID)" ]
+}
+
+# sanlock_shared_lockspace: both hosts running, and SHARED a sanlock lockspace
+# that host 1 made and both joined (a join takes about 3 s).
+sanlock_shared_lockspace() {
+	sanlock_hosts_start
+	export SHARED=$SL_TOP/shared
+	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 1
+	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 2
+}
