@@ -42,12 +42,12 @@ static double ah_now(void)
 }
 
 /* The holder never blocks its loop in a wait, so a waiting hotplug asks again. */
-static int ah_ask(const char *dir, pid_t pid, const char *request, const struct acquire_opts *o, int *code,
-		  char *text, size_t len)
+static int ah_ask(const char *holders, pid_t pid, const char *request, const struct acquire_opts *o,
+		  int *code, char *text, size_t len)
 {
 	double deadline = o->wait > 0 ? ah_now() + o->wait : 0;
 	for (;;) {
-		int err = control_call(dir, pid, request, code, text, len);
+		int err = control_call(holders, pid, request, code, text, len);
 		if (err || *code != -EBUSY || o->wait == 0)
 			return err;
 		if (o->wait > 0 && ah_now() >= deadline) {
@@ -74,7 +74,11 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 		status = VL_EXIT_USAGE;
 		goto out;
 	}
-	err = ah_ask(lockspace_dir(ls), pid, request, o, &code, text, sizeof(text));
+	char *holders = NULL;
+	err = lockspace_holders_path(ls, &holders);
+	if (!err)
+		err = ah_ask(holders, pid, request, o, &code, text, sizeof(text));
+	free(holders);
 	if (err) {
 		vl_error("owner %s: holder %d does not answer on its control socket (%s); check that it runs",
 			 o->owner, (int)pid, err == -ETIMEDOUT ? "timed out" : strerror(-err));

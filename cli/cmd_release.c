@@ -60,9 +60,13 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	char *request = NULL;
 	char text[CONTROL_MAX_ANSWER];
 	int code = 0;
+	char *holders = NULL;
 	int err = control_format_release(&name, name ? 1 : 0, &request);
 	if (!err)
-		err = control_call(lockspace_dir(ls), pid, request, &code, text, sizeof(text));
+		err = lockspace_holders_path(ls, &holders);
+	if (!err)
+		err = control_call(holders, pid, request, &code, text, sizeof(text));
+	free(holders);
 	free(request);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		vl_error("%s: holder %d has no control socket; it is gone or is not a virlock holder", what,

@@ -62,21 +62,22 @@ int control_parse_answer(const char *line, int *code, char *text, size_t len);
 /* control_socket.c: the transport. */
 
 /*
- * Bind and listen on <dir>/.holders/<getpid()>.sock, replacing a stale file of
- * that name; works for any length of @dir. Returns 0 with *fd (non-blocking,
- * close-on-exec) or a negative errno.
+ * Bind and listen on <holders>/<getpid()>.sock, @holders being the
+ * lockspace's records directory for this host (lockspace_holders_path()),
+ * replacing a stale file of that name; works for any length of @holders.
+ * Returns 0 with *fd (non-blocking, close-on-exec) or a negative errno.
  */
-int control_listen(const char *dir, int *fd);
+int control_listen(const char *holders, int *fd);
 /* Close @fd and remove this process's socket file. Accepts fd < 0. */
-void control_unlisten(const char *dir, int fd);
+void control_unlisten(const char *holders, int fd);
 /* Accept and serve one connection on @listenfd with @fn, if one is pending. */
 void control_serve(int listenfd, control_handler_fn fn, void *arg);
 /*
- * Send @request to the holder @pid of the lockspace @dir and wait up to
+ * Send @request to the holder @pid whose socket is in @holders and wait up to
  * CONTROL_TIMEOUT_MS for its answer. Returns 0 with *code and @text set from
  * the answer, or a negative errno of the transport: -ENOENT or -ECONNREFUSED
  * (no holder listens), -EACCES, -ETIMEDOUT (no answer), -EPROTO (garbage).
  */
-int control_call(const char *dir, pid_t pid, const char *request, int *code, char *text, size_t len);
+int control_call(const char *holders, pid_t pid, const char *request, int *code, char *text, size_t len);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* control_socket.c: a holder's control socket under .holders/, both ends, with deadlines. */
+/* control_socket.c: a holder's control socket in its records directory, both ends, with deadlines. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -42,35 +42,30 @@ static int cs_wait(int fd, short events, long long deadline)
 	}
 }
 
-/* Open <dir>/.holders as a path descriptor, for names longer than sun_path. */
-static int cs_holders_dir(const char *dir)
+/* Open the holders directory as a path descriptor, for names longer than sun_path. */
+static int cs_holders_dir(const char *holders)
 {
-	char *path;
-	if (asprintf(&path, "%s/.holders", dir) < 0)
-		return -ENOMEM;
-	int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int err = fd < 0 ? -errno : fd;
-	free(path);
-	return err;
+	int fd = open(holders, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /*
  * The socket's address: the plain path when it fits in sun_path, else the
  * same file reached through the directory descriptor @dfd, never truncated.
  */
-static void cs_address(const char *dir, int dfd, pid_t pid, struct sockaddr_un *sa)
+static void cs_address(const char *holders, int dfd, pid_t pid, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/.holders/%d.sock", dir, (int)pid);
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%d.sock", holders, (int)pid);
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
 		snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%d.sock", dfd, (int)pid);
 }
 
-int control_listen(const char *dir, int *fd)
+int control_listen(const char *holders, int *fd)
 {
 	*fd = -1;
-	int dfd = cs_holders_dir(dir);
+	int dfd = cs_holders_dir(holders);
 	if (dfd < 0)
 		return dfd;
 	char name[32];
@@ -82,7 +77,7 @@ int control_listen(const char *dir, int *fd)
 		return err;
 	}
 	struct sockaddr_un sa;
-	cs_address(dir, dfd, getpid(), &sa);
+	cs_address(holders, dfd, getpid(), &sa);
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int err = 0;
 	/* bind() makes the socket file with the umask: keep it closed to others
@@ -101,12 +96,12 @@ int control_listen(const char *dir, int *fd)
 	return err;
 }
 
-void control_unlisten(const char *dir, int fd)
+void control_unlisten(const char *holders, int fd)
 {
 	if (fd < 0)
 		return;
 	close(fd);
-	int dfd = cs_holders_dir(dir);
+	int dfd = cs_holders_dir(holders);
 	if (dfd < 0)
 		return;
 	char name[32];
@@ -239,13 +234,13 @@ void control_serve(int listenfd, control_handler_fn fn, void *arg)
 	close(fd);
 }
 
-static int cs_connect(const char *dir, pid_t pid, long long deadline)
+static int cs_connect(const char *holders, pid_t pid, long long deadline)
 {
-	int dfd = cs_holders_dir(dir);
+	int dfd = cs_holders_dir(holders);
 	if (dfd < 0)
 		return dfd;
 	struct sockaddr_un sa;
-	cs_address(dir, dfd, pid, &sa);
+	cs_address(holders, dfd, pid, &sa);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int err = -errno;
@@ -281,10 +276,10 @@ static int cs_connect(const char *dir, pid_t pid, long long deadline)
 	return fd;
 }
 
-int control_call(const char *dir, pid_t pid, const char *request, int *code, char *text, size_t len)
+int control_call(const char *holders, pid_t pid, const char *request, int *code, char *text, size_t len)
 {
 	long long deadline = cs_now_ms() + CONTROL_TIMEOUT_MS;
-	int fd = cs_connect(dir, pid, deadline);
+	int fd = cs_connect(holders, pid, deadline);
 	if (fd < 0)
 		return fd;
 	char *line = NULL;

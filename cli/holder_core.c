@@ -2,6 +2,7 @@
 /* holder_core.c: the requests a holder serves, its record and its control socket. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "control.h"
 #include "holder_core.h"
@@ -23,10 +24,12 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 {
 	if (!h->dir)
 		return 0;
-	/* The record first: it makes .holders/, where the socket lives. */
+	/* The record first: it makes the directory where the socket lives. */
 	int err = lockspace_set_owner(h->ls, owner, child);
+	if (!err && !h->holders)
+		err = lockspace_holders_path(h->ls, &h->holders);
 	if (!err && h->listenfd < 0)
-		err = control_listen(h->dir, &h->listenfd);
+		err = control_listen(h->holders, &h->listenfd);
 	return err;
 }
 
@@ -87,8 +90,10 @@ void holder_serve(struct holder *h)
 
 void holder_finish(struct holder *h)
 {
-	if (h->dir)
-		control_unlisten(h->dir, h->listenfd);
+	if (h->holders)
+		control_unlisten(h->holders, h->listenfd);
+	free(h->holders);
+	h->holders = NULL;
 	h->listenfd = -1;
 	lockspace_close(h->ls);
 	h->ls = NULL;

@@ -12,6 +12,7 @@
 struct holder {
 	struct lockspace *ls;
 	const char *dir; /* lockspace directory, NULL in direct mode */
+	char *holders;	 /* this host's records directory, once published */
 	int listenfd;	 /* -1 without a control socket */
 	size_t nheld;	 /* holds taken through @ls and not released */
 };

@@ -40,6 +40,14 @@ struct lsi_backend {
 	 * join this host to it as @host_id; leave it. */
 	int (*init)(struct lockspace *ls, unsigned host_id);
 	int (*leave)(struct lockspace *ls);
+	/* Hosts that share the directory must not share holder records (a pid
+	 * means nothing on another host): write into @buf the subdirectory of
+	 * .holders that is this host's. NULL: .holders itself. Returns 0 or
+	 * -errno (-ENOTCONN: this host has not joined). */
+	int (*holders_sub)(const struct lockspace *ls, char *buf, size_t len);
+	/* Remove the lease file @name if it is free, never racing an acquirer.
+	 * Returns 1 removed (with @dry_run: would be), 0 kept, or -errno. */
+	int (*prune_one)(struct lockspace *ls, const char *name, int dry_run);
 };
 
 extern const struct lsi_backend lsi_backend_fcntl;

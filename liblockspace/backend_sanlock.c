@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sanlock_rv.h>
@@ -33,6 +34,8 @@
 #define SL_IO_TIMEOUT	   1	/* seconds: a join takes about 3 s, not 21 */
 #define SL_MAX_HOST_ID	   2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
 #define SL_RETRY_MS	   500
+#define SL_STALE_TRIES	   100 /* leases of pruned files in a row before giving up */
+#define SL_STALE_PAUSE_MS  10
 
 /* The leases this process holds, whichever handle took them. */
 struct sl_hold {
@@ -170,6 +173,69 @@ static long long sl_host_id(const struct lockspace *ls)
 	return id;
 }
 
+/* The last host id found, by lockspace name: holder records ask for it on
+ * every write, and it changes only when the host leaves. */
+static pthread_mutex_t sl_id_mutex = PTHREAD_MUTEX_INITIALIZER;
+static char sl_id_lsname[SANLK_NAME_LEN + 1];
+static long long sl_id_cached;
+
+static void sl_host_id_forget(void)
+{
+	pthread_mutex_lock(&sl_id_mutex);
+	sl_id_lsname[0] = '\0';
+	sl_id_cached = 0;
+	pthread_mutex_unlock(&sl_id_mutex);
+}
+
+/* sl_host_id(), cached once it is known. */
+static long long sl_host_id_cached(const struct lockspace *ls)
+{
+	pthread_mutex_lock(&sl_id_mutex);
+	long long id = strcmp(sl_id_lsname, ls->backend_config) == 0 ? sl_id_cached : 0;
+	pthread_mutex_unlock(&sl_id_mutex);
+	if (id > 0)
+		return id;
+	id = sl_host_id(ls);
+	if (id > 0) {
+		pthread_mutex_lock(&sl_id_mutex);
+		snprintf(sl_id_lsname, sizeof(sl_id_lsname), "%s", ls->backend_config);
+		sl_id_cached = id;
+		pthread_mutex_unlock(&sl_id_mutex);
+	}
+	return id;
+}
+
+/* This host's records live in .holders/h<host id>: pids of two hosts may be
+ * equal, and only this host can tell whether one of its pids is alive. */
+static int sl_holders_sub(const struct lockspace *ls, char *buf, size_t len)
+{
+	long long id = sl_host_id_cached(ls);
+	if (id <= 0)
+		return id < 0 ? (int)id : -ENOTCONN;
+	snprintf(buf, len, "h%lld", id);
+	return 0;
+}
+
+/* This host's id and generation in the lockspace, as its daemon knows them.
+ * The daemon reports host generations only after its first renewal, about
+ * two seconds after a join: until then *generation is 0, unknown. */
+static int sl_self(const struct lockspace *ls, uint64_t *id, uint64_t *generation)
+{
+	long long hid = sl_host_id_cached(ls);
+	if (hid <= 0)
+		return hid < 0 ? (int)hid : -ENOTCONN;
+	struct sanlk_host *hss = NULL;
+	int n = 0;
+	int rv = sanlock_get_hosts(ls->backend_config, (uint64_t)hid, &hss, &n, 0);
+	*id = (uint64_t)hid;
+	*generation = 0;
+	for (int i = 0; rv >= 0 && i < n; i++)
+		if (hss[i].host_id == (uint64_t)hid)
+			*generation = hss[i].generation;
+	free(hss);
+	return 0; /* a daemon that cannot say (EAGAIN just after a join) leaves it unknown */
+}
+
 static int sl_open(struct lockspace *ls, char *config)
 {
 	(void)ls;
@@ -294,6 +360,7 @@ static int sl_init(struct lockspace *ls, unsigned host_id)
 	err = sl_lockspace_struct(ls, &sls, host_id);
 	if (!err)
 		err = sl_err(sanlock_add_lockspace_timeout(&sls, 0, SL_IO_TIMEOUT));
+	sl_host_id_forget();
 	return err < 0 ? err : existed;
 }
 
@@ -310,6 +377,7 @@ static int sl_leave(struct lockspace *ls)
 	if (err)
 		return err;
 	int rv = sanlock_rem_lockspace(&sls, SANLK_REM_UNUSED);
+	sl_host_id_forget();
 	if (rv == -EBUSY)
 		return -EBUSY; /* leases held on this host */
 	if (rv == -ENOENT)
@@ -327,8 +395,13 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name)
 		return S_ISREG(st.st_mode) ? 0 : -EBADMSG;
 	if (errno != ENOENT)
 		return -errno;
-	char tmp[LOCKSPACE_NAME_LEN + 32];
-	snprintf(tmp, sizeof(tmp), ".%.32s.%d.tmp", name, (int)getpid());
+	/* The temporary name has the host id: another host's process may have
+	 * our pid, and each removes its own name before it starts. */
+	long long host = sl_host_id_cached(ls);
+	if (host <= 0)
+		return host < 0 ? (int)host : -ENOTCONN;
+	char tmp[LOCKSPACE_NAME_LEN + 48];
+	snprintf(tmp, sizeof(tmp), ".%.32s.h%lld.%d.tmp", name, host, (int)getpid());
 	int err = sl_create_file(ls, tmp, NULL, SL_LEASE_SIZE);
 	struct sl_res res;
 	if (!err)
@@ -347,6 +420,37 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name)
 	return err < 0 ? err : 0;
 }
 
+/*
+ * Does the lease file now at <dir>/@name name this host (@id, @generation;
+ * a @generation of 0 matches any) as an owner? The daemon opens a lease file by its path for each acquire,
+ * so an acquire that races a prune (which unlinks a lease file while it
+ * holds the lease) may get the lease in the file just unlinked, while a new
+ * file at the path is leased by another host. The daemon keeps one lease
+ * per resource name, so if the file at the path has this host as an owner,
+ * that file is the one it leased. Returns 0 yes, -ESTALE no, or -errno.
+ */
+static int sl_verify(const struct lockspace *ls, const char *name, uint64_t id, uint64_t generation)
+{
+	struct sl_res res;
+	int err = sl_res_struct(ls, name, NULL, 0, &res);
+	if (err)
+		return err;
+	struct sanlk_host *hosts = NULL;
+	int n = 0;
+	int rv = sanlock_read_resource_owners(&res.r, 0, &hosts, &n);
+	if (rv == -ENOENT)
+		err = -ESTALE; /* pruned: the path leads nowhere */
+	else if (rv < 0)
+		err = sl_err(rv);
+	else
+		err = -ESTALE;
+	for (int i = 0; rv >= 0 && i < n; i++)
+		if (hosts[i].host_id == id && (hosts[i].generation == generation || !generation))
+			err = 0;
+	free(hosts);
+	return err;
+}
+
 static struct sl_hold *sl_find(const struct lockspace *ls, const char *name, int any_handle)
 {
 	for (struct sl_hold *h = sl_holds; h; h = h->next)
@@ -354,6 +458,20 @@ static struct sl_hold *sl_find(const struct lockspace *ls, const char *name, int
 		    strcmp(h->lsname, ls->backend_config) == 0)
 			return h;
 	return NULL;
+}
+
+/* Register this process with the daemon, once (sl_mutex held): the daemon
+ * then frees its leases when it dies. */
+static int sl_register(void)
+{
+	if (sl_sock >= 0)
+		return 0;
+	int sock = sanlock_register();
+	if (sock < 0)
+		return sock == -ENOENT || sock == -ECONNREFUSED ? -ECONNREFUSED : sl_err(sock);
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	sl_sock = sock;
+	return 0;
 }
 
 /* Drop the holds of @ls on @names[0..@n) (sl_mutex held). */
@@ -371,17 +489,23 @@ static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], s
 			*bad = i;
 			return -EBUSY; /* held by this process: never twice */
 		}
-	if (sl_sock < 0) {
-		int sock = sanlock_register();
-		if (sock < 0)
-			return sock == -ENOENT || sock == -ECONNREFUSED ? -ECONNREFUSED : sl_err(sock);
-		fcntl(sock, F_SETFD, FD_CLOEXEC);
-		sl_sock = sock;
-	}
-	int err = 0;
+	uint64_t self_id = 0, self_gen = 0;
+	int err = sl_register();
+	if (!err)
+		err = sl_self(ls, &self_id, &self_gen);
+	if (err)
+		return err;
 	for (; got < n; got++) {
 		int rv = sanlock_acquire(sl_sock, -1, 0, 1, rp + got, NULL);
-		err = rv == -ENOENT ? -ENOTCONN : sl_err(rv); /* ENOENT: lockspace not joined here */
+		err = sl_err(rv);
+		if (rv == -ENOENT) { /* the lockspace is not joined here, or a prune removed the file */
+			struct stat st;
+			err = fstatat(ls->dirfd, names[got], &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
+				      ? -ESTALE
+				      : -ENOTCONN;
+		}
+		if (!err && (err = sl_verify(ls, names[got], self_id, self_gen)) != 0)
+			(void)sanlock_release(sl_sock, -1, 0, 1, rp + got); /* the lease of a pruned file */
 		if (err) {
 			*bad = got;
 			break;
@@ -403,6 +527,34 @@ static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], s
 				err = -ENOMEM;
 	}
 	return err;
+}
+
+static int sl_name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Sort @names in place; return where each one came from (malloc'd), or NULL. */
+static size_t *sl_name_order(char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n)
+{
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+	char(*tagged)[LOCKSPACE_NAME_LEN + 1 + sizeof(size_t)] = calloc(n ? n : 1, sizeof(*tagged));
+	if (!order || !tagged) {
+		free(order);
+		free(tagged);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(tagged[i], names[i], LOCKSPACE_NAME_LEN + 1);
+		memcpy(tagged[i] + LOCKSPACE_NAME_LEN + 1, &i, sizeof(i));
+	}
+	qsort(tagged, n, sizeof(*tagged), sl_name_cmp); /* names are unique: compare the names only */
+	for (size_t i = 0; i < n; i++) {
+		memcpy(names[i], tagged[i], LOCKSPACE_NAME_LEN + 1);
+		memcpy(&order[i], tagged[i] + LOCKSPACE_NAME_LEN + 1, sizeof(order[i]));
+	}
+	free(tagged);
+	return order;
 }
 
 static int sl_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
@@ -430,10 +582,12 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 		if (!err && !(spare[i] = calloc(1, sizeof(**spare))))
 			err = -ENOMEM;
 	}
+	/* In name order, as the fcntl backend: the same order on every host. */
+	size_t *order = err ? NULL : sl_name_order(names, n);
+	if (!err && !order)
+		err = -ENOMEM;
 	for (i = 0; i < n && !err; i++) {
-		err = sl_ensure_lease(ls, names[i]);
-		if (!err)
-			err = sl_res_struct(ls, names[i], NULL, shared, &res[i]);
+		err = sl_res_struct(ls, names[i], NULL, shared, &res[i]);
 		rp[i] = &res[i].r;
 		bad = i;
 	}
@@ -441,11 +595,27 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	int wait = !!(flags & LOCKSPACE_WAIT);
 	if (wait && timeout_ms >= 0)
 		lsi_deadline(&deadline, timeout_ms);
+	int stale = 0;
 	while (!err) {
+		/* Before every try: a prune may have removed a free lease file. */
+		for (i = 0; i < n && !err; i++)
+			if ((err = sl_ensure_lease(ls, names[i])) != 0)
+				bad = i;
+		if (err)
+			break;
 		pthread_mutex_lock(&sl_mutex);
 		sl_forget_if_forked();
 		err = sl_try(ls, names, rp, spare, n, shared, &bad);
 		pthread_mutex_unlock(&sl_mutex);
+		if (err == -ESTALE && ++stale <= SL_STALE_TRIES) {
+			/* Leased a pruned file: try again on the new one. */
+			struct timespec pause = {.tv_nsec = SL_STALE_PAUSE_MS * 1000000L};
+			nanosleep(&pause, NULL);
+			err = 0;
+			continue;
+		}
+		if (err == -ESTALE)
+			err = -EBUSY; /* pruned again and again: say busy rather than spin */
 		if (err != -EBUSY || !wait)
 			break;
 		long left = timeout_ms >= 0 ? lsi_ms_left(&deadline) : SL_RETRY_MS;
@@ -463,7 +633,8 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 		err = 0;
 	}
 	if (err && failed)
-		*failed = bad;
+		*failed = order && bad < n ? order[bad] : bad;
+	free(order);
 	for (i = 0; spare && i < n; i++)
 		free(spare[i]);
 	free(spare);
@@ -552,6 +723,87 @@ static void sl_each_held(struct lockspace *ls,
 static void sl_close(struct lockspace *ls)
 {
 	(void)ls; /* release_all, called by lockspace_close, did the work */
+}
+
+/* A temporary lease file of this host whose process is gone:
+ * .<name>.h<host id>.<pid>.tmp (see sl_ensure_lease). */
+static int sl_stale_tmp(const struct lockspace *ls, const char *file)
+{
+	char name[LOCKSPACE_NAME_LEN + 1];
+	long long host;
+	int pid, end = 0;
+	if (file[0] != '.' || strlen(file) < LOCKSPACE_NAME_LEN + 1)
+		return 0;
+	memcpy(name, file + 1, LOCKSPACE_NAME_LEN);
+	name[LOCKSPACE_NAME_LEN] = '\0';
+	if (!lockspace_valid_name(name) ||
+	    sscanf(file + 1 + LOCKSPACE_NAME_LEN, ".h%lld.%d.tmp%n", &host, &pid, &end) != 2 ||
+	    file[1 + LOCKSPACE_NAME_LEN + end] != '\0' || pid <= 0)
+		return 0;
+	return host == sl_host_id_cached(ls) && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Remove the lease file @name if it is free. As with fcntl lock files, the
+ * file is unlinked only while this process holds its exclusive lease, and
+ * only if it is still the file at that path (sl_verify); an acquirer that
+ * leases the unlinked file afterwards finds the path changed and retries.
+ * The release then goes to the path, which no longer leads to the file the
+ * lease is in: the daemon finds the file gone, or another one whose lease
+ * it does not own, and writes nothing.
+ */
+static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
+{
+	if (!lockspace_valid_name(name)) {
+		if (!sl_stale_tmp(ls, name))
+			return 0;
+		if (dry_run)
+			return 1;
+		return unlinkat(ls->dirfd, name, 0) == 0 ? 1 : errno == ENOENT ? 0 : -errno;
+	}
+	struct sl_res res;
+	struct sanlk_resource *rp = &res.r;
+	int err = sl_res_struct(ls, name, NULL, 0, &res);
+	if (err)
+		return err;
+	if (dry_run) {
+		struct sanlk_host *hosts = NULL;
+		int n = 0;
+		int rv = sanlock_read_resource_owners(&res.r, 0, &hosts, &n);
+		free(hosts);
+		return rv < 0 ? 0 : n == 0; /* gone, or not a lease: inspect reports it */
+	}
+	uint64_t id = 0, gen = 0;
+	int removed = 0;
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	if (sl_find(ls, name, 1))
+		goto out; /* this process holds it */
+	err = sl_register();
+	if (!err)
+		err = sl_self(ls, &id, &gen);
+	if (err)
+		goto out;
+	int rv = sanlock_acquire(sl_sock, -1, 0, 1, &rp, NULL);
+	if (rv < 0) {
+		err = sl_err(rv);
+		if (rv == -ENOENT || err == -EBUSY || err == -EBADMSG)
+			err = 0; /* gone, held, or not a lease (inspect reports it): keep */
+		goto out;
+	}
+	err = sl_verify(ls, name, id, gen);
+	if (err == 0) {
+		if (unlinkat(ls->dirfd, name, 0) == 0)
+			removed = 1;
+		else if (errno != ENOENT)
+			err = -errno;
+	} else if (err == -ESTALE) {
+		err = 0; /* another prune removed it just now */
+	}
+	(void)sanlock_release(sl_sock, -1, 0, 1, &rp);
+out:
+	pthread_mutex_unlock(&sl_mutex);
+	return err < 0 ? err : removed;
 }
 
 /* Does @pid hold the lease @name, as this host's daemon says? The holder
@@ -725,5 +977,7 @@ const struct lsi_backend lsi_backend_sanlock = {
 	.each_held = sl_each_held,
 	.init = sl_init,
 	.leave = sl_leave,
+	.holders_sub = sl_holders_sub,
+	.prune_one = sl_prune_one,
 };
 #endif

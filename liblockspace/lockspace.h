@@ -360,6 +360,15 @@ typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg
  */
 LOCKSPACE_API int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 
+/**
+ * The directory where this host's holders keep their records and control
+ * sockets (<pid> and <pid>.sock): <dir>/.holders, or in a sanlock lockspace
+ * <dir>/.holders/h<host id>, since hosts that share the directory must not
+ * share pids. *@path is malloc'd. Returns 0, -EOPNOTSUPP in direct mode,
+ * -ENOTCONN if this host has not joined the sanlock lockspace, or -errno.
+ */
+LOCKSPACE_API int lockspace_holders_path(struct lockspace *ls, char **path);
+
 /** Callback of lockspace_prune(): @what is a lock file or record path. */
 typedef void (*lockspace_prune_fn)(const char *what, void *arg);
 
@@ -367,7 +376,10 @@ typedef void (*lockspace_prune_fn)(const char *what, void *arg);
  * Remove free lock files and stale holder records (with any file of the same
  * pid under .holders/). A lock file is removed only while this call holds its
  * exclusive lock, and acquirers re-check the path after locking, so a
- * concurrent acquire either keeps its file or retries on a new one.
+ * concurrent acquire either keeps its file or retries on a new one. In a
+ * sanlock lockspace the same holds of lease files, with the exclusive lease
+ * (an acquirer checks that the lease file now at the path names this host as
+ * an owner), and only this host's holder records are judged.
  * @flags: LOCKSPACE_DRY_RUN. @fn (may be NULL) is called for each removal.
  * Returns the number of files removed (or that would be), or -errno.
  */

@@ -134,9 +134,13 @@ static int holder_gone(int dfd, pid_t pid)
 	return gone;
 }
 
-/* Remove records, temporary records and sockets of holders that are gone. */
+/* Remove records, temporary records and sockets of holders that are gone
+ * (of this host's holders, in a lockspace that hosts share). */
 static int prune_records(struct prune *p)
 {
+	char sub[32], where[64] = LSI_HOLDERS_DIR;
+	if (p->ls->backend->holders_sub && p->ls->backend->holders_sub(p->ls, sub, sizeof(sub)) == 0)
+		snprintf(where, sizeof(where), "%s/%s", LSI_HOLDERS_DIR, sub);
 	int dfd = lsi_holders_dir(p->ls, 0);
 	if (dfd == -ENOENT)
 		return 0;
@@ -156,7 +160,7 @@ static int prune_records(struct prune *p)
 		if (!holder_gone(dirfd(d), (pid_t)strtol(n, NULL, 10)))
 			continue;
 		if (p->flags & LOCKSPACE_DRY_RUN || unlinkat(dirfd(d), de->d_name, 0) == 0)
-			removed(p, LSI_HOLDERS_DIR, de->d_name);
+			removed(p, where, de->d_name);
 	}
 	closedir(d);
 	return 0;
@@ -166,8 +170,14 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 {
 	if (!ls)
 		return -EINVAL;
-	if (ls->dirfd < 0 || ls->backend->report)
-		return -EOPNOTSUPP; /* sanlock leases: removing one would need its lease held */
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	char sub[32];
+	if (ls->backend->holders_sub) { /* a sanlock host must have joined to judge anything */
+		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
+		if (err < 0)
+			return err;
+	}
 	struct prune p = {.ls = ls, .flags = flags, .fn = fn, .arg = arg};
 	int err = prune_records(&p);
 	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -178,9 +188,18 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 			close(dfd);
 	}
 	struct dirent *de;
-	while (!err && (de = readdir(d)))
-		if (lockspace_valid_name(de->d_name))
+	while (!err && (de = readdir(d))) {
+		if (ls->backend->prune_one) { /* lease files, and its own leftovers */
+			if (!lockspace_valid_name(de->d_name) && de->d_name[0] != '.')
+				continue;
+			err = ls->backend->prune_one(ls, de->d_name, !!(flags & LOCKSPACE_DRY_RUN));
+			if (err > 0)
+				removed(&p, NULL, de->d_name);
+			err = err > 0 ? 0 : err;
+		} else if (lockspace_valid_name(de->d_name)) {
 			err = prune_lockfile(&p, de->d_name);
+		}
+	}
 	if (d)
 		closedir(d);
 	return err < 0 ? err : p.count;

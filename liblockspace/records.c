@@ -80,13 +80,14 @@ static int holders_dir_safe(const struct lockspace *ls, int fd)
 	return fd;
 }
 
-int lsi_holders_dir(const struct lockspace *ls, int create)
+/* Open (and with @create make) the directory @name under @dfd, and check it. */
+static int holders_open(const struct lockspace *ls, int dfd, const char *name, int create)
 {
-	int fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdirat(ls->dirfd, LSI_HOLDERS_DIR, ls->group ? 02770 : 0700) < 0 && errno != EEXIST)
+		if (mkdirat(dfd, name, ls->group ? 02770 : 0700) < 0 && errno != EEXIST)
 			return -errno;
-		fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 && ls->group)
 			(void)fchmod(fd, 02770);
 	}
@@ -96,6 +97,42 @@ int lsi_holders_dir(const struct lockspace *ls, int create)
 	if (err < 0)
 		close(fd);
 	return err;
+}
+
+int lsi_holders_dir(const struct lockspace *ls, int create)
+{
+	char sub[32];
+	if (ls->backend->holders_sub) {
+		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
+		if (err < 0) /* this host has no records there (not joined) */
+			return create ? err : -ENOENT;
+	}
+	int fd = holders_open(ls, ls->dirfd, LSI_HOLDERS_DIR, create);
+	if (fd < 0 || !ls->backend->holders_sub)
+		return fd;
+	int subfd = holders_open(ls, fd, sub, create);
+	close(fd);
+	return subfd;
+}
+
+int lockspace_holders_path(struct lockspace *ls, char **path)
+{
+	if (!ls || !path)
+		return -EINVAL;
+	*path = NULL;
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	char sub[32] = "";
+	if (ls->backend->holders_sub) {
+		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
+		if (err < 0)
+			return err;
+	}
+	if (asprintf(path, "%s/%s%s%s", ls->dir, LSI_HOLDERS_DIR, *sub ? "/" : "", sub) < 0) {
+		*path = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int valid_label(const char *s)

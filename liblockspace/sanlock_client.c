@@ -20,7 +20,7 @@ static void load(void)
 	if (!handle)
 		return;
 	if (LOAD(version, "sanlock_version") && LOAD(get_lockspaces, "sanlock_get_lockspaces") &&
-	    LOAD(write_lockspace, "sanlock_write_lockspace") &&
+	    LOAD(get_hosts, "sanlock_get_hosts") && LOAD(write_lockspace, "sanlock_write_lockspace") &&
 	    LOAD(add_lockspace_timeout, "sanlock_add_lockspace_timeout") &&
 	    LOAD(rem_lockspace, "sanlock_rem_lockspace") && LOAD(write_resource, "sanlock_write_resource") &&
 	    LOAD(read_resource_owners, "sanlock_read_resource_owners") && LOAD(reg, "sanlock_register") &&

@@ -19,6 +19,7 @@
 struct lsi_sanlock_client {
 	__typeof__(sanlock_version) *version;
 	__typeof__(sanlock_get_lockspaces) *get_lockspaces;
+	__typeof__(sanlock_get_hosts) *get_hosts;
 	__typeof__(sanlock_write_lockspace) *write_lockspace;
 	__typeof__(sanlock_add_lockspace_timeout) *add_lockspace_timeout;
 	__typeof__(sanlock_rem_lockspace) *rem_lockspace;
@@ -41,6 +42,7 @@ int lsi_sanlock_client_load(void);
 
 #define sanlock_version(...)		   LSI_SANLOCK_CALL(version, __VA_ARGS__)
 #define sanlock_get_lockspaces(...)	   LSI_SANLOCK_CALL(get_lockspaces, __VA_ARGS__)
+#define sanlock_get_hosts(...)		   LSI_SANLOCK_CALL(get_hosts, __VA_ARGS__)
 #define sanlock_write_lockspace(...)	   LSI_SANLOCK_CALL(write_lockspace, __VA_ARGS__)
 #define sanlock_add_lockspace_timeout(...) LSI_SANLOCK_CALL(add_lockspace_timeout, __VA_ARGS__)
 #define sanlock_rem_lockspace(...)	   LSI_SANLOCK_CALL(rem_lockspace, __VA_ARGS__)

@@ -71,3 +71,14 @@ virlock_pids() {
 	done
 	return 0
 }
+
+# alternating LOG: every "start PID" line of LOG is followed by "end PID" of
+# the same PID before the next start: no two holders ever overlapped.
+alternating() {
+	awk '
+		NR % 2 == 1 && $1 != "start" { print "line " NR ": " $0 " (want a start)"; bad = 1; exit }
+		NR % 2 == 1 { pid = $2 }
+		NR % 2 == 0 && ($1 != "end" || $2 != pid) { print "line " NR ": " $0 " (want end " pid ")"; bad = 1; exit }
+		END { if (!bad && NR % 2) { print "odd line count " NR; bad = 1 } exit bad }
+	' "$1"
+}
