@@ -102,7 +102,7 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 			printf("%u,\n", h->host_id);
 		else
 			fputs("null,\n", stdout);
-		json_key("      ", "generation");
+		json_key("      ", "gen"); /* the list column's name, as every key here */
 		if (h->host_id)
 			printf("%llu,\n", h->generation);
 		else
@@ -182,6 +182,7 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 	};
 	struct vl_popt p;
 	struct lockspace *ls = NULL;
+	char *missing = NULL;
 	int status = VL_EXIT_USAGE;
 
 	if (vl_popt_start(&p, argc, argv, options, "[OPTION...] RESOURCE-or-NAME") < 0)
@@ -230,9 +231,14 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	}
 
-	status = vl_open_lockspace(ctx, &ls);
+	status = vl_open_existing_lockspace(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
+	if (!ls) {
+		vl_error("%s: no lockspace %s; nothing has locked anything there yet", res, missing);
+		status = VL_EXIT_NOINPUT;
+		goto out;
+	}
 	char name[LOCKSPACE_NAME_LEN + 1];
 	const char *what = res;
 	if (is_path && lockfile_name(ls, res, name)) {
@@ -257,6 +263,7 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 	status = vl_finish_stdout(VL_EXIT_OK);
 out:
 	lockspace_close(ls);
+	free(missing);
 	vl_popt_end(&p);
 	return status;
 }

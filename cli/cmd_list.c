@@ -217,6 +217,7 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	};
 	struct vl_popt p;
 	struct lockspace *ls = NULL;
+	char *missing = NULL;
 	struct list_run lr = {0};
 	int status = VL_EXIT_USAGE;
 
@@ -280,16 +281,18 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	lr.pid = (pid_t)pid;
 	lr.owner = owner;
 
-	status = vl_open_lockspace(ctx, &ls);
+	/* A lockspace that does not exist holds nothing: list it empty, and
+	 * leave it uncreated. */
+	status = vl_open_existing_lockspace(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
-	if (on_default && !output_all && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
+	if (ls && on_default && !output_all && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
 		vl_columns_sanlock(&cols);
 	for (size_t i = 0; i < cols.n; i++)
 		lr.want[cols.id[i]] = 1;
 	/* /proc/locks stalls every locker on the host while it is read: only on request. */
 	unsigned flags = (all ? LOCKSPACE_ALL : 0) | (lr.want[VL_COL_WAITERS] ? LOCKSPACE_WAITERS : 0);
-	int err = lockspace_foreach(ls, flags, list_cb, &lr);
+	int err = ls ? lockspace_foreach(ls, flags, list_cb, &lr) : 0;
 	if (err < 0) {
 		vl_error("list %s: %s%s", lockspace_dir(ls), lockspace_strerror(err), vl_advice(err));
 		status = virlock_exit_code(err);
@@ -309,6 +312,7 @@ out:
 		row_free(&lr.rows[i]);
 	free(lr.rows);
 	lockspace_close(ls);
+	free(missing);
 	vl_popt_end(&p);
 	free(owner);
 	return status;

@@ -43,6 +43,7 @@ int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
 	};
 	struct vl_popt p;
 	struct lockspace *ls = NULL;
+	char *missing = NULL;
 	struct prune_run pr = {0};
 	int status = VL_EXIT_USAGE;
 
@@ -67,10 +68,11 @@ int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
 	quiet = quiet || ctx->quiet;
 	pr.verbose = (verbose || ctx->verbose) && !quiet;
 	pr.dry_run = dry_run;
-	status = vl_open_lockspace(ctx, &ls);
+	status = vl_open_existing_lockspace(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
-	int n = lockspace_prune(ls, dry_run ? LOCKSPACE_DRY_RUN : 0, prune_cb, &pr);
+	/* A lockspace that does not exist has nothing to prune: none is made. */
+	int n = ls ? lockspace_prune(ls, dry_run ? LOCKSPACE_DRY_RUN : 0, prune_cb, &pr) : 0;
 	if (n < 0) {
 		fflush(stdout);
 		vl_error("prune %s: %s%s", lockspace_dir(ls), lockspace_strerror(n), vl_advice(n));
@@ -84,6 +86,7 @@ int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
 	status = vl_finish_stdout(VL_EXIT_OK);
 out:
 	lockspace_close(ls);
+	free(missing);
 	vl_popt_end(&p);
 	return status;
 }

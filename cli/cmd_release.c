@@ -246,9 +246,19 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	}
 	struct lockspace *ls = NULL;
-	status = vl_open_lockspace(ctx, &ls);
+	char *missing = NULL;
+	status = vl_open_existing_lockspace(ctx, &ls, &missing);
 	if (status)
 		goto out;
+	if (!ls) { /* nothing is held in a lockspace that does not exist */
+		for (size_t i = 0; rest && rest[i]; i++)
+			vl_error("%s: not held by anyone; lockspace %s does not exist", rest[i], missing);
+		if (!all && !(rest && rest[0]))
+			vl_error("release: lockspace %s does not exist; nothing is held there", missing);
+		status = all ? VL_EXIT_OK : VL_EXIT_NOINPUT;
+		free(missing);
+		goto out;
+	}
 	if (rest && rest[0]) {
 		for (size_t i = 0; rest[i]; i++) {
 			int s = cr_resource(ls, rest[i], literal);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "virlock.h"
 
@@ -104,11 +105,14 @@ const char *vl_advice(int err)
 	}
 }
 
-int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
+static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
 	char *dir = NULL;
-	unsigned flags = 0;
+	unsigned flags = missing ? LOCKSPACE_OPEN_NOCREATE : 0;
 	int err;
+	*ls = NULL;
+	if (missing)
+		*missing = NULL;
 	if (ctx->direct)
 		return virlock_exit_code(lockspace_open(NULL, 0, ls));
 	if (!ctx->lockspace) {
@@ -117,10 +121,15 @@ int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
 			vl_error("default lockspace: %s", lockspace_strerror(err));
 			return virlock_exit_code(err);
 		}
-		flags |= LOCKSPACE_OPEN_PARENTS;
+		if (!missing)
+			flags |= LOCKSPACE_OPEN_PARENTS;
 	}
 	const char *name = ctx->lockspace ? ctx->lockspace : dir;
 	err = lockspace_open(name, flags, ls);
+	if (err == -ENOENT && missing) {
+		*missing = dir ? dir : strdup(name);
+		return *missing ? VL_EXIT_OK : VL_EXIT_OSERR;
+	}
 	if (err < 0) {
 		const char *advice = vl_advice(err);
 		if (err == -EPERM)
@@ -132,4 +141,14 @@ int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
 	}
 	free(dir);
 	return virlock_exit_code(err);
+}
+
+int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
+{
+	return open_lockspace(ctx, ls, NULL);
+}
+
+int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
+{
+	return open_lockspace(ctx, ls, missing);
 }

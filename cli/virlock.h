@@ -45,6 +45,14 @@ void vl_verbose(const struct virlock_ctx *ctx, const char *fmt, ...) __attribute
  */
 int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls);
 
+/*
+ * The same for a command that only looks or removes (list, inspect, release,
+ * prune): it never creates a lockspace. A missing one returns 0 with *ls NULL
+ * and *missing its path (malloc'd, for messages), and prints nothing;
+ * otherwise *missing is NULL.
+ */
+int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing);
+
 /* The advice that goes with a library error, or "" when there is none. */
 const char *vl_advice(int err);
 

@@ -31,11 +31,16 @@
  */
 #define SL_LOCKSPACE_LEASE ".lockspace.lease"
 #define SL_LEASE_SIZE	   (1 << 20)
-#define SL_IO_TIMEOUT	   1	/* seconds: a join takes about 3 s, not 21 */
-#define SL_MAX_HOST_ID	   2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
-#define SL_RETRY_MS	   500
-#define SL_STALE_TRIES	   100 /* leases of pruned files in a row before giving up */
-#define SL_STALE_PAUSE_MS  10
+/* The resource's path (or literal string) and a NUL, in the last 4 KiB of a
+ * lease file: sanlock's sectors (leader, request, one per host id up to 2000,
+ * 512 bytes each) end 23 KiB before, and it never writes there. */
+#define SL_PATH_AREA	  LSI_CONTENT_MAX
+#define SL_PATH_OFFSET	  (SL_LEASE_SIZE - SL_PATH_AREA)
+#define SL_IO_TIMEOUT	  1    /* seconds: a join takes about 3 s, not 21 */
+#define SL_MAX_HOST_ID	  2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
+#define SL_RETRY_MS	  500
+#define SL_STALE_TRIES	  100 /* leases of pruned files in a row before giving up */
+#define SL_STALE_PAUSE_MS 10
 
 /* The leases this process holds, whichever handle took them. */
 struct sl_hold {
@@ -385,14 +390,63 @@ static int sl_leave(struct lockspace *ls)
 	return sl_err(rv);
 }
 
+/* Write @content (the resource; NULL for a lease named by name only) into
+ * the path area of the new lease file @tmp. */
+static int sl_write_path(const struct lockspace *ls, const char *tmp, const char *content)
+{
+	size_t len = content ? strlen(content) : 0;
+	if (!len)
+		return 0;
+	if (len >= SL_PATH_AREA)
+		return -ENAMETOOLONG;
+	int fd = openat(ls->dirfd, tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = pwrite(fd, content, len, SL_PATH_OFFSET) == (ssize_t)len ? 0 : errno ? -errno : -EIO;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+/* Read the path area of the lease file @name into @buf: 0 (with @buf the
+ * content, verified against the name), -ENODATA if it is empty, -EBADMSG if
+ * it does not hash to the name, or -errno. */
+static int sl_read_path(const struct lockspace *ls, const char *name, char buf[SL_PATH_AREA])
+{
+	int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ssize_t got = pread(fd, buf, SL_PATH_AREA, SL_PATH_OFFSET);
+	int err = got < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	size_t n = (size_t)got < SL_PATH_AREA ? (size_t)got : SL_PATH_AREA;
+	size_t len = strnlen(buf, n);
+	if (len == 0)
+		return -ENODATA;
+	if (len == n)
+		return -EBADMSG; /* no NUL in the area */
+	char hex[LOCKSPACE_NAME_LEN + 1];
+	lsi_md5_hex(buf, len, hex);
+	return strcmp(hex, name) == 0 ? 0 : -EBADMSG;
+}
+
 /* Make the lease file of @name if it is missing: initialised under a
- * temporary name and linked into place, so that no host ever sees a lease
- * file that is not a lease. */
-static int sl_ensure_lease(const struct lockspace *ls, const char *name)
+ * temporary name, with @content in its path area, and linked into place, so
+ * that no host ever sees a lease file that is not a lease. */
+static int sl_ensure_lease(const struct lockspace *ls, const char *name, const char *content)
 {
 	struct stat st;
-	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return S_ISREG(st.st_mode) ? 0 : -EBADMSG;
+	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return -EBADMSG;
+		/* As a lock file's content: a path that does not hash to the
+		 * name is corrupt, never trusted (none, by name only, is fine). */
+		char path[SL_PATH_AREA];
+		int err = content ? sl_read_path(ls, name, path) : 0;
+		return err == -EBADMSG ? err : 0;
+	}
 	if (errno != ENOENT)
 		return -errno;
 	/* The temporary name has the host id: another host's process may have
@@ -412,6 +466,8 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name)
 		if (!err)
 			err = sl_err(rv);
 	}
+	if (!err) /* after sanlock, which writes zeros over its whole megabyte */
+		err = sl_write_path(ls, tmp, content);
 	if (err < 0) {
 		unlinkat(ls->dirfd, tmp, 0);
 		return err;
@@ -568,13 +624,12 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	struct sl_res *res = calloc(n ? n : 1, sizeof(*res));
 	struct sanlk_resource **rp = calloc(n ? n : 1, sizeof(*rp));
 	struct sl_hold **spare =
-		calloc(n ? n : 1, sizeof(*spare)); /* allocated before: no ENOMEM once held */
-	if (!names || !res || !rp || !spare)
+		calloc(n ? n : 1, sizeof(*spare));		/* allocated before: no ENOMEM once held */
+	char **contents = calloc(n ? n : 1, sizeof(*contents)); /* for new lease files */
+	if (!names || !res || !rp || !spare || !contents)
 		err = -ENOMEM;
 	for (i = 0; i < n && !err; i++) {
-		char *content = NULL;
-		err = lsi_resolve(resources[i], flags, names[i], &content);
-		free(content);
+		err = lsi_resolve(resources[i], flags, names[i], &contents[i]);
 		bad = i;
 		for (size_t j = 0; j < i && !err; j++)
 			if (strcmp(names[i], names[j]) == 0)
@@ -599,7 +654,7 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	while (!err) {
 		/* Before every try: a prune may have removed a free lease file. */
 		for (i = 0; i < n && !err; i++)
-			if ((err = sl_ensure_lease(ls, names[i])) != 0)
+			if ((err = sl_ensure_lease(ls, names[i], contents[order[i]])) != 0)
 				bad = i;
 		if (err)
 			break;
@@ -638,6 +693,9 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	for (i = 0; spare && i < n; i++)
 		free(spare[i]);
 	free(spare);
+	for (i = 0; contents && i < n; i++)
+		free(contents[i]);
+	free(contents);
 	free(rp);
 	free(res);
 	free(names);
@@ -847,6 +905,13 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 		info.integrity = sl_err(rv);
 		nhosts = 0;
 	}
+	/* The path, as for a lock file: verified against the name, or why not. */
+	char path[SL_PATH_AREA];
+	int path_err = sl_read_path(ls, name, path);
+	if (path_err == 0)
+		info.path = path;
+	if (!info.integrity && path_err != -ENOENT)
+		info.integrity = path_err;
 	/* Mode: ours from our records; others' shared when several hosts own it. */
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();

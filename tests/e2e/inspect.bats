@@ -105,7 +105,7 @@ inspect_json_ok() {
 	jq_ok '[keys_unsorted[]] == ["name","path","lockfile","integrity","state","holders","waiters"]'
 	jq_ok '.name == $name and .path == $path and .lockfile == $lf and .integrity == "verified" and
 		.state == "exclusive"' --arg name "$NAME" --arg path "$DISK" --arg lf "$LSDIR/$NAME"
-	jq_ok '.holders | length == 1 and (.[0] | .pid == $h and .host == null and .generation == null and .mode == "exclusive" and .command == "lockhold"
+	jq_ok '.holders | length == 1 and (.[0] | .pid == $h and .host == null and .gen == null and .mode == "exclusive" and .command == "lockhold"
 		and .owner == "vm1" and .child == $me and (.since | test("^[0-9-]{10}T[0-9:]{8}\\+00:00$")) and
 		.status == "ok")' --argjson h "$h" --argjson me $$
 	python3 -m json.tool <<<"$output" >/dev/null
@@ -186,6 +186,11 @@ inspect_json_ok() {
 	assert_output --partial "$WORK/nonexistent: no such file, and not a lock name"
 	run vl inspect 0123456789abcdef0123456789abcdeg
 	assert_failure 64
+	run vl inspect 0123456789abcdef0123456789abcdef
+	assert_failure 66
+	assert_output --partial "0123456789abcdef0123456789abcdef: no lockspace $LSDIR; nothing has locked anything there yet"
+	[ ! -e "$LS" ]
+	vl acquire --literal something -- true
 	run vl inspect 0123456789abcdef0123456789abcdef
 	assert_failure 66
 	assert_output --partial "0123456789abcdef0123456789abcdef: no lock file in $LSDIR"

@@ -20,6 +20,36 @@ teardown() {
 	stop_holders
 }
 
+@test "list, inspect, release and prune of a lockspace that does not exist create nothing" {
+	[ ! -e "$LS" ]
+	run vl list -n
+	assert_success
+	assert_output ""
+	run vl list -J
+	assert_success
+	jq -e '.locks == []' <<<"$output"
+	run vl inspect "$WORK/disk1"
+	assert_failure 66
+	assert_output "virlock: $WORK/disk1: no lockspace $LS; nothing has locked anything there yet"
+	run vl release "$WORK/disk1"
+	assert_failure 66
+	assert_output "virlock: $WORK/disk1: not held by anyone; lockspace $LS does not exist"
+	run vl release --owner vm1
+	assert_failure 66
+	assert_output "virlock: release: lockspace $LS does not exist; nothing is held there"
+	run vl release --all
+	assert_success
+	assert_output ""
+	run vl prune
+	assert_success
+	assert_output "removed 0 free lock files and 0 stale holder files"
+	[ ! -e "$LS" ]
+	# The first acquire makes it.
+	run vl acquire "$WORK/disk1" -- true
+	assert_success
+	[ -d "$LS" ]
+}
+
 @test "list shows a held lock in the default columns PATH MODE PID OWNER COMMAND SINCE" {
 	local before after since t
 	before=$(date +%s)

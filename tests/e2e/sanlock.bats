@@ -111,12 +111,20 @@ gen_of() {
 		$1 == "s" { on = index($2, ls ":") == 1 } on && $1 == "h" && $2 == h && $3 == "gen" { print $4 }'
 }
 
+# gen_known RUN HOST: the daemon of RUN knows the generation of HOST.
+gen_known() {
+	[ -n "$(gen_of "$1" "$2")" ]
+}
+
 @test "list and inspect name the owner host and its generation from either host" {
 	local name pid gen1 gen2
 	run h1 acquire --owner vm1 "$WORK/disk.img"
 	assert_success
 	name=$("$VIRLOCK" hash "$WORK/disk.img")
 	pid=$(h1 list -r -n -o PID)
+	# A daemon learns the other hosts' generations at its next renewal.
+	wait_for 10 gen_known "$RUN1" 1
+	wait_for 10 gen_known "$RUN2" 1
 	gen1=$(gen_of "$RUN1" 1)
 	gen2=$(gen_of "$RUN2" 1)
 	[ -n "$gen1" ] && [ "$gen1" -ge 1 ] && [ "$gen1" = "$gen2" ]
@@ -128,8 +136,11 @@ gen_of() {
 	assert_output "$name 1 $gen1 $pid vm1"
 	run h2 list -r -n -o NAME,HOST,GEN,PID,OWNER
 	assert_output "$name 1 $gen1  "
+	# The path is in the lease file: both hosts show it.
 	run h2 list -r -n -o +GEN
-	assert_output " exclusive 1     $gen1"
+	assert_output "$(realpath "$WORK/disk.img") exclusive 1     $gen1"
+	run h1 list -r -n -o PATH,STATUS
+	assert_output "$(realpath "$WORK/disk.img") ok"
 	run h2 list -J
 	assert_success
 	jq -e '.locks | length == 1 and (.[0] | .host == 1 and .pid == null and .mode == "exclusive")' <<<"$output"
@@ -142,7 +153,7 @@ gen_of() {
 	assert_line "  host:    1 (generation $gen1)"
 	run h1 inspect -J "$WORK/disk.img"
 	jq -e --argjson pid "$pid" --argjson gen "$gen1" \
-		'.holders == [.holders[0]] and (.holders[0] | .host == 1 and .generation == $gen and .pid == $pid)' \
+		'.holders == [.holders[0]] and (.holders[0] | .host == 1 and .gen == $gen and .pid == $pid)' \
 		<<<"$output"
 	run h1 release "$WORK/disk.img"
 	assert_success
@@ -238,6 +249,15 @@ gen_of() {
 	assert_line "$("$VIRLOCK" hash --literal q1) free"
 	run h1 release --owner many
 	assert_success
+	# A lease file whose path does not hash to its name is corrupt, as a lock file.
+	name=$("$VIRLOCK" hash --literal q1)
+	printf '/not/q1\0' | dd of="$SHARED/$name" bs=1 seek=$((1048576 - 4096)) conv=notrunc status=none
+	run h1 list -a -r -n -o NAME,STATUS
+	assert_line "$name corrupt"
+	run h2 acquire --literal q1 -- true
+	assert_failure 65
+	assert_output --partial "q1: corrupt lock file or record"
+	rm "$SHARED/$name"
 	# An fcntl lockspace with lock files does not become a sanlock one.
 	LS=$SL_TOP/fcntl-$BATS_TEST_NUMBER
 	"$VIRLOCK" -L "$LS" acquire "$WORK/disk.img" -- true
