@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "virlock.h"
 
@@ -105,6 +106,23 @@ const char *vl_advice(int err)
 	}
 }
 
+/* Does the directory that would hold @path exist? */
+static int parent_exists(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return 0;
+	size_t len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	char *slash = strrchr(copy, '/');
+	const char *parent = !slash ? "." : slash == copy ? "/" : (*slash = '\0', copy);
+	struct stat st;
+	int ok = stat(parent, &st) == 0 && S_ISDIR(st.st_mode);
+	free(copy);
+	return ok;
+}
+
 static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
 	char *dir = NULL;
@@ -126,9 +144,13 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 	}
 	const char *name = ctx->lockspace ? ctx->lockspace : dir;
 	err = lockspace_open(name, flags, ls);
-	if (err == -ENOENT && missing) {
+	/* A lockspace not made yet is empty; a -L whose parent is missing too is
+	 * more likely a mistyped path, and is an error as for acquire. */
+	if (err == -ENOENT && missing && (dir || parent_exists(name))) {
 		*missing = dir ? dir : strdup(name);
-		return *missing ? VL_EXIT_OK : VL_EXIT_OSERR;
+		if (*missing)
+			return VL_EXIT_OK;
+		err = -ENOMEM;
 	}
 	if (err < 0) {
 		const char *advice = vl_advice(err);

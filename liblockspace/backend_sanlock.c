@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sanlock_rv.h>
 #include <stdio.h>
@@ -31,10 +32,11 @@
  */
 #define SL_LOCKSPACE_LEASE ".lockspace.lease"
 #define SL_LEASE_SIZE	   (1 << 20)
-/* The resource's path (or literal string) and a NUL, in the last 4 KiB of a
- * lease file: sanlock's sectors (leader, request, one per host id up to 2000,
- * 512 bytes each) end 23 KiB before, and it never writes there. */
-#define SL_PATH_AREA	  LSI_CONTENT_MAX
+/* The resource's path (or literal string, up to 4096 bytes) and a NUL, in
+ * the last 8 KiB of a lease file: sanlock's sectors (leader, request, one per
+ * host id up to 2000, 512 bytes each) end 23 KiB before the end, and it never
+ * writes there. */
+#define SL_PATH_AREA	  (2 * LSI_CONTENT_MAX)
 #define SL_PATH_OFFSET	  (SL_LEASE_SIZE - SL_PATH_AREA)
 #define SL_IO_TIMEOUT	  1    /* seconds: a join takes about 3 s, not 21 */
 #define SL_MAX_HOST_ID	  2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
@@ -178,43 +180,11 @@ static long long sl_host_id(const struct lockspace *ls)
 	return id;
 }
 
-/* The last host id found, by lockspace name: holder records ask for it on
- * every write, and it changes only when the host leaves. */
-static pthread_mutex_t sl_id_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char sl_id_lsname[SANLK_NAME_LEN + 1];
-static long long sl_id_cached;
-
-static void sl_host_id_forget(void)
-{
-	pthread_mutex_lock(&sl_id_mutex);
-	sl_id_lsname[0] = '\0';
-	sl_id_cached = 0;
-	pthread_mutex_unlock(&sl_id_mutex);
-}
-
-/* sl_host_id(), cached once it is known. */
-static long long sl_host_id_cached(const struct lockspace *ls)
-{
-	pthread_mutex_lock(&sl_id_mutex);
-	long long id = strcmp(sl_id_lsname, ls->backend_config) == 0 ? sl_id_cached : 0;
-	pthread_mutex_unlock(&sl_id_mutex);
-	if (id > 0)
-		return id;
-	id = sl_host_id(ls);
-	if (id > 0) {
-		pthread_mutex_lock(&sl_id_mutex);
-		snprintf(sl_id_lsname, sizeof(sl_id_lsname), "%s", ls->backend_config);
-		sl_id_cached = id;
-		pthread_mutex_unlock(&sl_id_mutex);
-	}
-	return id;
-}
-
 /* This host's records live in .holders/h<host id>: pids of two hosts may be
  * equal, and only this host can tell whether one of its pids is alive. */
 static int sl_holders_sub(const struct lockspace *ls, char *buf, size_t len)
 {
-	long long id = sl_host_id_cached(ls);
+	long long id = sl_host_id(ls);
 	if (id <= 0)
 		return id < 0 ? (int)id : -ENOTCONN;
 	snprintf(buf, len, "h%lld", id);
@@ -226,7 +196,7 @@ static int sl_holders_sub(const struct lockspace *ls, char *buf, size_t len)
  * two seconds after a join: until then *generation is 0, unknown. */
 static int sl_self(const struct lockspace *ls, uint64_t *id, uint64_t *generation)
 {
-	long long hid = sl_host_id_cached(ls);
+	long long hid = sl_host_id(ls);
 	if (hid <= 0)
 		return hid < 0 ? (int)hid : -ENOTCONN;
 	struct sanlk_host *hss = NULL;
@@ -365,7 +335,6 @@ static int sl_init(struct lockspace *ls, unsigned host_id)
 	err = sl_lockspace_struct(ls, &sls, host_id);
 	if (!err)
 		err = sl_err(sanlock_add_lockspace_timeout(&sls, 0, SL_IO_TIMEOUT));
-	sl_host_id_forget();
 	return err < 0 ? err : existed;
 }
 
@@ -382,7 +351,6 @@ static int sl_leave(struct lockspace *ls)
 	if (err)
 		return err;
 	int rv = sanlock_rem_lockspace(&sls, SANLK_REM_UNUSED);
-	sl_host_id_forget();
 	if (rv == -EBUSY)
 		return -EBUSY; /* leases held on this host */
 	if (rv == -ENOENT)
@@ -451,11 +419,14 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name, const c
 		return -errno;
 	/* The temporary name has the host id: another host's process may have
 	 * our pid, and each removes its own name before it starts. */
-	long long host = sl_host_id_cached(ls);
+	long long host = sl_host_id(ls);
 	if (host <= 0)
 		return host < 0 ? (int)host : -ENOTCONN;
-	char tmp[LOCKSPACE_NAME_LEN + 48];
-	snprintf(tmp, sizeof(tmp), ".%.32s.h%lld.%d.tmp", name, host, (int)getpid());
+	/* ... and a count, for two threads of this process making one lease. */
+	static atomic_uint made;
+	char tmp[LOCKSPACE_NAME_LEN + 64];
+	snprintf(tmp, sizeof(tmp), ".%.32s.h%lld.%d.%u.tmp", name, host, (int)getpid(),
+		 atomic_fetch_add(&made, 1));
 	int err = sl_create_file(ls, tmp, NULL, SL_LEASE_SIZE);
 	struct sl_res res;
 	if (!err)
@@ -552,14 +523,13 @@ static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], s
 	if (err)
 		return err;
 	for (; got < n; got++) {
-		int rv = sanlock_acquire(sl_sock, -1, 0, 1, rp + got, NULL);
-		err = sl_err(rv);
-		if (rv == -ENOENT) { /* the lockspace is not joined here, or a prune removed the file */
-			struct stat st;
-			err = fstatat(ls->dirfd, names[got], &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
-				      ? -ESTALE
-				      : -ENOTCONN;
-		}
+		/* OWNER_NOWAIT: a lease whose owner host stopped renewing is busy
+		 * at once, as a held one, not a wait of a minute inside the daemon
+		 * (a waiter tries again until that host's lease expired). */
+		int rv = sanlock_acquire(sl_sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, rp + got, NULL);
+		/* sl_self() found this host joined: the daemon could not open the
+		 * file, which a prune removed since sl_ensure_lease() saw it. */
+		err = rv == -ENOENT ? -ESTALE : sl_err(rv);
 		if (!err && (err = sl_verify(ls, names[got], self_id, self_gen)) != 0)
 			(void)sanlock_release(sl_sock, -1, 0, 1, rp + got); /* the lease of a pruned file */
 		if (err) {
@@ -662,6 +632,10 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 		sl_forget_if_forked();
 		err = sl_try(ls, names, rp, spare, n, shared, &bad);
 		pthread_mutex_unlock(&sl_mutex);
+		if (err == -ESTALE && wait && timeout_ms >= 0 && lsi_ms_left(&deadline) <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
 		if (err == -ESTALE && ++stale <= SL_STALE_TRIES) {
 			/* Leased a pruned file: try again on the new one. */
 			struct timespec pause = {.tv_nsec = SL_STALE_PAUSE_MS * 1000000L};
@@ -784,21 +758,22 @@ static void sl_close(struct lockspace *ls)
 }
 
 /* A temporary lease file of this host whose process is gone:
- * .<name>.h<host id>.<pid>.tmp (see sl_ensure_lease). */
+ * .<name>.h<host id>.<pid>.<count>.tmp (see sl_ensure_lease). */
 static int sl_stale_tmp(const struct lockspace *ls, const char *file)
 {
 	char name[LOCKSPACE_NAME_LEN + 1];
 	long long host;
 	int pid, end = 0;
+	unsigned count;
 	if (file[0] != '.' || strlen(file) < LOCKSPACE_NAME_LEN + 1)
 		return 0;
 	memcpy(name, file + 1, LOCKSPACE_NAME_LEN);
 	name[LOCKSPACE_NAME_LEN] = '\0';
 	if (!lockspace_valid_name(name) ||
-	    sscanf(file + 1 + LOCKSPACE_NAME_LEN, ".h%lld.%d.tmp%n", &host, &pid, &end) != 2 ||
+	    sscanf(file + 1 + LOCKSPACE_NAME_LEN, ".h%lld.%d.%u.tmp%n", &host, &pid, &count, &end) != 3 ||
 	    file[1 + LOCKSPACE_NAME_LEN + end] != '\0' || pid <= 0)
 		return 0;
-	return host == sl_host_id_cached(ls) && kill(pid, 0) < 0 && errno == ESRCH;
+	return host == sl_host_id(ls) && kill(pid, 0) < 0 && errno == ESRCH;
 }
 
 /*
@@ -842,7 +817,7 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 		err = sl_self(ls, &id, &gen);
 	if (err)
 		goto out;
-	int rv = sanlock_acquire(sl_sock, -1, 0, 1, &rp, NULL);
+	int rv = sanlock_acquire(sl_sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, &rp, NULL);
 	if (rv < 0) {
 		err = sl_err(rv);
 		if (rv == -ENOENT || err == -EBUSY || err == -EBADMSG)

@@ -379,7 +379,8 @@ typedef void (*lockspace_prune_fn)(const char *what, void *arg);
  * concurrent acquire either keeps its file or retries on a new one. In a
  * sanlock lockspace the same holds of lease files, with the exclusive lease
  * (an acquirer checks that the lease file now at the path names this host as
- * an owner), and only this host's holder records are judged.
+ * an owner), and only this host's holder records are judged; a host that has
+ * not joined gets -ENOTCONN.
  * @flags: LOCKSPACE_DRY_RUN. @fn (may be NULL) is called for each removal.
  * Returns the number of files removed (or that would be), or -errno.
  */

@@ -251,7 +251,7 @@ gen_known() {
 	assert_success
 	# A lease file whose path does not hash to its name is corrupt, as a lock file.
 	name=$("$VIRLOCK" hash --literal q1)
-	printf '/not/q1\0' | dd of="$SHARED/$name" bs=1 seek=$((1048576 - 4096)) conv=notrunc status=none
+	printf '/not/q1\0' | dd of="$SHARED/$name" bs=1 seek=$((1048576 - 8192)) conv=notrunc status=none
 	run h1 list -a -r -n -o NAME,STATUS
 	assert_line "$name corrupt"
 	run h2 acquire --literal q1 -- true
@@ -293,13 +293,13 @@ registered() {
 	# processes gone on each host left.
 	dead=$(sh -c 'echo $$')
 	printf 'virlock-holder 1\npid %s\nstart 1\nlock %s exclusive 0\n' "$dead" "$disk" >"$SHARED/.holders/h1/$dead"
-	: >"$SHARED/.$free.h1.$dead.tmp"
-	: >"$SHARED/.$free.h2.$dead.tmp"
+	: >"$SHARED/.$free.h1.$dead.0.tmp"
+	: >"$SHARED/.$free.h2.$dead.0.tmp"
 
 	run h2 prune --dry-run -v
 	assert_success
 	assert_equal "${#lines[@]}" 3
-	assert_line "would remove $SHARED/.$free.h2.$dead.tmp"
+	assert_line "would remove $SHARED/.$free.h2.$dead.0.tmp"
 	assert_line "would remove $SHARED/$free"
 	assert_line "would remove 2 free lock files and 0 stale holder files"
 	[ -f "$SHARED/$free" ]
@@ -309,11 +309,11 @@ registered() {
 	assert_line "removed 2 free lock files and 0 stale holder files"
 	[ ! -e "$SHARED/$free" ] && [ -f "$SHARED/$disk" ] && [ -f "$SHARED/$other" ]
 	# Host 2 left host 1's dead record and temporary file alone: host 1 judges them.
-	[ -f "$SHARED/.holders/h1/$dead" ] && [ -f "$SHARED/.$free.h1.$dead.tmp" ]
+	[ -f "$SHARED/.holders/h1/$dead" ] && [ -f "$SHARED/.$free.h1.$dead.0.tmp" ]
 	run h1 prune -v
 	assert_success
 	assert_line "removed $SHARED/.holders/h1/$dead"
-	assert_line "removed $SHARED/.$free.h1.$dead.tmp"
+	assert_line "removed $SHARED/.$free.h1.$dead.0.tmp"
 	assert_line "removed 1 free lock file and 1 stale holder file"
 	# The holders still hold, and list still names them.
 	run h1 list -r -n -o NAME,OWNER

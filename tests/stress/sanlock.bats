@@ -57,6 +57,12 @@ teardown() {
 	assert_output --partial "held by another holder"
 	run h2 list -r -n -o HOST,MODE
 	assert_output "1 exclusive"
+	# While host 1's lease goes stale, a try is busy at once: a wait of 20 s
+	# ends busy, where one try waiting inside the daemon would have run on
+	# until the lease expired, and taken it.
+	run h2 acquire -w 20 "$WORK/disk.img" -- true
+	assert_failure 75
+	assert_output --partial "still busy after 20 seconds"
 
 	# Host 2 waits (retrying every half second) until host 1's host id lease
 	# has expired, then takes the lease in a detached holder.
