@@ -87,7 +87,11 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 		vl_error("owner %s: still busy after %g seconds%s", o->owner, o->wait, vl_advice(code));
 		status = o->conflict_exit;
 	} else if (code) {
-		vl_error("owner %s (holder %d): %s%s", o->owner, (int)pid, text, vl_advice(code));
+		/* The holder's limit counts, not ours: a ulimit here changes nothing. */
+		const char *advice = code == -EMFILE ? "; the holder reached its open files limit: start it "
+						       "under a higher 'ulimit -n', or add fewer resources"
+						     : vl_advice(code);
+		vl_error("owner %s (holder %d): %s%s", o->owner, (int)pid, text, advice);
 		status = virlock_exit_code(code);
 		if (status == VL_EXIT_BUSY)
 			status = o->conflict_exit;

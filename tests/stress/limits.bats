@@ -63,7 +63,7 @@ nothing_held() {
 	diag "hotplug: status $status, stderr: $stderr"
 	[ "$status" -eq 71 ]
 	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
-	[[ "$stderr" == *"open files limit"* ]]
+	[[ "$stderr" == *"the holder reached its open files limit: start it under a higher 'ulimit -n'"* ]]
 	run vl list --owner grow -n -r -o path
 	assert_success
 	assert_output "$(printf 'r-0\nr-1')"
