@@ -19,6 +19,7 @@ struct prune {
 	lockspace_prune_fn fn;
 	void *arg;
 	int count;
+	char holders[64]; /* this host's records directory, relative to the lockspace */
 	char path[4096 + 64];
 };
 
@@ -138,9 +139,6 @@ static int holder_gone(int dfd, pid_t pid)
  * (of this host's holders, in a lockspace that hosts share). */
 static int prune_records(struct prune *p)
 {
-	char sub[32], where[64] = LSI_HOLDERS_DIR;
-	if (p->ls->backend->holders_sub && p->ls->backend->holders_sub(p->ls, sub, sizeof(sub)) == 0)
-		snprintf(where, sizeof(where), "%s/%s", LSI_HOLDERS_DIR, sub);
 	int dfd = lsi_holders_dir(p->ls, 0);
 	if (dfd == -ENOENT)
 		return 0;
@@ -160,7 +158,7 @@ static int prune_records(struct prune *p)
 		if (!holder_gone(dirfd(d), (pid_t)strtol(n, NULL, 10)))
 			continue;
 		if (p->flags & LOCKSPACE_DRY_RUN || unlinkat(dirfd(d), de->d_name, 0) == 0)
-			removed(p, where, de->d_name);
+			removed(p, p->holders, de->d_name);
 	}
 	closedir(d);
 	return 0;
@@ -172,13 +170,14 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
+	struct prune p = {.ls = ls, .flags = flags, .fn = fn, .arg = arg, .holders = LSI_HOLDERS_DIR};
 	char sub[32];
 	if (ls->backend->holders_sub) { /* a sanlock host must have joined to judge anything */
 		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
 		if (err < 0)
 			return err;
+		snprintf(p.holders, sizeof(p.holders), "%s/%s", LSI_HOLDERS_DIR, sub);
 	}
-	struct prune p = {.ls = ls, .flags = flags, .fn = fn, .arg = arg};
 	int err = prune_records(&p);
 	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;

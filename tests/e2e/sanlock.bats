@@ -11,10 +11,7 @@ load sanlock_helpers
 # The daemons, and one lockspace both hosts join, are shared by the file's
 # tests: a join takes about 3 s.
 setup_file() {
-	SL_SKIP=$(sanlock_unavailable)
-	export SL_SKIP
-	[ -z "$SL_SKIP" ] || return 0
-	sanlock_shared_lockspace
+	sanlock_setup_file
 }
 
 teardown_file() {
@@ -22,9 +19,7 @@ teardown_file() {
 }
 
 setup() {
-	[ -z "$SL_SKIP" ] || skip "$SL_SKIP"
-	common_setup
-	LS=$SHARED
+	sanlock_setup
 	touch "$WORK/disk.img" "$WORK/other.img"
 	PIDS=()
 }

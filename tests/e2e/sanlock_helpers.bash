@@ -101,3 +101,21 @@ sanlock_shared_lockspace() {
 	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 1
 	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 2
 }
+
+# sanlock_setup_file [REASON]: in setup_file, start both hosts and the
+# shared lockspace, unless sanlock is unavailable here or REASON says why
+# this file's tests are not to run (SL_SKIP then says why, for setup).
+sanlock_setup_file() {
+	SL_SKIP=${1:-$(sanlock_unavailable)}
+	export SL_SKIP
+	[ -z "$SL_SKIP" ] || return 0
+	sanlock_shared_lockspace
+}
+
+# sanlock_setup: in setup, skip as sanlock_setup_file decided, or set up the
+# test in the shared lockspace (LS).
+sanlock_setup() {
+	[ -z "$SL_SKIP" ] || skip "$SL_SKIP"
+	common_setup
+	LS=$SHARED
+}

@@ -11,13 +11,11 @@ load ../e2e/sanlock_helpers
 load stress_helpers
 
 setup_file() {
-	SL_SKIP=$(sanlock_unavailable)
+	local why=
 	if [ "${STRESS_LONG:-0}" != 1 ]; then
-		SL_SKIP="the sanlock fail-over waits over a minute for a lease to expire; run it with STRESS_LONG=1 (make stress)"
+		why="the sanlock fail-over waits over a minute for a lease to expire; run it with STRESS_LONG=1 (make stress)"
 	fi
-	export SL_SKIP
-	[ -z "$SL_SKIP" ] || return 0
-	sanlock_shared_lockspace
+	sanlock_setup_file "$why"
 }
 
 teardown_file() {
@@ -25,9 +23,7 @@ teardown_file() {
 }
 
 setup() {
-	[ -z "$SL_SKIP" ] || skip "$SL_SKIP"
-	common_setup
-	LS=$SHARED
+	sanlock_setup
 	touch "$WORK/disk.img"
 }
 
