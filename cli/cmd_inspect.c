@@ -55,6 +55,21 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	for (size_t i = 0; i < nwaiters; i++)
 		printf("%s%d", i ? " " : "", (int)waiters[i]);
 	putchar('\n');
+	/* Records the kernel does not confirm: apart, so that no one counts them. */
+	if (!info->nstale)
+		return;
+	printf("stale records: %zu (no lock behind them; 'virlock prune' removes those of ended "
+	       "processes)\n",
+	       info->nstale);
+	for (size_t i = 0; i < info->nstale; i++) {
+		const struct lockspace_holder *h = &info->stale[i];
+		print_pid("record:", h->pid);
+		print_key("  claimed:", vl_state_word(h->mode));
+		print_key("  command:", h->command);
+		print_key("  owner:", h->owner);
+		print_pid("  child:", h->child);
+		print_key("  since:", vl_format_time(h->since, tbuf));
+	}
 }
 
 static void json_key(const char *indent, const char *key)
@@ -70,9 +85,53 @@ static void json_pid(pid_t pid)
 		fputs("null", stdout);
 }
 
-static void print_json(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
+/* An array of holders, or of @stale records: their mode is only "claimed". */
+static void json_holders(const struct lockspace_holder *hs, size_t n, int stale)
 {
 	char tbuf[VL_TIME_LEN];
+	fputs(n ? "[\n" : "[", stdout);
+	for (size_t i = 0; i < n; i++) {
+		const struct lockspace_holder *h = &hs[i];
+		fputs("    {\n", stdout);
+		json_key("      ", "pid");
+		json_pid(h->pid);
+		fputs(",\n", stdout);
+		if (!stale) {
+			json_key("      ", "host");
+			if (h->host_id)
+				printf("%u,\n", h->host_id);
+			else
+				fputs("null,\n", stdout);
+			json_key("      ", "gen"); /* the list column's name, as every key here */
+			if (h->host_id)
+				printf("%llu,\n", h->generation);
+			else
+				fputs("null,\n", stdout);
+		}
+		json_key("      ", stale ? "claimed" : "mode");
+		vl_json_string(stdout, vl_state_word(h->mode));
+		fputs(",\n", stdout);
+		json_key("      ", "command");
+		vl_json_string(stdout, h->command);
+		fputs(",\n", stdout);
+		json_key("      ", "owner");
+		vl_json_string(stdout, h->owner);
+		fputs(",\n", stdout);
+		json_key("      ", "child");
+		json_pid(h->child);
+		fputs(",\n", stdout);
+		json_key("      ", "since");
+		vl_json_string(stdout, vl_format_time(h->since, tbuf));
+		fputs(",\n", stdout);
+		json_key("      ", "status");
+		vl_json_string(stdout, vl_holder_word(h));
+		fputs(i + 1 < n ? "\n    },\n" : "\n    }\n  ", stdout);
+	}
+	putchar(']');
+}
+
+static void print_json(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
+{
 	fputs("{\n", stdout);
 	json_key("  ", "name");
 	vl_json_string(stdout, info->name);
@@ -90,48 +149,16 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 	vl_json_string(stdout, vl_state_word(info->state));
 	fputs(",\n", stdout);
 	json_key("  ", "holders");
-	fputs(info->nholders ? "[\n" : "[", stdout);
-	for (size_t i = 0; i < info->nholders; i++) {
-		const struct lockspace_holder *h = &info->holders[i];
-		fputs("    {\n", stdout);
-		json_key("      ", "pid");
-		json_pid(h->pid);
-		fputs(",\n", stdout);
-		json_key("      ", "host");
-		if (h->host_id)
-			printf("%u,\n", h->host_id);
-		else
-			fputs("null,\n", stdout);
-		json_key("      ", "gen"); /* the list column's name, as every key here */
-		if (h->host_id)
-			printf("%llu,\n", h->generation);
-		else
-			fputs("null,\n", stdout);
-		json_key("      ", "mode");
-		vl_json_string(stdout, vl_state_word(h->mode));
-		fputs(",\n", stdout);
-		json_key("      ", "command");
-		vl_json_string(stdout, h->command);
-		fputs(",\n", stdout);
-		json_key("      ", "owner");
-		vl_json_string(stdout, h->owner);
-		fputs(",\n", stdout);
-		json_key("      ", "child");
-		json_pid(h->child);
-		fputs(",\n", stdout);
-		json_key("      ", "since");
-		vl_json_string(stdout, vl_format_time(h->since, tbuf));
-		fputs(",\n", stdout);
-		json_key("      ", "status");
-		vl_json_string(stdout, vl_holder_word(h));
-		fputs(i + 1 < info->nholders ? "\n    },\n" : "\n    }\n  ", stdout);
-	}
-	fputs("],\n", stdout);
+	json_holders(info->holders, info->nholders, 0);
+	fputs(",\n", stdout);
 	json_key("  ", "waiters");
 	putchar('[');
 	for (size_t i = 0; i < nwaiters; i++)
 		printf("%s%d", i ? ", " : "", (int)waiters[i]);
-	fputs("]\n}\n", stdout);
+	fputs("],\n", stdout);
+	json_key("  ", "stale_records");
+	json_holders(info->stale, info->nstale, 1);
+	fputs("\n}\n", stdout);
 }
 
 static int inspect_cb(const struct lockspace_info *info, void *arg)

@@ -17,6 +17,7 @@ struct row {
 struct list_run {
 	unsigned outflags;
 	int all;
+	int stale; /* --stale: rows for the stale records too */
 	pid_t pid;
 	const char *owner;
 	int want[VL_NCOLS];
@@ -72,7 +73,7 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 	if (!err)
 		err = set_cell(lr, r, VL_COL_PATH, info->path);
 	if (!err)
-		err = set_cell(lr, r, VL_COL_MODE, vl_state_word(h ? h->mode : info->state));
+		err = set_cell(lr, r, VL_COL_MODE, vl_row_mode(info, h));
 	if (!err && h && h->host_id) {
 		snprintf(nbuf, sizeof(nbuf), "%u", h->host_id);
 		err = set_cell(lr, r, VL_COL_HOST, nbuf);
@@ -123,26 +124,21 @@ static int list_cb(const struct lockspace_info *info, void *arg)
 {
 	struct list_run *lr = arg;
 	int filtered = lr->pid > 0 || lr->owner;
-	int live = 0;
-	/* A free file is listed with -a only, stale claims on it included. */
-	if (info->state == LOCKSPACE_STATE_FREE && !lr->all)
-		return 0;
-	for (size_t i = 0; i < info->nholders; i++) {
-		const struct lockspace_holder *h = &info->holders[i];
-		if (!(h->flags & LOCKSPACE_HOLDER_STALE))
-			live = 1;
-		if (!holder_matches(lr, h))
-			continue;
-		int err = add_row(lr, info, h);
-		if (err)
-			return err;
-	}
+	/* A free file is listed with -a only; its stale records with --stale. */
+	int listed = info->state != LOCKSPACE_STATE_FREE || lr->all;
+	int err = 0;
+	for (size_t i = 0; listed && !err && i < info->nholders; i++)
+		if (holder_matches(lr, &info->holders[i]))
+			err = add_row(lr, info, &info->holders[i]);
+	for (size_t i = 0; lr->stale && !err && i < info->nstale; i++)
+		if (holder_matches(lr, &info->stale[i]))
+			err = add_row(lr, info, &info->stale[i]);
 	/*
-	 * Every lock file listed gets a row of its own state besides the stale
-	 * claims on it: "free" with -a, or a held lock whose holder is unknown.
+	 * Every lock file listed gets a row, of its holders or else of its own
+	 * state: "free" with -a, or a held lock whose holder is unknown.
 	 */
-	if (live || filtered)
-		return 0;
+	if (err || !listed || info->nholders || filtered)
+		return err;
 	return add_row(lr, info, NULL);
 }
 
@@ -157,8 +153,33 @@ static int row_cmp(const void *a, const void *b)
 	return c;
 }
 
+/* Raw output is printed here, not by libsmartcols, which prints an empty
+ * cell as nothing and so shifts the fields of every cell after it. */
+static void print_raw(const struct list_run *lr, const struct vl_columns *cols)
+{
+	if (!lr->nrows)
+		return;
+	if (!(lr->outflags & VL_OUT_NOHEADINGS)) {
+		for (size_t c = 0; c < cols->n; c++)
+			printf("%s%s", c ? " " : "", vl_column_name(cols->id[c]));
+		putchar('\n');
+	}
+	for (size_t i = 0; i < lr->nrows; i++) {
+		for (size_t c = 0; c < cols->n; c++) {
+			if (c)
+				putchar(' ');
+			vl_print_raw_cell(stdout, lr->rows[i].cell[cols->id[c]]);
+		}
+		putchar('\n');
+	}
+}
+
 static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 {
+	if (lr->outflags & VL_OUT_RAW) {
+		print_raw(lr, cols);
+		return 0;
+	}
 	struct libscols_table *tb = vl_table_new(cols, lr->outflags);
 	if (!tb)
 		return -ENOMEM;
@@ -196,7 +217,7 @@ static const char summary[] = "Show the held locks of the lockspace, one row per
 
 int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 {
-	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, pid = 0;
+	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, stale = 0, pid = 0;
 	char *owner = NULL;
 	struct vl_columns cols;
 	int cols_given = 0, on_default = 1; /* the columns are the default set, perhaps +LIST */
@@ -212,6 +233,8 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		{"owner", '\0', POPT_ARG_STRING, NULL, 'O', "show only locks held with this owner label",
 		 "LABEL"},
 		{"raw", 'r', POPT_ARG_NONE, &raw, 0, "use the raw output format", NULL},
+		{"stale", '\0', POPT_ARG_NONE, &stale, 0, "also show stale holder records, as MODE stale",
+		 NULL},
 		VL_POPT_STANDARD,
 		POPT_TABLEEND,
 	};
@@ -278,6 +301,7 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	lr.outflags =
 		(json ? VL_OUT_JSON : 0) | (raw ? VL_OUT_RAW : 0) | (noheadings ? VL_OUT_NOHEADINGS : 0);
 	lr.all = all;
+	lr.stale = stale;
 	lr.pid = (pid_t)pid;
 	lr.owner = owner;
 
@@ -291,7 +315,8 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	for (size_t i = 0; i < cols.n; i++)
 		lr.want[cols.id[i]] = 1;
 	/* /proc/locks stalls every locker on the host while it is read: only on request. */
-	unsigned flags = (all ? LOCKSPACE_ALL : 0) | (lr.want[VL_COL_WAITERS] ? LOCKSPACE_WAITERS : 0);
+	unsigned flags =
+		(all || stale ? LOCKSPACE_ALL : 0) | (lr.want[VL_COL_WAITERS] ? LOCKSPACE_WAITERS : 0);
 	int err = ls ? lockspace_foreach(ls, flags, list_cb, &lr) : 0;
 	if (err < 0) {
 		vl_error("list %s: %s%s", lockspace_dir(ls), lockspace_strerror(err), vl_advice(err));

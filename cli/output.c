@@ -22,7 +22,8 @@ static const struct vl_coldesc coldescs[VL_NCOLS] = {
 	[VL_COL_NAME] = {"NAME", 32, 0, SCOLS_JSON_STRING, "lock file name (MD5 of the resource)"},
 	[VL_COL_PATH] = {"PATH", 0.4, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
 			 "resource the lock file stands for"},
-	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING, "exclusive, shared, or free (with --all)"},
+	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING,
+			 "exclusive, shared, free (with --all) or stale (with --stale)"},
 	[VL_COL_HOST] = {"HOST", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			 "sanlock: id of the host owning the lease"},
 	[VL_COL_GEN] = {"GEN", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
@@ -102,6 +103,11 @@ int vl_columns_parse(struct vl_columns *c, const char *spec)
 			return 0;
 		p += len + 1;
 	}
+}
+
+const char *vl_column_name(enum vl_col col)
+{
+	return coldescs[col].name;
 }
 
 void vl_columns_help(FILE *out)
@@ -233,6 +239,13 @@ const char *vl_holder_word(const struct lockspace_holder *h)
 	if ((h->flags & LOCKSPACE_HOLDER_NORECORD) || !(h->flags & LOCKSPACE_HOLDER_RECORD))
 		return "norecord";
 	return "ok";
+}
+
+const char *vl_row_mode(const struct lockspace_info *info, const struct lockspace_holder *h)
+{
+	if (h && (h->flags & LOCKSPACE_HOLDER_STALE))
+		return "stale";
+	return vl_state_word(h ? h->mode : info->state);
 }
 
 const char *vl_row_status(const struct lockspace_info *info, const struct lockspace_holder *h)
@@ -377,26 +390,43 @@ void vl_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void vl_print_safe(FILE *out, const char *s)
+/* @s escaped: "-" for NULL or "", "\x2d" for "-" itself; otherwise control
+ * characters, backslash and invalid UTF-8 as \xNN, and with @raw also blanks and
+ * every byte that is not ASCII. */
+static void print_escaped(FILE *out, const char *s, int raw)
 {
 	if (!s || !*s) {
 		fputc('-', out);
 		return;
 	}
+	if (strcmp(s, "-") == 0) {
+		fputs("\\x2d", out);
+		return;
+	}
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		size_t len = utf8_seq(p);
-		if (len > 1) {
+		if (len > 1 && !raw) {
 			fwrite(p, 1, len, out);
 			p += len;
 			continue;
 		}
-		if (!len || *p < 0x20 || *p == 0x7f || *p == '\\')
+		if (len != 1 || *p < 0x20 || *p == 0x7f || *p == '\\' || (raw && *p == ' '))
 			fprintf(out, "\\x%02x", *p);
 		else
 			fputc(*p, out);
 		p++;
 	}
+}
+
+void vl_print_safe(FILE *out, const char *s)
+{
+	print_escaped(out, s, 0);
+}
+
+void vl_print_raw_cell(FILE *out, const char *s)
+{
+	print_escaped(out, s, 1);
 }
 
 int vl_finish_stdout(int status)

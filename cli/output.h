@@ -51,6 +51,8 @@ void vl_columns_all(struct vl_columns *c);
  * one line naming the bad column and return -1.
  */
 int vl_columns_parse(struct vl_columns *c, const char *spec);
+/* The heading of column @col, "PATH". */
+const char *vl_column_name(enum vl_col col);
 /* Print "Available output columns:" and a line per column. */
 void vl_columns_help(FILE *out);
 
@@ -89,6 +91,9 @@ const char *vl_state_word(enum lockspace_state state);
 const char *vl_integrity_word(int integrity);
 /* A holder's own status: "ok", "norecord" or "stale". */
 const char *vl_holder_word(const struct lockspace_holder *h);
+/* The MODE of a list row: "stale" for a stale record, else the holder's mode
+ * (or, with @h NULL, the file's state). */
+const char *vl_row_mode(const struct lockspace_info *info, const struct lockspace_holder *h);
 /*
  * The STATUS of a list row: "stale" (the row is a stale record), else the
  * lock file's trouble ("corrupt", "empty", "unreadable"), else "norecord"
@@ -108,8 +113,13 @@ int vl_utf8_valid(const char *s);
 char *vl_utf8_clean(const char *s);
 /* Print @s as a JSON string (invalid UTF-8 as U+FFFD), or null when NULL. */
 void vl_json_string(FILE *out, const char *s);
-/* Print @s with control characters, backslash and invalid UTF-8 escaped as \xNN; "-" for NULL or "". */
+/* Print @s with control characters, backslash and invalid UTF-8 escaped as
+ * \xNN; "-" for NULL or "" (unknown), and so "\x2d" for "-" itself. */
 void vl_print_safe(FILE *out, const char *s);
+/* Print a cell of raw output as vl_print_safe() does, blanks and bytes that
+ * are not ASCII escaped too (as libsmartcols' raw mode writes them): a cell
+ * is then one word that is never empty, and "-" always means unknown. */
+void vl_print_raw_cell(FILE *out, const char *s);
 
 /* Flush stdout; on a write error print it and return VL_EXIT_OSERR, else @status. */
 int vl_finish_stdout(int status);

@@ -274,13 +274,15 @@ enum lockspace_holder_flags {
 	/** The kernel shows this pid holding the lock, but it has no record. */
 	LOCKSPACE_HOLDER_NORECORD = 1u << 1,
 	/** A record names this lock, but its process is gone, its pid was
-	 *  reused, or the lock is not held: the record is stale. */
+	 *  reused, or the kernel does not show it holding the lock: the
+	 *  record is stale. Only entries of lockspace_info.stale have it. */
 	LOCKSPACE_HOLDER_STALE = 1u << 2,
 	/** The holder is this very process. */
 	LOCKSPACE_HOLDER_SELF = 1u << 3,
 };
 
-/** One holder of a lock (or one stale claim of it). */
+/** One holder of a lock (or, in lockspace_info.stale, one stale claim of it:
+ *  then @mode is the mode the record claims, not a lock anybody holds). */
 struct lockspace_holder {
 	pid_t pid;		   /* holder process (0 if unknown, e.g. on another host) */
 	enum lockspace_state mode; /* shared or exclusive */
@@ -305,10 +307,23 @@ struct lockspace_info {
 	const char *path;	    /* recorded content (the resource), NULL if empty or unread */
 	int integrity;		    /* 0 verified, -ENODATA empty, -EBADMSG corrupt, other -errno */
 	enum lockspace_state state; /* as the kernel says now */
+	/* The holders the kernel confirms, and only those: the pid F_GETLK
+	 * names, this process if it holds the lock, a further shared holder
+	 * whose record is live (pid and start time match) and, with
+	 * LOCKSPACE_WAITERS, that /proc/locks shows; and the holders
+	 * /proc/locks shows without a record. A record only labels them. */
 	size_t nholders;
 	const struct lockspace_holder *holders;
 	size_t nwaiters; /* only with LOCKSPACE_WAITERS */
 	const pid_t *waiters;
+	/* The records that claim this lock but are not confirmed (their
+	 * process is gone, its pid was reused, or the kernel does not show it
+	 * holding the lock in the claimed mode), each flagged
+	 * LOCKSPACE_HOLDER_STALE and never counted in @holders.
+	 * lockspace_prune() removes the records of ended processes. Always
+	 * empty in a sanlock lockspace, whose lease names its owners. */
+	size_t nstale;
+	const struct lockspace_holder *stale;
 };
 
 /**
@@ -321,13 +336,15 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
 /**
  * Report the lock files of the lockspace, in directory order: held ones, and
  * free ones too with LOCKSPACE_ALL (stale record claims of a free file show
- * only then). One pass over the directory with an
+ * only then, in lockspace_info.stale). One pass over the directory with an
  * F_GETLK probe per file (lock files this process holds are reported from the
  * table, never opened), joined with the holder records. F_GETLK names one
- * holder per lock; other holders of a shared lock are known from their
+ * holder per lock; other holders of a shared lock are known from their live
  * records. With LOCKSPACE_WAITERS, /proc/locks is read once to list blocked
- * waiters, and the holders it shows that the probe and the records did not
- * (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
+ * waiters; a shared holder known from its record must then appear there too,
+ * and the holders it shows that the probe and the records did not (further
+ * shared holders without a record) are added. Names that are not 32 hex
+ * digits are skipped.
  * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode, or a
  * negative errno if the directory cannot be read.
  */

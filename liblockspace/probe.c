@@ -35,8 +35,13 @@ struct walk {
 	/* Buffers reused from one lock file to the next. */
 	struct lockspace_holder *holders;
 	size_t cap_holders;
+	struct lockspace_holder *stale;
+	size_t cap_stale;
 	pid_t *wpids;
 	size_t cap_wpids;
+	pid_t *kpids; /* the holders /proc/locks shows on the current file */
+	size_t cap_kpids, nkpids;
+	int proc_read; /* kpids is known for the current file */
 	char *lockfile;
 	size_t dirlen;
 	struct comm *comms[256]; /* command of each pid seen, for the whole walk */
@@ -100,7 +105,9 @@ static void walk_free(struct walk *w)
 	free(w->claims);
 	free(w->waiters);
 	free(w->holders);
+	free(w->stale);
 	free(w->wpids);
+	free(w->kpids);
 	free(w->lockfile);
 	for (size_t i = 0; i < 256; i++)
 		while (w->comms[i]) {
@@ -130,19 +137,38 @@ static const struct claim_ref *claims_of(const struct walk *w, const char *name,
 	return first;
 }
 
-static struct lockspace_holder *add_holder(struct walk *w, size_t *n)
+/* Room for one more of @n elements of @size in @buf, whose capacity is *@cap:
+ * returns the buffer to use from now on, or NULL (then @buf is left as it was). */
+static void *grow(void *buf, size_t *cap, size_t n, size_t size)
 {
-	if (*n == w->cap_holders) {
-		size_t cap = w->cap_holders ? w->cap_holders * 2 : 8;
-		struct lockspace_holder *h = realloc(w->holders, cap * sizeof(*h));
-		if (!h)
-			return NULL;
-		w->holders = h;
-		w->cap_holders = cap;
-	}
-	struct lockspace_holder *h = &w->holders[(*n)++];
+	if (n < *cap)
+		return buf;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *nb = realloc(buf, ncap * size);
+	if (nb)
+		*cap = ncap;
+	return nb;
+}
+
+/* A new zeroed entry at the end of w->holders (or of w->stale), or NULL. */
+static struct lockspace_holder *add_entry(struct walk *w, int stale, size_t *n)
+{
+	struct lockspace_holder *buf = stale ? grow(w->stale, &w->cap_stale, *n, sizeof(*buf))
+					     : grow(w->holders, &w->cap_holders, *n, sizeof(*buf));
+	if (!buf)
+		return NULL;
+	if (stale)
+		w->stale = buf;
+	else
+		w->holders = buf;
+	struct lockspace_holder *h = &buf[(*n)++];
 	memset(h, 0, sizeof(*h));
 	return h;
+}
+
+static struct lockspace_holder *add_holder(struct walk *w, size_t *n)
+{
+	return add_entry(w, 0, n);
 }
 
 static const char *command_of(struct walk *w, pid_t pid)
@@ -172,22 +198,49 @@ struct state {
 	time_t self_since;
 };
 
-/* Join the kernel's view with the records' claims into w->holders. */
-static int build_holders(struct walk *w, const char *name, const struct state *s, size_t *nh)
+static int kernel_shows(const struct walk *w, pid_t pid)
+{
+	for (size_t i = 0; i < w->nkpids; i++)
+		if (w->kpids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/*
+ * Does the kernel confirm the claim of @r in @mode on a file in state @s?
+ * The pid F_GETLK names holds it, and so does this process if the table
+ * holds it. F_GETLK names one holder of a shared lock: a further shared
+ * holder is taken on its live record (pid and start time), and must also be
+ * in /proc/locks when that was read anyway.
+ */
+static int claim_confirmed(const struct walk *w, const struct state *s, const struct lsi_record *r,
+			   int shared)
+{
+	if (r->pid == w->self)
+		return s->self && !s->self_shared == !shared;
+	if (!r->live || s->state != (shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE))
+		return 0;
+	if (r->pid == s->pid)
+		return 1;
+	return shared && (!w->proc_read || kernel_shows(w, r->pid));
+}
+
+/*
+ * Join the kernel's view with the records' claims: the holders the kernel
+ * confirms into w->holders (labelled by their records), the claims it does
+ * not into w->stale.
+ */
+static int build_holders(struct walk *w, const char *name, const struct state *s, size_t *nh, size_t *ns)
 {
 	size_t nc;
 	const struct claim_ref *c = claims_of(w, name, &nc);
 	int kernel_named = 0, self_named = 0;
-	*nh = 0;
+	*nh = *ns = 0;
 	for (size_t i = 0; i < nc; i++) {
 		const struct lsi_record *r = c[i].rec;
 		int is_self = r->pid == w->self;
-		/* A claim stands only if the kernel's state agrees with its mode. */
-		int mode_ok = c[i].claim->shared ? s->state == LOCKSPACE_STATE_SHARED
-						 : s->state == LOCKSPACE_STATE_EXCLUSIVE;
-		int holds = r->live && mode_ok &&
-			    (is_self ? s->self : (s->state == LOCKSPACE_STATE_SHARED || r->pid == s->pid));
-		struct lockspace_holder *h = add_holder(w, nh);
+		int holds = claim_confirmed(w, s, r, c[i].claim->shared);
+		struct lockspace_holder *h = add_entry(w, !holds, holds ? nh : ns);
 		if (!h)
 			return -ENOMEM;
 		h->pid = r->pid;
@@ -226,43 +279,43 @@ static int build_holders(struct walk *w, const char *name, const struct state *s
 		};
 		h->command = command_of(w, s->pid);
 	}
+	/* The holders only /proc/locks shows: further shared holders without a record. */
+	for (size_t i = 0; i < w->nkpids; i++) {
+		pid_t pid = w->kpids[i];
+		int known = pid == w->self;
+		for (size_t j = 0; j < *nh && !known; j++)
+			known = w->holders[j].pid == pid;
+		if (known)
+			continue;
+		struct lockspace_holder *h = add_holder(w, nh);
+		if (!h)
+			return -ENOMEM;
+		*h = (struct lockspace_holder){.pid = pid,
+					       .mode = s->state,
+					       .flags = LOCKSPACE_HOLDER_NORECORD,
+					       .command = command_of(w, pid)};
+	}
 	return 0;
 }
 
-/* Waiters of the file @st, and the holders only /proc/locks shows. */
-static int join_proc_locks(struct walk *w, const struct stat *st, enum lockspace_state state, size_t *n,
-			   size_t *nh)
+/* From /proc/locks, the waiters of the file @st into w->wpids and its holders into w->kpids. */
+static int join_proc_locks(struct walk *w, const struct stat *st, size_t *n)
 {
 	*n = 0;
+	w->nkpids = 0;
+	w->proc_read = 1;
 	for (size_t i = 0; i < w->nwaiters; i++) {
 		const struct lsi_waiter *x = &w->waiters[i];
 		if (x->ino != (unsigned long long)st->st_ino || x->major != major(st->st_dev) ||
 		    x->minor != minor(st->st_dev))
 			continue;
-		if (!x->blocked) {
-			int known = x->pid == w->self;
-			for (size_t j = 0; j < *nh && !known; j++)
-				known = w->holders[j].pid == x->pid &&
-					!(w->holders[j].flags & LOCKSPACE_HOLDER_STALE);
-			struct lockspace_holder *h = known ? NULL : add_holder(w, nh);
-			if (!known && !h)
-				return -ENOMEM;
-			if (h)
-				*h = (struct lockspace_holder){.pid = x->pid,
-							       .mode = state,
-							       .flags = LOCKSPACE_HOLDER_NORECORD,
-							       .command = command_of(w, x->pid)};
-			continue;
-		}
-		if (*n == w->cap_wpids) {
-			size_t cap = w->cap_wpids ? w->cap_wpids * 2 : 8;
-			pid_t *p = realloc(w->wpids, cap * sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			w->wpids = p;
-			w->cap_wpids = cap;
-		}
-		w->wpids[(*n)++] = x->pid;
+		pid_t **buf = x->blocked ? &w->wpids : &w->kpids;
+		size_t *cnt = x->blocked ? n : &w->nkpids;
+		pid_t *p = grow(*buf, x->blocked ? &w->cap_wpids : &w->cap_kpids, *cnt, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*buf = p;
+		p[(*cnt)++] = x->pid;
 	}
 	return 0;
 }
@@ -349,11 +402,14 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 	}
 	info.path = path;
 	info.state = s.state;
-	err = build_holders(w, name, &s, &info.nholders);
+	w->nkpids = 0;
+	w->proc_read = 0;
+	if (have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
+		err = join_proc_locks(w, &st, &info.nwaiters);
+	if (!err)
+		err = build_holders(w, name, &s, &info.nholders, &info.nstale);
 	info.holders = w->holders;
-	if (!err && have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
-		err = join_proc_locks(w, &st, s.state, &info.nwaiters, &info.nholders);
-	info.holders = w->holders;
+	info.stale = w->stale;
 	info.waiters = w->wpids;
 	if (!err)
 		err = w->fn(&info, w->arg);

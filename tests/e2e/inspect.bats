@@ -102,7 +102,7 @@ inspect_json_ok() {
 	wait_for 10 waiters_are "$w"
 	run env TZ=UTC "$VIRLOCK" -L "$LS" inspect -J "$WORK/disk"
 	assert_success
-	jq_ok '[keys_unsorted[]] == ["name","path","lockfile","integrity","state","holders","waiters"]'
+	jq_ok '[keys_unsorted[]] == ["name","path","lockfile","integrity","state","holders","waiters","stale_records"]'
 	jq_ok '.name == $name and .path == $path and .lockfile == $lf and .integrity == "verified" and
 		.state == "exclusive"' --arg name "$NAME" --arg path "$DISK" --arg lf "$LSDIR/$NAME"
 	jq_ok '.holders | length == 1 and (.[0] | .pid == $h and .host == null and .gen == null and .mode == "exclusive" and .command == "lockhold"
@@ -158,17 +158,22 @@ inspect_json_ok() {
 		--argjson p "$(pid_of r1)"
 }
 
-@test "inspect shows a stale record as a stale holder" {
+@test "inspect counts no stale record as a holder: it shows them apart, as stale records" {
 	local dead
 	hold h1 "$WORK/disk"
 	dead=$(dead_pid)
 	write_record "$dead" 777 "owner ghost" "child 4242" "lock $NAME exclusive 1700000000"
 	run env TZ=UTC "$VIRLOCK" -L "$LS" inspect -J "$WORK/disk"
 	assert_success
-	jq_ok '.holders | length == 2'
-	jq_ok '.holders[] | select(.pid == $d) | .status == "stale" and .owner == "ghost" and .child == 4242 and
-		.since == "2023-11-14T22:13:20+00:00"' --argjson d "$dead"
-	jq_ok '.holders[] | select(.pid == $h) | .status == "norecord"' --argjson h "$(pid_of h1)"
+	jq_ok '.holders | length == 1'
+	jq_ok '.holders[0] | .pid == $h and .status == "norecord"' --argjson h "$(pid_of h1)"
+	jq_ok '.stale_records == [{pid: $d, claimed: "exclusive", command: null, owner: "ghost", child: 4242,
+		since: "2023-11-14T22:13:20+00:00", status: "stale"}]' --argjson d "$dead"
+	run vl inspect "$WORK/disk"
+	assert_equal "$(value holders)" 1
+	assert_line --regexp "^stale records: 1 .*virlock prune"
+	assert_line --regexp "^record: +$dead\$"
+	assert_line "  owner:   ghost"
 }
 
 @test "inspect escapes control characters in the text block and keeps JSON valid" {
@@ -200,6 +205,16 @@ inspect_json_ok() {
 	run vl inspect --literal never-locked
 	assert_failure 66
 	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "inspect writes an unknown value as - and a value - as \\x2d" {
+	vl acquire --literal --owner=- -
+	run vl inspect --literal -
+	assert_success
+	assert_line "path:      \\x2d"
+	assert_line "  owner:   \\x2d"
+	assert_line "  child:   -"
+	vl release --literal -
 }
 
 @test "inspect wants exactly one resource" {

@@ -210,7 +210,7 @@ waiters_json_ok() {
 	jq_ok '.locks == [{"name": $name, "path": null, "mode": "free", "status": "empty"}]' --arg name "$name"
 }
 
-@test "list flags a stale record of a dead process and of a reused pid" {
+@test "list shows no stale record of a dead process or a reused pid; --stale adds them as MODE stale" {
 	local name dead h
 	hold h1 "$WORK/disk1"
 	h=$(pid_of h1)
@@ -220,15 +220,24 @@ waiters_json_ok() {
 	write_record $$ 1 "owner reused" "lock $name shared 1700000000"
 	run env TZ=UTC "$VIRLOCK" -L "$LS" list -J --output-all
 	assert_success
+	jq_ok '[.locks[] | {pid, mode, owner, status}] == [{pid: $h, mode: "exclusive", owner: null, status: "norecord"}]' \
+		--argjson h "$h"
+	run env TZ=UTC "$VIRLOCK" -L "$LS" list -J --output-all --stale
+	assert_success
 	jq_ok '.locks | length == 3'
 	jq_ok '[.locks[] | select(.pid == $h)] == [.locks[] | select(.status == "norecord")]' --argjson h "$h"
 	jq_ok '.locks[] | select(.pid == $dead) | .status == "stale" and .owner == "ghost" and
-		.since == "2023-11-14T22:13:20+00:00" and .mode == "exclusive"' --argjson dead "$dead"
-	jq_ok '.locks[] | select(.pid == $me) | .status == "stale" and .owner == "reused" and .mode == "shared"' \
+		.since == "2023-11-14T22:13:20+00:00" and .mode == "stale"' --argjson dead "$dead"
+	jq_ok '.locks[] | select(.pid == $me) | .status == "stale" and .owner == "reused" and .mode == "stale"' \
 		--argjson me $$
+	run vl list --owner ghost
+	assert_success
+	assert_output ""
+	rows --stale --owner ghost -o PID,MODE,STATUS
+	assert_output "$dead stale stale"
 }
 
-@test "list -a shows the stale claims on a free lock file besides its own row, list alone none" {
+@test "list -a shows a free lock file with stale claims as free only; --stale adds the claims" {
 	local name dead
 	hold h1 "$WORK/disk1"
 	unhold h1
@@ -236,9 +245,11 @@ waiters_json_ok() {
 	dead=$(dead_pid)
 	write_record "$dead" 12345 "lock $name exclusive 1700000000"
 	rows -a -o NAME,MODE,PID,STATUS
-	assert_line "$name free  ok"
-	assert_line "$name exclusive $dead stale"
-	[ "${#lines[@]}" -eq 2 ]
+	assert_output "$name free - ok"
+	rows -a --stale -o NAME,MODE,PID,STATUS
+	assert_output "$(printf '%s free - ok\n%s stale %s stale' "$name" "$name" "$dead")"
+	rows --stale -o NAME,MODE,PID,STATUS
+	assert_output "$name stale $dead stale"
 	rows
 	assert_success
 	assert_output ""
@@ -302,6 +313,38 @@ waiters_json_ok() {
 	assert_line --index 1 "$(realpath "$WORK/my disk" | sed 's/ /\\x20/g') vm\\x201"
 }
 
+@test "list -r writes an empty cell as - and a value - as \\x2d, so read gets every field" {
+	local path mode pid owner child status n=0
+	hold h1 "$WORK/disk1"
+	vl acquire --literal --owner=- -
+	rows -o PATH,MODE,PID,OWNER,CHILD,STATUS
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	while read -r path mode pid owner child status; do
+		[[ $mode == exclusive && $pid =~ ^[0-9]+$ && $child == - && -n $status ]]
+		if [ "$path" = '\x2d' ]; then
+			assert_equal "$owner" '\x2d'
+			assert_equal "$status" ok
+		else
+			assert_equal "$path" "$D1"
+			assert_equal "$pid" "$(pid_of h1)"
+			assert_equal "$owner" -
+			assert_equal "$status" norecord
+		fi
+		n=$((n + 1))
+	done <<<"$output"
+	[ "$n" -eq 2 ]
+	# With headings, the heading line has as many words as each row.
+	run vl list -r -o PATH,OWNER,CHILD,WAITERS
+	assert_line --index 0 "PATH OWNER CHILD WAITERS"
+	assert_line "$D1 - - -"
+	assert_line '\x2d \x2d - -'
+	# The table and JSON are unchanged: blanks there, null in JSON.
+	run vl list -J -o path,owner,child
+	jq_ok '.locks | map(select(.path == "-")) == [{path: "-", owner: "-", child: null}]'
+	vl release --literal -
+}
+
 @test "list -o takes a comma list of columns in any case; +LIST appends to the default" {
 	hold h1 -o vm1 "$WORK/disk1"
 	run vl list -o name,Pid
@@ -357,11 +400,11 @@ waiters_json_ok() {
 	name=$(name_of "$WORK/disk1")
 	dead=$(dead_pid)
 	write_record "$dead" 1 "lock $name exclusive 1700000000"
-	run env TZ=UTC "$VIRLOCK" -L "$LS" list -r -n -o PID,SINCE -p "$dead"
+	run env TZ=UTC "$VIRLOCK" -L "$LS" list --stale -r -n -o PID,SINCE -p "$dead"
 	assert_output "$dead 2023-11-14T22:13:20+00:00"
-	run env TZ=IST-5:30 "$VIRLOCK" -L "$LS" list -r -n -o PID,SINCE -p "$dead"
+	run env TZ=IST-5:30 "$VIRLOCK" -L "$LS" list --stale -r -n -o PID,SINCE -p "$dead"
 	assert_output "$dead 2023-11-15T03:43:20+05:30"
-	run env TZ=EST5 "$VIRLOCK" -L "$LS" list -J -o since -p "$dead"
+	run env TZ=EST5 "$VIRLOCK" -L "$LS" list --stale -J -o since -p "$dead"
 	jq_ok '.locks == [{"since": "2023-11-14T17:13:20-05:00"}]'
 	assert_equal "$(TZ=IST-5:30 iso_time 1700000000)" "2023-11-15T03:43:20+05:30"
 }

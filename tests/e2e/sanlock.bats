@@ -85,7 +85,7 @@ teardown() {
 	run h1 list -r -n -o NAME,MODE,OWNER
 	assert_output "$name exclusive vm1"
 	run h2 list -r -n -o NAME,MODE,PID
-	assert_output "$name exclusive "
+	assert_output "$name exclusive -"
 	run h1 inspect "$WORK/disk.img"
 	assert_line --partial "owner:   vm1"
 	# Leaving with a lease held is refused.
@@ -130,10 +130,10 @@ gen_known() {
 	run h1 list -r -n -o NAME,HOST,GEN,PID,OWNER
 	assert_output "$name 1 $gen1 $pid vm1"
 	run h2 list -r -n -o NAME,HOST,GEN,PID,OWNER
-	assert_output "$name 1 $gen1  "
+	assert_output "$name 1 $gen1 - -"
 	# The path is in the lease file: both hosts show it.
 	run h2 list -r -n -o +GEN
-	assert_output "$(realpath "$WORK/disk.img") exclusive 1     $gen1"
+	assert_output "$(realpath "$WORK/disk.img") exclusive 1 - - - - $gen1"
 	run h1 list -r -n -o PATH,STATUS
 	assert_output "$(realpath "$WORK/disk.img") ok"
 	run h2 list -J
@@ -157,10 +157,10 @@ gen_known() {
 	assert_success
 	run h2 acquire -s --owner s2 "$WORK/other.img"
 	assert_success
-	pid=$(h1 list -r -n -o PID | grep .)
+	pid=$(h1 list -r -n -o PID | grep '^[0-9]')
 	run h1 list -r -n -o HOST,PID,OWNER
 	assert_line "1 $pid s1"
-	assert_line "2  "
+	assert_line "2 - -"
 	run h2 list -J -o HOST,OWNER
 	jq -e '.locks | sort_by(.host) == [{host: 1, owner: null}, {host: 2, owner: "s2"}]' <<<"$output"
 	run h1 release --owner s1
@@ -186,7 +186,7 @@ gen_known() {
 	assert_success
 	run h2 -q init --backend sanlock --host-id 2
 	run h2 list -r -n -o HOST,GEN,PID
-	assert_output "1 $((gen + 1)) "
+	assert_output "1 $((gen + 1)) -"
 	run h1 release --owner g2
 	run h1 leave
 	run h2 leave
@@ -282,8 +282,8 @@ registered() {
 	other=$("$VIRLOCK" hash "$WORK/other.img")
 	free=$("$VIRLOCK" hash --literal free-lease)
 	# Each host keeps its records in its own directory.
-	[ -f "$SHARED/.holders/h1/$(h1 list -r -n -o PID | grep .)" ]
-	[ -S "$SHARED/.holders/h2/$(h2 list -r -n -o PID | grep .).sock" ]
+	[ -f "$SHARED/.holders/h1/$(h1 list -r -n -o PID | grep '^[0-9]')" ]
+	[ -S "$SHARED/.holders/h2/$(h2 list -r -n -o PID | grep '^[0-9]').sock" ]
 	# A dead holder's record on host 1, and temporary lease files that
 	# processes gone on each host left.
 	dead=$(sh -c 'echo $$')

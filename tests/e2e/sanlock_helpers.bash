@@ -90,7 +90,7 @@ h2() { SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" "$@"; }
 
 # h1_holds: a holder on host 1 holds a lease in $LS.
 h1_holds() {
-	[ -n "$(h1 list -r -n -o PID)" ]
+	h1 list -r -n -o PID | grep -q '^[0-9]'
 }
 
 # sanlock_shared_lockspace: both hosts running, and SHARED a sanlock lockspace

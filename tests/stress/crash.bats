@@ -213,9 +213,9 @@ all_stopped() {
 	check_list
 	# Stale records of the killed show "stale" until prune takes them.
 	local stale
-	stale=$(vl list -a -J -o pid,status | jq '[.locks[] | select(.status == "stale")] | length')
+	stale=$(vl list -a --stale -J -o pid,status | jq '[.locks[] | select(.status == "stale")] | length')
 	vl prune >/dev/null
-	run vl list -a -J -o status
+	run vl list -a --stale -J -o status
 	assert_success
 	refute_output --partial '"stale"'
 	local r

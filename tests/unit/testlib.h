@@ -703,7 +703,22 @@ struct tu_info {
 	struct tu_holder h[TU_MAX_HOLDERS];
 	size_t nwaiters;
 	pid_t w[TU_MAX_WAITERS];
+	size_t nstale;
+	struct tu_holder s[TU_MAX_HOLDERS];
 };
+
+static TU_UNUSED void tu_copy_holder(struct tu_holder *t, const struct lockspace_holder *h)
+{
+	t->pid = h->pid;
+	t->mode = (int)h->mode;
+	t->flags = h->flags;
+	t->has_owner = h->owner != NULL;
+	snprintf(t->owner, sizeof(t->owner), "%s", h->owner ? h->owner : "");
+	t->has_command = h->command != NULL;
+	snprintf(t->command, sizeof(t->command), "%s", h->command ? h->command : "");
+	t->child = h->child;
+	t->since = h->since;
+}
 
 struct tu_infos {
 	size_t n;
@@ -725,19 +740,11 @@ static TU_UNUSED int tu_collect(const struct lockspace_info *info, void *arg)
 		e->integrity = info->integrity;
 		e->state = (int)info->state;
 		e->nholders = info->nholders;
-		for (size_t i = 0; i < info->nholders && i < TU_MAX_HOLDERS; i++) {
-			const struct lockspace_holder *h = &info->holders[i];
-			e->h[i].pid = h->pid;
-			e->h[i].mode = (int)h->mode;
-			e->h[i].flags = h->flags;
-			e->h[i].has_owner = h->owner != NULL;
-			snprintf(e->h[i].owner, sizeof(e->h[i].owner), "%s", h->owner ? h->owner : "");
-			e->h[i].has_command = h->command != NULL;
-			snprintf(e->h[i].command, sizeof(e->h[i].command), "%s",
-				 h->command ? h->command : "");
-			e->h[i].child = h->child;
-			e->h[i].since = h->since;
-		}
+		for (size_t i = 0; i < info->nholders && i < TU_MAX_HOLDERS; i++)
+			tu_copy_holder(&e->h[i], &info->holders[i]);
+		e->nstale = info->nstale;
+		for (size_t i = 0; i < info->nstale && i < TU_MAX_HOLDERS; i++)
+			tu_copy_holder(&e->s[i], &info->stale[i]);
 		e->nwaiters = info->nwaiters;
 		for (size_t i = 0; i < info->nwaiters && i < TU_MAX_WAITERS; i++)
 			e->w[i] = info->waiters[i];
@@ -763,6 +770,15 @@ static TU_UNUSED const struct tu_holder *tu_holder_of(const struct tu_info *e, p
 	for (size_t i = 0; e && i < e->nholders && i < TU_MAX_HOLDERS; i++)
 		if (e->h[i].pid == pid)
 			return &e->h[i];
+	return NULL;
+}
+
+/* The stale record of pid in e, or NULL. */
+static TU_UNUSED const struct tu_holder *tu_stale_of(const struct tu_info *e, pid_t pid)
+{
+	for (size_t i = 0; e && i < e->nstale && i < TU_MAX_HOLDERS; i++)
+		if (e->s[i].pid == pid)
+			return &e->s[i];
 	return NULL;
 }
 
