@@ -21,6 +21,11 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 {
 	char what[64];
 	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
+	char *canon = NULL;
+	/* -ELOOP is a lock file planted as a link (65), or a loop in the resource's own path (66). */
+	if (err == -ELOOP && !(o->flags & LOCKSPACE_LITERAL) && lockspace_canonical(res, 0, &canon) == -ELOOP)
+		return vl_resource_error(res, err);
+	free(canon);
 	if (err == -EINTR && signo) {
 		vl_error("%s: wait interrupted by %s; nothing is held", res,
 			 acquire_signame(signo, what, sizeof(what)));
@@ -55,7 +60,7 @@ int acquire_canonical_all(const struct acquire_opts *o, char ***out)
 		if (err < 0) {
 			list[i] = NULL;
 			acquire_free_list(list, i);
-			return acquire_report(o, err, i, 0);
+			return vl_resource_error(o->resources[i], err);
 		}
 	}
 	*out = list;

@@ -40,15 +40,15 @@ int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv)
 		char name[LOCKSPACE_NAME_LEN + 1];
 		int err = lockspace_name(NULL, args[i], literal ? LOCKSPACE_LITERAL : 0, name);
 		if (err < 0) {
-			const char *advice = vl_advice(err);
-			if (err == -ENOENT)
-				advice = "; give an existing path, or --literal for a string resource";
-			else if (err == -EINVAL)
-				advice = "; give a non-empty resource";
 			fflush(stdout); /* keep the names and the errors in order on a terminal */
-			vl_error("%s: %s%s", args[i], lockspace_strerror(err), advice);
+			int s = VL_EXIT_USAGE;
+			if (err == -EINVAL)
+				vl_error("%s: %s; give a non-empty resource", args[i],
+					 lockspace_strerror(err));
+			else
+				s = vl_resource_error(args[i], err);
 			if (status == VL_EXIT_OK)
-				status = virlock_exit_code(err);
+				status = s;
 			continue;
 		}
 		puts(name);

@@ -196,6 +196,15 @@ static int lockfile_name(struct lockspace *ls, const char *path, char name[LOCKS
 	return match;
 }
 
+/* A path that does not exist and has no lock file either. */
+static int no_such_file(const char *res)
+{
+	vl_error("%s: no such file; give an existing path, a name from 'virlock list -o NAME', or --literal "
+		 "for a string resource",
+		 res);
+	return VL_EXIT_NOINPUT;
+}
+
 static const char summary[] = "Show everything about one resource: its lock file, holders and waiters.";
 
 int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
@@ -239,10 +248,8 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		flags = LOCKSPACE_LITERAL;
 	} else if (stat(res, &st) == 0) {
 		is_path = 1;
-	} else if (errno != ENOENT && errno != ENOTDIR) {
-		int err = -errno;
-		vl_error("%s: %s%s", res, strerror(-err), vl_advice(err));
-		status = virlock_exit_code(err);
+	} else if (errno != ENOENT) {
+		status = vl_resource_error(res, -errno);
 		goto out;
 	} else if (lockspace_valid_name(res)) {
 		if (ctx->direct) {
@@ -252,15 +259,17 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		}
 		flags = LOCKSPACE_BYNAME;
 	} else {
-		vl_error("%s: no such file, and not a lock name (32 hex digits); give an existing path, "
-			 "a name from 'virlock list -o NAME', or --literal for a string resource",
-			 res);
-		goto out;
+		/* A deleted file: its holder may still hold the lock it took while it existed. */
+		flags = LOCKSPACE_LOOKUP;
 	}
 
 	status = vl_open_existing_lockspace(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
+	if (!ls && (flags & LOCKSPACE_LOOKUP)) {
+		status = no_such_file(res);
+		goto out;
+	}
 	if (!ls) {
 		vl_error("%s: no lockspace %s; nothing has locked anything there yet", res, missing);
 		status = VL_EXIT_NOINPUT;
@@ -276,6 +285,8 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 	if (err == -ENOENT) {
 		if (ctx->direct)
 			vl_error("%s: no such file; check the path", res);
+		else if (flags & LOCKSPACE_LOOKUP)
+			no_such_file(res);
 		else
 			vl_error("%s: no lock file in %s; nothing has locked it since the last prune", res,
 				 lockspace_dir(ls));
@@ -283,8 +294,7 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	}
 	if (err < 0) {
-		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
-		status = virlock_exit_code(err);
+		status = vl_resource_error(res, err);
 		goto out;
 	}
 	status = vl_finish_stdout(VL_EXIT_OK);

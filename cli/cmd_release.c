@@ -99,8 +99,9 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 1])
 {
 	int err = lockspace_name(NULL, res, literal ? LOCKSPACE_LITERAL : 0, name);
-	if (err == -ENOENT && !literal && lockspace_valid_name(res))
-		err = lockspace_name(NULL, res, LOCKSPACE_BYNAME, name);
+	if (err == -ENOENT && !literal) /* a name, or a path its holder knew before it was deleted */
+		err = lockspace_name(NULL, res,
+				     lockspace_valid_name(res) ? LOCKSPACE_BYNAME : LOCKSPACE_LOOKUP, name);
 	return err;
 }
 
@@ -117,8 +118,7 @@ static int cr_resource(struct lockspace *ls, const char *res, int literal)
 			 literal ? "" : "; give the path the holder used, or --literal for a name");
 		status = VL_EXIT_NOINPUT;
 	} else if (err) {
-		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
-		status = virlock_exit_code(err);
+		status = vl_resource_error(res, err);
 	}
 	for (size_t i = 0; !status && i < p.n; i++) {
 		int s = cr_ask(ls, p.pid[i], name, res, VL_EXIT_OSERR);

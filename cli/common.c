@@ -63,7 +63,7 @@ int virlock_exit_code(int err)
 	case -ENAMETOOLONG:
 		return VL_EXIT_USAGE;
 	case -EBADMSG:
-	case -ELOOP:
+	case -ELOOP: /* a lock file planted as a link; a resource path's is vl_resource_error()'s */
 	case -ENODATA:
 		return VL_EXIT_DATAERR;
 	case -EACCES:
@@ -92,7 +92,7 @@ const char *vl_advice(int err)
 	case -ENOENT:
 		return "; check the path (give --literal for a lease name that is not a file)";
 	case -ELOOP:
-		return "; check for a symbolic link loop, or a lock file planted as a link";
+		return "; a lock file must not be a symbolic link: check it with 'virlock inspect'";
 	case -ECONNREFUSED:
 		return "; start it first: 'sanlock daemon' (with wdmd for fencing; 'sanlock daemon -w 0' "
 		       "runs without a watchdog, for tests only)";
@@ -103,6 +103,22 @@ const char *vl_advice(int err)
 		       "libsanlock-client1)";
 	default:
 		return "";
+	}
+}
+
+int vl_resource_error(const char *res, int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -ENOTDIR:
+		vl_error("%s: no such file; give an existing path, or --literal for a string resource", res);
+		return VL_EXIT_NOINPUT;
+	case -ELOOP:
+		vl_error("%s: a symbolic link loop in the path; check the links it goes through", res);
+		return VL_EXIT_NOINPUT;
+	default:
+		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
+		return virlock_exit_code(err);
 	}
 }
 
@@ -159,10 +175,13 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 				 "nor owned by another user";
 		else if (err == -ENOENT)
 			advice = "; create its parent directory first";
+		else if (err == -ELOOP)
+			advice = "; check the links it goes through for a loop";
 		vl_error("lockspace %s: %s%s", name, lockspace_strerror(err), advice);
 	}
 	free(dir);
-	return virlock_exit_code(err);
+	/* A path that does not resolve is a bad argument, not a corrupt lock file. */
+	return err == -ELOOP ? VL_EXIT_NOINPUT : virlock_exit_code(err);
 }
 
 int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)

@@ -56,4 +56,12 @@ int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace *
 /* The advice that goes with a library error, or "" when there is none. */
 const char *vl_advice(int err);
 
+/*
+ * Print the error of turning the resource argument @res into a name
+ * (lockspace_name(), lockspace_canonical()) and return its exit status: a
+ * path that does not resolve (no such file, a component not a directory, a
+ * symbolic link loop) is a bad resource, 66, never a corrupt lock file.
+ */
+int vl_resource_error(const char *res, int err);
+
 #endif

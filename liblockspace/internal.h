@@ -34,6 +34,9 @@ struct lockspace {
 /* Fill @out with the name and *content with the bytes a lock file holds
  * (malloc'd; NULL with LOCKSPACE_BYNAME). */
 int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content);
+/* The same, honouring LOCKSPACE_LOOKUP (lsi_resolve() ignores it: for locking). */
+int lsi_resolve_lookup(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1],
+		       char **content);
 /* md5 hex of @len bytes into @out (33 bytes). */
 void lsi_md5_hex(const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1]);
 /* A valid name as its 16 bytes, and back (lowercase, NUL-terminated). */

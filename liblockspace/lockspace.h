@@ -78,6 +78,14 @@ enum lockspace_flags {
 	LOCKSPACE_ALL = 1u << 5,
 	/** lockspace_prune(): report what would be removed, remove nothing. */
 	LOCKSPACE_DRY_RUN = 1u << 6,
+	/** lockspace_name(), lockspace_canonical(), lockspace_inspect(): a
+	 *  path that no longer exists (realpath(3) fails with ENOENT) is still
+	 *  named as it was while it existed: its parent directory's realpath
+	 *  and its last component, or, if the parent is gone too, the path made
+	 *  absolute and normalised lexically. For finding the lock of a deleted
+	 *  file; a symbolic link to it that is gone as well cannot be followed.
+	 *  The acquire calls ignore it: what is locked must exist. */
+	LOCKSPACE_LOOKUP = 1u << 7,
 };
 
 struct lockspace;
@@ -183,7 +191,10 @@ LOCKSPACE_API int lockspace_leave(const char *dir);
 /**
  * Compute the name of @resource into @out (33 bytes: 32 hex digits and NUL).
  * @flags: LOCKSPACE_LITERAL hashes the string as given; LOCKSPACE_BYNAME
- *         checks that @resource is a valid name and copies it (lowercased).
+ *         checks that @resource is a valid name and copies it (lowercased);
+ *         LOCKSPACE_LOOKUP names a path that no longer exists as it was
+ *         named while it existed (no -ENOENT then, unless @resource ends
+ *         in "." or "..").
  * Returns 0, -EINVAL (empty resource, or not a name with BYNAME),
  * -ENAMETOOLONG, -ENOENT (path does not exist), -ELOOP, or another errno
  * from realpath(3). @ls may be NULL.
@@ -193,7 +204,8 @@ LOCKSPACE_API int lockspace_name(const struct lockspace *ls, const char *resourc
 
 /**
  * Canonicalise @resource as lockspace_name() would hash it: *out is a
- * malloc'd copy of the realpath (or of @resource with LOCKSPACE_LITERAL).
+ * malloc'd copy of the realpath (or of @resource with LOCKSPACE_LITERAL; with
+ * LOCKSPACE_LOOKUP, of what a path that no longer exists was).
  * Returns 0 or the errors of lockspace_name().
  */
 LOCKSPACE_API int lockspace_canonical(const char *resource, unsigned flags, char **out);
@@ -352,7 +364,8 @@ LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, locksp
 
 /**
  * Report one resource, waiters included: @resource is a path (or, with
- * LOCKSPACE_LITERAL, a string; with LOCKSPACE_BYNAME, a name). Calls @fn once.
+ * LOCKSPACE_LITERAL, a string; with LOCKSPACE_BYNAME, a name; with
+ * LOCKSPACE_LOOKUP, a path that may no longer exist). Calls @fn once.
  * Returns 0, a callback's value, -ENOENT (no lock file), or the errors of
  * lockspace_name(). In direct mode the resource file itself is probed.
  */

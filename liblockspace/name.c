@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <md5.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -45,7 +47,97 @@ int lockspace_valid_name(const char *s)
 	return s[LOCKSPACE_NAME_LEN] == '\0';
 }
 
-int lockspace_canonical(const char *resource, unsigned flags, char **out)
+/*
+ * The canonical form of @path, which no longer resolves: its parent's realpath
+ * and its last component, as it was named while it existed; or, when the
+ * parent is gone too, the path made absolute and normalised lexically
+ * ("." and ".." and repeated slashes removed). NULL with errno set.
+ */
+static char *lookup_path(const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	size_t base = len;
+	while (base > 0 && path[base - 1] != '/')
+		base--;
+	const char *last = path + base;
+	size_t lastlen = len - base;
+	if (lastlen == 0 || (lastlen == 1 && last[0] == '.') ||
+	    (lastlen == 2 && strncmp(last, "..", 2) == 0)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	char *dir = base ? strndup(path, base) : strdup(".");
+	if (!dir)
+		return NULL;
+	char *parent = realpath(dir, NULL);
+	int perr = errno;
+	free(dir);
+	char *out = NULL;
+	if (parent) {
+		size_t plen = strlen(parent);
+		if (plen == 1) /* "/" */
+			plen = 0;
+		out = malloc(plen + 1 + lastlen + 1);
+		if (out) {
+			memcpy(out, parent, plen);
+			out[plen] = '/';
+			memcpy(out + plen + 1, last, lastlen);
+			out[plen + 1 + lastlen] = '\0';
+		}
+		free(parent);
+		return out;
+	}
+	if (perr != ENOENT && perr != ENOTDIR) {
+		errno = perr;
+		return NULL;
+	}
+	/* The parent is gone too: the path alone, made absolute, then normalised. */
+	char *cwd = NULL;
+	if (path[0] != '/' && !(cwd = getcwd(NULL, 0)))
+		return NULL;
+	size_t clen = cwd ? strlen(cwd) : 0;
+	char *abs = malloc(clen + 1 + len + 1);
+	out = malloc(clen + 1 + len + 2);
+	if (!abs || !out) {
+		free(cwd);
+		free(abs);
+		free(out);
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(abs, clen + 1 + len + 1, "%s/%.*s", cwd ? cwd : "", (int)len, path);
+	free(cwd);
+	size_t o = 0;
+	for (char *save = NULL, *part = strtok_r(abs, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0)
+			continue;
+		if (strcmp(part, "..") == 0) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		out[o++] = '/';
+		size_t pl = strlen(part);
+		memcpy(out + o, part, pl);
+		o += pl;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(abs);
+	if (o >= PATH_MAX) {
+		free(out);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return out;
+}
+
+static int canonical(const char *resource, unsigned flags, char **out)
 {
 	*out = NULL;
 	if (!resource || !*resource)
@@ -61,10 +153,17 @@ int lockspace_canonical(const char *resource, unsigned flags, char **out)
 	if (strlen(resource) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	*out = realpath(resource, NULL);
+	if (!*out && errno == ENOENT && (flags & LOCKSPACE_LOOKUP))
+		*out = lookup_path(resource);
 	return *out ? 0 : -errno;
 }
 
-int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content)
+int lockspace_canonical(const char *resource, unsigned flags, char **out)
+{
+	return canonical(resource, flags, out);
+}
+
+static int resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content)
 {
 	*content = NULL;
 	if (!resource || !*resource)
@@ -76,11 +175,22 @@ int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LE
 			out[i] = (char)tolower((unsigned char)resource[i]);
 		return 0;
 	}
-	int err = lockspace_canonical(resource, flags, content);
+	int err = canonical(resource, flags, content);
 	if (err < 0)
 		return err;
 	lsi_md5_hex(*content, strlen(*content), out);
 	return 0;
+}
+
+int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content)
+{
+	/* What is locked must exist: a lookup is only for looking. */
+	return resolve(resource, flags & ~(unsigned)LOCKSPACE_LOOKUP, out, content);
+}
+
+int lsi_resolve_lookup(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content)
+{
+	return resolve(resource, flags, out, content);
 }
 
 int lockspace_name(const struct lockspace *ls, const char *resource, unsigned flags,
@@ -88,7 +198,7 @@ int lockspace_name(const struct lockspace *ls, const char *resource, unsigned fl
 {
 	(void)ls;
 	char *content;
-	int err = lsi_resolve(resource, flags, out, &content);
+	int err = resolve(resource, flags, out, &content);
 	free(content);
 	return err;
 }

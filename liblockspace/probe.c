@@ -404,6 +404,7 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 	info.state = s.state;
 	w->nkpids = 0;
 	w->proc_read = 0;
+	err = 0; /* an error of the file is in info.integrity */
 	if (have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
 		err = join_proc_locks(w, &st, &info.nwaiters);
 	if (!err)
@@ -457,7 +458,7 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 	if (!ls || !fn)
 		return -EINVAL;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve(resource, flags, name, &content);
+	int err = lsi_resolve_lookup(resource, flags, name, &content);
 	if (!err && ls->backend->report) {
 		free(content);
 		return ls->backend->report(ls, name, flags, fn, arg);

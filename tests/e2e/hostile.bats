@@ -248,11 +248,11 @@ teardown() {
 	ln -s loop1 "$WORK/loop2"
 	ln -s loop2 "$WORK/loop1"
 	run --separate-stderr tvl acquire "$WORK/loop1" -- true
-	assert_error 65 "$WORK/loop1" "links"
+	assert_error 66 "$WORK/loop1" "links"
 	run --separate-stderr tvl hash "$WORK/loop1"
-	assert_error 65 "$WORK/loop1"
+	assert_error 66 "$WORK/loop1"
 	run --separate-stderr tvl_bare -L "$WORK/loop1" list
-	assert_error 65 "lockspace $WORK/loop1" "links"
+	assert_error 66 "lockspace $WORK/loop1" "links"
 	run --separate-stderr tvl_bare -L "$WORK/loop1/sub" acquire "$A" -- true
 	assert_failure
 	[ "${#stderr_lines[@]}" -eq 1 ]

@@ -185,12 +185,13 @@ inspect_json_ok() {
 	jq_ok '.path == "a\nb\ufffd"'
 }
 
-@test "inspect: not a path and not a name is a usage error; no lock file is 66" {
+@test "inspect: no such file and no lock is 66, as for acquire and hash" {
 	run vl inspect "$WORK/nonexistent"
-	assert_failure 64
-	assert_output --partial "$WORK/nonexistent: no such file, and not a lock name"
+	assert_failure 66
+	assert_output "virlock: $WORK/nonexistent: no such file; give an existing path, a name from 'virlock list -o NAME', or --literal for a string resource"
 	run vl inspect 0123456789abcdef0123456789abcdeg
-	assert_failure 64
+	assert_failure 66
+	assert_output --partial "0123456789abcdef0123456789abcdeg: no such file; "
 	run vl inspect 0123456789abcdef0123456789abcdef
 	assert_failure 66
 	assert_output --partial "0123456789abcdef0123456789abcdef: no lockspace $LSDIR; nothing has locked anything there yet"
@@ -202,6 +203,18 @@ inspect_json_ok() {
 	run vl inspect "$WORK/disk"
 	assert_failure 66
 	assert_output --partial "$WORK/disk: no lock file"
+	run vl inspect "$WORK/nonexistent"
+	assert_failure 66
+	assert_output --partial "$WORK/nonexistent: no such file; "
+	run vl acquire "$WORK/nonexistent"
+	assert_failure 66
+	assert_output --partial "$WORK/nonexistent: no such file; "
+	run vl hash "$WORK/nonexistent"
+	assert_failure 66
+	assert_output --partial "$WORK/nonexistent: no such file; "
+	run vl hash "$WORK/nodir/nonexistent"
+	assert_failure 66
+	assert_output --partial "$WORK/nodir/nonexistent: no such file; "
 	run vl inspect --literal never-locked
 	assert_failure 66
 	[ "${#lines[@]}" -eq 1 ]
@@ -215,6 +228,56 @@ inspect_json_ok() {
 	assert_line "  owner:   \\x2d"
 	assert_line "  child:   -"
 	vl release --literal -
+}
+
+@test "a symbolic link loop in a resource path is a bad resource (66) naming it, in every command" {
+	local c
+	ln -s loop1 "$WORK/loop2"
+	ln -s loop2 "$WORK/loop1"
+	vl acquire --literal something -- true
+	for c in acquire hash inspect release; do
+		run vl "$c" "$WORK/loop1/disk.img"
+		assert_failure 66
+		assert_output "virlock: $WORK/loop1/disk.img: a symbolic link loop in the path; check the links it goes through"
+	done
+	run vl acquire "$WORK/loop1" -- true
+	assert_failure 66
+	run vl inspect "$WORK/loop2"
+	assert_failure 66
+}
+
+@test "inspect and release find the lock of an image deleted while held, as its holder named it" {
+	local pid
+	mkdir "$WORK/vm"
+	touch "$WORK/vm/gone.img"
+	vl acquire --owner g1 "$WORK/vm/gone.img"
+	pid=$(vl list -r -n -o PID --owner g1)
+	rm "$WORK/vm/gone.img"
+	run vl inspect "$WORK/vm/gone.img"
+	assert_success
+	assert_equal "$(value path)" "$(realpath "$WORK")/vm/gone.img"
+	assert_equal "$(value holder)" "$pid"
+	run vl inspect -J "$WORK/vm/../vm//gone.img"
+	jq_ok '.holders[0].owner == "g1"'
+	run vl release "$WORK/vm/gone.img"
+	assert_success
+	wait_for 10 gone "$pid"
+	rows
+	assert_output ""
+	# Its directory deleted too: the path is still named as it was.
+	touch "$WORK/vm/gone.img"
+	vl acquire --owner g2 "$WORK/vm/gone.img"
+	pid=$(vl list -r -n -o PID --owner g2)
+	rm -r "$WORK/vm"
+	run vl inspect "$WORK/vm/gone.img"
+	assert_success
+	assert_equal "$(value holder)" "$pid"
+	(cd "$WORK" && "$VIRLOCK" -L "$LS" release ./vm/gone.img)
+	wait_for 10 gone "$pid"
+	# acquire still wants an existing file.
+	run vl acquire "$WORK/vm/gone.img"
+	assert_failure 66
+	assert_output --partial "no such file"
 }
 
 @test "inspect wants exactly one resource" {

@@ -142,6 +142,57 @@ static void test_paths(void)
 	free(canon);
 }
 
+/* LOCKSPACE_LOOKUP: a deleted file keeps the name it had. */
+static void test_lookup(void)
+{
+	char dir[PATH_MAX], real[PATH_MAX], p[PATH_MAX * 2], want[PATH_MAX * 2];
+	char before[LOCKSPACE_NAME_LEN + 1], after[LOCKSPACE_NAME_LEN + 1];
+	char *canon = NULL;
+
+	tu_join(dir, scratch, "lookup");
+	mkdir(dir, 0755);
+	if (!realpath(dir, real)) {
+		ok(0, "realpath(%s)", dir);
+		return;
+	}
+	tu_join(p, dir, "gone.img");
+	tu_write_file(p, "", 0);
+	is_int(lockspace_name(NULL, p, 0, before), 0, "the name of an existing file");
+	is_int(lockspace_name(NULL, p, LOCKSPACE_LOOKUP, after), 0, "LOOKUP of an existing file");
+	is_str(after, before, "LOOKUP of an existing file: the same name");
+	unlink(p);
+	is_int(lockspace_name(NULL, p, 0, after), -ENOENT, "the deleted file: -ENOENT without LOOKUP");
+	is_int(lockspace_name(NULL, p, LOCKSPACE_LOOKUP, after), 0, "the deleted file with LOOKUP");
+	is_str(after, before, "LOOKUP names the deleted file as it was named");
+	snprintf(p, sizeof(p), "%s/../lookup//gone.img", dir);
+	is_int(lockspace_name(NULL, p, LOCKSPACE_LOOKUP, after), 0, "another spelling of the deleted file");
+	is_str(after, before, "another spelling gives the same name");
+	tu_join(p, dir, "gone.img");
+	rmdir(dir);
+	is_int(lockspace_canonical(p, LOCKSPACE_LOOKUP, &canon), 0, "LOOKUP with the directory gone too");
+	snprintf(want, sizeof(want), "%s/gone.img", real);
+	is_str(canon ? canon : "", want, "the directory gone: the path, normalised");
+	free(canon);
+	snprintf(p, sizeof(p), "%s/./sub/../gone.img", dir);
+	canon = NULL;
+	is_int(lockspace_canonical(p, LOCKSPACE_LOOKUP, &canon), 0, "LOOKUP of a spelling with . and ..");
+	is_str(canon ? canon : "", want, "'.' and '..' are resolved lexically when nothing is left");
+	free(canon);
+	is_int(lockspace_name(NULL, "nosuchdir-lookup/.", LOCKSPACE_LOOKUP, after), -ENOENT,
+	       "LOOKUP of a path that ends in '.': -ENOENT");
+	/* What is locked must exist. */
+	struct lockspace *ls = NULL;
+	tu_join(p, scratch, "ls-lookup");
+	if (lockspace_open(p, 0, &ls) == 0) {
+		tu_join(p, dir, "gone.img");
+		is_int(lockspace_acquire(ls, p, LOCKSPACE_LOOKUP), -ENOENT,
+		       "acquire ignores LOOKUP: -ENOENT");
+		lockspace_close(ls);
+	} else {
+		ok(0, "lockspace_open() for the LOOKUP test");
+	}
+}
+
 static void test_valid_name(void)
 {
 	char out[LOCKSPACE_NAME_LEN + 1];
@@ -182,6 +233,7 @@ int main(void)
 	}
 	test_rfc1321();
 	test_paths();
+	test_lookup();
 	test_valid_name();
 	tu_rmrf(scratch);
 	return tap_done();
