@@ -207,7 +207,7 @@ static int kernel_shows(const struct walk *w, pid_t pid)
 }
 
 /*
- * Does the kernel confirm the claim of @r in @mode on a file in state @s?
+ * Does the kernel confirm the claim of @r (@shared or exclusive) on a file in state @s?
  * The pid F_GETLK names holds it, and so does this process if the table
  * holds it. F_GETLK names one holder of a shared lock: a further shared
  * holder is taken on its live record (pid and start time), and must also be
