@@ -145,7 +145,8 @@ static int valid_label(const char *s)
 
 int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 {
-	if (!ls || (owner && (!*owner || !valid_label(owner) || strlen(owner) > 1024)) || child < 0)
+	if (!ls || (owner && (!*owner || !valid_label(owner) || strlen(owner) > LOCKSPACE_OWNER_MAX)) ||
+	    child < 0)
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
