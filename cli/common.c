@@ -152,6 +152,18 @@ static int parent_exists(const char *path)
 	return ok;
 }
 
+void vl_unsafe_lockspace(const char *cmd, const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH))
+		vl_error("%slockspace %s: world-writable; use a private (0700) or group (setgid 2770) "
+			 "directory",
+			 cmd, dir);
+	else
+		vl_error("%slockspace %s: owned by another user; use a directory of your own, or root's", cmd,
+			 dir);
+}
+
 static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
 	char *dir = NULL;
@@ -181,12 +193,11 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 			return VL_EXIT_OK;
 		err = -ENOMEM;
 	}
-	if (err < 0) {
+	if (err == -EPERM) {
+		vl_unsafe_lockspace("", name);
+	} else if (err < 0) {
 		const char *advice = vl_advice(err);
-		if (err == -EPERM)
-			advice = "; a lockspace must not be world-writable without the sticky bit, "
-				 "nor owned by another user";
-		else if (err == -ENOENT)
+		if (err == -ENOENT)
 			advice = "; create its parent directory first";
 		vl_error("lockspace %s: %s%s", name, lockspace_strerror(err), advice);
 	}

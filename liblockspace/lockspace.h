@@ -109,7 +109,7 @@ LOCKSPACE_API int lockspace_default_dir(char **out);
  * @flags: enum lockspace_open_flags.
  * @out:   receives the handle; set to NULL on failure.
  * Returns 0, or -ENOENT (missing, NOCREATE or no parent), -ENOTDIR (not a
- * directory), -EPERM (world-writable without the sticky bit, or owned by
+ * directory), -EPERM (writable by others, sticky bit or not, or owned by
  * another non-root user), -EACCES, -ENOMEM, or another negative errno.
  */
 LOCKSPACE_API int lockspace_open(const char *dir, unsigned flags, struct lockspace **out);
