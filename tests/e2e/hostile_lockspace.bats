@@ -110,11 +110,11 @@ refused_everywhere() {
 
 @test "an ordinary user in a root-owned 1777 lockspace: one line naming the lockspace, nothing made" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to run as another user"
-	under_valgrind && skip "the other user runs the plain build"
 	local top
 	top=$(mktemp -d /tmp/virlock-sticky.XXXXXX)
 	chmod 0755 "$top"
-	cp "$VIRLOCK" "$top/virlock"
+	# The plain build: valgrind's logs would need a directory the user can write.
+	cp "${VIRLOCK_REAL:-$VIRLOCK}" "$top/virlock"
 	touch "$top/a.img"
 	chmod 0666 "$top/a.img"
 	install -d -m 1777 -o root "$top/ls"

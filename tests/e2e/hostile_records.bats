@@ -265,7 +265,6 @@ release_at_once() {
 members() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to create users"
 	command -v useradd >/dev/null || skip "useradd is missing"
-	under_valgrind && skip "the other users run the plain build"
 	local group=$1 user
 	shift
 	groupadd "$group" || skip "cannot create a group"
@@ -276,7 +275,8 @@ members() {
 	done
 	SHARED=$(mktemp -d /tmp/virlock-members.XXXXXX)
 	chmod 0755 "$SHARED"
-	cp "$VIRLOCK" "$SHARED/virlock"
+	# The plain build: valgrind's logs would need a directory they can write.
+	cp "${VIRLOCK_REAL:-$VIRLOCK}" "$SHARED/virlock"
 	chmod 0755 "$SHARED/virlock"
 }
 
