@@ -32,7 +32,8 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 		return 128 + signo;
 	}
 	if (err == -ETIMEDOUT && o->wait > 0)
-		vl_error("%s: still busy after %g seconds%s", res, o->wait, vl_advice(err));
+		vl_error("%s: still busy after %g second%s%s", res, o->wait, o->wait == 1 ? "" : "s",
+			 vl_advice(err));
 	else
 		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
 	int status = virlock_exit_code(err);

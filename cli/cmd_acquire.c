@@ -20,7 +20,7 @@ struct ca_args {
 	int mode; /* 0 exclusive, 1 shared */
 	int literal;
 	int no_kill;
-	int for_pid;
+	pid_t for_pid;
 	int conflict;
 	char *owner;
 	double wait;
@@ -28,22 +28,44 @@ struct ca_args {
 	size_t nextra;
 };
 
-/* -w takes an optional value; a word that is not a number is a resource. */
-static int ca_wait_value(struct ca_args *a, char *value)
+/* A number of seconds as -w takes it: digits, a point, an exponent; no
+ * sign, space, hex, inf or nan. */
+static int ca_seconds(const char *value, double *out)
+{
+	if (!((*value >= '0' && *value <= '9') || *value == '.') ||
+	    value[strspn(value, "0123456789.eE+-")] != '\0')
+		return 0;
+	char *end;
+	errno = 0;
+	*out = strtod(value, &end);
+	return *end == '\0' && !errno;
+}
+
+/*
+ * -w takes an optional value. One attached to it (--wait=5, -w5) is always
+ * its value, and must be seconds; the next word is its value only if it is
+ * a number, and is otherwise the first resource (-w alone waits for ever).
+ */
+static int ca_wait_value(struct ca_args *a, char *value, int attached)
 {
 	a->wait = -1;
 	if (!value)
 		return 0;
-	char *end;
-	errno = 0;
-	double v = strtod(value, &end);
-	if (end != value && *end == '\0' && !errno && v >= 0 && v <= 1e9) {
+	double v;
+	int number = ca_seconds(value, &v);
+	if (number && v <= 1e9) {
 		a->wait = v;
 		free(value);
 		return 0;
 	}
-	if (end != value && *end == '\0') {
-		vl_error("--wait %s: out of range; give seconds from 0 to 1e9, for example -w 0.5", value);
+	if (number || attached) {
+		if (!*value)
+			vl_error("--wait=: no seconds given; give --wait=SECONDS (0 to 1e9, for example "
+				 "--wait=0.5), or -w alone to wait for ever");
+		else
+			vl_error("--wait %s: invalid seconds; give a number from 0 to 1e9, for example "
+				 "--wait=0.5, or -w alone to wait for ever",
+				 value);
 		free(value);
 		return VL_EXIT_USAGE;
 	}
@@ -67,6 +89,51 @@ static int ca_label_ok(const char *s)
 	return 1;
 }
 
+struct ca_canon {
+	char *path; /* canonical, NULL when it does not resolve (reported later) */
+	size_t index;
+};
+
+static int ca_canon_cmp(const void *x, const void *y)
+{
+	const struct ca_canon *a = x, *b = y;
+	int c = strcmp(a->path ? a->path : "", b->path ? b->path : "");
+	return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+/* A resource named twice (a.img ./a.img) is a usage error, said before
+ * anything is made or taken: the library would call it busy. */
+static int ca_named_twice(const struct acquire_opts *o)
+{
+	if (o->n < 2)
+		return 0;
+	struct ca_canon *c = calloc(o->n, sizeof(*c));
+	if (!c)
+		return VL_EXIT_OSERR;
+	for (size_t i = 0; i < o->n; i++) {
+		c[i].index = i;
+		if (lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &c[i].path) < 0)
+			c[i].path = NULL;
+	}
+	qsort(c, o->n, sizeof(*c), ca_canon_cmp);
+	/* The first repeat in the order given, and the one it repeats. */
+	size_t first = o->n, again = o->n;
+	for (size_t i = 1; i < o->n; i++)
+		if (c[i].path && c[i - 1].path && strcmp(c[i].path, c[i - 1].path) == 0 &&
+		    (i < 2 || !c[i - 2].path || strcmp(c[i - 2].path, c[i].path) != 0) &&
+		    c[i].index < again) {
+			first = c[i - 1].index;
+			again = c[i].index;
+		}
+	for (size_t i = 0; i < o->n; i++)
+		free(c[i].path);
+	free(c);
+	if (again == o->n)
+		return 0;
+	vl_error("%s: names the same resource as %s; name it once", o->resources[again], o->resources[first]);
+	return VL_EXIT_USAGE;
+}
+
 /* Checks between options that popt cannot make. */
 static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const struct virlock_ctx *ctx)
 {
@@ -80,8 +147,8 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		problem = "an empty resource name; give a path or a lease name";
 	else if (a->conflict < 0 || a->conflict > 255)
 		problem = "--conflict-exit-code takes a status from 0 to 255";
-	else if (a->for_pid < 0 || (a->for_pid && o->command))
-		problem = "--for-pid takes a process id, and only without a command";
+	else if (a->for_pid && o->command)
+		problem = "--for-pid applies only without a command";
 	else if (o->no_kill && !o->command)
 		problem = "--no-kill applies only with a command after '--'";
 	else if (a->owner && !ca_label_ok(a->owner))
@@ -95,6 +162,13 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		vl_error("acquire: %s", problem);
 		return VL_EXIT_USAGE;
 	}
+	if (a->owner && strlen(a->owner) > LOCKSPACE_OWNER_MAX) {
+		vl_error("--owner: label is %zu bytes; at most %d", strlen(a->owner), LOCKSPACE_OWNER_MAX);
+		return VL_EXIT_USAGE;
+	}
+	int status = ca_named_twice(o);
+	if (status)
+		return status;
 	if (o->for_pid && kill(o->for_pid, 0) < 0 && errno == ESRCH) {
 		vl_error("process %d: no such process; --for-pid needs a running process", (int)o->for_pid);
 		return VL_EXIT_NOINPUT;
@@ -143,8 +217,8 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 	struct ca_args a = {.conflict = VL_EXIT_BUSY};
 	int nkill = 0;
 	struct poptOption options[] = {
-		{"shared", 's', POPT_ARG_VAL, &a.mode, 1, "take shared (read) locks", NULL},
-		{"exclusive", 'x', POPT_ARG_VAL, &a.mode, 0, "take exclusive (write) locks (default)", NULL},
+		{"shared", 's', POPT_ARG_NONE, NULL, 's', "take shared (read) locks", NULL},
+		{"exclusive", 'x', POPT_ARG_NONE, NULL, 'x', "take exclusive (write) locks (default)", NULL},
 		{"nonblock", 'n', POPT_ARG_NONE, NULL, 'n', "fail at once if a resource is busy (default)",
 		 NULL},
 		{"wait", 'w', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, 'w',
@@ -156,7 +230,7 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path",
 		 NULL},
 		{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
-		{"for-pid", '\0', POPT_ARG_INT, &a.for_pid, 0, "release when process PID exits", "PID"},
+		{"for-pid", '\0', POPT_ARG_STRING, NULL, 'P', "release when process PID exits", "PID"},
 		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
 		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
 		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
@@ -173,12 +247,24 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 	pargv[0] = "virlock acquire";
 	poptContext con = poptGetContext("virlock acquire", split, pargv, options, 0);
 	poptSetOtherOptionHelp(con, "[OPTION...] RESOURCE... [-- COMMAND [ARG...]]");
-	int rc, status = 0;
+	/* Which -w values were attached: those are always -w's. */
+	unsigned char *attached = calloc((size_t)split, 1);
+	size_t nattached =
+		attached ? vl_popt_attached(options, 'w', split, pargv, attached, (size_t)split) : 0;
+	int rc = 0, status = attached ? 0 : VL_EXIT_OSERR, nwait = 0;
 	while (!status && (rc = poptGetNextOpt(con)) > 0) {
 		if (rc == 'n') {
 			a.wait = 0;
+		} else if (rc == 's' || rc == 'x') {
+			a.mode = rc == 's';
 		} else if (rc == 'w') {
-			status = ca_wait_value(&a, poptGetOptArg(con));
+			int att = (size_t)nwait < nattached && attached[nwait];
+			nwait++;
+			status = ca_wait_value(&a, poptGetOptArg(con), att);
+		} else if (rc == 'P') {
+			char *value = poptGetOptArg(con);
+			status = vl_parse_pid("--for-pid", value, &a.for_pid);
+			free(value);
 		} else if (rc == 'o') {
 			free(a.owner);
 			a.owner = poptGetOptArg(con);
@@ -249,6 +335,7 @@ out:
 		free(a.extra[i]);
 	free(a.extra);
 	free(a.owner);
+	free(attached);
 	poptFreeContext(con);
 	free(pargv);
 	return status;

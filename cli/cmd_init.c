@@ -185,12 +185,14 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 	struct stat st;
 	int existed = stat(name, &st) == 0 && S_ISDIR(st.st_mode);
 	int err = lockspace_open(name, LOCKSPACE_OPEN_PARENTS, &ls);
+	if (err == -EPERM) {
+		vl_unsafe_lockspace("init: ", name);
+		status = virlock_exit_code(err);
+		goto out;
+	}
 	if (err < 0) {
 		const char *advice = vl_advice(err);
-		if (err == -EPERM)
-			advice = "; a lockspace must not be world-writable without the sticky bit, "
-				 "nor owned by another user";
-		else if (err == -ENOTDIR)
+		if (err == -ENOTDIR)
 			advice = "; give a directory, or a path that does not exist yet";
 		vl_error("init: lockspace %s: %s%s", name, lockspace_strerror(err), advice);
 		status = virlock_exit_code(err);

@@ -217,7 +217,8 @@ static const char summary[] = "Show the held locks of the lockspace, one row per
 
 int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 {
-	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, stale = 0, pid = 0;
+	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, stale = 0;
+	pid_t pid = 0;
 	char *owner = NULL;
 	struct vl_columns cols;
 	int cols_given = 0, on_default = 1; /* the columns are the default set, perhaps +LIST */
@@ -228,7 +229,7 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		{"output", 'o', POPT_ARG_STRING, NULL, 'o', "output columns (+LIST adds to the default)",
 		 "LIST"},
 		{"output-all", '\0', POPT_ARG_NONE, &output_all, 0, "output all columns", NULL},
-		{"pid", 'p', POPT_ARG_INT, &pid, 0, "show only locks held by PID or by its supervisor",
+		{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "show only locks held by PID or by its supervisor",
 		 "PID"},
 		{"owner", '\0', POPT_ARG_STRING, NULL, 'O', "show only locks held with this owner label",
 		 "LABEL"},
@@ -260,6 +261,14 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 			cols_given = 1;
 			continue;
 		}
+		if (rc == 'p') {
+			char *value = poptGetOptArg(p.con);
+			int bad = vl_parse_pid("--pid", value, &pid);
+			free(value);
+			if (bad)
+				goto out;
+			continue;
+		}
 		if (rc == 'O') {
 			free(owner);
 			owner = poptGetOptArg(p.con);
@@ -287,10 +296,6 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		vl_error("list: --output and --output-all exclude each other; give one");
 		goto out;
 	}
-	if (pid < 0) {
-		vl_error("list: --pid %d: not a process id; give a positive number", pid);
-		goto out;
-	}
 	if (ctx->direct) {
 		vl_error("list: --direct has no lockspace to list; give -L DIR or drop --direct");
 		goto out;
@@ -302,7 +307,7 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		(json ? VL_OUT_JSON : 0) | (raw ? VL_OUT_RAW : 0) | (noheadings ? VL_OUT_NOHEADINGS : 0);
 	lr.all = all;
 	lr.stale = stale;
-	lr.pid = (pid_t)pid;
+	lr.pid = pid;
 	lr.owner = owner;
 
 	/* A lockspace that does not exist holds nothing: list it empty, and

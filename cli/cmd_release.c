@@ -178,14 +178,15 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 
 int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 {
-	int literal = 0, pid = 0, all = 0, status = 0, rc;
+	int literal = 0, all = 0, status = 0, rc;
+	pid_t pid = 0;
 	char *owner = NULL;
 	struct poptOption options[] = {
 		{"all", 'a', POPT_ARG_NONE, &all, 0, "release every lock of every holder", NULL},
 		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "each resource is a string, not a path", NULL},
 		{"owner", 'o', POPT_ARG_STRING, NULL, 'o', "release every lock of the holder with LABEL",
 		 "LABEL"},
-		{"pid", 'p', POPT_ARG_INT, &pid, 0, "release every lock of holder PID", "PID"},
+		{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "release every lock of holder PID", "PID"},
 		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
 		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
 		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
@@ -202,6 +203,12 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 		if (rc == 'o') {
 			free(owner);
 			owner = poptGetOptArg(con);
+		} else if (rc == 'p') {
+			char *value = poptGetOptArg(con);
+			status = vl_parse_pid("--pid", value, &pid);
+			free(value);
+			if (status)
+				goto out;
 		} else if (rc == 'h') {
 			vl_print_help(con, CR_SUMMARY, NULL);
 			goto out;
@@ -221,7 +228,7 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 	}
 	const char **rest = poptGetArgs(con);
 	int modes = (rest && rest[0]) + (owner != NULL) + (pid != 0) + (all != 0);
-	if (modes != 1 || pid < 0) {
+	if (modes != 1) {
 		vl_error("release: give resources, --owner LABEL, --pid PID or --all (one of them); "
 			 "try 'virlock release --help'");
 		status = VL_EXIT_USAGE;

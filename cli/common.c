@@ -5,26 +5,55 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "virlock.h"
 
-/* Every message is one line: control characters from resource names and
- * labels are written as \xHH, as list writes them. */
+/* Write all of @buf to stderr in one write(2) when the kernel allows it:
+ * lines from several processes sharing a stderr must not interleave. */
+static void write_stderr(const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Every message is one line, written whole: control characters from
+ * resource names and labels are written as \xHH, as list writes them. */
 static void vmessage(const char *fmt, va_list ap)
 {
+	static const char prefix[] = "virlock: ", oom[] = "virlock: out of memory\n";
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0) {
-		fputs("virlock: out of memory\n", stderr);
+		write_stderr(oom, sizeof(oom) - 1);
 		return;
 	}
-	fputs("virlock: ", stderr);
+	size_t len = sizeof(prefix) - 1;
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+		len += *p < 0x20 || *p == 0x7f ? 4 : 1;
+	char *line = malloc(len + 1);
+	if (!line) {
+		free(msg);
+		write_stderr(oom, sizeof(oom) - 1);
+		return;
+	}
+	char *q = stpcpy(line, prefix);
 	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
-			fprintf(stderr, "\\x%02x", *p);
+			q += sprintf(q, "\\x%02x", *p);
 		else
-			fputc(*p, stderr);
+			*q++ = (char)*p;
 	}
-	fputc('\n', stderr);
+	*q++ = '\n';
+	fflush(stderr); /* anything stdio holds for stderr goes first */
+	write_stderr(line, (size_t)(q - line));
+	free(line);
 	free(msg);
 }
 
@@ -139,6 +168,18 @@ static int parent_exists(const char *path)
 	return ok;
 }
 
+void vl_unsafe_lockspace(const char *cmd, const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH))
+		vl_error("%slockspace %s: world-writable; use a private (0700) or group (setgid 2770) "
+			 "directory",
+			 cmd, dir);
+	else
+		vl_error("%slockspace %s: owned by another user; use a directory of your own, or root's", cmd,
+			 dir);
+}
+
 static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
 	char *dir = NULL;
@@ -168,12 +209,11 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 			return VL_EXIT_OK;
 		err = -ENOMEM;
 	}
-	if (err < 0) {
+	if (err == -EPERM) {
+		vl_unsafe_lockspace("", name);
+	} else if (err < 0) {
 		const char *advice = vl_advice(err);
-		if (err == -EPERM)
-			advice = "; a lockspace must not be world-writable without the sticky bit, "
-				 "nor owned by another user";
-		else if (err == -ENOENT)
+		if (err == -ENOENT)
 			advice = "; create its parent directory first";
 		else if (err == -ELOOP)
 			advice = "; check the links it goes through for a loop";

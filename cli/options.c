@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* options.c: popt set-up shared by the subcommands: --help, --usage, --version, errors. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,96 @@ const char **vl_args_in_argv(const char *const *args, size_t n, int argc, const 
 	}
 	out[n] = NULL;
 	return out;
+}
+
+int vl_parse_pid(const char *option, const char *value, pid_t *pid)
+{
+	/* Decimal digits only: popt's integers take "" as 0 and "010" as 8,
+	 * and "list -p 0" would list every lock. */
+	long long v = 0;
+	const char *s = value ? value : "";
+	int ok = *s != '\0';
+	for (; *s && ok; s++) {
+		ok = *s >= '0' && *s <= '9';
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			ok = 0;
+	}
+	if (ok && v > 0) {
+		*pid = (pid_t)v;
+		return 0;
+	}
+	if (!value || !*value)
+		vl_error("%s: no process id given (an empty word); give a positive pid", option);
+	else
+		vl_error("%s %s: not a process id; give a positive pid", option, value);
+	return VL_EXIT_USAGE;
+}
+
+/* The option of @opts that @arg ("--long" up to @len, or a short @c) names. */
+static const struct poptOption *vl_find_option(const struct poptOption *opts, const char *name, size_t len,
+					       char c)
+{
+	for (; opts->longName || opts->shortName || opts->arg; opts++) {
+		if (name && opts->longName && strlen(opts->longName) == len &&
+		    strncmp(opts->longName, name, len) == 0)
+			return opts;
+		if (!name && c && opts->shortName == c)
+			return opts;
+	}
+	return NULL;
+}
+
+static int vl_takes_value(const struct poptOption *o)
+{
+	unsigned type = o->argInfo & POPT_ARG_MASK;
+	return type != POPT_ARG_NONE && type != POPT_ARG_VAL;
+}
+
+size_t vl_popt_attached(const struct poptOption *opts, int val, int argc, const char **argv,
+			unsigned char *attached, size_t max)
+{
+	size_t n = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			continue; /* an argument */
+		if (strcmp(a, "--") == 0)
+			break; /* the rest are arguments */
+		const struct poptOption *o = NULL;
+		const char *value = NULL;
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+			o = vl_find_option(opts, a + 2, len, 0);
+			if (!o)
+				break; /* popt stops here with an error */
+			if (!vl_takes_value(o))
+				continue;
+			value = eq ? eq + 1 : NULL;
+		} else {
+			/* A cluster of short options: the first that takes a
+			 * value takes the rest of the word, after an optional '='. */
+			for (const char *c = a + 1; *c; c++) {
+				o = vl_find_option(opts, NULL, 0, *c);
+				if (!o || vl_takes_value(o)) {
+					if (o && c[1])
+						value = c + 1;
+					break;
+				}
+			}
+			if (!o)
+				break;
+			if (!vl_takes_value(o))
+				continue;
+		}
+		if (o->val == val && n < max)
+			attached[n++] = value != NULL;
+		/* A value not attached is the next word: always for a required
+		 * one, and for an optional one unless that word is an option. */
+		if (!value && i + 1 < argc &&
+		    (!(o->argInfo & POPT_ARGFLAG_OPTIONAL) || argv[i + 1][0] != '-'))
+			i++;
+	}
+	return n;
 }

@@ -5,6 +5,7 @@
 
 #include <popt.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* The popt context of a subcommand, parsed as "virlock CMD". */
 struct vl_popt {
@@ -55,5 +56,22 @@ const char **vl_popt_args(struct vl_popt *p, int *n);
  * popt's copies of its command line for hours. NULL when out of memory.
  */
 const char **vl_args_in_argv(const char *const *args, size_t n, int argc, const char **argv);
+
+/*
+ * Parse the value of a pid option (@option, e.g. "--pid", names it in the
+ * message): decimal digits only, from 1. Returns 0 with *@pid set, or
+ * prints one line and returns VL_EXIT_USAGE.
+ */
+int vl_parse_pid(const char *option, const char *value, pid_t *pid);
+
+/*
+ * For each use of the option of @opts whose val is @val in @argv (as popt
+ * will parse it, up to "--"), whether its value was attached to it
+ * ("--wait=5", "-w5", "-w=5") rather than the next word or none, in
+ * @attached (at most @max). Returns the number of uses, in order: the k-th
+ * time poptGetNextOpt() returns @val is @attached[k].
+ */
+size_t vl_popt_attached(const struct poptOption *opts, int val, int argc, const char **argv,
+			unsigned char *attached, size_t max);
 
 #endif

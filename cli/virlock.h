@@ -53,6 +53,10 @@ int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls);
  */
 int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing);
 
+/* Say why lockspace_open() refused @dir with -EPERM (world-writable, or
+ * another user's), after the prefix @cmd ("" or "init: "). */
+void vl_unsafe_lockspace(const char *cmd, const char *dir);
+
 /* The advice that goes with a library error, or "" when there is none. */
 const char *vl_advice(int err);
 

@@ -128,7 +128,9 @@ static int acquire_one(struct lockspace *ls, const struct target *t, int shared,
 
 static int target_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct target *)a)->name, ((const struct target *)b)->name);
+	const struct target *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
 /* Find the entry @ls holds for @name: by the file's inode, else by a scan
@@ -168,10 +170,12 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 	if (err == 0) {
 		/* Name order: two callers taking overlapping sets never deadlock. */
 		qsort(t, n, sizeof(*t), target_cmp);
-		for (i = 1; i < n && err == 0; i++)
-			if (strcmp(t[i - 1].name, t[i].name) == 0) {
-				err = -EBUSY;
-				bad = t[i].index > t[i - 1].index ? t[i].index : t[i - 1].index;
+		/* One resource named twice is the caller's mistake, not
+		 * contention: report the first repeat in the caller's order. */
+		for (i = 1; i < n; i++)
+			if (strcmp(t[i - 1].name, t[i].name) == 0 && (err == 0 || t[i].index < bad)) {
+				err = -EINVAL;
+				bad = t[i].index;
 			}
 	}
 	struct timespec deadline_ts, *deadline = NULL;

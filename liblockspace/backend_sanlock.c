@@ -603,7 +603,7 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 		bad = i;
 		for (size_t j = 0; j < i && !err; j++)
 			if (strcmp(names[i], names[j]) == 0)
-				err = -EBUSY;
+				err = -EINVAL; /* named twice: i is the first repeat */
 		if (!err && !(spare[i] = calloc(1, sizeof(**spare))))
 			err = -ENOMEM;
 	}

@@ -148,9 +148,11 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		err = -errno;
 		goto fail;
 	}
-	/* Anyone who can write the directory can swap lock files under us. */
-	if (((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+	/* Anyone who can write the directory can swap lock files under us.
+	 * The sticky bit does not make it safe: anyone could still create a
+	 * resource's lock file (or .holders) first, as their own, and lock
+	 * the others out; see virlock-lockspace(5). */
+	if ((st.st_mode & S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid())) {
 		err = -EPERM;
 		goto fail;
 	}

@@ -117,7 +117,7 @@ LOCKSPACE_API int lockspace_default_dir(char **out);
  * @flags: enum lockspace_open_flags.
  * @out:   receives the handle; set to NULL on failure.
  * Returns 0, or -ENOENT (missing, NOCREATE or no parent), -ENOTDIR (not a
- * directory), -EPERM (world-writable without the sticky bit, or owned by
+ * directory), -EPERM (writable by others, sticky bit or not, or owned by
  * another non-root user), -EACCES, -ENOMEM, or another negative errno.
  */
 LOCKSPACE_API int lockspace_open(const char *dir, unsigned flags, struct lockspace **out);
@@ -234,8 +234,10 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * milliseconds (at most 20) until the deadline, whatever signals are caught.
  * Inside one process a wait for a resource held through another handle or
  * thread sleeps until that one releases it.
- * A resource named twice in one call is busy (in every mode). One held by
- * this process already is busy too, except shared over shared, which shares
+ * A resource named twice in one call (two spellings of one path, or one
+ * name twice) is -EINVAL, with *@failed the index of its second naming (the
+ * first such repeat in @resources), before anything is taken. One held by
+ * this process already is busy, except shared over shared, which shares
  * the hold (reference-counted: the lock is dropped by the last release).
  * Returns 0 with every resource held, or on failure with none of them held:
  * -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK (the kernel saw a deadlock), -EBADMSG
@@ -261,10 +263,14 @@ LOCKSPACE_API int lockspace_release(struct lockspace *ls, const char *resource, 
 /** Release every hold of @ls. Returns the number of holds released (>= 0). */
 LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
 
+/** The longest owner label lockspace_set_owner() takes, in bytes. */
+#define LOCKSPACE_OWNER_MAX 1024
+
 /**
  * Describe this process in the lockspace's holder records
  * (<dir>/.holders/<pid>), so that list and inspect can show who holds what:
- * @owner is a free label (NULL for none; no newline), @child the pid of a
+ * @owner is a free label (NULL for none; not empty, at most
+ * LOCKSPACE_OWNER_MAX bytes, no newline or carriage return), @child the pid of a
  * supervised child (0 for none). From this call on, every acquire and release
  * through @ls rewrites the record atomically; lockspace_close() deletes it.
  * One recording handle per lockspace per process. Returns 0, -EINVAL,

@@ -145,7 +145,8 @@ static int valid_label(const char *s)
 
 int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 {
-	if (!ls || (owner && (!*owner || !valid_label(owner) || strlen(owner) > 1024)) || child < 0)
+	if (!ls || (owner && (!*owner || !valid_label(owner) || strlen(owner) > LOCKSPACE_OWNER_MAX)) ||
+	    child < 0)
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
@@ -284,7 +285,9 @@ int lsi_record_sync(struct lockspace *ls)
 	if (fd < 0) {
 		err = -errno;
 	} else {
-		ssize_t n = write(fd, t.buf, t.len);
+		/* As for lock files: a member's umask (077, say) must not hide
+		 * its labels from the group, nor keep its prune from judging it. */
+		ssize_t n = ls->group && fchmod(fd, 0640) < 0 ? -1 : write(fd, t.buf, t.len);
 		if (n != (ssize_t)t.len)
 			err = n < 0 ? -errno : -EIO;
 		if (close(fd) < 0 && !err)

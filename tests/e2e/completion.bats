@@ -235,3 +235,33 @@ help_options() {
 	comp -V ""
 	[ ${#COMPREPLY[@]} -eq 0 ]
 }
+
+@test "--owner after an opening quote completes inside it, without backslashes" {
+	vl acquire --owner "my vm" "$A" 3>&-
+	vl acquire --owner "it's \$HOME" "$B" 3>&-
+	comp release --owner "'my"
+	[ "${COMPREPLY[*]}" = "my vm" ]
+	comp release --owner '"my'
+	[ "${COMPREPLY[*]}" = "my vm" ]
+	comp release --owner my
+	[ "${COMPREPLY[*]}" = 'my\ vm' ]
+	# What the quote cannot hold is still escaped: ' closes and reopens, "
+	# escapes $.
+	comp release --owner "'it"
+	[ "${COMPREPLY[*]}" = "it'\\''s \$HOME" ]
+	comp release -o '"it'
+	[ "${COMPREPLY[*]}" = "it's \\\$HOME" ]
+	comp release -o it
+	[ "${COMPREPLY[*]}" = "it\\'s\\ \\\$HOME" ]
+}
+
+@test "a held path with a newline completes whole" {
+	local nl=$WORK/new$'\n'line.img
+	touch "$nl"
+	vl acquire "$nl" 3>&-
+	comp release "$WORK/new"
+	assert [ ${#COMPREPLY[@]} -eq 1 ]
+	assert [ "${COMPREPLY[0]}" = "$(realpath "$WORK")/new"$'\n'"line.img" ]
+	comp inspect "$WORK/ne"
+	assert [ "${COMPREPLY[0]}" = "$(realpath "$WORK")/new"$'\n'"line.img" ]
+}

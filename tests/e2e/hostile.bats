@@ -82,19 +82,19 @@ teardown() {
 	run --separate-stderr tvl acquire -E 300 "$A"
 	assert_error 64 "--conflict-exit-code takes a status from 0 to 255"
 	run --separate-stderr tvl acquire -w 1e12 "$A"
-	assert_error 64 "1e12: out of range" "give seconds"
+	assert_error 64 "--wait 1e12: invalid seconds" "give a number from 0 to 1e9"
 	run --separate-stderr tvl acquire --for-pid -1 "$A"
-	assert_error 64 "--for-pid takes a process id"
+	assert_error 64 "--for-pid -1: not a process id; give a positive pid"
 	run --separate-stderr tvl acquire -o $'vm\n1' "$A"
 	assert_error 64 "--owner takes a non-empty label without control characters"
 	run --separate-stderr tvl acquire -o $'vm\e[2J' "$A"
 	assert_error 64 "--owner takes a non-empty label without control characters"
 	run --separate-stderr tvl release --pid -3
-	assert_error 64 "release: give resources"
+	assert_error 64 "--pid -3: not a process id"
 	run --separate-stderr tvl list -o BOGUS
 	assert_error 64 "BOGUS: unknown column" "virlock list --help"
 	run --separate-stderr tvl list -p abc
-	assert_error 64 "abc: invalid numeric value"
+	assert_error 64 "--pid abc: not a process id"
 	run --separate-stderr tvl inspect "$A" "$A"
 	assert_error 64 "give one resource only"
 	run --separate-stderr tvl prune extra

@@ -81,23 +81,45 @@ teardown() {
 	assert_clean
 }
 
-@test "a world-writable lockspace without the sticky bit: refused with 77 and why" {
-	chmod 0777 "$LS"
+# refused_everywhere CMD-PREFIX...: every command, run by CMD-PREFIX, ends 77
+# with one line naming $LS as world-writable, and nothing is made in $LS.
+refused_everywhere() {
 	local cmd
-	for cmd in list prune "acquire $A -- true" "acquire --literal x" "inspect $A" "release --all"; do
+	for cmd in list prune "acquire $A -- true" "acquire $A" "acquire -o vm1 $A" "acquire --literal x" \
+		"inspect $A" "release --all" "release $A" init; do
 		# shellcheck disable=SC2086 # the words of the command line
-		run --separate-stderr tvl $cmd
-		assert_error 77 "lockspace $LS" "must not be world-writable without the sticky bit"
+		run --separate-stderr "$@" -L "$LS" $cmd
+		assert_error 77 "lockspace $LS: world-writable; use a private (0700) or group (setgid 2770) directory"
 	done
 	[ -z "$(ls -A "$LS")" ]
-	chmod 0770 "$LS"
-	run tvl acquire "$A" -- true
-	assert_success
+}
+
+@test "a world-writable lockspace, sticky bit or not (as /tmp): refused at once with 77, nothing made" {
+	chmod 0777 "$LS"
+	refused_everywhere tvl_bare
 	chmod 1777 "$LS"
+	refused_everywhere tvl_bare
+	chmod 1773 "$LS"
+	refused_everywhere tvl_bare
+	chmod 0770 "$LS"
 	run tvl acquire "$A" -- true
 	assert_success
 	chmod 0700 "$LS"
 	assert_clean
+}
+
+@test "an ordinary user in a root-owned 1777 lockspace: one line naming the lockspace, nothing made" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run as another user"
+	local top
+	top=$(mktemp -d /tmp/virlock-sticky.XXXXXX)
+	chmod 0755 "$top"
+	# The plain build: valgrind's logs would need a directory the user can write.
+	cp "${VIRLOCK_REAL:-$VIRLOCK}" "$top/virlock"
+	touch "$top/a.img"
+	chmod 0666 "$top/a.img"
+	install -d -m 1777 -o root "$top/ls"
+	LS=$top/ls A=$top/a.img refused_everywhere timeout -k 5 20 runuser -u nobody -- "$top/virlock"
+	rm -rf "$top"
 }
 
 @test "a lockspace owned by another user: refused with 77 (root included)" {

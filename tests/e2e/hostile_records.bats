@@ -17,6 +17,9 @@ setup() {
 	touch "$WORK/a.img"
 	A=$WORK/a.img
 	SLEEPER=
+	MEMBERS=()
+	MEMBER_GROUP=
+	SHARED=
 }
 
 teardown() {
@@ -24,6 +27,7 @@ teardown() {
 		kill "$SLEEPER" 2>/dev/null || true
 	fi
 	hostile_teardown
+	drop_members
 }
 
 # bad_record KIND GOOD: print a hostile variant of the record text GOOD (its
@@ -253,4 +257,93 @@ release_at_once() {
 	assert_success
 	wait_for 10 gone "$h"
 	assert_clean
+}
+
+# members GROUP USER...: create GROUP and the USERs in it (removed by
+# drop_members), and $SHARED, a directory they can reach, with a copy of
+# virlock; skips without root or useradd.
+members() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create users"
+	command -v useradd >/dev/null || skip "useradd is missing"
+	local group=$1 user
+	shift
+	groupadd "$group" || skip "cannot create a group"
+	MEMBER_GROUP=$group
+	for user in "$@"; do
+		useradd -M -N -G "$group" -s /bin/sh "$user" || skip "cannot create a user"
+		MEMBERS+=("$user")
+	done
+	SHARED=$(mktemp -d /tmp/virlock-members.XXXXXX)
+	chmod 0755 "$SHARED"
+	# The plain build: valgrind's logs would need a directory they can write.
+	cp "${VIRLOCK_REAL:-$VIRLOCK}" "$SHARED/virlock"
+	chmod 0755 "$SHARED/virlock"
+}
+
+drop_members() {
+	local user
+	for user in "${MEMBERS[@]}"; do
+		pkill -KILL -U "$user" 2>/dev/null || true
+		wait_for 10 no_process_of "$user" || true
+		userdel "$user" 2>/dev/null || true
+	done
+	MEMBERS=()
+	if [ -n "${MEMBER_GROUP:-}" ]; then
+		groupdel "$MEMBER_GROUP" 2>/dev/null || true
+	fi
+	if [ -n "${SHARED:-}" ]; then
+		rm -rf "$SHARED"
+	fi
+}
+
+# no_process_of USER: USER runs nothing.
+no_process_of() {
+	! pgrep -U "$1" >/dev/null
+}
+
+# as USER UMASK VIRLOCK-ARGS...: run virlock on $LS as USER with UMASK, under a deadline.
+as() {
+	local user=$1 mask=$2
+	shift 2
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	timeout -k 5 20 runuser -u "$user" -- sh -c 'umask "$1"; shift; exec "$@"' sh "$mask" \
+		"$SHARED/virlock" -L "$LS" "$@" 3>&-
+}
+
+@test "in a group lockspace, a member with umask 077 still writes records the group can read" {
+	MEMBERS=()
+	members "vlr$$" "vlr$$a" "vlr$$b"
+	local u1=vlr$$a u2=vlr$$b
+	LS=$SHARED/ls
+	A=$SHARED/a.img
+	touch "$A"
+	chgrp "vlr$$" "$A"
+	chmod 0660 "$A"
+	install -d -m 2770 -o root -g "vlr$$" "$LS"
+	run --separate-stderr as "$u1" 077 acquire -o u1vm "$A"
+	assert_success
+	local h
+	h=$(holder_pids)
+	# The record, like the lock file and .holders, has the group's mode.
+	[ "$(stat -c %a "$LS/.holders/$h")" = 640 ]
+	[ "$(stat -c %a "$LS/$(lock_name "$A")")" = 660 ]
+	[ "$(stat -c %a "$LS/.holders")" = 2770 ]
+	# The other member sees the label, and finds the holder by it.
+	run --separate-stderr as "$u2" 022 list -r -n -o OWNER,STATUS
+	assert_success
+	assert_output --partial u1vm
+	refute_output --partial norecord
+	run --separate-stderr as "$u2" 022 release --owner u1vm
+	assert_error 77 "permission denied"
+	run busy_now "$A"
+	assert_success
+	# The holder dies: the other member's prune removes its record.
+	kill -KILL "$h"
+	wait_for 10 gone "$h"
+	run --separate-stderr as "$u2" 022 prune
+	assert_success
+	[ ! -e "$LS/.holders/$h" ]
+	run as "$u2" 022 prune --dry-run
+	refute_output --partial ".holders/$h"
+	drop_members
 }

@@ -28,6 +28,19 @@ teardown() {
 	assert_equal "$(stat -c %a "$LS")" 700
 }
 
+@test "virlock(1) says what init prints" {
+	command -v mandoc >/dev/null || skip "mandoc is missing"
+	run vl init
+	assert_output "created fcntl lockspace $LSDIR"
+	run vl init
+	assert_output "lockspace $LSDIR exists already"
+	local text
+	text=$(mandoc -Tutf8 "$BATS_TEST_DIRNAME/../../man/virlock.1" | col -b | tr -s ' \n' '  ')
+	[[ $text == *"created fcntl lockspace dir"*"lockspace dir exists already"* ]] ||
+		fail "virlock(1) does not say what init prints"
+	[[ $text != *"and print its path"* ]] || fail "virlock(1) still says init prints its path"
+}
+
 @test "init makes missing parent directories too" {
 	run "$VIRLOCK" -L "$WORK/a/b/ls" init
 	assert_success

@@ -222,6 +222,37 @@ static void test_timeout(void)
 	lockspace_close(ls);
 }
 
+/* One resource named twice, even waiting for ever and with nobody holding
+ * it, is the caller's mistake: -EINVAL at once, the second naming blamed. */
+static void test_named_twice(void)
+{
+	char res[PATH_MAX], dotted[PATH_MAX + 16], other[PATH_MAX];
+	struct lockspace *ls;
+	size_t failed = 99;
+
+	tu_join(res, scratch, "twice.img");
+	tu_touch(res);
+	tu_join(other, scratch, "other.img");
+	tu_touch(other);
+	snprintf(dotted, sizeof(dotted), "%s/./twice.img", scratch);
+	if (lockspace_open(dir, 0, &ls) < 0)
+		return;
+	const char *list[] = {other, res, dotted, other};
+	long long t0 = tu_now_ms();
+	is_int(lockspace_acquire_many(ls, list, 4, LOCKSPACE_WAIT, -1, &failed), -EINVAL,
+	       "named twice, waiting for ever: -EINVAL");
+	ok(tu_now_ms() - t0 < 5000, "at once, without waiting");
+	is_int(failed, 2, "failed is the first repeat in the order given");
+	is_int(lockspace_release_all(ls), 0, "nothing is held");
+	const char *lit[] = {"lease-a", "lease-a"};
+	failed = 99;
+	is_int(lockspace_acquire_many(ls, lit, 2, LOCKSPACE_LITERAL | LOCKSPACE_SHARED, -1, &failed), -EINVAL,
+	       "a literal named twice, shared: -EINVAL");
+	is_int(failed, 1, "failed is the second");
+	is_int(lockspace_acquire(ls, res, 0), 0, "named once, it is free to take");
+	lockspace_close(ls);
+}
+
 struct watcher {
 	const char *res, *lockfile;
 	pid_t parent;
@@ -462,6 +493,7 @@ int main(void)
 	test_modes();
 	test_contention();
 	test_timeout();
+	test_named_twice();
 	test_wait_forever();
 	test_sa_restart();
 	test_thread_pid();

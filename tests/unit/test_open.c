@@ -86,7 +86,11 @@ static void test_refusals(void)
 	chmod(dir, 0703);
 	is_int(try_open(dir, 0, &ls), -EPERM, "other-writable (0703) without the sticky bit: -EPERM");
 	chmod(dir, 01777);
-	is_int(try_open(dir, 0, &ls), 0, "world-writable with the sticky bit is accepted");
+	is_int(try_open(dir, 0, &ls), -EPERM, "world-writable with the sticky bit (as /tmp): -EPERM too");
+	chmod(dir, 01703);
+	is_int(try_open(dir, 0, &ls), -EPERM, "other-writable with the sticky bit (1703): -EPERM");
+	chmod(dir, 01700);
+	is_int(try_open(dir, 0, &ls), 0, "private with the sticky bit is accepted");
 	lockspace_close(ls);
 
 	/* A world-writable lockspace reached through a symlink is refused as well. */

@@ -1,0 +1,212 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# usage.bats: usage mistakes are usage errors (64, one line naming the thing), never a wrong action.
+
+# shellcheck disable=SC2030,SC2031 # each test is a subshell
+load helpers
+load acquire_helpers
+load hostile_helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	hostile_setup
+	rmdir "$LS" # a usage error must not even make the lockspace
+	touch "$WORK/disk.img" "$WORK/5s" "$WORK/abc"
+	cd "$WORK"
+}
+
+teardown() {
+	hostile_teardown
+}
+
+# has_lines FILE N: FILE exists and has N lines.
+has_lines() {
+	[ -e "$1" ] && [ "$(wc -l <"$1")" -eq "$2" ]
+}
+
+# nothing_made: the usage error left no lockspace behind (so took nothing).
+nothing_made() {
+	[ ! -e "$LS" ] || fail "the lockspace was made: $(ls -A "$LS")"
+}
+
+@test "a --wait value attached with = (or to -w) is always the option's: 64, even when a file has that name" {
+	local arg value
+	for arg in --wait=5s -w5s -w=5s --wait=abc -wabc -sw5s --wait=-1 --wait=1e99 --wait=0x10 --wait=inf; do
+		value=${arg#--wait=}
+		value=${value#-*w}
+		value=${value#=}
+		run --separate-stderr tvl acquire "$arg" disk.img -- true
+		assert_error 64 "--wait $value: invalid seconds"
+	done
+	run --separate-stderr tvl acquire --wait= disk.img -- true
+	assert_error 64 "--wait=" "no seconds"
+	run --separate-stderr tvl acquire -w= disk.img
+	assert_error 64 "--wait="
+	nothing_made
+}
+
+@test "-w alone waits for ever before a resource, and a separate number is its seconds" {
+	# "-w disk.img": waits (for ever) for disk.img, which is free.
+	run --separate-stderr tvl acquire -w disk.img -- true
+	assert_success
+	run --separate-stderr tvl acquire --wait=0.5 disk.img -- true
+	assert_success
+	run --separate-stderr tvl acquire -w 2 disk.img -- true
+	assert_success
+	run --separate-stderr tvl acquire -w2 disk.img -- true
+	assert_success
+	# A word that is not a number, after -w, is the first resource: here 5s.
+	run --separate-stderr tvl acquire -w 5s -- sh -c 'echo held'
+	assert_success
+	assert_output held
+	# Busy: the seconds were taken as seconds, and the message counts them right.
+	bg_supervise hold disk.img
+	run --separate-stderr tvl acquire --wait=1 disk.img -- true
+	assert_error 75 "disk.img" "still busy after 1 second;"
+	run --separate-stderr tvl acquire -w 1.5 disk.img -- true
+	assert_error 75 "still busy after 1.5 seconds;"
+	bg_finish hold
+	assert_clean
+}
+
+@test "one resource named twice is a usage error, even with -w, and nothing is taken" {
+	ln -s disk.img "$WORK/alias.img"
+	run --separate-stderr tvl acquire disk.img ./disk.img -- true
+	assert_error 64 "./disk.img: names the same resource as disk.img; name it once"
+	run --separate-stderr tvl acquire -w disk.img abc "$WORK/disk.img"
+	assert_error 64 "$WORK/disk.img: names the same resource as disk.img"
+	run --separate-stderr tvl acquire -s -w 5 abc alias.img disk.img
+	assert_error 64 "disk.img: names the same resource as alias.img"
+	run --separate-stderr tvl acquire --literal lease-a lease-b lease-a
+	assert_error 64 "lease-a: names the same resource as lease-a"
+	nothing_made
+	# Named once, each is free: nobody held them.
+	run --separate-stderr tvl acquire disk.img abc -- true
+	assert_success
+	# Adding to a live holder: the same mistake, the same answer.
+	run --separate-stderr tvl acquire -o vm1 abc
+	assert_success
+	run --separate-stderr tvl acquire -o vm1 disk.img ./disk.img
+	assert_error 64 "./disk.img: names the same resource as disk.img"
+	run --separate-stderr tvl acquire -n disk.img -- true
+	assert_success
+	run tvl release --owner vm1
+	assert_success
+	assert_clean
+}
+
+@test "a pid is a positive number for every option that takes one: 0 or an empty word is 64" {
+	mkdir -m 0700 "$LS"
+	run --separate-stderr tvl acquire -o vm1 disk.img
+	assert_success
+	local cmd opt
+	for cmd in "list -p" "list --pid" "release -p" "release --pid" "acquire abc --for-pid"; do
+		opt=${cmd##* }
+		[ "$opt" = -p ] && opt=--pid
+		# shellcheck disable=SC2086 # the words of the command line
+		run --separate-stderr tvl $cmd 0
+		assert_error 64 "$opt 0: not a process id; give a positive pid"
+		assert_output ""
+		# What list -p "$(pgrep ...)" passes when nothing matches.
+		# shellcheck disable=SC2086
+		run --separate-stderr tvl $cmd ""
+		assert_error 64 "$opt: no process id given" "give a positive pid"
+		# shellcheck disable=SC2086
+		run --separate-stderr tvl $cmd 0x10
+		assert_error 64 "$opt 0x10: not a process id"
+		# shellcheck disable=SC2086
+		run --separate-stderr tvl $cmd -3
+		assert_error 64 "$opt -3: not a process id"
+	done
+	run --separate-stderr tvl list --pid=
+	assert_error 64 "--pid: no process id given"
+	run --separate-stderr tvl acquire --for-pid=0 abc
+	assert_error 64 "--for-pid 0: not a process id"
+	# No holder was started tied to nothing, and the lock is still held.
+	run busy_now disk.img
+	assert_success
+	run busy_now abc
+	assert [ "$status" -eq 1 ]
+	run tvl list -r -n -o PATH
+	assert_output "$WORK/disk.img"
+	run tvl release --owner vm1
+	assert_success
+	assert_clean
+}
+
+@test "an --owner label longer than 1024 bytes is named as the problem, and nothing is taken" {
+	local long
+	long=$(printf 'a%.0s' {1..4000})
+	run --separate-stderr tvl acquire --owner "$long" disk.img
+	assert_error 64 "--owner: label is 4000 bytes; at most 1024"
+	run --separate-stderr tvl acquire --owner "$long" disk.img -- true
+	assert_error 64 "--owner: label is 4000 bytes; at most 1024"
+	run --separate-stderr tvl acquire --owner "${long:0:1025}" disk.img -- true
+	assert_error 64 "label is 1025 bytes"
+	nothing_made
+	run --separate-stderr tvl acquire --owner "$(printf 'vm\t1')" disk.img
+	assert_error 64 "--owner" "control characters"
+	nothing_made
+	# 1024 bytes is a label like any other.
+	run --separate-stderr tvl acquire --owner "${long:0:1024}" disk.img
+	assert_success
+	run tvl list -r -n -o OWNER
+	assert_output "${long:0:1024}"
+	run tvl release --owner "${long:0:1024}"
+	assert_success
+	assert_clean
+}
+
+@test "each error line is one write(2)" {
+	command -v strace >/dev/null || skip "strace is missing"
+	under_valgrind && skip "valgrind writes on stderr too"
+	# (LeakSanitizer cannot run under ptrace: an ASan build checks leaks elsewhere.)
+	run --separate-stderr env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -qq -s 4096 -e trace=write -o "$WORK/trace" "$VIRLOCK" -L "$LS" acquire \
+		"$(printf 'no\tsuch.img')" -- true
+	assert_error 66 'no\x09such.img: '
+	# The whole line, control characters escaped, in one call on fd 2.
+	run grep -c '^[0-9]* *write(2, "virlock: no\\\\x09such.img: [^"]*\\n", [0-9]*) = [0-9]*$' "$WORK/trace"
+	assert_output 1
+	run grep -c 'write(2,' "$WORK/trace"
+	assert_output 1
+}
+
+@test "busy acquires sharing one stderr print whole lines, never mixed" {
+	mkdir -m 0700 "$LS"
+	# A long line takes long to write byte by byte: mixed lines would show.
+	local lease
+	lease=lease-$(printf 'x%.0s' {1..2000})
+	bg_supervise hold --literal "$lease"
+	local i pids=() n=16
+	# All start at once: each opens a FIFO, says so, and reads one byte of
+	# it; the n bytes are written in one go once every one has it open.
+	mkfifo "$WORK/gate"
+	for ((i = 0; i < n; i++)); do
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		sh -c 'exec 4<>"$1"; echo >>"$1.ready"; dd bs=1 count=1 status=none <&4 >/dev/null; exec 4<&-
+			exec "$2" -L "$3" acquire -n --literal "$4" -- true' \
+			sh "$WORK/gate" "$VIRLOCK" "$LS" "$lease" 2>>"$WORK/shared.err" 3>&- &
+		pids+=("$!")
+	done
+	wait_for 10 has_lines "$WORK/gate.ready" "$n"
+	printf '%*s' "$n" '' >"$WORK/gate"
+	for i in "${pids[@]}"; do
+		wait "$i" || true
+	done
+	run cat "$WORK/shared.err"
+	assert [ "${#lines[@]}" -eq "$n" ]
+	local line
+	for line in "${lines[@]}"; do
+		assert [ "$line" = "${lines[0]}" ]
+	done
+	assert_line --index 0 --regexp "^virlock: $lease: [^:]*(busy|held)"
+	bg_finish hold
+	assert_clean
+}
+
+@test "acquire --usage shows -s and -x among the short options" {
+	run tvl acquire --usage
+	assert_success
+	assert_line --index 0 --partial "[-sxnhV]"
+}
