@@ -15,7 +15,6 @@
 struct cr_pids {
 	pid_t *pid;
 	size_t n, cap;
-	const char *owner; /* filter of cr_collect_record, NULL for all */
 };
 
 static int cr_add(struct cr_pids *p, pid_t pid)
@@ -48,10 +47,7 @@ static int cr_collect_holder(const struct lockspace_info *info, void *arg)
 
 static int cr_collect_record(const struct lockspace_record *rec, void *arg)
 {
-	struct cr_pids *p = arg;
-	if (p->owner && (!rec->owner || strcmp(rec->owner, p->owner) != 0))
-		return 0;
-	return cr_add(p, rec->pid) < 0 ? -ENOMEM : 0;
+	return cr_add(arg, rec->pid) < 0 ? -ENOMEM : 0;
 }
 
 /* Ask holder @pid to release @name (NULL: everything); @what names it in messages. */
@@ -143,7 +139,7 @@ static int cr_supervisor_of(const struct lockspace_record *rec, void *arg)
 /* --owner, --pid, --all: every lock of the chosen holders. */
 static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 {
-	struct cr_pids p = {.owner = owner};
+	struct cr_pids p = {0};
 	char what[64];
 	int status = 0, err = 0;
 	if (pid) {
@@ -152,7 +148,17 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 		snprintf(what, sizeof(what), "pid %d", pid);
 		return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
 	}
-	err = lockspace_holders(ls, cr_collect_record, &p);
+	if (owner) {
+		/* The kernel says who has the label: the lock on its label file. */
+		pid_t holder = 0;
+		err = lockspace_owner_pid(ls, owner, &holder);
+		if (err == 0)
+			err = cr_add(&p, holder);
+		else if (err == -ENOENT)
+			err = 0;
+	} else {
+		err = lockspace_holders(ls, cr_collect_record, &p);
+	}
 	if (err < 0) {
 		vl_error("%s: holder records: %s%s", lockspace_dir(ls), lockspace_strerror(err),
 			 vl_advice(err));
