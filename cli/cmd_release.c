@@ -15,6 +15,7 @@
 struct cr_pids {
 	pid_t *pid;
 	size_t n, cap;
+	const char *owner; /* filter of cr_collect_record, NULL for all */
 };
 
 static int cr_add(struct cr_pids *p, pid_t pid)
@@ -47,7 +48,10 @@ static int cr_collect_holder(const struct lockspace_info *info, void *arg)
 
 static int cr_collect_record(const struct lockspace_record *rec, void *arg)
 {
-	return cr_add(arg, rec->pid) < 0 ? -ENOMEM : 0;
+	struct cr_pids *p = arg;
+	if (p->owner && (!rec->owner || strcmp(rec->owner, p->owner) != 0))
+		return 0;
+	return cr_add(p, rec->pid) < 0 ? -ENOMEM : 0;
 }
 
 /* Ask holder @pid to release @name (NULL: everything); @what names it in messages. */
@@ -149,13 +153,15 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 		return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
 	}
 	if (owner) {
-		/* The kernel says who has the label: the lock on its label file. */
+		/* The kernel says who has the label: the lock on its label file.
+		 * A holder of an earlier version has only its record's word. */
 		pid_t holder = 0;
+		p.owner = owner;
 		err = lockspace_owner_pid(ls, owner, &holder);
 		if (err == 0)
 			err = cr_add(&p, holder);
 		else if (err == -ENOENT)
-			err = 0;
+			err = lockspace_holders(ls, cr_collect_record, &p);
 	} else {
 		err = lockspace_holders(ls, cr_collect_record, &p);
 	}

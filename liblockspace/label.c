@@ -133,10 +133,28 @@ static int label_claim(struct lockspace *ls, const char *owner, int wait, const 
 	return err;
 }
 
+/* Remove the label file while we still hold its lock (a claimer that opened
+ * it meanwhile sees the name gone after locking, and makes a new one): a
+ * label leaves nothing behind unless its holder dies. */
+static void label_unlink(struct lockspace *ls)
+{
+	char file[LSI_LABEL_FILE_LEN];
+	struct stat st;
+	label_file(ls->label_owner, file);
+	int dfd = lsi_holders_dir(ls, 0);
+	if (dfd < 0)
+		return;
+	if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == ls->label->dev &&
+	    st.st_ino == ls->label->ino)
+		unlinkat(dfd, file, 0);
+	close(dfd);
+}
+
 void lsi_label_drop(struct lockspace *ls)
 {
 	if (!ls->label)
 		return;
+	label_unlink(ls);
 	lsi_table_lock();
 	lsi_table_drop(ls->label); /* closes: the kernel lets the claim go */
 	lsi_table_unlock();

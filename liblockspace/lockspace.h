@@ -275,7 +275,8 @@ LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, p
  * records directory (see lockspace_holders_path(); in a sanlock lockspace
  * labels are therefore unique per host), kept until lockspace_close(), a
  * set_owner() of another label, or the death of the process: the kernel,
- * not a record, decides who owns a label. After fork() the child claims
+ * not a record, decides who owns a label. Letting go of a label removes its
+ * file (still locked); lockspace_prune() removes those a dead process left. After fork() the child claims
  * nothing.
  * @flags:      LOCKSPACE_WAIT to wait while another holder has the label.
  * @timeout_ms: with LOCKSPACE_WAIT, the longest wait in milliseconds, or -1

@@ -168,6 +168,9 @@ label_waiter() {
 	run vl release --owner vm1
 	assert_success
 	wait_for 10 gone "$h"
+	# A holder that ends leaves no label file behind.
+	run ls -A "$LS/.holders"
+	assert_output ""
 	assert_clean
 }
 
