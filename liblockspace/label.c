@@ -163,34 +163,45 @@ void lsi_label_drop(struct lockspace *ls)
 	ls->label_owner = NULL;
 }
 
-int lsi_label_set(struct lockspace *ls, const char *owner, int wait, const struct timespec *deadline)
+/* A forked child: the claim was the parent's, and its table forgot it. */
+static void label_forget_parent(struct lockspace *ls)
 {
 	if (ls->label && ls->label_pid != getpid()) {
-		/* A forked child: the claim was the parent's, and its table forgot it. */
 		ls->label = NULL;
 		free(ls->label_owner);
 		ls->label_owner = NULL;
 	}
-	if (!owner) {
-		lsi_label_drop(ls);
-		return 0;
-	}
-	if (ls->label && strcmp(ls->label_owner, owner) == 0)
-		return 0;
+}
+
+/* Make @e, the claim of @owner, the handle's, in place of any other. */
+static int label_install(struct lockspace *ls, const char *owner, struct lsi_entry *e)
+{
 	char *copy = strdup(owner);
-	if (!copy)
+	if (!copy) {
+		lsi_table_lock();
+		lsi_table_drop(e);
+		lsi_table_unlock();
 		return -ENOMEM;
-	struct lsi_entry *e = NULL;
-	int err = label_claim(ls, owner, wait, deadline, &e);
-	if (err < 0) {
-		free(copy);
-		return err;
 	}
 	lsi_label_drop(ls);
 	ls->label = e;
 	ls->label_owner = copy;
 	ls->label_pid = getpid();
 	return 0;
+}
+
+int lsi_label_set(struct lockspace *ls, const char *owner, int wait, const struct timespec *deadline)
+{
+	label_forget_parent(ls);
+	if (!owner) {
+		lsi_label_drop(ls);
+		return 0;
+	}
+	if (ls->label && strcmp(ls->label_owner, owner) == 0)
+		return 0;
+	struct lsi_entry *e = NULL;
+	int err = label_claim(ls, owner, wait, deadline, &e);
+	return err < 0 ? err : label_install(ls, owner, e);
 }
 
 int lockspace_claim_owner(struct lockspace *ls, const char *owner, unsigned flags, int timeout_ms)
@@ -206,7 +217,18 @@ int lockspace_claim_owner(struct lockspace *ls, const char *owner, unsigned flag
 		deadline = &deadline_ts;
 	}
 	pthread_mutex_lock(&ls->record_lock);
-	int err = lsi_label_set(ls, owner, wait, deadline);
+	int err = lsi_label_set(ls, owner, 0, NULL);
+	pthread_mutex_unlock(&ls->record_lock);
+	if (err != -EBUSY || !wait)
+		return err;
+	/* Wait without the record's mutex: the handle's other calls go on meanwhile. */
+	struct lsi_entry *e = NULL;
+	err = label_claim(ls, owner, 1, deadline, &e);
+	if (err < 0)
+		return err;
+	pthread_mutex_lock(&ls->record_lock);
+	label_forget_parent(ls);
+	err = label_install(ls, owner, e);
 	pthread_mutex_unlock(&ls->record_lock);
 	return err;
 }
