@@ -83,10 +83,19 @@ static int aw_run(aw_step_fn step, void *arg, double wait, int *signo)
 		err = step(arg, 1);
 	} while (err == -EINTR && !aw_signo && !aw_expired);
 
+	/* Block, stop the timer and take a tick already sent before the old
+	 * handlers come back: a late SIGALRM would otherwise kill us. */
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	aw_arm(0);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	struct timespec zero = {0, 0};
+	while (sigtimedwait(&alrm, NULL, &zero) == SIGALRM)
+		;
 	for (size_t i = 0; i < AW_NSIGNALS; i++)
 		sigaction(aw_signals[i], &old[i], NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 
 	if (aw_signo) {
 		*signo = aw_signo;

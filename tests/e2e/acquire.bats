@@ -309,7 +309,8 @@ teardown() {
 	bg_supervise one -o vm1 "$A"
 	local sv
 	sv=$(cat "$WORK/one.pid")
-	[ -S "$LS/.holders/$sv.sock" ]
+	# The supervisor starts listening once its child runs: wait for it.
+	wait_for 10 test -S "$LS/.holders/$sv.sock"
 	bg_finish one
 	assert_equal "$status" 0
 	[ ! -e "$LS/.holders/$sv.sock" ]
