@@ -140,9 +140,8 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 			return status;
 		}
 		if (err == -ENOENT && o->attach) {
-			vl_error("owner %s: no live holder; nothing was acquired; check the label with "
-				 "'virlock "
-				 "list', or leave out --attach to start a holder",
+			vl_error("owner %s: no live holder; nothing was acquired; check the label "
+				 "with 'virlock list', or leave out --attach to start a holder",
 				 o->owner);
 			lockspace_close(ls);
 			return VL_EXIT_NOINPUT;
