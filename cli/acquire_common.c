@@ -40,6 +40,31 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	return status == VL_EXIT_BUSY ? o->conflict_exit : status;
 }
 
+int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int err, int signo)
+{
+	char what[64], who[48] = "";
+	pid_t pid = 0;
+	if ((err == -EBUSY || err == -ETIMEDOUT) && lockspace_owner_pid(ls, o->owner, &pid) == 0)
+		snprintf(who, sizeof(who), " by holder %d", (int)pid);
+	if (err == -EINTR && signo) {
+		vl_error("owner %s: wait interrupted by %s; nothing is held", o->owner,
+			 acquire_signame(signo, what, sizeof(what)));
+		return 128 + signo;
+	}
+	if (err == -ETIMEDOUT)
+		vl_error("owner %s: still in use%s after %g seconds; nothing is held", o->owner, who,
+			 o->wait);
+	else if (err == -EBUSY)
+		vl_error("owner %s: in use%s; wait for it with -w, add resources to it without a command, "
+			 "or choose another label",
+			 o->owner, who);
+	else
+		vl_error("owner %s: holder records in %s: %s%s", o->owner, lockspace_dir(ls),
+			 lockspace_strerror(err), vl_advice(err));
+	int status = virlock_exit_code(err);
+	return status == VL_EXIT_BUSY ? o->conflict_exit : status;
+}
+
 void acquire_free_list(char **list, size_t n)
 {
 	if (!list)

@@ -18,7 +18,12 @@ struct acquire_opts {
 	const char *const *resources; /* as the user gave them */
 	size_t n;
 	const char *const *command; /* NULL without a command */
+	int attach;		    /* --attach: only add to the live holder o->owner */
+	int quiet;		    /* -q: no notices */
 };
+
+/* The failed index of a label that could not be claimed. */
+#define ACQUIRE_FAILED_OWNER ((size_t)-2)
 
 /*
  * Print the one-line error of a failed acquire, naming resources[@failed]
@@ -26,6 +31,13 @@ struct acquire_opts {
  * ended by a signal, conflict_exit for busy or timed out.
  */
 int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo);
+
+/*
+ * Print the one-line error of a failed claim of the label o->owner (naming
+ * the holder that has it, asked of @ls) and return the exit status, as
+ * acquire_report() does.
+ */
+int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int err, int signo);
 
 /*
  * Canonicalise every resource (absolute, so that a holder in "/" or another

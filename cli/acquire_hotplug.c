@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* acquire_hotplug.c: acquire --owner LABEL on a live holder: the request goes over its socket. */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,54 +10,67 @@
 #include "acquire_hotplug.h"
 #include "control.h"
 
-struct ah_find {
-	const char *owner;
-	pid_t pid;
-};
-
-static int ah_match(const struct lockspace_record *rec, void *arg)
+/* The holder waits for us (it never blocks its loop in a wait): milliseconds, -1 for ever. */
+static int ah_wait_ms(double wait)
 {
-	struct ah_find *f = arg;
-	if (!rec->owner || strcmp(rec->owner, f->owner) != 0)
+	if (wait < 0)
+		return -1;
+	if (wait == 0)
 		return 0;
-	f->pid = rec->pid;
-	return 1;
+	double ms = wait * 1000.0;
+	return ms >= 0x7fffffff ? 0x7fffffff : ms < 1 ? 1 : (int)(ms + 0.999);
 }
 
-int acquire_find_owner(struct lockspace *ls, const char *owner, pid_t *pid)
+static int ah_alive(pid_t pid)
 {
-	struct ah_find f = {.owner = owner};
-	int err = lockspace_holders(ls, ah_match, &f);
-	if (err < 0)
-		return err;
-	if (!f.pid)
-		return -ENOENT;
-	*pid = f.pid;
-	return 0;
+	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-static double ah_now(void)
+/* The transport failed: say what became of the holder. */
+static int ah_lost(pid_t pid, const struct acquire_opts *o, int err, int asked)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if ((err == -ENOENT || err == -ECONNREFUSED || err == -EPROTO || err == -ECONNRESET) &&
+	    !ah_alive(pid)) {
+		vl_error("owner %s: holder %d ended%s; nothing is held; start a new holder with 'virlock "
+			 "acquire "
+			 "--owner %s RESOURCE...'",
+			 o->owner, (int)pid, asked ? " before it took the resources" : "", o->owner);
+		return VL_EXIT_NOINPUT;
+	}
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		vl_error("owner %s: holder %d does not listen yet (it may still wait for its own locks); try "
+			 "again once 'virlock list' shows them held",
+			 o->owner, (int)pid);
+		return o->conflict_exit;
+	}
+	vl_error("owner %s: holder %d does not answer on its control socket (%s); check that it runs",
+		 o->owner, (int)pid,
+		 err == -ETIMEDOUT ? "timed out"
+		 : err == -EPROTO  ? "no valid answer"
+				   : strerror(-err));
+	return err == -EACCES || err == -EPERM ? VL_EXIT_NOPERM : VL_EXIT_OSERR;
 }
 
-/* The holder never blocks its loop in a wait, so a waiting hotplug asks again. */
-static int ah_ask(const char *holders, pid_t pid, const char *request, const struct acquire_opts *o,
-		  int *code, char *text, size_t len)
+/*
+ * A holder that has just claimed its label listens only once it holds its
+ * own locks: while it runs and still owns the label, try again (for the
+ * control timeout, or longer if we wait for the resources anyway).
+ */
+static int ah_call(struct lockspace *ls, const char *owner, const char *holders, pid_t *pid,
+		   const char *request, int wait_ms, int *code, char *text, size_t len)
 {
-	double deadline = o->wait > 0 ? ah_now() + o->wait : 0;
-	for (;;) {
-		int err = control_call(holders, pid, request, code, text, len);
-		if (err || *code != -EBUSY || o->wait == 0)
+	int timeout = wait_ms < 0 ? -1 : wait_ms + CONTROL_TIMEOUT_MS;
+	int patience = wait_ms < 0 || wait_ms > CONTROL_TIMEOUT_MS ? wait_ms : CONTROL_TIMEOUT_MS;
+	for (int waited = 0;; waited += 10) {
+		int err = control_call_timeout(holders, *pid, request, timeout, code, text, len);
+		if ((err != -ENOENT && err != -ECONNREFUSED) || !ah_alive(*pid) ||
+		    (patience >= 0 && waited >= patience))
 			return err;
-		if (o->wait > 0 && ah_now() >= deadline) {
-			*code = -ETIMEDOUT;
-			return 0;
-		}
-		struct timespec pause = {0, 50 * 1000 * 1000};
+		struct timespec pause = {0, 10 * 1000 * 1000};
 		nanosleep(&pause, NULL);
+		pid_t now = 0;
+		if (lockspace_owner_pid(ls, owner, &now) == 0 && now != *pid)
+			*pid = now;
 	}
 }
 
@@ -68,7 +83,9 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	char *request = NULL;
 	int code = 0;
 	char text[CONTROL_MAX_ANSWER];
-	int err = control_format_acquire(o->flags, (const char *const *)resources, o->n, &request);
+	int wait_ms = ah_wait_ms(o->wait);
+	int err = control_format_acquire_wait(o->flags, wait_ms, (const char *const *)resources, o->n,
+					      &request);
 	if (err) {
 		vl_error("owner %s: %s; add fewer resources at a time", o->owner, strerror(-err));
 		status = VL_EXIT_USAGE;
@@ -77,24 +94,29 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	char *holders = NULL;
 	err = lockspace_holders_path(ls, &holders);
 	if (!err)
-		err = ah_ask(holders, pid, request, o, &code, text, sizeof(text));
+		err = ah_call(ls, o->owner, holders, &pid, request, wait_ms, &code, text, sizeof(text));
 	free(holders);
 	if (err) {
-		vl_error("owner %s: holder %d does not answer on its control socket (%s); check that it runs",
-			 o->owner, (int)pid, err == -ETIMEDOUT ? "timed out" : strerror(-err));
-		status = err == -EACCES || err == -EPERM ? VL_EXIT_NOPERM : VL_EXIT_OSERR;
+		status = ah_lost(pid, o, err, 1);
 	} else if (code == -ETIMEDOUT) {
 		vl_error("owner %s: still busy after %g seconds%s", o->owner, o->wait, vl_advice(code));
 		status = o->conflict_exit;
+	} else if (code == -ESRCH) {
+		vl_error("owner %s: %s; start a new holder with 'virlock acquire --owner %s RESOURCE...'",
+			 o->owner, text, o->owner);
+		status = VL_EXIT_NOINPUT;
 	} else if (code) {
 		/* The holder's limit counts, not ours: a ulimit here changes nothing. */
 		const char *advice = code == -EMFILE ? "; the holder reached its open files limit: start it "
 						       "under a higher 'ulimit -n', or add fewer resources"
-						     : vl_advice(code);
+				     : strstr(text, "already held by") ? ""
+								       : vl_advice(code);
 		vl_error("owner %s (holder %d): %s%s", o->owner, (int)pid, text, advice);
 		status = virlock_exit_code(code);
 		if (status == VL_EXIT_BUSY)
 			status = o->conflict_exit;
+	} else if (*text && !o->quiet) {
+		vl_error("owner %s: %s", o->owner, text); /* what was held already: a notice */
 	}
 out:
 	free(request);

@@ -5,13 +5,13 @@
 
 #include "acquire_common.h"
 
-/* Find the live holder labelled @owner: 0 with *pid, -ENOENT if none, or -errno. */
-int acquire_find_owner(struct lockspace *ls, const char *owner, pid_t *pid);
-
 /*
- * Ask holder @pid to acquire o->resources too (all-or-nothing). With o->wait,
- * a busy answer is asked again until the deadline. Returns the exit status,
- * the error printed.
+ * Ask holder @pid (the kernel's owner of the label o->owner) to acquire
+ * o->resources too (all-or-nothing). With o->wait, the holder waits for busy
+ * ones until the deadline, and stays for this hotplug even if a release
+ * leaves it nothing meanwhile. Resources it holds already in the mode asked
+ * are left out (status 0, a notice unless o->quiet). Returns the exit
+ * status, the error printed.
  */
 int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *o);
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "acquire_wait.h"
 
@@ -44,13 +45,22 @@ static void aw_arm(double seconds)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, double wait,
-		 size_t *failed, int *signo)
+/* One blocking step: @wait 0 tries once, 1 waits for ever (until a signal). */
+typedef int (*aw_step_fn)(void *arg, int wait);
+
+static double aw_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run @step under the deadline and the signals; -EINTR with *signo for a signal. */
+static int aw_run(aw_step_fn step, void *arg, double wait, int *signo)
 {
 	*signo = 0;
-	flags &= ~(unsigned)LOCKSPACE_WAIT;
 	if (wait == 0)
-		return lockspace_acquire_many(ls, resources, n, flags, 0, failed);
+		return step(arg, 0);
 
 	struct sigaction sa, old[AW_NSIGNALS];
 	sigset_t set, oldmask;
@@ -70,21 +80,81 @@ int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, u
 
 	int err;
 	do {
-		err = lockspace_acquire_many(ls, resources, n, flags | LOCKSPACE_WAIT, -1, failed);
+		err = step(arg, 1);
 	} while (err == -EINTR && !aw_signo && !aw_expired);
 
+	/* Block, stop the timer and take a tick already sent before the old
+	 * handlers come back: a late SIGALRM would otherwise kill us. */
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	aw_arm(0);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	struct timespec zero = {0, 0};
+	while (sigtimedwait(&alrm, NULL, &zero) == SIGALRM)
+		;
 	for (size_t i = 0; i < AW_NSIGNALS; i++)
 		sigaction(aw_signals[i], &old[i], NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 
 	if (aw_signo) {
-		if (err == 0)
-			lockspace_release_all(ls);
 		*signo = aw_signo;
-		return -EINTR;
+		return err == 0 ? 1 : -EINTR; /* 1: done, but a signal came */
 	}
 	if (err == -EINTR)
 		return -ETIMEDOUT;
+	return err;
+}
+
+struct aw_locks {
+	struct lockspace *ls;
+	const char *const *resources;
+	size_t n;
+	unsigned flags;
+	size_t *failed;
+};
+
+static int aw_locks_step(void *arg, int wait)
+{
+	struct aw_locks *a = arg;
+	return lockspace_acquire_many(a->ls, a->resources, a->n, a->flags | (wait ? LOCKSPACE_WAIT : 0), -1,
+				      a->failed);
+}
+
+int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, double wait,
+		 size_t *failed, int *signo)
+{
+	struct aw_locks a = {ls, resources, n, flags & ~(unsigned)LOCKSPACE_WAIT, failed};
+	int err = aw_run(aw_locks_step, &a, wait, signo);
+	if (err == 1) {
+		lockspace_release_all(ls);
+		err = -EINTR;
+	}
+	return err;
+}
+
+struct aw_owner {
+	struct lockspace *ls;
+	const char *owner;
+};
+
+static int aw_owner_step(void *arg, int wait)
+{
+	struct aw_owner *a = arg;
+	return lockspace_claim_owner(a->ls, a->owner, wait ? LOCKSPACE_WAIT : 0, -1);
+}
+
+int acquire_wait_owner(struct lockspace *ls, const char *owner, double *wait, int *signo)
+{
+	struct aw_owner a = {ls, owner};
+	double start = aw_now();
+	int err = aw_run(aw_owner_step, &a, *wait, signo);
+	if (err == 1)
+		err = -EINTR; /* the caller closes @ls, and the claim goes with it */
+	if (err == 0 && *wait > 0) {
+		/* What is left for the locks; a little at least, so that free ones are taken. */
+		double left = *wait - (aw_now() - start);
+		*wait = left > 0.01 ? left : 0.01;
+	}
 	return err;
 }

@@ -18,4 +18,13 @@
 int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, double wait,
 		 size_t *failed, int *signo);
 
+/*
+ * Claim the owner label @owner for @ls (lockspace_claim_owner()) under the
+ * same deadline and signals as acquire_wait(): *@wait < 0 waits for ever, 0
+ * not at all, > 0 up to *@wait seconds, and is then lowered to what is left
+ * of it for the locks. Returns 0, -EBUSY, -ETIMEDOUT, -EINTR with *signo set,
+ * or a library error.
+ */
+int acquire_wait_owner(struct lockspace *ls, const char *owner, double *wait, int *signo);
+
 #endif

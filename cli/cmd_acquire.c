@@ -10,6 +10,7 @@
 #include "acquire_common.h"
 #include "options.h"
 #include "acquire_hotplug.h"
+#include "acquire_wait.h"
 #include "holder.h"
 #include "supervisor.h"
 
@@ -22,6 +23,7 @@ struct ca_args {
 	int no_kill;
 	pid_t for_pid;
 	int conflict;
+	int attach;
 	char *owner;
 	double wait;
 	char **extra; /* resources popt took as the value of -w */
@@ -151,6 +153,8 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		problem = "--for-pid applies only without a command";
 	else if (o->no_kill && !o->command)
 		problem = "--no-kill applies only with a command after '--'";
+	else if (a->attach && (!a->owner || o->command || a->for_pid))
+		problem = "--attach takes --owner LABEL, without a command or --for-pid";
 	else if (a->owner && !ca_label_ok(a->owner))
 		problem = "--owner takes a non-empty label without control characters";
 	else if (ctx->direct && a->owner)
@@ -176,40 +180,65 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 	return 0;
 }
 
-/* Run the parsed request: hotplug into a live holder, or a new supervisor or holder. */
+/* A supervisor: claim the label first (waiting for it as for the locks), then the locks. */
+static int ca_supervise(struct lockspace *ls, const struct acquire_opts *o)
+{
+	struct acquire_opts so = *o;
+	int signo = 0;
+	int err = o->owner ? acquire_wait_owner(ls, o->owner, &so.wait, &signo) : 0;
+	if (err) {
+		int status = acquire_report_owner(ls, o, err, signo);
+		lockspace_close(ls);
+		return status;
+	}
+	return supervisor_run(ls, &so);
+}
+
+/*
+ * Run the parsed request: hotplug into the live holder of the label, or a new
+ * supervisor or holder. The kernel says who has a label (the lock on its
+ * label file), not the records.
+ */
 static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 {
-	struct lockspace *ls = NULL;
-	int status = vl_open_lockspace(ctx, &ls);
-	if (status)
-		return status;
-	pid_t pid = 0;
-	int err = o->owner ? acquire_find_owner(ls, o->owner, &pid) : -ENOENT;
-	if (err == 0) {
-		if (o->command || o->for_pid) {
-			vl_error("owner %s: already used by holder %d; choose another label, or add "
-				 "resources to it without a command",
-				 o->owner, (int)pid);
-			status = VL_EXIT_USAGE;
-		} else {
+	for (int round = 0;; round++) {
+		struct lockspace *ls = NULL;
+		int status = vl_open_lockspace(ctx, &ls);
+		if (status)
+			return status;
+		pid_t pid = 0;
+		int err = o->owner ? lockspace_owner_pid(ls, o->owner, &pid) : -ENOENT;
+		if (err == 0 && !o->command && !o->for_pid) {
 			status = acquire_hotplug(ls, pid, o);
+			lockspace_close(ls);
+			return status;
 		}
-		lockspace_close(ls);
+		if (err == -ENOENT && o->attach) {
+			vl_error("owner %s: no live holder; nothing was acquired; check the label "
+				 "with 'virlock list', or leave out --attach to start a holder",
+				 o->owner);
+			lockspace_close(ls);
+			return VL_EXIT_NOINPUT;
+		}
+		if (err && err != -ENOENT) {
+			vl_error("owner %s: holder records in %s: %s%s", o->owner, lockspace_dir(ls),
+				 lockspace_strerror(err), vl_advice(err));
+			lockspace_close(ls);
+			return virlock_exit_code(err);
+		}
+		if (o->command)
+			return ca_supervise(ls, o);
+		int in_holder;
+		status = holder_run(ls, o, &in_holder);
+		/* Another acquire started a holder of this label just before ours: add to it. */
+		if (status == HOLDER_LABEL_TAKEN && round == 0)
+			continue;
+		if (status == HOLDER_LABEL_TAKEN)
+			status = o->conflict_exit;
+		if (!in_holder && status == 0)
+			vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n, o->n == 1 ? "" : "s");
 		return status;
 	}
-	if (err != -ENOENT) {
-		vl_error("%s: holder records: %s%s", lockspace_dir(ls), lockspace_strerror(err),
-			 vl_advice(err));
-		lockspace_close(ls);
-		return virlock_exit_code(err);
-	}
-	if (o->command)
-		return supervisor_run(ls, o);
-	int in_holder;
-	status = holder_run(ls, o, &in_holder);
-	if (!in_holder && status == 0)
-		vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n, o->n == 1 ? "" : "s");
-	return status;
 }
 
 int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
@@ -224,7 +253,9 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		{"wait", 'w', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, 'w',
 		 "wait for busy resources, for ever or up to SECONDS", "SECONDS"},
 		{"owner", 'o', POPT_ARG_STRING, NULL, 'o',
-		 "label the holder; a live holder's label adds to it", "LABEL"},
+		 "label the holder; a live holder's label adds to it (without a command)", "LABEL"},
+		{"attach", '\0', POPT_ARG_NONE, &a.attach, 0,
+		 "only add to the live holder --owner names; fail if there is none", NULL},
 		{"conflict-exit-code", 'E', POPT_ARG_INT, &a.conflict, 0,
 		 "exit status when busy (default 75)", "N"},
 		{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path",
@@ -320,6 +351,8 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		.resources = resources,
 		.n = a.nextra + nrest,
 		.command = split < argc ? argv + split + 1 : NULL,
+		.attach = a.attach,
+		.quiet = ctx->quiet,
 	};
 	if (o.command && !o.command[0]) {
 		vl_error("acquire: no command after '--'; try 'virlock acquire --help'");

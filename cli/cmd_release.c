@@ -143,7 +143,7 @@ static int cr_supervisor_of(const struct lockspace_record *rec, void *arg)
 /* --owner, --pid, --all: every lock of the chosen holders. */
 static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 {
-	struct cr_pids p = {.owner = owner};
+	struct cr_pids p = {0};
 	char what[64];
 	int status = 0, err = 0;
 	if (pid) {
@@ -152,7 +152,19 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 		snprintf(what, sizeof(what), "pid %d", pid);
 		return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
 	}
-	err = lockspace_holders(ls, cr_collect_record, &p);
+	if (owner) {
+		/* The kernel says who has the label: the lock on its label file.
+		 * A holder of an earlier version has only its record's word. */
+		pid_t holder = 0;
+		p.owner = owner;
+		err = lockspace_owner_pid(ls, owner, &holder);
+		if (err == 0)
+			err = cr_add(&p, holder);
+		else if (err == -ENOENT)
+			err = lockspace_holders(ls, cr_collect_record, &p);
+	} else {
+		err = lockspace_holders(ls, cr_collect_record, &p);
+	}
 	if (err < 0) {
 		vl_error("%s: holder records: %s%s", lockspace_dir(ls), lockspace_strerror(err),
 			 vl_advice(err));

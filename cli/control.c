@@ -99,10 +99,20 @@ static int ctl_format(const char *verb, const char *mode, const char *const *wor
 	return 0;
 }
 
+int control_format_acquire_wait(unsigned flags, int wait_ms, const char *const *resources, size_t n,
+				char **out)
+{
+	char mode[32];
+	int len = snprintf(mode, sizeof(mode), "%c%s", flags & LOCKSPACE_SHARED ? 's' : 'x',
+			   flags & LOCKSPACE_LITERAL ? "l" : "");
+	if (wait_ms)
+		snprintf(mode + len, sizeof(mode) - (size_t)len, "w%d", wait_ms < 0 ? -1 : wait_ms);
+	return ctl_format("acquire", mode, resources, n, out);
+}
+
 int control_format_acquire(unsigned flags, const char *const *resources, size_t n, char **out)
 {
-	char mode[3] = {flags & LOCKSPACE_SHARED ? 's' : 'x', flags & LOCKSPACE_LITERAL ? 'l' : '\0', '\0'};
-	return ctl_format("acquire", mode, resources, n, out);
+	return control_format_acquire_wait(flags, 0, resources, n, out);
 }
 
 int control_format_release(const char *const *names, size_t n, char **out)
@@ -148,11 +158,32 @@ static int ctl_parse_args(const char *p, struct control_request *req)
 	return 0;
 }
 
-static int ctl_parse_mode(const char *mode, size_t len, unsigned *flags)
+/* x|s, then l, then wMS (-1 or 1 to 2^31-1): "x", "sl", "xw500", "slw-1". */
+static int ctl_parse_mode(const char *mode, size_t len, unsigned *flags, int *wait_ms)
 {
-	if (len < 1 || len > 2 || (mode[0] != 'x' && mode[0] != 's') || (len == 2 && mode[1] != 'l'))
+	if (len < 1 || (mode[0] != 'x' && mode[0] != 's'))
 		return -EINVAL;
-	*flags = (mode[0] == 's' ? LOCKSPACE_SHARED : 0) | (len == 2 ? LOCKSPACE_LITERAL : 0);
+	*flags = mode[0] == 's' ? LOCKSPACE_SHARED : 0;
+	*wait_ms = 0;
+	size_t i = 1;
+	if (i < len && mode[i] == 'l') {
+		*flags |= LOCKSPACE_LITERAL;
+		i++;
+	}
+	if (i == len)
+		return 0;
+	if (mode[i] != 'w' || len - i > 12)
+		return -EINVAL;
+	char num[16];
+	memcpy(num, mode + i + 1, len - i - 1);
+	num[len - i - 1] = '\0';
+	char *end;
+	errno = 0;
+	long v = strtol(num, &end, 10);
+	if (errno || end == num || *end || (v != -1 && v < 1) || v > 0x7fffffff || (num[0] == '0') ||
+	    (num[0] == '+'))
+		return -EINVAL;
+	*wait_ms = (int)v;
 	return 0;
 }
 
@@ -179,7 +210,7 @@ int control_parse_request(const char *line, struct control_request *req)
 	} else if (vlen == 7 && strncmp(line, "acquire", 7) == 0 && *rest == ' ') {
 		req->op = CONTROL_ACQUIRE;
 		size_t mlen = strcspn(rest + 1, " ");
-		err = ctl_parse_mode(rest + 1, mlen, &req->flags);
+		err = ctl_parse_mode(rest + 1, mlen, &req->flags, &req->wait_ms);
 		if (!err)
 			err = ctl_parse_args(rest + 1 + mlen, req);
 		if (!err && req->n == 0)
@@ -203,7 +234,7 @@ static void ctl_sanitize(char *s)
 void control_format_answer(int code, const char *text, char *buf, size_t len)
 {
 	if (code == 0)
-		snprintf(buf, len - 1, "ok");
+		snprintf(buf, len - 1, "ok%s%s", text && *text ? " " : "", text ? text : "");
 	else
 		snprintf(buf, len - 1, "err %d %s", code, text && *text ? text : lockspace_strerror(code));
 	ctl_sanitize(buf);
@@ -212,9 +243,9 @@ void control_format_answer(int code, const char *text, char *buf, size_t len)
 
 int control_parse_answer(const char *line, int *code, char *text, size_t len)
 {
-	if (strcmp(line, "ok") == 0) {
+	if (strcmp(line, "ok") == 0 || strncmp(line, "ok ", 3) == 0) {
 		*code = 0;
-		snprintf(text, len, "ok");
+		snprintf(text, len, "%s", line[2] ? line + 3 : "");
 		return 0;
 	}
 	if (strncmp(line, "err ", 4) != 0)

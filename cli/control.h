@@ -10,9 +10,15 @@
  * Protocol: one request line, one answer line, one connection each.
  *
  *   ping                          -> ok
- *   acquire MODE RESOURCE...      -> ok | err CODE TEXT
+ *   acquire MODE RESOURCE...      -> ok [TEXT] | err CODE TEXT
  *       MODE is "x" (exclusive) or "s" (shared), followed by "l" for a
- *       literal resource; all-or-nothing, never waits.
+ *       literal resource, and by "wMS" to wait up to MS milliseconds (-1:
+ *       for ever) for busy resources; all-or-nothing. Without "w" the holder
+ *       answers at once; with it, the holder keeps the connection and
+ *       answers when it holds them, at the deadline (-110), or when it ends
+ *       (-3); it stays alive for such a hotplug even when a release leaves
+ *       it nothing, and forgets it when the client hangs up. "ok TEXT"
+ *       says that some resources were held by this holder already.
  *   release NAME...               -> ok | err CODE TEXT  (drops every hold of each name)
  *   release-all                   -> ok | err CODE TEXT
  *
@@ -41,15 +47,22 @@ struct control_request {
 	unsigned flags; /* LOCKSPACE_SHARED, LOCKSPACE_LITERAL (acquire) */
 	size_t n;
 	char **args; /* decoded resources (acquire) or names (release) */
+	int wait_ms; /* acquire: 0 no wait, > 0 milliseconds, -1 for ever */
 };
 
-/* The answer a holder gives: 0 or a negative errno, and a one-line text. */
+/* A handler's answer that keeps the connection for a later control_answer(). */
+#define CONTROL_DEFER 1
+
+/* The answer a holder gives: 0 or a negative errno, and a one-line text; or CONTROL_DEFER. */
 typedef int (*control_handler_fn)(const struct control_request *req, char *text, size_t len, void *arg);
 
 /* control.c: the protocol. */
 
 /* Build a request line (with its newline) into a malloc'd *out. -ENOMEM, -E2BIG. */
 int control_format_acquire(unsigned flags, const char *const *resources, size_t n, char **out);
+/* The same, waiting up to @wait_ms milliseconds (-1 for ever, 0 not at all). */
+int control_format_acquire_wait(unsigned flags, int wait_ms, const char *const *resources, size_t n,
+				char **out);
 int control_format_release(const char *const *names, size_t n, char **out);
 /* Parse one request line (without its newline). 0 or -EINVAL; free with control_request_free. */
 int control_parse_request(const char *line, struct control_request *req);
@@ -70,14 +83,29 @@ int control_parse_answer(const char *line, int *code, char *text, size_t len);
 int control_listen(const char *holders, int *fd);
 /* Close @fd and remove this process's socket file. Accepts fd < 0. */
 void control_unlisten(const char *holders, int fd);
-/* Accept and serve one connection on @listenfd with @fn, if one is pending. */
-void control_serve(int listenfd, control_handler_fn fn, void *arg);
+/*
+ * Accept and serve one connection on @listenfd with @fn, if one is pending.
+ * Returns -1, or the connection's descriptor when @fn answered CONTROL_DEFER:
+ * the caller then owns it, and ends it with control_answer().
+ */
+int control_serve(int listenfd, control_handler_fn fn, void *arg);
+/* Answer a deferred request on @fd (without blocking for long) and close it. */
+void control_answer(int fd, int code, const char *text);
 /*
  * Send @request to the holder @pid whose socket is in @holders and wait up to
  * CONTROL_TIMEOUT_MS for its answer. Returns 0 with *code and @text set from
  * the answer, or a negative errno of the transport: -ENOENT or -ECONNREFUSED
- * (no holder listens), -EACCES, -ETIMEDOUT (no answer), -EPROTO (garbage).
+ * (no holder listens), -EACCES, -ETIMEDOUT (no answer), -EPROTO (garbage, or
+ * the holder closed the connection without an answer: it ended), -ESRCH (the
+ * socket is not @pid's, or @pid runs as a user we may not talk to).
+ * The caller passes only a pid the kernel confirms as a holder (F_GETLK on
+ * a lock or label file, or a live record: pid and start time): the socket
+ * file may have been planted, so the peer must be that very pid
+ * (SO_PEERCRED), and its uid ours or root's; root talks to any user's holder.
  */
 int control_call(const char *holders, pid_t pid, const char *request, int *code, char *text, size_t len);
+/* The same, waiting up to @timeout_ms (-1: for ever) for the answer. */
+int control_call_timeout(const char *holders, pid_t pid, const char *request, int timeout_ms, int *code,
+			 char *text, size_t len);
 
 #endif

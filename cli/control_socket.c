@@ -2,6 +2,7 @@
 /* control_socket.c: a holder's control socket in its records directory, both ends, with deadlines. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ static long long cs_now_ms(void)
 static int cs_left(long long deadline)
 {
 	long long left = deadline - cs_now_ms();
-	return left > 0 ? (int)left : 0;
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 /* Wait for @events on @fd until @deadline: 0, -ETIMEDOUT or -errno. */
@@ -199,11 +200,11 @@ static int cs_peer_gone(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-void control_serve(int listenfd, control_handler_fn fn, void *arg)
+int control_serve(int listenfd, control_handler_fn fn, void *arg)
 {
 	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
-		return;
+		return -1;
 	long long deadline = cs_now_ms() + CONTROL_READ_TIMEOUT_MS;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
@@ -212,7 +213,7 @@ void control_serve(int listenfd, control_handler_fn fn, void *arg)
 		cs_answer(fd, -EACCES, "permission denied: only the holder's user or root may control it",
 			  deadline);
 		close(fd);
-		return;
+		return -1;
 	}
 	char *line = NULL;
 	int err = cs_read_line(fd, CONTROL_MAX_REQUEST, deadline, &line);
@@ -228,9 +229,20 @@ void control_serve(int listenfd, control_handler_fn fn, void *arg)
 		} else {
 			snprintf(text, sizeof(text), "bad request");
 		}
+		if (code == CONTROL_DEFER) {
+			free(line);
+			return fd;
+		}
 		cs_answer(fd, code, text, cs_now_ms() + CONTROL_READ_TIMEOUT_MS);
 	}
 	free(line);
+	close(fd);
+	return -1;
+}
+
+void control_answer(int fd, int code, const char *text)
+{
+	cs_answer(fd, code, text, cs_now_ms() + CONTROL_READ_TIMEOUT_MS);
 	close(fd);
 }
 
@@ -259,13 +271,16 @@ static int cs_connect(const char *holders, pid_t pid, long long deadline)
 		err = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
 	}
 	close(dfd);
-	/* The file may be a planted link to another holder's socket: talk only
-	 * to the process we mean, running as us or root. */
+	/* The file may be a planted link to another process's socket: talk only
+	 * to the process we mean, which the caller knows the kernel confirms as
+	 * a holder. Root talks to every user's holders (the members of a group
+	 * lockspace release each other's locks through root); others to their
+	 * own and root's, which refuse them anyway. */
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	if (!err && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
 		err = -errno;
-	if (!err && (cred.pid != pid || (cred.uid != 0 && cred.uid != geteuid())))
+	if (!err && (cred.pid != pid || (geteuid() != 0 && cred.uid != 0 && cred.uid != geteuid())))
 		err = -ESRCH;
 	if (!err && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		err = -errno;
@@ -276,10 +291,12 @@ static int cs_connect(const char *holders, pid_t pid, long long deadline)
 	return fd;
 }
 
-int control_call(const char *holders, pid_t pid, const char *request, int *code, char *text, size_t len)
+int control_call_timeout(const char *holders, pid_t pid, const char *request, int timeout_ms, int *code,
+			 char *text, size_t len)
 {
-	long long deadline = cs_now_ms() + CONTROL_TIMEOUT_MS;
-	int fd = cs_connect(holders, pid, deadline);
+	/* For ever is a day at a time: the holder answers or hangs up when it ends. */
+	long long deadline = cs_now_ms() + (timeout_ms < 0 ? 86400000LL * 365 * 100 : timeout_ms);
+	int fd = cs_connect(holders, pid, cs_now_ms() + CONTROL_TIMEOUT_MS);
 	if (fd < 0)
 		return fd;
 	char *line = NULL;
@@ -294,4 +311,9 @@ int control_call(const char *holders, pid_t pid, const char *request, int *code,
 	free(line);
 	close(fd);
 	return err;
+}
+
+int control_call(const char *holders, pid_t pid, const char *request, int *code, char *text, size_t len)
+{
+	return control_call_timeout(holders, pid, request, CONTROL_TIMEOUT_MS, code, text, len);
 }

@@ -67,10 +67,10 @@ static int hd_gone(pid_t pid)
 	return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
-/* Serve until nothing is held, a signal comes, or the --for-pid process ends. */
+/* Serve until nothing is held (and no hotplug waits), a signal comes, or the --for-pid process ends. */
 static void hd_loop(struct holder *h, int sfd, int pidfd, pid_t for_pid)
 {
-	while (h->nheld > 0) {
+	while (h->nheld > 0 || holder_waiting(h)) {
 		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = h->listenfd, .events = POLLIN},
 				      {.fd = pidfd, .events = POLLIN}};
@@ -105,9 +105,19 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 	}
 	hd_detach(report);
 	holder_raise_nofile(NULL);
+	double wait = o->wait;
 	r.err = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &h.ls);
+	if (!r.err && o->owner) {
+		/* Only --for-pid waits for a label: a plain detached acquire adds
+		 * to the holder that has it (the caller retries as a hotplug). */
+		double owner_wait = o->for_pid ? wait : 0;
+		r.err = acquire_wait_owner(h.ls, o->owner, &owner_wait, &r.signo);
+		wait = o->for_pid ? owner_wait : wait;
+		if (r.err)
+			r.failed = ACQUIRE_FAILED_OWNER;
+	}
 	if (!r.err)
-		r.err = acquire_wait(h.ls, (const char *const *)resources, o->n, o->flags, o->wait, &r.failed,
+		r.err = acquire_wait(h.ls, (const char *const *)resources, o->n, o->flags, wait, &r.failed,
 				     &r.signo);
 	/* The table keeps what it needs: a holder of thousands of locks
 	 * should not keep the list as well, for hours, nor the pages that
@@ -153,7 +163,7 @@ out:
 }
 
 /* In the caller: wait for the report, passing on the signals that should stop the holder. */
-static int hd_parent(int fd, pid_t child, const struct acquire_opts *o)
+static int hd_parent(struct lockspace *ls, int fd, pid_t child, const struct acquire_opts *o)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 	struct sigaction sa;
@@ -197,6 +207,12 @@ static int hd_parent(int fd, pid_t child, const struct acquire_opts *o)
 	if (r.err) {
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (r.failed == ACQUIRE_FAILED_OWNER) {
+			/* Free a moment ago: someone else's holder won it; add to that one. */
+			if (r.err == -EBUSY && !o->for_pid)
+				return HOLDER_LABEL_TAKEN;
+			return acquire_report_owner(ls, o, r.err, r.signo);
+		}
 		if (r.err == -ESRCH) {
 			vl_error("process %d: no such process; --for-pid needs a running process",
 				 (int)o->for_pid);
@@ -242,7 +258,7 @@ int holder_run(struct lockspace *ls, const struct acquire_opts *o, int *in_holde
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
-	status = hd_parent(report[0], child, o);
+	status = hd_parent(ls, report[0], child, o);
 out:
 	lockspace_close(ls);
 	acquire_free_list(resources, o->n);

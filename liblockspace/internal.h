@@ -26,6 +26,9 @@ struct lockspace {
 	pid_t record_pid;	     /* the process the record describes */
 	char *owner;
 	pid_t child;
+	struct lsi_entry *label;	   /* the table entry of the claimed label's file, NULL if none */
+	char *label_owner;		   /* the label it claims */
+	pid_t label_pid;		   /* the process that claimed it (a forked child holds nothing) */
 	const struct lsi_backend *backend; /* never NULL; fcntl unless the directory says */
 	char *backend_config;		   /* what a non-fcntl backend keeps (its lockspace name) */
 };
@@ -132,6 +135,9 @@ struct lsi_record {
 	unsigned long long start;
 	char *owner;
 	pid_t child;
+	struct lsi_entry *label; /* the table entry of the claimed label's file, NULL if none */
+	char *label_owner;	 /* the label it claims */
+	pid_t label_pid;	 /* the process that claimed it (a forked child holds nothing) */
 	struct lsi_claim *claims;
 	size_t nclaims;
 	int live;      /* the process runs and its start time matches */
@@ -154,6 +160,17 @@ unsigned long long lsi_proc_start(pid_t pid);
 char *lsi_proc_comm(pid_t pid);
 /* Create .holders (mode 0700, or 02770 in a group lockspace). */
 int lsi_holders_dir(const struct lockspace *ls, int create);
+
+/* ---- label.c: owner labels, claimed with a lock on <holders>/owner.<md5> ---- */
+#define LSI_LABEL_PREFIX   "owner."
+#define LSI_LABEL_FILE_LEN (sizeof(LSI_LABEL_PREFIX) + LOCKSPACE_NAME_LEN)
+/* 1 if @owner is a label set_owner accepts. */
+int lsi_label_valid(const char *owner);
+/* Make @owner (NULL: none) the label @ls claims: 0, -EBUSY, -ETIMEDOUT,
+ * -EINTR or -errno. Keeps the claim it has for the same label. */
+int lsi_label_set(struct lockspace *ls, const char *owner, int wait, const struct timespec *deadline);
+/* Let the claim of @ls go. */
+void lsi_label_drop(struct lockspace *ls);
 
 /* ---- proclocks.c: waiters (and holders), from /proc/locks ---- */
 struct lsi_waiter {

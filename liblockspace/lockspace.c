@@ -182,6 +182,9 @@ void lockspace_close(struct lockspace *ls)
 	lsi_record_remove(ls);
 	ls->recording = 0;
 	lockspace_release_all(ls);
+	if (ls->label && ls->label_pid == getpid())
+		lsi_label_drop(ls); /* after the locks: a new claimer of the label finds them free */
+	free(ls->label_owner);
 	if (ls->backend && ls->backend->close)
 		ls->backend->close(ls);
 	free(ls->backend_config);

@@ -263,7 +263,7 @@ LOCKSPACE_API int lockspace_release(struct lockspace *ls, const char *resource, 
 /** Release every hold of @ls. Returns the number of holds released (>= 0). */
 LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
 
-/** The longest owner label lockspace_set_owner() takes, in bytes. */
+/** The longest owner label, in bytes. */
 #define LOCKSPACE_OWNER_MAX 1024
 
 /**
@@ -273,10 +273,46 @@ LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
  * LOCKSPACE_OWNER_MAX bytes, no newline or carriage return), @child the pid of a
  * supervised child (0 for none). From this call on, every acquire and release
  * through @ls rewrites the record atomically; lockspace_close() deletes it.
+ * A label has at most one live holder: this call claims @owner as
+ * lockspace_claim_owner() does without LOCKSPACE_WAIT (keeping a claim @ls
+ * already has for it, and letting go of a claim of another label), and
+ * answers -EBUSY, recording nothing, when another process or handle has it.
  * One recording handle per lockspace per process. Returns 0, -EINVAL,
- * -EOPNOTSUPP (direct mode), or an errno from writing the record.
+ * -EBUSY, -EOPNOTSUPP (direct mode), or an errno from writing the record.
  */
 LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child);
+
+/**
+ * Claim the owner label @owner for @ls, without writing a record (a later
+ * lockspace_set_owner() with the same label keeps the claim). The claim is
+ * an exclusive fcntl lock on <holders>/owner.<md5 of @owner> in this host's
+ * records directory (see lockspace_holders_path(); in a sanlock lockspace
+ * labels are therefore unique per host), kept until lockspace_close(), a
+ * set_owner() of another label, or the death of the process: the kernel,
+ * not a record, decides who owns a label. Letting go of a label removes its
+ * file (still locked); lockspace_prune() removes those a dead process left. After fork() the child claims
+ * nothing.
+ * @flags:      LOCKSPACE_WAIT to wait while another holder has the label.
+ * @timeout_ms: with LOCKSPACE_WAIT, the longest wait in milliseconds, or -1
+ *              for ever (F_SETLKW: a caught signal without SA_RESTART
+ *              returns -EINTR).
+ * Returns 0 (claimed, or claimed already by @ls), -EBUSY (another process,
+ * or another handle of this one, has it), -ETIMEDOUT, -EINTR, -EINVAL (not a
+ * valid label), -EOPNOTSUPP (direct mode), -EBADMSG (the label file is not a
+ * regular file), or another negative errno.
+ */
+LOCKSPACE_API int lockspace_claim_owner(struct lockspace *ls, const char *owner, unsigned flags,
+					int timeout_ms);
+
+/**
+ * Which process owns the label @owner: an F_GETLK probe of its label file
+ * (never a record, which a crash may leave behind). *@pid gets the pid
+ * (getpid() when this process claims it). Does not block.
+ * Returns 0, -ENOENT (no live process claims it), -EINVAL, -EOPNOTSUPP
+ * (direct mode), -EBADMSG (the label file is not a regular file), or
+ * another negative errno (-EACCES: the records directory is not readable).
+ */
+LOCKSPACE_API int lockspace_owner_pid(struct lockspace *ls, const char *owner, pid_t *pid);
 
 /** Lock state of a lock file. */
 enum lockspace_state {

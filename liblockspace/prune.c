@@ -33,23 +33,23 @@ static void removed(struct prune *p, const char *sub, const char *name)
 }
 
 /*
- * A lock file is removed only while we hold its exclusive lock. An acquirer
- * that opened it before the unlink gets the lock after us, sees that the name
- * no longer leads to its inode, and retries on a new file (acquire.c), so two
- * holders never hold one resource through two files.
+ * A lock file (or a label file, in @sub of the lockspace) is removed only
+ * while we hold its exclusive lock. An acquirer that opened it before the
+ * unlink gets the lock after us, sees that the name no longer leads to its
+ * inode, and retries on a new file (acquire.c, label.c), so two holders never
+ * hold one resource, or one label, through two files.
  */
-static int prune_lockfile(struct prune *p, const char *name)
+static int prune_file(struct prune *p, int dirfd, const char *sub, const char *name)
 {
-	struct lockspace *ls = p->ls;
 	struct stat st;
-	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return 0; /* gone, or not ours to judge: inspect reports it */
 	lsi_table_lock();
 	struct lsi_entry *held = lsi_table_find(st.st_dev, st.st_ino);
 	lsi_table_unlock();
 	if (held)
 		return 0; /* this process holds (or is taking) it */
-	int fd = openat(ls->dirfd, name,
+	int fd = openat(dirfd, name,
 			(p->flags & LOCKSPACE_DRY_RUN ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC |
 				O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
@@ -62,7 +62,7 @@ static int prune_lockfile(struct prune *p, const char *name)
 		enum lockspace_state state;
 		pid_t pid;
 		if (lsi_backend_fcntl.probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
-			removed(p, NULL, name);
+			removed(p, sub, name);
 		lsi_close_unheld(fd);
 		return 0;
 	}
@@ -82,9 +82,11 @@ static int prune_lockfile(struct prune *p, const char *name)
 		return -ENOMEM;
 	}
 	int err = lsi_backend_fcntl.acquire(fd, 0, 0, NULL);
-	if (err == 0 && lsi_lockfile_still_named(ls, name, NULL, &st)) {
-		if (unlinkat(ls->dirfd, name, 0) == 0)
-			removed(p, NULL, name);
+	struct stat now;
+	if (err == 0 && fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+	    now.st_ino == st.st_ino) {
+		if (unlinkat(dirfd, name, 0) == 0)
+			removed(p, sub, name);
 		else if (errno != ENOENT)
 			err = -errno;
 	} else if (err == -EBUSY) {
@@ -117,8 +119,8 @@ static int holder_gone(int dfd, pid_t pid)
 	char file[32];
 	snprintf(file, sizeof(file), "%d", (int)pid);
 	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return 0; /* no record: a live pid may be writing its first one */
+	if (fd < 0) /* no record: a live pid may be writing its first one; a zombie is gone */
+		return lsi_proc_start(pid) == 0;
 	struct stat st;
 	int gone = 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= LSI_RECORD_MAX) {
@@ -135,8 +137,16 @@ static int holder_gone(int dfd, pid_t pid)
 	return gone;
 }
 
-/* Remove records, temporary records and sockets of holders that are gone
- * (of this host's holders, in a lockspace that hosts share). */
+/* owner.<32 hex digits>: a label file (label.c). */
+static int label_file(const char *name)
+{
+	size_t len = strlen(LSI_LABEL_PREFIX);
+	return strncmp(name, LSI_LABEL_PREFIX, len) == 0 && lockspace_valid_name(name + len);
+}
+
+/* Remove records, temporary records and sockets of holders that are gone,
+ * and the files of labels nobody claims (of this host's holders, in a
+ * lockspace that hosts share). */
 static int prune_records(struct prune *p)
 {
 	int dfd = lsi_holders_dir(p->ls, 0);
@@ -150,7 +160,12 @@ static int prune_records(struct prune *p)
 		return -errno;
 	}
 	struct dirent *de;
-	while ((de = readdir(d))) {
+	int err = 0;
+	while (!err && (de = readdir(d))) {
+		if (label_file(de->d_name)) {
+			err = prune_file(p, dirfd(d), p->holders, de->d_name);
+			continue;
+		}
 		const char *n = de->d_name + (de->d_name[0] == '.');
 		size_t len = strcspn(n, ".");
 		if (!all_digits(n, len) || (n[len] && strcmp(n + len, ".sock") && strcmp(n + len, ".tmp")))
@@ -161,7 +176,7 @@ static int prune_records(struct prune *p)
 			removed(p, p->holders, de->d_name);
 	}
 	closedir(d);
-	return 0;
+	return err;
 }
 
 int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn, void *arg)
@@ -196,7 +211,7 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 				removed(&p, NULL, de->d_name);
 			err = err > 0 ? 0 : err;
 		} else if (lockspace_valid_name(de->d_name)) {
-			err = prune_lockfile(&p, de->d_name);
+			err = prune_file(&p, ls->dirfd, NULL, de->d_name);
 		}
 	}
 	if (d)

@@ -135,18 +135,9 @@ int lockspace_holders_path(struct lockspace *ls, char **path)
 	return 0;
 }
 
-static int valid_label(const char *s)
-{
-	for (; *s; s++)
-		if (*s == '\n' || *s == '\r')
-			return 0;
-	return 1;
-}
-
 int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 {
-	if (!ls || (owner && (!*owner || !valid_label(owner) || strlen(owner) > LOCKSPACE_OWNER_MAX)) ||
-	    child < 0)
+	if (!ls || (owner && !lsi_label_valid(owner)) || child < 0)
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
@@ -154,6 +145,13 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	if (owner && !copy)
 		return -ENOMEM;
 	pthread_mutex_lock(&ls->record_lock);
+	/* The label first: a label another live process claims is not ours to record. */
+	int err = lsi_label_set(ls, owner, 0, NULL);
+	if (err < 0) {
+		pthread_mutex_unlock(&ls->record_lock);
+		free(copy);
+		return err;
+	}
 	free(ls->owner);
 	ls->owner = copy;
 	ls->child = child;

@@ -309,7 +309,8 @@ teardown() {
 	bg_supervise one -o vm1 "$A"
 	local sv
 	sv=$(cat "$WORK/one.pid")
-	[ -S "$LS/.holders/$sv.sock" ]
+	# The supervisor starts listening once its child runs: wait for it.
+	wait_for 10 test -S "$LS/.holders/$sv.sock"
 	bg_finish one
 	assert_equal "$status" 0
 	[ ! -e "$LS/.holders/$sv.sock" ]
@@ -345,11 +346,15 @@ teardown() {
 	wait_for 10 "$VIRLOCK" --direct acquire -n "$A" -- true
 }
 
-@test "a label already used by a live holder cannot start another supervisor" {
+@test "a label already used by a live holder makes another supervisor busy, naming the holder" {
 	bg_supervise one -o vm1 "$A"
 	run vl acquire -o vm1 "$B" -- true
-	assert_failure 64
-	assert_output --partial "already used by holder"
+	assert_failure 75
+	assert_output --partial "owner vm1: in use by holder $(cat "$WORK/one.pid")"
+	run vl acquire -E 9 -o vm1 "$B" -- true
+	assert_failure 9
+	run is_free "$B"
+	assert_success
 }
 
 # --- the detached holder ---
@@ -504,9 +509,16 @@ teardown() {
 	assert_success
 	run is_busy "$B"
 	assert_success
+	# Asked again, in the same mode: nothing to add, and it says so.
 	run vl acquire -o vm1 "$B"
+	assert_success
+	assert_output "virlock: owner vm1: $B: already held by holder $sv (owner vm1); nothing to add"
+	run vl -q acquire -o vm1 "$B"
+	assert_success
+	assert_output ""
+	run vl acquire -o vm1 -s "$B"
 	assert_failure 75
-	assert_output --partial "owner vm1"
+	assert_output --partial "$B: already held by holder $sv (owner vm1) in exclusive mode"
 	run vl release "$B"
 	assert_success
 	run is_free "$B"

@@ -154,6 +154,70 @@ gate_open() {
 	assert_clean "$LS"
 }
 
+@test "in a group lockspace root releases and hotplugs a member's holder; the peer is checked against the kernel" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
+	command -v groupadd >/dev/null || skip "groupadd is missing"
+	OTHER_GROUP=vlg$$
+	groupadd "$OTHER_GROUP" || skip "cannot create a group"
+	need_other_user "$OTHER_GROUP"
+	LS=$SHARED/ls
+	A=$SHARED/a.img
+	B=$SHARED/b.img
+	local C=$SHARED/c.img h
+	mkdir "$LS"
+	touch "$A" "$B" "$C"
+	chgrp "$OTHER_GROUP" "$LS" "$A" "$B" "$C"
+	chmod 2770 "$LS"
+	chmod 0664 "$A" "$B" "$C"
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o u1vm "$A"
+	assert_success
+	h=$(holder_pids)
+	[ "$(stat -c %U "/proc/$h")" = "$OTHER_USER" ]
+	# Root hotplugs into the member's holder, and releases by owner.
+	run --separate-stderr tvl acquire -o u1vm "$B"
+	assert_success
+	run tvl list -n -r -o PID,OWNER
+	assert_equal "$(sort -u <<<"$output")" "$h u1vm"
+	run --separate-stderr tvl release --owner u1vm
+	assert_success
+	wait_for 10 gone "$h"
+	# And with --all, and by resource.
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o u1vm "$A"
+	assert_success
+	h=$(holder_pids)
+	run --separate-stderr tvl release "$A"
+	assert_success
+	wait_for 10 gone "$h"
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o u1vm "$C"
+	assert_success
+	h=$(holder_pids)
+	run --separate-stderr tvl release --all
+	assert_success
+	wait_for 10 gone "$h"
+	# A member's label is the member's holder's alone, across users too.
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o u1vm "$A"
+	assert_success
+	h=$(holder_pids)
+	run --separate-stderr tvl acquire -o u1vm "$B" -- true
+	assert_error 75 "owner u1vm" "in use by holder $h"
+	# A socket planted under the holder's name, leading to another process
+	# that would lie, is refused: its peer is not the pid the kernel names.
+	fake_holder lie lease-fake
+	mv "$LS/.holders/$h.sock" "$LS/.holders/$h.sock.real"
+	ln -s "$FAKE.sock" "$LS/.holders/$h.sock"
+	run --separate-stderr tvl release --owner u1vm
+	assert_failure
+	run busy_now "$A"
+	assert_success
+	stop_fake
+	rm "$LS/.holders/$h.sock"
+	mv "$LS/.holders/$h.sock.real" "$LS/.holders/$h.sock"
+	run --separate-stderr tvl release --owner u1vm
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean "$LS"
+}
+
 @test "a lock file planted as a symlink to a file outside is never followed" {
 	echo victim >"$VICTIM"
 	touch -d '2001-01-01' "$VICTIM"

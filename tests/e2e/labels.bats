@@ -1,0 +1,314 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# labels.bats: owner labels: one live holder per label, waiting for a label, --attach, hotplugs that wait.
+
+# shellcheck disable=SC2016,SC2030,SC2031 # child scripts in single quotes; each test is a subshell
+bats_require_minimum_version 1.5.0
+
+load helpers
+load acquire_helpers
+load hostile_helpers
+
+setup() {
+	hostile_setup
+	touch "$WORK/a.img" "$WORK/b.img"
+	A=$WORK/a.img
+	B=$WORK/b.img
+}
+
+teardown() {
+	hostile_teardown
+}
+
+# sockets_of PID: how many sockets PID has open (a holder: its control
+# socket, and one more per hotplug it keeps waiting).
+sockets_of() {
+	find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l
+}
+
+# keeps_hotplug PID / keeps_no_hotplug PID: the holder PID keeps a waiting hotplug's connection, or none.
+keeps_hotplug() {
+	[ "$(sockets_of "$1")" -ge 2 ]
+}
+
+keeps_no_hotplug() {
+	[ "$(sockets_of "$1")" -eq 1 ]
+}
+
+# label_holder LABEL: the pid of the holder that list shows with LABEL.
+label_holder() {
+	vl list -n -r -o PID,OWNER | awk -v l="$1" '$2 == l { print $1; exit }'
+}
+
+# ended_at_least N: N of the starters wrote their status.
+ended_at_least() {
+	[ "$(find "$WORK" -name 'st.*' | wc -l)" -ge "$1" ]
+}
+
+# label_waiter PID: PID, or one of its descendants, is blocked on a lock.
+label_waiter() {
+	local p
+	for p in "$1" $(pgrep -P "$1"); do
+		is_waiting "$p" && return 0
+	done
+	return 1
+}
+
+# --- one label, one live holder ---
+
+@test "supervisors started together with one label: exactly one runs, the others are busy naming it" {
+	local n=4 round i winners pids status_line
+	mkfifo "$WORK/stop"
+	for round in 1 2 3 4 5; do
+		rm -f "$WORK/runs" "$WORK/gate" "$WORK"/st.*
+		mkfifo "$WORK/gate"
+		# A writer that stays until we close it, then every starter sees
+		# end of file at once: the gate opens for all of them together.
+		exec 7<>"$WORK/gate" 8<"$WORK/gate"
+		pids=()
+		for i in $(seq "$n"); do
+			touch "$WORK/r$i.img"
+			(
+				exec 7>&-
+				cat <&8 >/dev/null
+				exec 8<&-
+				rc=0
+				"$VIRLOCK" -L "$LS" acquire --owner dup "$WORK/r$i.img" -- \
+					sh -c 'echo "$PPID" >>"$1"; read -r _ <"$2"' sh "$WORK/runs" "$WORK/stop" \
+					2>"$WORK/err.$i" || rc=$?
+				echo "$rc" >"$WORK/st.$i"
+			) 3>&- &
+			pids+=("$!")
+			BG_PIDS+=("$!")
+		done
+		exec 8<&- 7>&-
+		# The losers end at once; the winner's command waits on the stop fifo.
+		wait_for 20 ended_at_least $((n - 1))
+		wait_for 10 test -s "$WORK/runs"
+		fifo_write "$WORK/stop" stop
+		for i in "${pids[@]}"; do
+			wait "$i"
+		done
+		winners=$(grep -l '^0$' "$WORK"/st.* | wc -l)
+		[ "$winners" -eq 1 ] || fail "round $round: $winners ran: $(cat "$WORK"/st.*)"
+		[ "$(wc -l <"$WORK/runs")" -eq 1 ] || fail "round $round: $(cat "$WORK/runs")"
+		for i in $(seq "$n"); do
+			status_line=$(cat "$WORK/st.$i")
+			if [ "$status_line" != 0 ]; then
+				assert_equal "$status_line" 75
+				run cat "$WORK/err.$i"
+				assert_output "virlock: owner dup: in use by holder $(cat "$WORK/runs"); wait for it with -w, add resources to it without a command, or choose another label"
+			fi
+		done
+	done
+	assert_clean
+}
+
+@test "detached acquires started together with one new label make one holder that has every resource" {
+	local i n=4 pids=()
+	mkfifo "$WORK/gate"
+	exec 7<>"$WORK/gate" 8<"$WORK/gate"
+	for i in $(seq "$n"); do
+		touch "$WORK/r$i.img"
+		(
+			exec 7>&-
+			cat <&8 >/dev/null
+			exec 8<&-
+			"$VIRLOCK" -L "$LS" acquire --owner pool "$WORK/r$i.img"
+		) 3>&- &
+		pids+=("$!")
+	done
+	exec 8<&- 7>&-
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	run holder_pids
+	assert_equal "${#lines[@]}" 1
+	run vl list -n -o PID,OWNER -r
+	assert_equal "$(sort -u <<<"$output" | wc -l)" 1
+	assert_equal "${#lines[@]}" "$n"
+	run vl release --owner pool
+	assert_success
+	assert_clean
+}
+
+@test "a label is its live holder's until it ends, even with a stale record and a leftover label file" {
+	# A holder killed with SIGKILL leaves its record and its label file.
+	vl acquire --owner vm1 "$A" 3>&-
+	local h
+	h=$(holder_pids)
+	kill -KILL "$h"
+	wait_for 10 gone "$h"
+	run ls -A "$LS/.holders"
+	assert_output --partial "owner."
+	# The label is free: the kernel let it go with the process.
+	run vl acquire --owner vm1 "$B" -- true
+	assert_success
+	run vl acquire --attach --owner vm1 "$B"
+	assert_failure 66
+	# prune removes the free label file and the dead holder's files, nothing else.
+	run vl prune
+	assert_success
+	run ls -A "$LS/.holders"
+	assert_output ""
+	assert_clean
+}
+
+@test "prune keeps the label file of a live holder, and list is not confused by it" {
+	vl acquire --owner vm1 "$A" 3>&-
+	local h
+	h=$(holder_pids)
+	run vl prune
+	assert_success
+	run vl list -n -o PID,OWNER -r
+	assert_output "$h vm1"
+	run vl acquire --owner vm1 "$B" -- true
+	assert_failure 75
+	assert_output --partial "in use by holder $h"
+	run vl release --owner vm1
+	assert_success
+	wait_for 10 gone "$h"
+	# A holder that ends leaves no label file behind.
+	run ls -A "$LS/.holders"
+	assert_output ""
+	assert_clean
+}
+
+# --- waiting for a label ---
+
+@test "acquire -w waits for the label of the previous run, within the same deadline" {
+	bg_supervise one -o web1 "$A"
+	local sv
+	sv=$(cat "$WORK/one.pid")
+	# Not long enough: busy (75 or -E), naming the holder, nothing held.
+	run --separate-stderr vl acquire -w 0.3 -o web1 "$B" -- true
+	assert_error 75 "owner web1" "still in use by holder $sv after 0.3 seconds"
+	run --separate-stderr vl acquire -w 0.3 -E 3 -o web1 "$B" -- true
+	assert_failure 3
+	run is_free "$B"
+	assert_success
+	# Long enough: it waits in the kernel, and runs once the first one ends.
+	"$VIRLOCK" -L "$LS" acquire -w 30 -o web1 "$B" -- sh -c 'echo second ran' \
+		>"$WORK/second.out" 2>&1 3>&- &
+	local second=$!
+	BG_PIDS+=("$second")
+	wait_for 10 label_waiter "$second"
+	alive "$second"
+	bg_finish one
+	assert_equal "$status" 0
+	status=0
+	wait "$second" || status=$?
+	assert_equal "$status" 0
+	run cat "$WORK/second.out"
+	assert_output "second ran"
+	assert_clean
+}
+
+@test "a wrapper run twice: the second is busy (75) at once, and -E changes the status" {
+	bg_supervise first -o vm-web1 "$A"
+	run vl acquire -o vm-web1 "$A" -- true
+	assert_failure 75
+	run vl acquire -E 99 -o vm-web1 "$A" -- true
+	assert_failure 99
+	bg_finish first
+	assert_equal "$status" 0
+	run vl acquire -o vm-web1 "$A" -- true
+	assert_success
+}
+
+# --- --attach ---
+
+@test "acquire --attach adds to the live holder only; a mistyped label holds nothing (66)" {
+	vl acquire --owner web1 "$A" 3>&-
+	local h
+	h=$(holder_pids)
+	run --separate-stderr vl acquire --attach --owner wbe1 "$B"
+	assert_error 66 "owner wbe1: no live holder"
+	run is_free "$B"
+	assert_success
+	assert_equal "$(holder_pids)" "$h"
+	run vl acquire --attach --owner web1 "$B"
+	assert_success
+	run vl list -n -o PID,OWNER -r
+	assert_equal "$(sort -u <<<"$output")" "$h web1"
+	assert_equal "${#lines[@]}" 2
+	run --separate-stderr vl acquire --attach "$B"
+	assert_error 64 "--attach"
+	run --separate-stderr vl acquire --attach --owner web1 "$B" -- true
+	assert_error 64 "--attach"
+	run vl release --owner web1
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
+
+# --- hotplugs that wait ---
+
+@test "a hotplug that waits keeps its holder alive when the holder's last lock is released" {
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	# The holder has taken the hotplug in: it keeps the connection.
+	wait_for 10 keeps_hotplug "$h"
+	run vl release "$A"
+	assert_success
+	alive "$h"
+	alive "$hp"
+	bg_finish other
+	status=0
+	wait "$hp" || status=$?
+	assert_equal "$status" 0
+	run cat "$WORK/hp.out"
+	assert_output ""
+	run vl list -n -o PATH,PID,OWNER -r
+	assert_output "$B $h vmq"
+	run vl release --owner vmq
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
+
+@test "a hotplug that waits is told plainly when its holder ends" {
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	wait_for 10 keeps_hotplug "$h"
+	kill -TERM "$h"
+	status=0
+	wait "$hp" || status=$?
+	assert_equal "$status" 66
+	run cat "$WORK/hp.out"
+	assert_output "virlock: owner vmq: holder $h ended before the resources were free; nothing was added; start a new holder with 'virlock acquire --owner vmq RESOURCE...'"
+	wait_for 10 gone "$h"
+	bg_finish other
+	assert_clean
+}
+
+@test "a holder forgets a waiting hotplug whose client gave up, then ends with its last lock" {
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	"$VIRLOCK" -L "$LS" acquire --owner vmq -w "$B" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	wait_for 10 keeps_hotplug "$h"
+	kill -TERM "$hp"
+	wait "$hp" || true
+	wait_for 10 keeps_no_hotplug "$h"
+	run vl release "$A"
+	assert_success
+	wait_for 10 gone "$h"
+	run is_busy "$B"
+	assert_success
+	bg_finish other
+	assert_clean
+}
