@@ -36,6 +36,16 @@ wait_for() {
 	done
 }
 
+# holder_listening PID: the holder PID (a supervisor or a detached holder)
+# accepts connections on its control socket in $LS, so that its record and
+# owner label are in place too (it writes them first). A supervisor publishes
+# them while its command starts: wait for this before looking for them.
+holder_listening() {
+	[ -S "$LS/.holders/$1.sock" ] &&
+		perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' \
+			"$LS/.holders/$1.sock" 2>/dev/null
+}
+
 # under_valgrind: virlock runs under valgrind (tests/valgrind-virlock).
 under_valgrind() {
 	[ "${VIRLOCK_UNDER_VALGRIND:-0}" = 1 ]
