@@ -57,7 +57,7 @@ is_virlock() {
 	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
 	case $comm in
 	virlock) return 0 ;;
-	memcheck-*) tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -q '/virlock$' ;;
+	memcheck-*) tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | grep -q '/virlock$' ;;
 	*) return 1 ;;
 	esac
 }
