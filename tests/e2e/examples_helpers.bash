@@ -56,6 +56,25 @@ EOF
 	chmod +x "$BIN"/*
 }
 
+# vm_start_script: the vm-start wrapper of the first example, as written, in $BIN.
+vm_start_script() {
+	cat >"$BIN/vm-start" <<'EOF'
+#!/bin/bash
+# vm-start NAME DISK...: run VM NAME with all its disks locked.
+set -eu
+name=$1
+shift
+drives=()
+for disk in "$@"; do
+    drives+=(-drive "file=$disk,if=virtio")
+done
+exec virlock acquire --owner "$name" "$@" -- \
+    qemu-system-x86_64 -name "$name" -m 2048 -nographic \
+    "${drives[@]}"
+EOF
+	chmod +x "$BIN/vm-start"
+}
+
 # vm_running NAME: the stand-in QEMU named NAME runs; its pid is in $FAKE/NAME.pid.
 vm_running() {
 	[ -s "$FAKE/$1.pid" ] && kill -0 "$(cat "$FAKE/$1.pid")" 2>/dev/null

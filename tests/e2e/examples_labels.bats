@@ -22,25 +22,6 @@ teardown() {
 	examples_teardown
 }
 
-# vm_start_script: the vm-start wrapper of the first example, as written, in $BIN.
-vm_start_script() {
-	cat >"$BIN/vm-start" <<'EOF'
-#!/bin/bash
-# vm-start NAME DISK...: run VM NAME with all its disks locked.
-set -eu
-name=$1
-shift
-drives=()
-for disk in "$@"; do
-    drives+=(-drive "file=$disk,if=virtio")
-done
-exec virlock acquire --owner "$name" "$@" -- \
-    qemu-system-x86_64 -name "$name" -m 2048 -nographic \
-    "${drives[@]}"
-EOF
-	chmod +x "$BIN/vm-start"
-}
-
 # blocked_on_lock PID: the kernel lists PID as blocked on a POSIX lock.
 blocked_on_lock() {
 	awk -v p="$1" '$2 == "->" && $6 == p { found = 1 } END { exit !found }' /proc/locks
