@@ -4,6 +4,8 @@
 # already in use: run twice, the vm-start wrapper is busy (75) like its disks;
 # with -w an acquire waits for the label as for the lock; and a hotplug is
 # attached to a live holder only (acquire --attach, 66 if there is none).
+# Also the lookup of a QEMU process that is not running: list -p "" is a
+# usage error, not a list of every lock.
 # Run as written, on the stage of examples_helpers.bash.
 
 # shellcheck disable=SC2016,SC2030,SC2031 # the examples quote their own commands; each test is a subshell
@@ -166,5 +168,18 @@ start_web1() {
 	run listening_holders
 	assert_output ""
 	run free_now "$IMAGES/web1-data.qcow2"
+	assert_success
+}
+
+@test "find the supervisor of a QEMU process that is not running: list -p of no pid is a usage error (64), listing nothing" {
+	# A name of this run's own: pgrep looks at every process of the host.
+	local vm=web1-$$
+	touch "$IMAGES/web2.qcow2"
+	virlock acquire --owner web2 "$IMAGES/web2.qcow2" 3>&-
+	run --separate-stderr virlock list -p "$(pgrep -xf "qemu-system-x86_64 -name $vm .*")"
+	assert_failure 64
+	assert_equal "$output" ""
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run virlock release --owner web2
 	assert_success
 }
