@@ -8,7 +8,9 @@ BG_PIDS=()
 # the background, where CHILD writes its pid to $WORK/TAG.child and then waits
 # for $WORK/TAG.go to exist (or for a signal); the supervisor's pid goes to
 # $WORK/TAG.pid and its output to $WORK/TAG.out and $WORK/TAG.err. Returns once
-# the child runs, that is once the locks are held.
+# the child runs, that is once the locks are held, and the supervisor listens
+# on its control socket (it writes its record and opens the socket while the
+# child starts: release, hotplug, list and labels need them).
 bg_supervise() {
 	local tag=$1
 	shift
@@ -26,6 +28,11 @@ bg_supervise() {
 		return 1
 	}
 	BG_PIDS+=("$(cat "$WORK/$tag.child")")
+	wait_for 10 holder_listening "$pid" || {
+		echo "supervisor $tag does not listen on its control socket" >&2
+		cat "$WORK/$tag.err" >&2
+		return 1
+	}
 }
 
 # bg_finish TAG: let TAG's child end, wait for its supervisor, set $status to its exit status.

@@ -36,6 +36,16 @@ wait_for() {
 	done
 }
 
+# holder_listening PID: the holder PID (a supervisor or a detached holder)
+# accepts connections on its control socket in $LS, so that its record and
+# owner label are in place too (it writes them first). A supervisor publishes
+# them while its command starts: wait for this before looking for them.
+holder_listening() {
+	[ -S "$LS/.holders/$1.sock" ] &&
+		perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' \
+			"$LS/.holders/$1.sock" 2>/dev/null
+}
+
 # under_valgrind: virlock runs under valgrind (tests/valgrind-virlock).
 under_valgrind() {
 	[ "${VIRLOCK_UNDER_VALGRIND:-0}" = 1 ]
@@ -47,7 +57,7 @@ is_virlock() {
 	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
 	case $comm in
 	virlock) return 0 ;;
-	memcheck-*) tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -q '/virlock$' ;;
+	memcheck-*) tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | grep -q '/virlock$' ;;
 	*) return 1 ;;
 	esac
 }

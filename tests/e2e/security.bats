@@ -268,6 +268,8 @@ gate_open() {
 		fi
 		gate_open sv
 		wait_for 10 test -s "$WORK/sv.out"
+		# Its record and socket come while the child starts.
+		wait_for 10 holder_listening "$pid"
 		run busy_now "$A"
 		assert_success
 		run tvl list -J

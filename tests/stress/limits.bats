@@ -70,7 +70,7 @@ nothing_held() {
 	[ "$(vl list -n | wc -l)" -eq 2 ]
 	vl acquire -n --literal r-2 r-50 r-99 -- true
 	vl release --owner grow
-	wait_for 10 test -z "$(lockspace_holders)"
+	wait_for 10 no_holders
 	nothing_held
 }
 

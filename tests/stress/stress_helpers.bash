@@ -55,6 +55,12 @@ lockspace_holders() {
 	return 0
 }
 
+# no_holders: no live holder is left in the test lockspace (to poll with
+# wait_for: a holder with nothing left exits after it answers the release).
+no_holders() {
+	[ -z "$(lockspace_holders)" ]
+}
+
 # kill_tree SIGNAL PID: PID and its descendants, by id.
 kill_tree() {
 	local c
