@@ -292,18 +292,23 @@ teardown() {
 	assert_line "would remove $killed_lock"
 	assert_line "would remove $LS/.holders/$killed"
 	assert_line "would remove $LS/.holders/$killed.sock"
+	# The label file the killed holder claimed "killed" with.
+	local killed_label
+	killed_label=$LS/.holders/owner.$(printf %s killed | md5sum | cut -c1-32)
+	assert_line "would remove $killed_label"
 	refute_output --partial "$held_lock"
 	refute_output --partial "/.holders/$keep"
-	assert_equal "${lines[-1]}" "would remove 2 free lock files and 2 stale holder files"
+	assert_equal "${lines[-1]}" "would remove 2 free lock files and 3 stale holder files"
 	[ "$(find "$LS" | sort)" = "$before" ]
 
 	run virlock prune
 	assert_success
-	assert_output "removed 2 free lock files and 2 stale holder files"
+	assert_output "removed 2 free lock files and 3 stale holder files"
 	[ ! -e "$free_lock" ]
 	[ ! -e "$killed_lock" ]
 	[ ! -e "$LS/.holders/$killed" ]
 	[ ! -e "$LS/.holders/$killed.sock" ]
+	[ ! -e "$killed_label" ]
 	[ -e "$held_lock" ]
 	[ -e "$LS/.holders/$keep" ]
 	run busy_now "$IMAGES/held.qcow2"
