@@ -22,8 +22,10 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	char what[64];
 	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
 	char *canon = NULL;
-	/* -ELOOP is a lock file planted as a link (65), or a loop in the resource's own path (66). */
-	if (err == -ELOOP && !(o->flags & LOCKSPACE_LITERAL) && lockspace_canonical(res, 0, &canon) == -ELOOP)
+	/* -ELOOP is a lock file planted as a link (65), or a loop in the resource's own path (66);
+	 * -ENOTDIR a file on the way to the resource (66), as for every command. */
+	if ((err == -ELOOP || err == -ENOTDIR) && !(o->flags & LOCKSPACE_LITERAL) &&
+	    lockspace_canonical(res, 0, &canon) == err)
 		return vl_resource_error(res, err);
 	free(canon);
 	if (err == -EINTR && signo) {

@@ -81,16 +81,6 @@ static int ca_wait_value(struct ca_args *a, char *value, int attached)
 	return 0;
 }
 
-static int ca_label_ok(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 struct ca_canon {
 	char *path; /* canonical, NULL when it does not resolve (reported later) */
 	size_t index;
@@ -147,16 +137,12 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		problem = "no resource given; try 'virlock acquire --help'";
 	else if (empty < o->n)
 		problem = "an empty resource name; give a path or a lease name";
-	else if (a->conflict < 0 || a->conflict > 255)
-		problem = "--conflict-exit-code takes a status from 0 to 255";
 	else if (a->for_pid && o->command)
 		problem = "--for-pid applies only without a command";
 	else if (o->no_kill && !o->command)
 		problem = "--no-kill applies only with a command after '--'";
 	else if (a->attach && (!a->owner || o->command || a->for_pid))
 		problem = "--attach takes --owner LABEL, without a command or --for-pid";
-	else if (a->owner && !ca_label_ok(a->owner))
-		problem = "--owner takes a non-empty label without control characters";
 	else if (ctx->direct && a->owner)
 		problem = "--owner needs a lockspace directory, not --direct";
 	else if (ctx->direct && !o->command && !o->for_pid)
@@ -166,11 +152,9 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		vl_error("acquire: %s", problem);
 		return VL_EXIT_USAGE;
 	}
-	if (a->owner && strlen(a->owner) > LOCKSPACE_OWNER_MAX) {
-		vl_error("--owner: label is %zu bytes; at most %d", strlen(a->owner), LOCKSPACE_OWNER_MAX);
-		return VL_EXIT_USAGE;
-	}
-	int status = ca_named_twice(o);
+	int status = a->owner ? vl_check_label("--owner", a->owner) : 0;
+	if (!status)
+		status = ca_named_twice(o);
 	if (status)
 		return status;
 	if (o->for_pid && kill(o->for_pid, 0) < 0 && errno == ESRCH) {
@@ -256,8 +240,8 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		 "label the holder; a live holder's label adds to it (without a command)", "LABEL"},
 		{"attach", '\0', POPT_ARG_NONE, &a.attach, 0,
 		 "only add to the live holder --owner names; fail if there is none", NULL},
-		{"conflict-exit-code", 'E', POPT_ARG_INT, &a.conflict, 0,
-		 "exit status when busy (default 75)", "N"},
+		{"conflict-exit-code", 'E', POPT_ARG_STRING, NULL, 'E',
+		 "exit status when busy, 1-255 (default 75)", "N"},
 		{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path",
 		 NULL},
 		{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
@@ -295,6 +279,10 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		} else if (rc == 'P') {
 			char *value = poptGetOptArg(con);
 			status = vl_parse_pid("--for-pid", value, &a.for_pid);
+			free(value);
+		} else if (rc == 'E') {
+			char *value = poptGetOptArg(con);
+			status = vl_parse_range("-E", value, 1, 255, "an exit status", &a.conflict);
 			free(value);
 		} else if (rc == 'o') {
 			free(a.owner);

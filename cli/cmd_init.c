@@ -132,7 +132,7 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 	struct poptOption options[] = {
 		{"backend", '\0', POPT_ARG_STRING, NULL, 'b', "lock backend: fcntl (default) or sanlock",
 		 "BACKEND"},
-		{"host-id", '\0', POPT_ARG_INT, &host_id, 'H',
+		{"host-id", '\0', POPT_ARG_STRING, NULL, 'H',
 		 "this host's id in a sanlock lockspace (1-2000)", "N"},
 		VL_POPT_STANDARD,
 		POPT_TABLEEND,
@@ -150,6 +150,12 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 			backend = poptGetOptArg(p.con);
 		} else if (rc == 'H') {
 			host_id_given = 1;
+			char *value = poptGetOptArg(p.con);
+			status = vl_parse_range("--host-id", value, 1, 2000, "a host id", &host_id);
+			free(value);
+			if (status)
+				goto out;
+			status = VL_EXIT_USAGE;
 		} else {
 			status = vl_popt_common(&p, rc, summary, NULL);
 			goto out;
@@ -191,11 +197,7 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	}
 	if (err < 0) {
-		const char *advice = vl_advice(err);
-		if (err == -ENOTDIR)
-			advice = "; give a directory, or a path that does not exist yet";
-		vl_error("init: lockspace %s: %s%s", name, lockspace_strerror(err), advice);
-		status = virlock_exit_code(err);
+		status = vl_lockspace_error("init: ", name, err);
 		goto out;
 	}
 	if (!ctx->quiet) {

@@ -272,6 +272,8 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		if (rc == 'O') {
 			free(owner);
 			owner = poptGetOptArg(p.con);
+			if (vl_check_label("--owner", owner))
+				goto out;
 			continue;
 		}
 		status = vl_popt_common(&p, rc, summary, vl_columns_help);

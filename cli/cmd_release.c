@@ -253,8 +253,7 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 			status = VL_EXIT_USAGE;
 			goto out;
 		}
-	if (owner && !*owner) {
-		vl_error("release: --owner takes a non-empty label");
+	if (owner && vl_check_label("--owner", owner)) {
 		status = VL_EXIT_USAGE;
 		goto out;
 	}

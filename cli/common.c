@@ -139,8 +139,12 @@ int vl_resource_error(const char *res, int err)
 {
 	switch (err) {
 	case -ENOENT:
-	case -ENOTDIR:
 		vl_error("%s: no such file; give an existing path, or --literal for a string resource", res);
+		return VL_EXIT_NOINPUT;
+	case -ENOTDIR:
+		vl_error("%s: no such file: a component of the path is not a directory; give an existing path, "
+			 "or --literal for a string resource",
+			 res);
 		return VL_EXIT_NOINPUT;
 	case -ELOOP:
 		vl_error("%s: a symbolic link loop in the path; check the links it goes through", res);
@@ -149,6 +153,29 @@ int vl_resource_error(const char *res, int err)
 		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
 		return virlock_exit_code(err);
 	}
+}
+
+int vl_lockspace_error(const char *cmd, const char *dir, int err)
+{
+	struct stat st;
+	/* A file on the way to the directory is a path that does not resolve (66);
+	 * the lockspace itself a file is another matter (71). */
+	if (err == -ENOTDIR && stat(dir, &st) < 0 && errno == ENOTDIR) {
+		vl_error("%slockspace %s: no such directory: a component of the path is not a directory; "
+			 "check the path",
+			 cmd, dir);
+		return VL_EXIT_NOINPUT;
+	}
+	const char *advice = vl_advice(err);
+	if (err == -ENOENT)
+		advice = "; create its parent directory first";
+	else if (err == -ELOOP)
+		advice = "; check the links it goes through for a loop";
+	else if (err == -ENOTDIR)
+		advice = "; give a directory, or a path that does not exist yet";
+	vl_error("%slockspace %s: %s%s", cmd, dir, lockspace_strerror(err), advice);
+	/* A path that does not resolve is a bad argument, not a corrupt lock file. */
+	return err == -ELOOP ? VL_EXIT_NOINPUT : virlock_exit_code(err);
 }
 
 /* Does the directory that would hold @path exist? */
@@ -209,19 +236,13 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 			return VL_EXIT_OK;
 		err = -ENOMEM;
 	}
-	if (err == -EPERM) {
+	int status = virlock_exit_code(err);
+	if (err == -EPERM)
 		vl_unsafe_lockspace("", name);
-	} else if (err < 0) {
-		const char *advice = vl_advice(err);
-		if (err == -ENOENT)
-			advice = "; create its parent directory first";
-		else if (err == -ELOOP)
-			advice = "; check the links it goes through for a loop";
-		vl_error("lockspace %s: %s%s", name, lockspace_strerror(err), advice);
-	}
+	else if (err < 0)
+		status = vl_lockspace_error("", name, err);
 	free(dir);
-	/* A path that does not resolve is a bad argument, not a corrupt lock file. */
-	return err == -ELOOP ? VL_EXIT_NOINPUT : virlock_exit_code(err);
+	return status;
 }
 
 int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)

@@ -136,20 +136,31 @@ const char **vl_args_in_argv(const char *const *args, size_t n, int argc, const 
 	return out;
 }
 
-int vl_parse_pid(const char *option, const char *value, pid_t *pid)
+/* @value as decimal digits only (no sign, space or base prefix), up to
+ * @max; 0 with *@out set, or -1. */
+static int vl_decimal(const char *value, long long max, long long *out)
 {
-	/* Decimal digits only: popt's integers take "" as 0 and "010" as 8,
-	 * and "list -p 0" would list every lock. */
+	/* popt's integers take "" as 0, " 7" as 7 and "0x10" as 16. */
 	long long v = 0;
 	const char *s = value ? value : "";
-	int ok = *s != '\0';
-	for (; *s && ok; s++) {
-		ok = *s >= '0' && *s <= '9';
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
 		v = v * 10 + (*s - '0');
-		if (v > INT_MAX)
-			ok = 0;
+		if (v > max)
+			return -1;
 	}
-	if (ok && v > 0) {
+	*out = v;
+	return 0;
+}
+
+int vl_parse_pid(const char *option, const char *value, pid_t *pid)
+{
+	/* "list -p 0" would list every lock. */
+	long long v = 0;
+	if (vl_decimal(value, INT_MAX, &v) == 0 && v > 0) {
 		*pid = (pid_t)v;
 		return 0;
 	}
@@ -158,6 +169,42 @@ int vl_parse_pid(const char *option, const char *value, pid_t *pid)
 	else
 		vl_error("%s %s: not a process id; give a positive pid", option, value);
 	return VL_EXIT_USAGE;
+}
+
+int vl_parse_range(const char *option, const char *value, int min, int max, const char *what, int *out)
+{
+	long long v = 0;
+	if (vl_decimal(value, max, &v) == 0 && v >= min) {
+		*out = (int)v;
+		return 0;
+	}
+	if (!value || !*value)
+		vl_error("%s: no value given (an empty word); give a decimal number from %d to %d", option, min,
+			 max);
+	else
+		vl_error("%s %s: not %s; give a decimal number from %d to %d", option, value, what, min, max);
+	return VL_EXIT_USAGE;
+}
+
+int vl_check_label(const char *option, const char *label)
+{
+	if (!label || !*label) {
+		vl_error("%s: an empty label; give a non-empty label", option);
+		return VL_EXIT_USAGE;
+	}
+	size_t len = strlen(label);
+	if (len > LOCKSPACE_OWNER_MAX) {
+		vl_error("%s: label is %zu bytes; give at most %d", option, len, LOCKSPACE_OWNER_MAX);
+		return VL_EXIT_USAGE;
+	}
+	for (const unsigned char *s = (const unsigned char *)label; *s; s++) {
+		if (*s < ' ' || *s == 0x7f) {
+			vl_error("%s: a label has no control characters; give a label of printable characters",
+				 option);
+			return VL_EXIT_USAGE;
+		}
+	}
+	return 0;
 }
 
 /* The option of @opts that @arg ("--long" up to @len, or a short @c) names. */

@@ -65,6 +65,21 @@ const char **vl_args_in_argv(const char *const *args, size_t n, int argc, const 
 int vl_parse_pid(const char *option, const char *value, pid_t *pid);
 
 /*
+ * Parse the value of a number option (@option names it, @what says what it
+ * is, e.g. "an exit status"): decimal digits only, from @min to @max (popt's
+ * integers take "" as 0, " 7" as 7 and "0x10" as 16). Returns 0 with *@out
+ * set, or prints one line and returns VL_EXIT_USAGE.
+ */
+int vl_parse_range(const char *option, const char *value, int min, int max, const char *what, int *out);
+
+/*
+ * Check an owner label given to @option, the same way for every command:
+ * non-empty, at most LOCKSPACE_OWNER_MAX bytes, no control characters.
+ * Returns 0, or prints one line naming @option and returns VL_EXIT_USAGE.
+ */
+int vl_check_label(const char *option, const char *label);
+
+/*
  * For each use of the option of @opts whose val is @val in @argv (as popt
  * will parse it, up to "--"), whether its value was attached to it
  * ("--wait=5", "-w5", "-w=5") rather than the next word or none, in

@@ -56,6 +56,9 @@ int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace *
 /* Say why lockspace_open() refused @dir with -EPERM (world-writable, or
  * another user's), after the prefix @cmd ("" or "init: "). */
 void vl_unsafe_lockspace(const char *cmd, const char *dir);
+/* Report @err opening the lockspace @dir (after "@cmd", e.g. "init: ") in one
+ * line; returns the exit status. */
+int vl_lockspace_error(const char *cmd, const char *dir, int err);
 
 /* The advice that goes with a library error, or "" when there is none. */
 const char *vl_advice(int err);

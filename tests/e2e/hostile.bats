@@ -78,17 +78,17 @@ teardown() {
 
 @test "bad option values: 64 with the value named" {
 	run --separate-stderr tvl acquire -E abc "$A"
-	assert_error 64 "abc: invalid numeric value"
+	assert_error 64 "-E abc: not an exit status; give a decimal number from 1 to 255"
 	run --separate-stderr tvl acquire -E 300 "$A"
-	assert_error 64 "--conflict-exit-code takes a status from 0 to 255"
+	assert_error 64 "-E 300: not an exit status"
 	run --separate-stderr tvl acquire -w 1e12 "$A"
 	assert_error 64 "--wait 1e12: invalid seconds" "give a number from 0 to 1e9"
 	run --separate-stderr tvl acquire --for-pid -1 "$A"
 	assert_error 64 "--for-pid -1: not a process id; give a positive pid"
 	run --separate-stderr tvl acquire -o $'vm\n1' "$A"
-	assert_error 64 "--owner takes a non-empty label without control characters"
+	assert_error 64 "--owner: a label has no control characters"
 	run --separate-stderr tvl acquire -o $'vm\e[2J' "$A"
-	assert_error 64 "--owner takes a non-empty label without control characters"
+	assert_error 64 "--owner: a label has no control characters"
 	run --separate-stderr tvl release --pid -3
 	assert_error 64 "--pid -3: not a process id"
 	run --separate-stderr tvl list -o BOGUS

@@ -339,3 +339,31 @@ inspect_json_ok() {
 	assert_equal "$(value state)" free
 	assert_equal "$(value waiters)" none
 }
+
+@test "a regular file on the way to a resource or a lockspace is 66 naming the path, in every command and mode" {
+	vl acquire --literal something -- true
+	local c
+	for c in "acquire @ -- true" "--direct acquire @ -- true" "acquire @" "acquire -s -o vm1 @" \
+		"acquire -w 1 @ -- true" hash inspect release "--direct inspect @"; do
+		[[ $c == *@* ]] || c="$c @"
+		[[ $c == --direct* ]] || c="-L $LS $c"
+		# shellcheck disable=SC2086 # the words of the command line
+		run "$VIRLOCK" ${c//@/"$WORK/disk/x.img"}
+		assert_failure 66
+		assert_output "virlock: $WORK/disk/x.img: no such file: a component of the path is not a directory; give an existing path, or --literal for a string resource"
+	done
+	# The same for a lockspace: every command, one line naming it.
+	local prefix
+	for c in list init prune "acquire $WORK/disk -- true" "acquire --literal y" "inspect $WORK/disk" \
+		"release --all"; do
+		prefix=
+		[ "$c" != init ] || prefix="init: "
+		# shellcheck disable=SC2086
+		run "$VIRLOCK" -L "$WORK/disk/ls" $c
+		assert_failure 66
+		assert_output "virlock: ${prefix}lockspace $WORK/disk/ls: no such directory: a component of the path is not a directory; check the path"
+	done
+	[ -f "$WORK/disk" ] && [ ! -s "$WORK/disk" ]
+	run vl list -r -n
+	assert_output ""
+}

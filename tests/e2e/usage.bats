@@ -138,9 +138,9 @@ nothing_made() {
 	local long
 	long=$(printf 'a%.0s' {1..4000})
 	run --separate-stderr tvl acquire --owner "$long" disk.img
-	assert_error 64 "--owner: label is 4000 bytes; at most 1024"
+	assert_error 64 "--owner: label is 4000 bytes; give at most 1024"
 	run --separate-stderr tvl acquire --owner "$long" disk.img -- true
-	assert_error 64 "--owner: label is 4000 bytes; at most 1024"
+	assert_error 64 "--owner: label is 4000 bytes; give at most 1024"
 	run --separate-stderr tvl acquire --owner "${long:0:1025}" disk.img -- true
 	assert_error 64 "label is 1025 bytes"
 	nothing_made
@@ -209,4 +209,81 @@ nothing_made() {
 	run tvl acquire --usage
 	assert_success
 	assert_line --index 0 --partial "[-sxnhV]"
+}
+
+@test "-E takes a decimal status from 1 to 255: an empty word, 0, hex or a space is 64, never success" {
+	mkdir -m 0700 "$LS"
+	run --separate-stderr tvl acquire -o vm1 disk.img
+	assert_success
+	# popt read "" as 0 (a busy resource was then a success), "0x10" as 16, " 7" as 7.
+	local v
+	for v in "" 0 0x10 " 7" 256 -1 1e2 010x; do
+		run --separate-stderr tvl acquire -E "$v" disk.img -- echo ran
+		assert_error 64 "-E" "give a decimal number from 1 to 255"
+		assert_output ""
+		run --separate-stderr tvl acquire "--conflict-exit-code=$v" disk.img -- echo ran
+		assert_error 64 "-E" "give a decimal number from 1 to 255"
+		assert_output ""
+	done
+	run --separate-stderr tvl acquire -E "" disk.img
+	assert_error 64 "-E: no value given"
+	run --separate-stderr tvl acquire -E 0x10 disk.img
+	assert_error 64 "-E 0x10: not an exit status"
+	# A decimal value is the status of a busy resource, 1 and 255 included.
+	for v in 1 7 255 010; do
+		run --separate-stderr tvl acquire -E "$v" disk.img -- echo ran
+		assert_equal "$status" "$((10#$v))"
+		assert_output ""
+	done
+	run tvl release --owner vm1
+	assert_success
+	assert_clean
+}
+
+@test "init --host-id takes a decimal host id from 1 to 2000, else 64 naming it, and makes nothing" {
+	local v
+	for v in "" 0 0x10 " 7" 2001 -1 abc; do
+		run --separate-stderr tvl init --backend sanlock --host-id "$v"
+		assert_error 64 "--host-id" "give a decimal number from 1 to 2000"
+		run --separate-stderr tvl init "--host-id=$v"
+		assert_error 64 "--host-id" "give a decimal number from 1 to 2000"
+	done
+	run --separate-stderr tvl init --host-id 0x10
+	assert_error 64 "--host-id 0x10: not a host id"
+	# A valid id for an fcntl lockspace is still the other mistake.
+	run --separate-stderr tvl init --host-id 16
+	assert_error 64 "only a sanlock lockspace has host ids"
+	nothing_made
+}
+
+@test "--owner is checked alike by acquire, release and list: 64 naming --owner, nothing done" {
+	mkdir -m 0700 "$LS"
+	run --separate-stderr tvl acquire -o vm1 disk.img
+	assert_success
+	local long cmd
+	long=$(printf 'a%.0s' {1..4000})
+	for cmd in "acquire abc" "acquire abc --attach" "release" "list" "list -a"; do
+		# shellcheck disable=SC2086 # the words of the command line
+		run --separate-stderr tvl $cmd --owner "$long"
+		assert_error 64 "--owner: label is 4000 bytes; give at most 1024"
+		assert_output ""
+		# shellcheck disable=SC2086
+		run --separate-stderr tvl $cmd --owner ""
+		assert_error 64 "--owner: an empty label; give a non-empty label"
+		assert_output ""
+		# shellcheck disable=SC2086
+		run --separate-stderr tvl $cmd --owner "$(printf 'vm\t1')"
+		assert_error 64 "--owner: a label has no control characters"
+		assert_output ""
+	done
+	run --separate-stderr tvl release -o=
+	assert_error 64 "--owner: an empty label"
+	# Nothing was released or taken.
+	run busy_now disk.img
+	assert_success
+	run busy_now abc
+	assert [ "$status" -eq 1 ]
+	run tvl release --owner vm1
+	assert_success
+	assert_clean
 }
