@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common.c: messages, the exit status map, and opening the lockspace. */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,16 +196,54 @@ static int parent_exists(const char *path)
 	return ok;
 }
 
+/* Say why the .holders of the lockspace @dir (mode @st) does not fit it. */
+static void unfit_holders(const char *cmd, const char *dir, const struct stat *st)
+{
+	char *holders = NULL;
+	struct stat hst;
+	if (asprintf(&holders, "%s/.holders", dir) < 0 || lstat(holders, &hst) < 0) {
+		vl_error("%slockspace %s: unsafe ownership or mode; check it and its .holders", cmd, dir);
+		free(holders);
+		return;
+	}
+	if ((st->st_mode & (S_ISGID | S_IWGRP)) == (S_ISGID | S_IWGRP)) {
+		const struct group *gr = getgrgid(st->st_gid);
+		char gid[24];
+		snprintf(gid, sizeof(gid), "%u", (unsigned)st->st_gid);
+		vl_error("%sholder records %s: uid %u, gid %u, mode %04o (left by an earlier run?) do not fit "
+			 "the group lockspace; when no holder runs, remove it (rm -r %s) or run 'chgrp %s %s "
+			 "&& chmod 2770 %s'",
+			 cmd, holders, (unsigned)hst.st_uid, (unsigned)hst.st_gid, (unsigned)(hst.st_mode & 07777),
+			 holders, gr ? gr->gr_name : gid, holders, holders);
+	} else {
+		vl_error("%sholder records %s: uid %u, mode %04o (left by an earlier run?) do not fit the "
+			 "lockspace; when no holder runs, remove it (rm -r %s) or give it to the lockspace's "
+			 "owner with mode 0700",
+			 cmd, holders, (unsigned)hst.st_uid, (unsigned)(hst.st_mode & 07777), holders);
+	}
+	free(holders);
+}
+
 void vl_unsafe_lockspace(const char *cmd, const char *dir)
 {
 	struct stat st;
-	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH))
+	if (stat(dir, &st) < 0)
+		vl_error("%slockspace %s: unsafe ownership or mode; use a private (0700) or group (setgid "
+			 "2770) directory",
+			 cmd, dir);
+	else if (st.st_mode & S_IWOTH)
 		vl_error("%slockspace %s: world-writable; use a private (0700) or group (setgid 2770) "
 			 "directory",
 			 cmd, dir);
-	else
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
 		vl_error("%slockspace %s: owned by another user; use a directory of your own, or root's", cmd,
 			 dir);
+	else if ((st.st_mode & S_IWGRP) && !(st.st_mode & S_ISGID))
+		vl_error("%slockspace %s: group-writable without the setgid bit; make it setgid (chmod 2770 "
+			 "%s) or private (chmod 0700 %s)",
+			 cmd, dir, dir, dir);
+	else
+		unfit_holders(cmd, dir, &st);
 }
 
 static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)

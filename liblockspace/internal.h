@@ -124,6 +124,8 @@ int lsi_lockfile_read(int fd, const char *name, char **path);
 /* ---- backend.h has the lock mechanism ---- */
 
 /* ---- records.c: holder records ---- */
+/* Does the directory @st (.holders, or a host's directory in it) fit @ls? */
+int lsi_holders_fit(const struct lockspace *ls, const struct stat *st);
 struct lsi_claim {
 	char name[LOCKSPACE_NAME_LEN + 1];
 	int shared;

@@ -156,9 +156,27 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		err = -EPERM;
 		goto fail;
 	}
+	/* A group-writable directory without the setgid bit gives each member's
+	 * files (.holders first) that member's own group: the others cannot use
+	 * them, and the lockspace breaks for everyone. Refuse it before making
+	 * anything in it. */
+	if ((st.st_mode & S_IWGRP) && !(st.st_mode & S_ISGID)) {
+		err = -EPERM;
+		goto fail;
+	}
 	ls->group = (st.st_mode & S_ISGID) && (st.st_mode & S_IWGRP);
 	ls->dir_uid = st.st_uid;
 	ls->dir_gid = st.st_gid;
+	/* A .holders left by an earlier run that does not fit the lockspace
+	 * (another owner or group, a mode the members cannot use) is refused
+	 * here, for every command alike, rather than by whichever call first
+	 * reads or writes a record. */
+	struct stat hst;
+	if (fstatat(ls->dirfd, LSI_HOLDERS_DIR, &hst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(hst.st_mode) &&
+	    !lsi_holders_fit(ls, &hst)) {
+		err = -EPERM;
+		goto fail;
+	}
 	ls->dir = realpath(dir, NULL);
 	if (!ls->dir) {
 		err = -errno;

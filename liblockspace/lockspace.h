@@ -117,8 +117,12 @@ LOCKSPACE_API int lockspace_default_dir(char **out);
  * @flags: enum lockspace_open_flags.
  * @out:   receives the handle; set to NULL on failure.
  * Returns 0, or -ENOENT (missing, NOCREATE or no parent), -ENOTDIR (not a
- * directory), -EPERM (writable by others, sticky bit or not, or owned by
- * another non-root user), -EACCES, -ENOMEM, or another negative errno.
+ * directory), -EPERM (writable by others, sticky bit or not, owned by
+ * another non-root user, or group-writable without the setgid bit; or its
+ * .holders, left by an earlier run, does not fit it: another owner than the
+ * directory's and root, writable by others, or in a group lockspace not of
+ * the group with mode 2770), -EACCES, -ENOMEM, or another negative errno.
+ * Nothing is made in a refused directory.
  */
 LOCKSPACE_API int lockspace_open(const char *dir, unsigned flags, struct lockspace **out);
 

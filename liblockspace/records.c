@@ -67,17 +67,26 @@ char *lsi_proc_comm(pid_t pid)
 }
 
 /* .holders must belong to the lockspace's owner (or root, or in a group
- * lockspace its group) and be closed to others, as the lockspace itself: its records and sockets steer
- * releases. */
+ * lockspace its group) and be closed to others, as the lockspace itself: its
+ * records and sockets steer releases. In a group lockspace it must also be
+ * the group's, setgid and open to the group (2770), or the other members
+ * could neither write their records nor read the others'. */
+int lsi_holders_fit(const struct lockspace *ls, const struct stat *st)
+{
+	const mode_t group_mode = S_ISGID | S_IRWXG;
+	if (st->st_mode & S_IWOTH)
+		return 0;
+	if (ls->group)
+		return st->st_gid == ls->dir_gid && (st->st_mode & group_mode) == group_mode;
+	return st->st_uid == 0 || st->st_uid == ls->dir_uid;
+}
+
 static int holders_dir_safe(const struct lockspace *ls, int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	int owner_ok = st.st_uid == 0 || st.st_uid == ls->dir_uid || (ls->group && st.st_gid == ls->dir_gid);
-	if (!owner_ok || (st.st_mode & S_IWOTH))
-		return -EPERM;
-	return fd;
+	return lsi_holders_fit(ls, &st) ? fd : -EPERM;
 }
 
 /* Open (and with @create make) the directory @name under @dfd, and check it. */

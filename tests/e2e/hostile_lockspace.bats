@@ -89,7 +89,7 @@ refused_everywhere() {
 		"inspect $A" "release --all" "release $A" init; do
 		# shellcheck disable=SC2086 # the words of the command line
 		run --separate-stderr "$@" -L "$LS" $cmd
-		assert_error 77 "lockspace $LS: world-writable; use a private (0700) or group (setgid 2770) directory"
+		assert_error 77 "${WANT:-"lockspace $LS: world-writable; use a private (0700) or group (setgid 2770) directory"}"
 	done
 	[ -z "$(ls -A "$LS")" ]
 }
@@ -101,10 +101,31 @@ refused_everywhere() {
 	refused_everywhere tvl_bare
 	chmod 1773 "$LS"
 	refused_everywhere tvl_bare
-	chmod 0770 "$LS"
+	chmod 2770 "$LS"
 	run tvl acquire "$A" -- true
 	assert_success
 	chmod 0700 "$LS"
+	assert_clean
+}
+
+@test "a group-writable lockspace without the setgid bit: refused at once with 77 saying what to do, nothing made" {
+	local mode
+	for mode in 0770 0775 0730; do
+		chmod "$mode" "$LS"
+		WANT="lockspace $LS: group-writable without the setgid bit; make it setgid (chmod 2770 $LS) or private (chmod 0700 $LS)" \
+			refused_everywhere tvl_bare
+	done
+	# What it says to do works, either way.
+	chmod 2770 "$LS"
+	run --separate-stderr tvl acquire -o vm1 "$A"
+	assert_success
+	[ "$(stat -c %a "$LS/.holders")" = 2770 ]
+	run --separate-stderr tvl release --owner vm1
+	assert_success
+	rm -rf "${LS:?}"/* "$LS/.holders"
+	chmod 0700 "$LS"
+	run --separate-stderr tvl acquire "$A" -- true
+	assert_success
 	assert_clean
 }
 

@@ -347,3 +347,72 @@ as() {
 	refute_output --partial ".holders/$h"
 	drop_members
 }
+
+# only_in_ls NAMES...: the lockspace holds exactly NAMES (sorted, one a line; none when not given).
+only_in_ls() {
+	assert_equal "$(ls -A "$LS")" "$(printf '%s\n' "$@")"
+}
+
+@test "a group lockspace without the setgid bit, or a .holders that does not fit it, is refused for everyone with one line" {
+	MEMBERS=()
+	members "vlg$$" "vlg$$a" "vlg$$b"
+	local u1=vlg$$a u2=vlg$$b g=vlg$$ cmd
+	LS=$SHARED/ls
+	A=$SHARED/a.img
+	touch "$A"
+	chgrp "$g" "$A"
+	chmod 0660 "$A"
+	# Without the setgid bit each member's files would get the member's own
+	# group: refused at once, before anything is made, for members and root.
+	install -d -m 0770 -o root -g "$g" "$LS"
+	local want="lockspace $LS: group-writable without the setgid bit; make it setgid (chmod 2770 $LS) or private (chmod 0700 $LS)"
+	run --separate-stderr as "$u1" 077 acquire --owner g1 "$A"
+	assert_error 77 "$want"
+	only_in_ls
+	run --separate-stderr as "$u1" 022 acquire --owner g1 "$A" -- true
+	assert_error 77 "$want"
+	run --separate-stderr as "$u2" 022 list
+	assert_error 77 "$want"
+	for cmd in list "release -a" "acquire $A -- true"; do
+		# shellcheck disable=SC2086 # the words of the command line
+		run --separate-stderr tvl $cmd
+		assert_error 77 "$want"
+	done
+	chmod 0775 "$LS"
+	run --separate-stderr as "$u1" 022 acquire --owner g1 "$A" -- true
+	assert_error 77 "$want"
+	only_in_ls
+	# A .holders left by an earlier run as one member's, 0700, in a lockspace
+	# made setgid since: one line naming it and what to do, the same status
+	# for every command and every user, nothing taken.
+	chmod 0770 "$LS"
+	runuser -u "$u1" -- mkdir -m 0700 "$LS/.holders"
+	chmod 2770 "$LS"
+	local hwant=("holder records $LS/.holders" "mode 0700" "do not fit the group lockspace"
+		"rm -r $LS/.holders" "chgrp $g $LS/.holders && chmod 2770 $LS/.holders")
+	for cmd in "acquire --owner g1 $A" "acquire $A -- true" list "release -a" "release --owner g1" prune \
+		"inspect $A"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr as "$u1" 022 $cmd
+		assert_error 77 "${hwant[@]}"
+		# shellcheck disable=SC2086
+		run --separate-stderr as "$u2" 022 $cmd
+		assert_error 77 "${hwant[@]}"
+		# shellcheck disable=SC2086
+		run --separate-stderr tvl $cmd
+		assert_error 77 "${hwant[@]}"
+	done
+	only_in_ls .holders
+	# What it says to do mends it for everyone.
+	chgrp "$g" "$LS/.holders"
+	chmod 2770 "$LS/.holders"
+	run --separate-stderr as "$u1" 077 acquire --owner g1 "$A"
+	assert_success
+	run --separate-stderr as "$u2" 022 list -r -n -o OWNER
+	assert_success
+	assert_output g1
+	run --separate-stderr tvl release -a
+	assert_success
+	wait_for 10 no_process_of "$u1"
+	drop_members
+}

@@ -93,6 +93,32 @@ static void test_refusals(void)
 	is_int(try_open(dir, 0, &ls), 0, "private with the sticky bit is accepted");
 	lockspace_close(ls);
 
+	/* Group-writable needs the setgid bit: refused before anything is made. */
+	chmod(dir, 0770);
+	is_int(try_open(dir, 0, &ls), -EPERM, "group-writable without the setgid bit: -EPERM");
+	chmod(dir, 0730);
+	is_int(try_open(dir, 0, &ls), -EPERM, "group-writable (0730) without the setgid bit: -EPERM");
+	chmod(dir, 02770);
+	is_int(try_open(dir, 0, &ls), 0, "group-writable and setgid is a group lockspace");
+	is_int(lockspace_set_owner(ls, "g1", 0), 0, "it takes a record");
+	lockspace_close(ls);
+	/* A .holders that does not fit it (one member's, 0700) is refused at open. */
+	char h[PATH_MAX];
+	tu_join(h, dir, ".holders");
+	struct stat st;
+	is_int(stat(h, &st) == 0 && (st.st_mode & 07777) == 02770, 1, ".holders is 2770 in a group lockspace");
+	chmod(h, 0700);
+	is_int(try_open(dir, 0, &ls), -EPERM, "a group lockspace whose .holders is 0700: -EPERM");
+	chmod(h, 02770);
+	is_int(try_open(dir, 0, &ls), 0, "and accepted once it is 2770 again");
+	lockspace_close(ls);
+	chmod(h, 0777);
+	chmod(dir, 0700);
+	is_int(try_open(dir, 0, &ls), -EPERM, "a private lockspace whose .holders is world-writable: -EPERM");
+	chmod(h, 0700);
+	is_int(try_open(dir, 0, &ls), 0, "and accepted once it is 0700");
+	lockspace_close(ls);
+
 	/* A world-writable lockspace reached through a symlink is refused as well. */
 	chmod(dir, 0777);
 	tu_join(p, scratch, "worldw-link");
