@@ -82,9 +82,12 @@ enum lockspace_flags {
 	 *  path that no longer exists (realpath(3) fails with ENOENT) is still
 	 *  named as it was while it existed: its parent directory's realpath
 	 *  and its last component, or, if the parent is gone too, the path made
-	 *  absolute and normalised lexically. For finding the lock of a deleted
-	 *  file; a symbolic link to it that is gone as well cannot be followed.
-	 *  The acquire calls ignore it: what is locked must exist. */
+	 *  absolute and normalised lexically. A dangling symbolic link (the path
+	 *  itself, or a directory on its way) is followed: its text, relative to
+	 *  the link's directory, is named by the same rule, at most 40 links in
+	 *  all (-ELOOP beyond, as the kernel). For finding the lock of a deleted
+	 *  file, also through a link to it. The acquire calls ignore it: what is
+	 *  locked must exist. */
 	LOCKSPACE_LOOKUP = 1u << 7,
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -47,13 +48,65 @@ int lockspace_valid_name(const char *s)
 	return s[LOCKSPACE_NAME_LEN] == '\0';
 }
 
+/* Symbolic links a lookup follows at most, as the kernel (MAXSYMLINKS). */
+#define LOOKUP_LINKS 40
+
+static char *lookup_path(const char *path, int *links);
+
+/* realpath(3) of @path, or its lookup when it does not resolve. */
+static char *resolve_or_lookup(const char *path, int *links)
+{
+	char *r = realpath(path, NULL);
+	if (r || errno != ENOENT)
+		return r;
+	return lookup_path(path, links);
+}
+
+/* The target of the symbolic link @link (@len bytes of it, its directory the
+ * first @base), looked up in turn; *@links counts down the links followed. */
+static char *lookup_link(const char *link, size_t len, size_t base, int *links)
+{
+	if (--*links < 0) {
+		errno = ELOOP;
+		return NULL;
+	}
+	char *name = strndup(link, len);
+	char text[PATH_MAX];
+	ssize_t n = name ? readlink(name, text, sizeof(text)) : -1;
+	free(name);
+	if (n < 0)
+		return NULL;
+	if ((size_t)n >= sizeof(text)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	text[n] = '\0';
+	char *target = NULL;
+	/* A relative link is relative to the directory it is in. */
+	if (text[0] == '/' || base == 0)
+		target = strdup(text);
+	else if (asprintf(&target, "%.*s%s", (int)base, link, text) < 0)
+		target = NULL;
+	if (!target) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	char *out = resolve_or_lookup(target, links);
+	int err = errno;
+	free(target);
+	errno = err;
+	return out;
+}
+
 /*
  * The canonical form of @path, which no longer resolves: its parent's realpath
- * and its last component, as it was named while it existed; or, when the
- * parent is gone too, the path made absolute and normalised lexically
- * ("." and ".." and repeated slashes removed). NULL with errno set.
+ * and its last component, as it was named while it existed. A dangling
+ * symbolic link (the path or its parent) is followed to its target, which is
+ * named by the same rule, at most LOOKUP_LINKS links in all (ELOOP beyond).
+ * When nothing of the parent is left, the path made absolute and normalised
+ * lexically ("." and ".." and repeated slashes removed). NULL with errno set.
  */
-static char *lookup_path(const char *path)
+static char *lookup_path(const char *path, int *links)
 {
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
@@ -68,10 +121,30 @@ static char *lookup_path(const char *path)
 		errno = ENOENT;
 		return NULL;
 	}
+	char *self = strndup(path, len);
+	if (!self)
+		return NULL;
+	struct stat st;
+	int is_link = lstat(self, &st) == 0 && S_ISLNK(st.st_mode);
+	free(self);
+	if (is_link) /* dangling, or realpath would have resolved it */
+		return lookup_link(path, len, base, links);
 	char *dir = base ? strndup(path, base) : strdup(".");
 	if (!dir)
 		return NULL;
 	char *parent = realpath(dir, NULL);
+	if (!parent && errno == ENOENT) {
+		/* The parent is gone, or a dangling link: named by the same rule. */
+		parent = lookup_path(dir, links);
+		if (!parent && errno != ENOENT) {
+			int err = errno;
+			free(dir);
+			errno = err;
+			return NULL;
+		}
+		if (!parent)
+			errno = ENOENT;
+	}
 	int perr = errno;
 	free(dir);
 	char *out = NULL;
@@ -153,8 +226,10 @@ static int canonical(const char *resource, unsigned flags, char **out)
 	if (strlen(resource) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	*out = realpath(resource, NULL);
-	if (!*out && errno == ENOENT && (flags & LOCKSPACE_LOOKUP))
-		*out = lookup_path(resource);
+	if (!*out && errno == ENOENT && (flags & LOCKSPACE_LOOKUP)) {
+		int links = LOOKUP_LINKS;
+		*out = lookup_path(resource, &links);
+	}
 	return *out ? 0 : -errno;
 }
 

@@ -280,6 +280,44 @@ inspect_json_ok() {
 	assert_output --partial "no such file"
 }
 
+@test "inspect and release follow a dangling link to an image deleted while held, as its holder named it" {
+	local pid real
+	real=$(realpath "$WORK")
+	mkdir "$WORK/vm" "$WORK/images"
+	touch "$WORK/vm/real2.img" "$WORK/images/disk.img"
+	ln -s real2.img "$WORK/vm/link2.img"
+	ln -s images "$WORK/imglink"
+	ln -s "$WORK/vm/link2.img" "$WORK/chain"
+	vl acquire --owner g1 "$WORK/vm/link2.img" "$WORK/imglink/disk.img"
+	pid=$(vl list -r -n -o PID --owner g1 | sort -u)
+	rm "$WORK/vm/real2.img"
+	rm -r "$WORK/images"
+	# The link names its target, as the holder named it when it acquired.
+	run vl inspect "$WORK/vm/link2.img"
+	assert_success
+	assert_equal "$(value path)" "$real/vm/real2.img"
+	assert_equal "$(value holder)" "$pid"
+	run vl inspect "$WORK/chain"
+	assert_success
+	assert_equal "$(value holder)" "$pid"
+	# A dangling link to a directory: the file in its target.
+	run vl inspect "$WORK/imglink/disk.img"
+	assert_success
+	assert_equal "$(value path)" "$real/images/disk.img"
+	assert_equal "$(value holder)" "$pid"
+	(cd "$WORK/vm" && "$VIRLOCK" -L "$LS" release link2.img)
+	run vl list -r -n -o PATH --owner g1
+	assert_output "$real/images/disk.img"
+	run vl release "$WORK/imglink/disk.img"
+	assert_success
+	wait_for 10 gone "$pid"
+	# Released: the lock file of the target is free.
+	run vl inspect "$WORK/chain"
+	assert_success
+	assert_equal "$(value path)" "$real/vm/real2.img"
+	assert_equal "$(value state)" free
+}
+
 @test "inspect wants exactly one resource" {
 	run vl inspect
 	assert_failure 64

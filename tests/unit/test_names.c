@@ -143,6 +143,67 @@ static void test_paths(void)
 }
 
 /* LOCKSPACE_LOOKUP: a deleted file keeps the name it had. */
+/* name of @path (LOOKUP) into @out; 0 or a negative errno. */
+static int lookup_name(const char *path, char out[LOCKSPACE_NAME_LEN + 1])
+{
+	return lockspace_name(NULL, path, LOCKSPACE_LOOKUP, out);
+}
+
+/* LOOKUP follows a dangling symbolic link (the path's own, or its
+ * directory's) to its target, named as it was while it existed. */
+static void test_lookup_links(const char *gone_dir)
+{
+	char dir[PATH_MAX], real[PATH_MAX], link[PATH_MAX], p[PATH_MAX * 2], q[PATH_MAX * 2];
+	char before[LOCKSPACE_NAME_LEN + 1], after[LOCKSPACE_NAME_LEN + 1];
+
+	tu_join(dir, scratch, "links");
+	mkdir(dir, 0755);
+	/* link2.img -> real2.img (relative), then real2.img deleted. */
+	tu_join(real, dir, "real2.img");
+	tu_write_file(real, "", 0);
+	tu_join(link, dir, "link2.img");
+	is_int(symlink("real2.img", link), 0, "symlink link2.img -> real2.img");
+	is_int(lockspace_name(NULL, link, 0, before), 0, "the name through the link");
+	unlink(real);
+	is_int(lookup_name(link, after), 0, "LOOKUP of a dangling link");
+	is_str(after, before, "a dangling link names its deleted target");
+	is_int(lockspace_name(NULL, link, 0, after), -ENOENT, "without LOOKUP: -ENOENT");
+	/* A chain of links, absolute and relative, the last dangling. */
+	tu_join(p, dir, "chain1");
+	is_int(symlink(link, p), 0, "chain1 -> absolute link2.img");
+	tu_join(q, dir, "chain0");
+	is_int(symlink("./chain1", q), 0, "chain0 -> ./chain1");
+	is_int(lookup_name(q, after), 0, "LOOKUP through a chain of links");
+	is_str(after, before, "a chain of links names the deleted target");
+	/* A directory reached through a link, the directory deleted. */
+	tu_join(p, dir, "sub");
+	mkdir(p, 0755);
+	tu_join(q, p, "disk.img");
+	tu_write_file(q, "", 0);
+	tu_join(link, dir, "sublink");
+	is_int(symlink("sub", link), 0, "sublink -> sub");
+	tu_join(p, link, "disk.img");
+	is_int(lockspace_name(NULL, p, 0, before), 0, "the name through a linked directory");
+	unlink(q);
+	tu_join(q, dir, "sub");
+	rmdir(q);
+	is_int(lookup_name(p, after), 0, "LOOKUP through a dangling directory link");
+	is_str(after, before, "a dangling directory link names the deleted file in its target");
+	/* A link to a link loop is a loop, not a name. */
+	tu_join(p, dir, "loop1");
+	tu_join(q, dir, "loop2");
+	is_int(symlink("loop2", p) | symlink("loop1", q), 0, "loop1 <-> loop2");
+	is_int(lookup_name(p, after), -ELOOP, "LOOKUP of a link loop: -ELOOP");
+	/* A link into a directory that is gone too: its parent's parent names it. */
+	tu_join(link, dir, "far");
+	snprintf(p, sizeof(p), "%s/gone.img", gone_dir);
+	is_int(symlink(p, link), 0, "far -> a file in a deleted directory");
+	char *canon = NULL;
+	is_int(lockspace_canonical(link, LOCKSPACE_LOOKUP, &canon), 0, "LOOKUP of a link into a gone directory");
+	is_str(canon ? canon : "", p, "it names the target, as it was");
+	free(canon);
+}
+
 static void test_lookup(void)
 {
 	char dir[PATH_MAX], real[PATH_MAX], p[PATH_MAX * 2], want[PATH_MAX * 2];
@@ -180,6 +241,7 @@ static void test_lookup(void)
 	free(canon);
 	is_int(lockspace_name(NULL, "nosuchdir-lookup/.", LOCKSPACE_LOOKUP, after), -ENOENT,
 	       "LOOKUP of a path that ends in '.': -ENOENT");
+	test_lookup_links(real);
 	/* What is locked must exist. */
 	struct lockspace *ls = NULL;
 	tu_join(p, scratch, "ls-lookup");
