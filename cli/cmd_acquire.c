@@ -194,6 +194,9 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 		int err = o->owner ? lockspace_owner_pid(ls, o->owner, &pid) : -ENOENT;
 		if (err == 0 && !o->command && !o->for_pid) {
 			status = acquire_hotplug(ls, pid, o);
+			if (status == 0)
+				vl_verbose(ctx, "%zu lock%s now held by holder %d (owner %s)", o->n,
+					   o->n == 1 ? "" : "s", (int)pid, o->owner);
 			lockspace_close(ls);
 			return status;
 		}

@@ -287,3 +287,30 @@ nothing_made() {
 	assert_success
 	assert_clean
 }
+
+@test "-v says what an acquire did: a new detached holder, and resources added to a live one" {
+	mkdir -m 0700 "$LS"
+	touch data.img log.img
+	run --separate-stderr tvl -v acquire --owner vv disk.img abc
+	assert_success
+	assert_equal "$stderr" "virlock: 2 locks held by a detached holder"
+	local h
+	h=$(tvl list -r -n -o PID --owner vv | sort -u)
+	run --separate-stderr tvl -v acquire --attach --owner vv data.img
+	assert_success
+	assert_equal "$stderr" "virlock: 1 lock now held by holder $h (owner vv)"
+	run --separate-stderr tvl -v acquire --owner vv data.img log.img
+	assert_success
+	assert_output ""
+	# data.img was held already: the notice says so, and -v what is held now.
+	assert_equal "${stderr_lines[-1]}" "virlock: 2 locks now held by holder $h (owner vv)"
+	# Without -v a hotplug stays silent.
+	run --separate-stderr tvl acquire --attach --owner vv 5s
+	assert_success
+	assert_equal "$stderr" ""
+	run tvl list -r -n -o PATH --owner vv
+	assert_equal "${#lines[@]}" 5
+	run tvl release --owner vv
+	assert_success
+	assert_clean
+}
