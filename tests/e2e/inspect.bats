@@ -132,6 +132,30 @@ inspect_json_ok() {
 	assert_line --regexp "^holder: +$(pid_of s2)\$"
 }
 
+@test "a shared lock: list shows the holder the kernel names and the recorded ones; +WAITERS and inspect show all" {
+	# Two programs with shared locks and no record, and a labelled virlock holder.
+	hold s1 -s "$WORK/disk"
+	hold s2 -s "$WORK/disk"
+	vl acquire -s --owner s3 "$WORK/disk"
+	local s3
+	s3=$(vl list -r -n -o PID --owner s3)
+	# The default list (no /proc/locks): F_GETLK's one holder and the record's.
+	run vl list -r -n -o PID,MODE,OWNER,STATUS
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_line "$s3 shared s3 ok"
+	assert_line --regexp "^($(pid_of s1)|$(pid_of s2)) shared - norecord\$"
+	# Asking for WAITERS reads /proc/locks: every holder the kernel has.
+	run vl list -r -n -o PID,MODE,OWNER,STATUS,WAITERS
+	assert_equal "${#lines[@]}" 3
+	assert_line "$(pid_of s1) shared - norecord -"
+	assert_line "$(pid_of s2) shared - norecord -"
+	assert_line "$s3 shared s3 ok -"
+	run vl inspect "$WORK/disk"
+	assert_equal "$(value holders)" 3
+	vl release --owner s3
+}
+
 @test "inspect shows a free lock file with no holders" {
 	hold h1 "$WORK/disk"
 	unhold h1
