@@ -143,8 +143,8 @@ int vl_resource_error(const char *res, int err)
 		vl_error("%s: no such file; give an existing path, or --literal for a string resource", res);
 		return VL_EXIT_NOINPUT;
 	case -ENOTDIR:
-		vl_error("%s: no such file: a component of the path is not a directory; give an existing path, "
-			 "or --literal for a string resource",
+		vl_error("%s: no such file: a component of the path is not a directory; give an existing "
+			 "path, or --literal for a string resource",
 			 res);
 		return VL_EXIT_NOINPUT;
 	case -ELOOP:
@@ -210,11 +210,12 @@ static void unfit_holders(const char *cmd, const char *dir, const struct stat *s
 		const struct group *gr = getgrgid(st->st_gid);
 		char gid[24];
 		snprintf(gid, sizeof(gid), "%u", (unsigned)st->st_gid);
-		vl_error("%sholder records %s: uid %u, gid %u, mode %04o (left by an earlier run?) do not fit "
-			 "the group lockspace; when no holder runs, remove it (rm -r %s) or run 'chgrp %s %s "
-			 "&& chmod 2770 %s'",
-			 cmd, holders, (unsigned)hst.st_uid, (unsigned)hst.st_gid, (unsigned)(hst.st_mode & 07777),
-			 holders, gr ? gr->gr_name : gid, holders, holders);
+		vl_error(
+			"%sholder records %s: uid %u, gid %u, mode %04o (left by an earlier run?) do not fit "
+			"the group lockspace; when no holder runs, remove it (rm -r %s) or run 'chgrp %s %s "
+			"&& chmod 2770 %s'",
+			cmd, holders, (unsigned)hst.st_uid, (unsigned)hst.st_gid,
+			(unsigned)(hst.st_mode & 07777), holders, gr ? gr->gr_name : gid, holders, holders);
 	} else {
 		vl_error("%sholder records %s: uid %u, mode %04o (left by an earlier run?) do not fit the "
 			 "lockspace; when no holder runs, remove it (rm -r %s) or give it to the lockspace's "

@@ -179,8 +179,8 @@ int vl_parse_range(const char *option, const char *value, int min, int max, cons
 		return 0;
 	}
 	if (!value || !*value)
-		vl_error("%s: no value given (an empty word); give a decimal number from %d to %d", option, min,
-			 max);
+		vl_error("%s: no value given (an empty word); give a decimal number from %d to %d", option,
+			 min, max);
 	else
 		vl_error("%s %s: not %s; give a decimal number from %d to %d", option, value, what, min, max);
 	return VL_EXIT_USAGE;
@@ -199,8 +199,9 @@ int vl_check_label(const char *option, const char *label)
 	}
 	for (const unsigned char *s = (const unsigned char *)label; *s; s++) {
 		if (*s < ' ' || *s == 0x7f) {
-			vl_error("%s: a label has no control characters; give a label of printable characters",
-				 option);
+			vl_error(
+				"%s: a label has no control characters; give a label of printable characters",
+				option);
 			return VL_EXIT_USAGE;
 		}
 	}

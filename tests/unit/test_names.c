@@ -199,7 +199,8 @@ static void test_lookup_links(const char *gone_dir)
 	snprintf(p, sizeof(p), "%s/gone.img", gone_dir);
 	is_int(symlink(p, link), 0, "far -> a file in a deleted directory");
 	char *canon = NULL;
-	is_int(lockspace_canonical(link, LOCKSPACE_LOOKUP, &canon), 0, "LOOKUP of a link into a gone directory");
+	is_int(lockspace_canonical(link, LOCKSPACE_LOOKUP, &canon), 0,
+	       "LOOKUP of a link into a gone directory");
 	is_str(canon ? canon : "", p, "it names the target, as it was");
 	free(canon);
 }

@@ -106,7 +106,8 @@ static void test_refusals(void)
 	char h[PATH_MAX];
 	tu_join(h, dir, ".holders");
 	struct stat st;
-	is_int(stat(h, &st) == 0 && (st.st_mode & 07777) == 02770, 1, ".holders is 2770 in a group lockspace");
+	is_int(stat(h, &st) == 0 && (st.st_mode & 07777) == 02770, 1,
+	       ".holders is 2770 in a group lockspace");
 	chmod(h, 0700);
 	is_int(try_open(dir, 0, &ls), -EPERM, "a group lockspace whose .holders is 0700: -EPERM");
 	chmod(h, 02770);
