@@ -5,10 +5,11 @@
 #
 # Builds a minimal Debian 12 root with mmdebstrap (--variant=minbase, plus
 # git, make, sudo and ca-certificates), enters it with chroot (/proc, /dev,
-# /dev/pts, /dev/shm and /sys bind-mounted, /etc/resolv.conf copied), puts a
-# clean git clone of COMMIT in /root/virlock (a 0700 directory: no test may
-# depend on where the checkout lives) and runs the README's two commands there,
-# each once, exactly as the README writes them. Everything they print comes
+# /dev/pts, /dev/shm and /sys bind-mounted, a fresh /run, /etc/resolv.conf
+# copied; all unmounted when it ends, failed or not), puts a clean git clone
+# of COMMIT in /root/virlock (a 0700 directory: no test may depend on where
+# the checkout lives) and runs the README's two commands there, each once,
+# exactly as the README writes them. Everything they print comes
 # through; the last line is the one of `make deps check`, "N passed, N failed".
 # Exits non-zero when either command fails.
 #
@@ -80,12 +81,17 @@ root=$(mktemp -d /var/tmp/virlock-fresh-root.XXXXXX)
 mounted=()
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
-	local i rc=$?
+	local i p rc=$?
+	# Whatever the run left running in the root (a daemon a test did not
+	# stop) would keep its mounts busy.
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" != "$root" ] || kill -KILL "${p#/proc/}" 2>/dev/null || true
+	done
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" || true
 	done
 	# Only once nothing is mounted in it.
-	if ! grep -q " $root/" /proc/mounts; then
+	if ! grep -qF -e " $root " -e " $root/" /proc/mounts; then
 		rm -rf --one-file-system "$root"
 	else
 		say "left $root: something is still mounted in it"
@@ -96,6 +102,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 tar -xf "$tarball" -C "$root" --numeric-owner
+# The root is a mount point of its own, as / is on a machine: tests make
+# their mounts private (unshare --propagation private), which needs one.
+mount --bind "$root" "$root"
+mounted+=("$root")
+mount --make-private "$root"
 for m in proc sys dev dev/pts dev/shm; do
 	[ -d "/$m" ] || continue
 	mkdir -p "$root/$m"
