@@ -81,11 +81,11 @@ static void test_backend_file(void)
 	is_int(open_status(dir), -EOPNOTSUPP, "sanlock in a build without it: -EOPNOTSUPP");
 	is_int(lockspace_init(dir, LOCKSPACE_BACKEND_SANLOCK, 1, 0), -EOPNOTSUPP,
 	       "lockspace_init(sanlock) in a build without it: -EOPNOTSUPP");
-	skip("sanlock build only");
-	skip("sanlock build only");
-	skip("sanlock build only");
-	skip("sanlock build only");
-	skip("sanlock build only");
+	skip("built without the sanlock backend");
+	skip("built without the sanlock backend");
+	skip("built without the sanlock backend");
+	skip("built without the sanlock backend");
+	skip("built without the sanlock backend");
 #endif
 	unlink(p);
 	if (symlink("elsewhere", p) == 0)
