@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <popt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "acquire_common.h"
 #include "options.h"
@@ -103,9 +105,10 @@ static int ca_canon_cmp(const void *x, const void *y)
 	return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 
-/* A resource named twice (a.img ./a.img) is a usage error, said before
+/* A resource named twice (a.img ./a.img; in direct mode, where the file is
+ * the lock, also two hard links of one file) is a usage error, said before
  * anything is made or taken: the library would call it busy. */
-static int ca_named_twice(const struct acquire_opts *o)
+static int ca_named_twice(const struct acquire_opts *o, int direct)
 {
 	if (o->n < 2)
 		return 0;
@@ -116,6 +119,14 @@ static int ca_named_twice(const struct acquire_opts *o)
 		c[i].index = i;
 		if (lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &c[i].path) < 0)
 			c[i].path = NULL;
+		struct stat st;
+		char id[64];
+		if (direct && c[i].path && stat(c[i].path, &st) == 0) {
+			/* The file's identity, not its name: "/" never starts a path. */
+			snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+			free(c[i].path);
+			c[i].path = strdup(id);
+		}
 	}
 	qsort(c, o->n, sizeof(*c), ca_canon_cmp);
 	/* The first repeat in the order given, and the one it repeats. */
@@ -170,7 +181,7 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		vl_error("--owner: label is %zu bytes; at most %d", strlen(a->owner), LOCKSPACE_OWNER_MAX);
 		return VL_EXIT_USAGE;
 	}
-	int status = ca_named_twice(o);
+	int status = ca_named_twice(o, ctx->direct);
 	if (status)
 		return status;
 	if (o->for_pid && kill(o->for_pid, 0) < 0 && errno == ESRCH) {

@@ -78,8 +78,10 @@ void lsi_table_lock(void);
 void lsi_table_unlock(void);
 /* The entry indexed by @resource (and @rflags) that @ls holds, or NULL. */
 struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags, const struct lockspace *ls);
-/* Wait for a change of the table (a release); @deadline NULL for ever.
- * Returns 0 or -ETIMEDOUT. Called with the table locked. */
+/* Wait for a change of the table (a release) until @deadline
+ * (CLOCK_MONOTONIC), or for ever when it is NULL: then a caught signal
+ * whose handler has no SA_RESTART ends it, as it ends F_SETLKW.
+ * Returns 0, -ETIMEDOUT or -EINTR. Called with the table locked. */
 int lsi_table_wait(const struct timespec *deadline);
 void lsi_table_broadcast(void);
 size_t lsi_table_count(void);

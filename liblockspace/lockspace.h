@@ -233,10 +233,17 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * installed without SA_RESTART interrupts it; a finite wait retries every few
  * milliseconds (at most 20) until the deadline, whatever signals are caught.
  * Inside one process a wait for a resource held through another handle or
- * thread sleeps until that one releases it.
+ * thread sleeps until that one releases it or the deadline passes; a wait
+ * for ever there also returns -EINTR when a caught signal's handler has no
+ * SA_RESTART, as F_SETLKW does (one caught just before the wait begins does
+ * not end it).
  * A resource named twice in one call (two spellings of one path, or one
- * name twice) is -EINVAL, with *@failed the index of its second naming (the
- * first such repeat in @resources), before anything is taken. One held by
+ * name twice; in direct mode also two hard links of one file: the same
+ * device and inode) is -EINVAL, with *@failed the index of its second naming
+ * (the first such repeat in @resources), before anything is taken. The first
+ * mistake in @resources order wins: a repeat among the resources before the
+ * first that does not resolve is -EINVAL, else that one's error (both
+ * backends). One held by
  * this process already is busy, except shared over shared, which shares
  * the hold (reference-counted: the lock is dropped by the last release).
  * Returns 0 with every resource held, or on failure with none of them held:
