@@ -32,17 +32,44 @@ struct ca_args {
 	size_t nextra;
 };
 
-/* A number of seconds as -w takes it: digits, a point, an exponent; no
- * sign, space, hex, inf or nan. */
+static const char *ca_digits(const char *p)
+{
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
+/*
+ * Is @value a number, by its syntax alone: digits with an optional point
+ * (at least one digit), then an optional exponent (e or E, an optional
+ * sign, digits); no sign, space, hex, inf or nan. Then *@out is its value,
+ * or -1 when it does not fit a double (1e400, 1e-400): a number out of range.
+ */
 static int ca_seconds(const char *value, double *out)
 {
-	if (!((*value >= '0' && *value <= '9') || *value == '.') ||
-	    value[strspn(value, "0123456789.eE+-")] != '\0')
+	const char *p = ca_digits(value);
+	size_t digits = (size_t)(p - value);
+	if (*p == '.') {
+		const char *frac = p + 1;
+		p = ca_digits(frac);
+		digits += (size_t)(p - frac);
+	}
+	if (!digits)
 		return 0;
-	char *end;
+	if (*p == 'e' || *p == 'E') {
+		p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+		const char *exp = p;
+		p = ca_digits(exp);
+		if (p == exp)
+			return 0;
+	}
+	if (*p)
+		return 0;
 	errno = 0;
-	*out = strtod(value, &end);
-	return *end == '\0' && !errno;
+	*out = strtod(value, NULL);
+	if (errno == ERANGE)
+		*out = -1;
+	return 1;
 }
 
 /*
@@ -57,7 +84,7 @@ static int ca_wait_value(struct ca_args *a, char *value, int attached)
 		return 0;
 	double v;
 	int number = ca_seconds(value, &v);
-	if (number && v <= 1e9) {
+	if (number && v >= 0 && v <= 1e9) {
 		a->wait = v;
 		free(value);
 		return 0;
