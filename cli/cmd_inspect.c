@@ -58,22 +58,13 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	/* Records the kernel does not confirm: apart, so that no one counts them. */
 	if (!info->nstale)
 		return;
-	size_t unconfirmed = 0;
-	for (size_t i = 0; i < info->nstale; i++)
-		unconfirmed += !!(info->stale[i].flags & LOCKSPACE_HOLDER_UNCONFIRMED);
-	if (unconfirmed < info->nstale)
-		printf("stale records: %zu (no lock behind them; 'virlock prune' removes those of ended "
-		       "processes)\n",
-		       info->nstale - unconfirmed);
-	if (unconfirmed)
-		printf("unconfirmed records: %zu (live processes whose locks this user cannot read)\n",
-		       unconfirmed);
+	printf("stale records: %zu (no lock behind them; 'virlock prune' removes those of ended "
+	       "processes)\n",
+	       info->nstale);
 	for (size_t i = 0; i < info->nstale; i++) {
 		const struct lockspace_holder *h = &info->stale[i];
 		print_pid("record:", h->pid);
 		print_key("  claimed:", vl_state_word(h->mode));
-		if (h->flags & LOCKSPACE_HOLDER_UNCONFIRMED) /* live, but the kernel could not be asked */
-			print_key("  status:", vl_holder_word(h));
 		print_key("  command:", h->command);
 		print_key("  owner:", h->owner);
 		print_pid("  child:", h->child);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# hidepid.bats: a /proc that hides other users' processes never makes a live holder look gone.
+# hidepid.bats: a /proc that hides other users' processes, or their fdinfo, never makes a live holder look gone or confirmed.
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -16,6 +16,7 @@ teardown() {
 	local user
 	if [ -n "$SHARED" ]; then
 		"$VIRLOCK" -L "$SHARED/ls" release --owner u1vm >/dev/null 2>&1 || true
+		"$VIRLOCK" -L "$SHARED/ls" release --owner u2vm >/dev/null 2>&1 || true
 	fi
 	for user in "${MEMBERS[@]}"; do
 		pkill -KILL -U "$user" 2>/dev/null || true
@@ -98,4 +99,45 @@ hidden_as() {
 	run --separate-stderr "$SHARED/virlock" -L "$SHARED/ls" release --owner u1vm
 	assert_success
 	wait_for 10 no_process_of "$u1"
+}
+
+@test "a further shared holder whose fdinfo this user cannot read is unconfirmed, never a holder" {
+	members "vlh$$" "vlh$$a" "vlh$$b"
+	local u1=vlh$$a u2=vlh$$b h1 h2
+	install -d -m 2770 -o root -g "vlh$$" "$SHARED/ls"
+	touch "$SHARED/g.img"
+	chgrp "vlh$$" "$SHARED/g.img"
+	chmod 0660 "$SHARED/g.img"
+	# u2 first: F_GETLK names the first holder of a shared lock.
+	run --separate-stderr as "$u2" acquire -s --owner u2vm "$SHARED/g.img"
+	assert_success
+	run --separate-stderr as "$u1" acquire -s --owner u1vm "$SHARED/g.img"
+	assert_success
+	h1=$(pgrep -U "$u1" -f "acquire -s --owner u1vm")
+	h2=$(pgrep -U "$u2" -f "acquire -s --owner u2vm")
+	[[ $h1 =~ ^[0-9]+$ && $h2 =~ ^[0-9]+$ ]]
+	# Root reads every fdinfo: two holders.
+	run --separate-stderr "$SHARED/virlock" -L "$SHARED/ls" list -r -n -o OWNER,STATUS
+	assert_equal "$(sort <<<"$output")" "$(printf 'u1vm ok\nu2vm ok')"
+	# u2 cannot read u1's: u1's record is unconfirmed, shown only with --stale.
+	run --separate-stderr as "$u2" list -r -n -o OWNER,PID,STATUS
+	assert_success
+	assert_output "u2vm $h2 ok"
+	run --separate-stderr as "$u2" list --stale -r -n -o OWNER,MODE,STATUS
+	assert_equal "$(sort <<<"$output")" "$(printf 'u1vm unconfirmed unconfirmed\nu2vm shared ok')"
+	run --separate-stderr as "$u2" list --stale -J -o pid,mode,status
+	jq -e --argjson p "$h1" '[.locks[] | select(.status == "unconfirmed")] == [{pid: $p, mode: "unconfirmed",
+		status: "unconfirmed"}]' <<<"$output"
+	# inspect reads /proc/locks, which shows every holder: both are confirmed there.
+	run --separate-stderr as "$u2" inspect "$SHARED/g.img"
+	assert_line --regexp '^holders: +2$'
+	refute_line --regexp '^unconfirmed records:'
+	# And prune keeps it: its process runs.
+	run --separate-stderr as "$u2" prune
+	assert_success
+	[ -f "$SHARED/ls/.holders/$h1" ]
+	"$SHARED/virlock" -L "$SHARED/ls" release --owner u2vm
+	"$SHARED/virlock" -L "$SHARED/ls" release --owner u1vm
+	wait_for 10 no_process_of "$u1"
+	wait_for 10 no_process_of "$u2"
 }
