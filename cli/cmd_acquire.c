@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <popt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "acquire_common.h"
 #include "options.h"
@@ -30,17 +32,44 @@ struct ca_args {
 	size_t nextra;
 };
 
-/* A number of seconds as -w takes it: digits, a point, an exponent; no
- * sign, space, hex, inf or nan. */
+static const char *ca_digits(const char *p)
+{
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
+/*
+ * Is @value a number, by its syntax alone: digits with an optional point
+ * (at least one digit), then an optional exponent (e or E, an optional
+ * sign, digits); no sign, space, hex, inf or nan. Then *@out is its value,
+ * or -1 when it does not fit a double (1e400, 1e-400): a number out of range.
+ */
 static int ca_seconds(const char *value, double *out)
 {
-	if (!((*value >= '0' && *value <= '9') || *value == '.') ||
-	    value[strspn(value, "0123456789.eE+-")] != '\0')
+	const char *p = ca_digits(value);
+	size_t digits = (size_t)(p - value);
+	if (*p == '.') {
+		const char *frac = p + 1;
+		p = ca_digits(frac);
+		digits += (size_t)(p - frac);
+	}
+	if (!digits)
 		return 0;
-	char *end;
+	if (*p == 'e' || *p == 'E') {
+		p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+		const char *exp = p;
+		p = ca_digits(exp);
+		if (p == exp)
+			return 0;
+	}
+	if (*p)
+		return 0;
 	errno = 0;
-	*out = strtod(value, &end);
-	return *end == '\0' && !errno;
+	*out = strtod(value, NULL);
+	if (errno == ERANGE)
+		*out = -1;
+	return 1;
 }
 
 /*
@@ -55,7 +84,7 @@ static int ca_wait_value(struct ca_args *a, char *value, int attached)
 		return 0;
 	double v;
 	int number = ca_seconds(value, &v);
-	if (number && v <= 1e9) {
+	if (number && v >= 0 && v <= 1e9) {
 		a->wait = v;
 		free(value);
 		return 0;
@@ -93,9 +122,10 @@ static int ca_canon_cmp(const void *x, const void *y)
 	return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 
-/* A resource named twice (a.img ./a.img) is a usage error, said before
+/* A resource named twice (a.img ./a.img; in direct mode, where the file is
+ * the lock, also two hard links of one file) is a usage error, said before
  * anything is made or taken: the library would call it busy. */
-static int ca_named_twice(const struct acquire_opts *o)
+static int ca_named_twice(const struct acquire_opts *o, int direct)
 {
 	if (o->n < 2)
 		return 0;
@@ -106,6 +136,14 @@ static int ca_named_twice(const struct acquire_opts *o)
 		c[i].index = i;
 		if (lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &c[i].path) < 0)
 			c[i].path = NULL;
+		struct stat st;
+		char id[64];
+		if (direct && c[i].path && stat(c[i].path, &st) == 0) {
+			/* The file's identity, not its name: "/" never starts a path. */
+			snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+			free(c[i].path);
+			c[i].path = strdup(id);
+		}
 	}
 	qsort(c, o->n, sizeof(*c), ca_canon_cmp);
 	/* The first repeat in the order given, and the one it repeats. */
@@ -154,7 +192,7 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 	}
 	int status = a->owner ? vl_check_label("--owner", a->owner) : 0;
 	if (!status)
-		status = ca_named_twice(o);
+		status = ca_named_twice(o, ctx->direct);
 	if (status)
 		return status;
 	if (o->for_pid && kill(o->for_pid, 0) < 0 && errno == ESRCH) {

@@ -42,9 +42,9 @@ int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv)
 		if (err < 0) {
 			fflush(stdout); /* keep the names and the errors in order on a terminal */
 			int s = VL_EXIT_USAGE;
-			if (err == -EINVAL)
-				vl_error("%s: %s; give a non-empty resource", args[i],
-					 lockspace_strerror(err));
+			if (err == -EINVAL) /* the only name lockspace_name() refuses so, here */
+				vl_error("hash: an empty resource name; give a path or a lease name with "
+					 "--literal");
 			else
 				s = vl_resource_error(args[i], err);
 			if (status == VL_EXIT_OK)

@@ -23,7 +23,7 @@ static const struct vl_coldesc coldescs[VL_NCOLS] = {
 	[VL_COL_PATH] = {"PATH", 0.4, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
 			 "resource the lock file stands for"},
 	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING,
-			 "exclusive, shared, free (with --all) or stale (with --stale)"},
+			 "exclusive, shared, free (with --all), stale or unconfirmed (with --stale)"},
 	[VL_COL_HOST] = {"HOST", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			 "sanlock: id of the host owning the lease"},
 	[VL_COL_GEN] = {"GEN", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
@@ -37,7 +37,7 @@ static const struct vl_coldesc coldescs[VL_NCOLS] = {
 			    "processes blocked on the lock (reads /proc/locks: slow with many locks)"},
 	[VL_COL_LOCKFILE] = {"LOCKFILE", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "lock file path"},
 	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
-			   "ok, norecord, stale, corrupt, empty or unreadable"},
+			   "ok, norecord, stale, unconfirmed, corrupt, empty or unreadable"},
 };
 
 static const enum vl_col default_cols[] = {VL_COL_PATH,	 VL_COL_MODE,	 VL_COL_PID,
@@ -236,6 +236,8 @@ const char *vl_holder_word(const struct lockspace_holder *h)
 {
 	if (h->flags & LOCKSPACE_HOLDER_STALE)
 		return "stale";
+	if (h->flags & LOCKSPACE_HOLDER_UNCONFIRMED)
+		return "unconfirmed";
 	if ((h->flags & LOCKSPACE_HOLDER_NORECORD) || !(h->flags & LOCKSPACE_HOLDER_RECORD))
 		return "norecord";
 	return "ok";
@@ -243,15 +245,15 @@ const char *vl_holder_word(const struct lockspace_holder *h)
 
 const char *vl_row_mode(const struct lockspace_info *info, const struct lockspace_holder *h)
 {
-	if (h && (h->flags & LOCKSPACE_HOLDER_STALE))
-		return "stale";
+	if (h && (h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_UNCONFIRMED)))
+		return vl_holder_word(h); /* a claim, never a live mode */
 	return vl_state_word(h ? h->mode : info->state);
 }
 
 const char *vl_row_status(const struct lockspace_info *info, const struct lockspace_holder *h)
 {
-	if (h && (h->flags & LOCKSPACE_HOLDER_STALE))
-		return "stale";
+	if (h && (h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_UNCONFIRMED)))
+		return vl_holder_word(h);
 	if (info->integrity != 0)
 		return vl_integrity_word(info->integrity);
 	if (h)

@@ -18,6 +18,9 @@ struct target {
 	unsigned rflags;      /* LOCKSPACE_LITERAL / BYNAME */
 	char name[LOCKSPACE_NAME_LEN + 1];
 	char *content; /* canonical path or literal; NULL when taken by name */
+	int have_id;   /* direct mode: dev and ino of the file, the table's key */
+	dev_t dev;
+	ino_t ino;
 };
 
 void lsi_deadline(struct timespec *ts, int ms)
@@ -133,6 +136,48 @@ static int target_cmp(const void *a, const void *b)
 	return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
+/* By the file's identity (those without one last), then by the caller's order. */
+static int target_id_cmp(const void *a, const void *b)
+{
+	const struct target *x = *(const struct target *const *)a, *y = *(const struct target *const *)b;
+	if (x->have_id != y->have_id)
+		return y->have_id - x->have_id;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * The first resource of @t[0..@m) (sorted by name) that repeats an earlier
+ * one, in the caller's order: the same name or, in direct mode, where the
+ * file itself is the table's key, the same device and inode (two hard links
+ * of one file). Returns its caller's index, or @none if none repeats.
+ */
+static size_t first_repeat(const struct target *t, size_t m, int direct, size_t none, int *nomem)
+{
+	size_t rep = none;
+	for (size_t i = 1; i < m; i++)
+		if (strcmp(t[i - 1].name, t[i].name) == 0 && (rep == none || t[i].index < rep))
+			rep = t[i].index;
+	const struct target **by_id = direct && m > 1 ? malloc(m * sizeof(*by_id)) : NULL;
+	if (direct && m > 1 && !by_id) {
+		*nomem = 1;
+		return rep;
+	}
+	for (size_t i = 0; by_id && i < m; i++)
+		by_id[i] = &t[i];
+	if (by_id)
+		qsort(by_id, m, sizeof(*by_id), target_id_cmp);
+	for (size_t i = 1; by_id && i < m; i++)
+		if (by_id[i]->have_id && by_id[i - 1]->have_id && by_id[i]->dev == by_id[i - 1]->dev &&
+		    by_id[i]->ino == by_id[i - 1]->ino && (rep == none || by_id[i]->index < rep))
+			rep = by_id[i]->index;
+	free(by_id);
+	return rep;
+}
+
 /* Find the entry @ls holds for @name: by the file's inode, else by a scan
  * (the file may have been renamed or removed by someone careless). */
 static struct lsi_entry *held_entry(struct lockspace *ls, const char *name, const char *content);
@@ -157,7 +202,7 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 	if (!t)
 		return -ENOMEM;
 	int err = 0;
-	size_t i, taken = 0, bad = 0;
+	size_t i, taken = 0, bad = 0, resolved = 0;
 	for (i = 0; i < n && err == 0; i++) {
 		t[i].index = i;
 		t[i].resource = resources[i];
@@ -165,18 +210,28 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 		err = lsi_resolve(resources[i], flags, t[i].name, &t[i].content);
 		if (err == 0 && !t[i].content && ls->dirfd < 0)
 			err = -EINVAL; /* direct mode needs the path itself */
+		struct stat st;
+		if (err == 0 && ls->dirfd < 0 && stat(t[i].content, &st) == 0) {
+			t[i].have_id = 1;
+			t[i].dev = st.st_dev;
+			t[i].ino = st.st_ino;
+		}
 		bad = i;
+		if (err == 0)
+			resolved = i + 1;
 	}
-	if (err == 0) {
-		/* Name order: two callers taking overlapping sets never deadlock. */
-		qsort(t, n, sizeof(*t), target_cmp);
-		/* One resource named twice is the caller's mistake, not
-		 * contention: report the first repeat in the caller's order. */
-		for (i = 1; i < n; i++)
-			if (strcmp(t[i - 1].name, t[i].name) == 0 && (err == 0 || t[i].index < bad)) {
-				err = -EINVAL;
-				bad = t[i].index;
-			}
+	/* Name order: two callers taking overlapping sets never deadlock. */
+	qsort(t, resolved, sizeof(*t), target_cmp);
+	/* One resource named twice is the caller's mistake, not contention:
+	 * report the first repeat in the caller's order, or the first name
+	 * that does not resolve if it comes earlier. */
+	int nomem = 0;
+	size_t rep = first_repeat(t, resolved, ls->dirfd < 0, n, &nomem);
+	if (nomem && err == 0)
+		err = -ENOMEM;
+	else if (rep < n && (err == 0 || rep < bad)) {
+		err = -EINVAL;
+		bad = rep;
 	}
 	struct timespec deadline_ts, *deadline = NULL;
 	int wait = !!(flags & LOCKSPACE_WAIT);

@@ -78,8 +78,10 @@ void lsi_table_lock(void);
 void lsi_table_unlock(void);
 /* The entry indexed by @resource (and @rflags) that @ls holds, or NULL. */
 struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags, const struct lockspace *ls);
-/* Wait for a change of the table (a release); @deadline NULL for ever.
- * Returns 0 or -ETIMEDOUT. Called with the table locked. */
+/* Wait for a change of the table (a release) until @deadline
+ * (CLOCK_MONOTONIC), or for ever when it is NULL: then a caught signal
+ * whose handler has no SA_RESTART ends it, as it ends F_SETLKW.
+ * Returns 0, -ETIMEDOUT or -EINTR. Called with the table locked. */
 int lsi_table_wait(const struct timespec *deadline);
 void lsi_table_broadcast(void);
 size_t lsi_table_count(void);
@@ -143,6 +145,7 @@ struct lsi_record {
 	struct lsi_claim *claims;
 	size_t nclaims;
 	int live;      /* the process runs and its start time matches */
+	int unknown;   /* the process runs but its /proc entry is hidden (hidepid) */
 	char *command; /* /proc/<pid>/comm when live */
 };
 
@@ -158,6 +161,13 @@ int lsi_record_sync(struct lockspace *ls);
 void lsi_record_remove(struct lockspace *ls);
 /* Process start time in clock ticks, 0 if the process does not exist. */
 unsigned long long lsi_proc_start(pid_t pid);
+/* Whether the process @pid that started at @start (clock ticks) still runs:
+ * gone only when kill(pid, 0) says ESRCH, or /proc/PID/stat is readable and
+ * shows another start time (a reused pid) or a zombie; alive but with its
+ * /proc entry hidden (hidepid, or kill() refused with EPERM) is unknown.
+ * A @start of 0 matches any start time. */
+enum lsi_pid_state { LSI_PID_GONE, LSI_PID_LIVE, LSI_PID_UNKNOWN };
+enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start);
 /* /proc/<pid>/comm, malloc'd, NULL if unknown. */
 char *lsi_proc_comm(pid_t pid);
 /* Create .holders (mode 0700, or 02770 in a group lockspace). */
@@ -187,6 +197,12 @@ struct lsi_waiter {
 int lsi_parse_proc_locks(const char *text, size_t len, struct lsi_waiter **out, size_t *n);
 /* Read and parse /proc/locks. */
 int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
+/* Whether the process @pid holds a POSIX read lock on byte 0 of the file
+ * @dev:@ino, from the "lock:" lines of /proc/@pid/fdinfo/ (Linux 4.1+): a
+ * cost of the process's open files, not of every lock on the host.
+ * Returns 1, 0, or -errno when its fdinfo cannot be read (another user's
+ * process, a /proc mounted with hidepid). */
+int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
 /* ---- time ---- */
 /* Monotonic deadline @ms from now into @ts. */

@@ -240,10 +240,17 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * installed without SA_RESTART interrupts it; a finite wait retries every few
  * milliseconds (at most 20) until the deadline, whatever signals are caught.
  * Inside one process a wait for a resource held through another handle or
- * thread sleeps until that one releases it.
+ * thread sleeps until that one releases it or the deadline passes; a wait
+ * for ever there also returns -EINTR when a caught signal's handler has no
+ * SA_RESTART, as F_SETLKW does (one caught just before the wait begins does
+ * not end it).
  * A resource named twice in one call (two spellings of one path, or one
- * name twice) is -EINVAL, with *@failed the index of its second naming (the
- * first such repeat in @resources), before anything is taken. One held by
+ * name twice; in direct mode also two hard links of one file: the same
+ * device and inode) is -EINVAL, with *@failed the index of its second naming
+ * (the first such repeat in @resources), before anything is taken. The first
+ * mistake in @resources order wins: a repeat among the resources before the
+ * first that does not resolve is -EINVAL, else that one's error (both
+ * backends). One held by
  * this process already is busy, except shared over shared, which shares
  * the hold (reference-counted: the lock is dropped by the last release).
  * Returns 0 with every resource held, or on failure with none of them held:
@@ -340,6 +347,13 @@ enum lockspace_holder_flags {
 	LOCKSPACE_HOLDER_STALE = 1u << 2,
 	/** The holder is this very process. */
 	LOCKSPACE_HOLDER_SELF = 1u << 3,
+	/** A live record claims a share of a shared lock, but the kernel
+	 *  could not be asked whether this process holds it (its
+	 *  /proc/<pid>/fdinfo is not readable: another user's process, or a
+	 *  /proc mounted with hidepid). Only entries of lockspace_info.stale
+	 *  have it, instead of LOCKSPACE_HOLDER_STALE: never counted as a
+	 *  holder, and not stale either (prune keeps its record). */
+	LOCKSPACE_HOLDER_UNCONFIRMED = 1u << 4,
 };
 
 /** One holder of a lock (or, in lockspace_info.stale, one stale claim of it:
@@ -370,17 +384,19 @@ struct lockspace_info {
 	enum lockspace_state state; /* as the kernel says now */
 	/* The holders the kernel confirms, and only those: the pid F_GETLK
 	 * names, this process if it holds the lock, a further shared holder
-	 * whose record is live (pid and start time match) and, with
-	 * LOCKSPACE_WAITERS, that /proc/locks shows; and the holders
+	 * whose record is live (pid and start time match) and whose lock the
+	 * kernel shows (in /proc/locks with LOCKSPACE_WAITERS, else in the
+	 * "lock:" lines of its /proc/<pid>/fdinfo); and the holders
 	 * /proc/locks shows without a record. A record only labels them. */
 	size_t nholders;
 	const struct lockspace_holder *holders;
 	size_t nwaiters; /* only with LOCKSPACE_WAITERS */
 	const pid_t *waiters;
-	/* The records that claim this lock but are not confirmed (their
+	/* The records that claim this lock but are not confirmed, never
+	 * counted in @holders: flagged LOCKSPACE_HOLDER_STALE when their
 	 * process is gone, its pid was reused, or the kernel does not show it
-	 * holding the lock in the claimed mode), each flagged
-	 * LOCKSPACE_HOLDER_STALE and never counted in @holders.
+	 * holding the lock in the claimed mode; LOCKSPACE_HOLDER_UNCONFIRMED
+	 * when the kernel cannot be asked (see that flag).
 	 * lockspace_prune() removes the records of ended processes. Always
 	 * empty in a sanlock lockspace, whose lease names its owners. */
 	size_t nstale;
@@ -400,12 +416,12 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * only then, in lockspace_info.stale). One pass over the directory with an
  * F_GETLK probe per file (lock files this process holds are reported from the
  * table, never opened), joined with the holder records. F_GETLK names one
- * holder per lock; other holders of a shared lock are known from their live
- * records. With LOCKSPACE_WAITERS, /proc/locks is read once to list blocked
- * waiters; a shared holder known from its record must then appear there too,
- * and the holders it shows that the probe and the records did not (further
- * shared holders without a record) are added. Names that are not 32 hex
- * digits are skipped.
+ * holder per lock; another holder of a shared lock is known from its live
+ * record, confirmed by the "lock:" lines of its /proc/<pid>/fdinfo (a cost
+ * per such holder, never per lock on the host). With LOCKSPACE_WAITERS,
+ * /proc/locks is read once to list blocked waiters; a shared holder known
+ * from its record must then appear there instead, and the holders it shows that the probe and the records did
+ * not (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
  * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode, or a
  * negative errno if the directory cannot be read.
  */

@@ -42,6 +42,8 @@ struct walk {
 	pid_t *kpids; /* the holders /proc/locks shows on the current file */
 	size_t cap_kpids, nkpids;
 	int proc_read; /* kpids is known for the current file */
+	int have_st;   /* st is the current file's */
+	struct stat st;
 	char *lockfile;
 	size_t dirlen;
 	struct comm *comms[256]; /* command of each pid seen, for the whole walk */
@@ -206,23 +208,35 @@ static int kernel_shows(const struct walk *w, pid_t pid)
 	return 0;
 }
 
+enum { CLAIM_STALE, CLAIM_CONFIRMED, CLAIM_UNCONFIRMED };
+
 /*
  * Does the kernel confirm the claim of @r (@shared or exclusive) on a file in state @s?
- * The pid F_GETLK names holds it, and so does this process if the table
- * holds it. F_GETLK names one holder of a shared lock: a further shared
- * holder is taken on its live record (pid and start time), and must also be
- * in /proc/locks when that was read anyway.
+ * The pid F_GETLK names holds it (its record may be live, or of a process
+ * whose /proc entry is hidden), and so does this process if the table holds
+ * it. F_GETLK names one holder of a shared lock: a further shared holder's
+ * live record is confirmed by /proc/locks when that was read anyway, else by
+ * the lock lines of its own /proc/PID/fdinfo; when those cannot be read it
+ * is unconfirmed.
  */
 static int claim_confirmed(const struct walk *w, const struct state *s, const struct lsi_record *r,
 			   int shared)
 {
 	if (r->pid == w->self)
-		return s->self && !s->self_shared == !shared;
-	if (!r->live || s->state != (shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE))
-		return 0;
+		return s->self && !s->self_shared == !shared ? CLAIM_CONFIRMED : CLAIM_STALE;
+	if (!(r->live || r->unknown) ||
+	    s->state != (shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE))
+		return CLAIM_STALE;
 	if (r->pid == s->pid)
-		return 1;
-	return shared && (!w->proc_read || kernel_shows(w, r->pid));
+		return CLAIM_CONFIRMED;
+	if (!shared)
+		return CLAIM_STALE;
+	if (w->proc_read)
+		return kernel_shows(w, r->pid) ? CLAIM_CONFIRMED : CLAIM_STALE;
+	if (!w->have_st)
+		return CLAIM_UNCONFIRMED;
+	int rc = lsi_fdinfo_read_lock(r->pid, w->st.st_dev, (unsigned long long)w->st.st_ino);
+	return rc > 0 ? CLAIM_CONFIRMED : rc == 0 ? CLAIM_STALE : CLAIM_UNCONFIRMED;
 }
 
 /*
@@ -239,13 +253,16 @@ static int build_holders(struct walk *w, const char *name, const struct state *s
 	for (size_t i = 0; i < nc; i++) {
 		const struct lsi_record *r = c[i].rec;
 		int is_self = r->pid == w->self;
-		int holds = claim_confirmed(w, s, r, c[i].claim->shared);
+		int verdict = claim_confirmed(w, s, r, c[i].claim->shared);
+		int holds = verdict == CLAIM_CONFIRMED;
 		struct lockspace_holder *h = add_entry(w, !holds, holds ? nh : ns);
 		if (!h)
 			return -ENOMEM;
 		h->pid = r->pid;
 		h->mode = c[i].claim->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
-		h->flags = (holds ? LOCKSPACE_HOLDER_RECORD : LOCKSPACE_HOLDER_STALE) |
+		h->flags = (holds			   ? LOCKSPACE_HOLDER_RECORD
+			    : verdict == CLAIM_UNCONFIRMED ? LOCKSPACE_HOLDER_UNCONFIRMED
+							   : LOCKSPACE_HOLDER_STALE) |
 			   (is_self ? LOCKSPACE_HOLDER_SELF : 0);
 		h->command = r->live ? r->command : NULL;
 		h->owner = r->owner;
@@ -391,7 +408,9 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 	if (fd >= 0) {
 		if (!direct_path && info.integrity == 0)
 			info.integrity = lsi_lockfile_read(fd, name, &path);
-		if ((w->flags & LOCKSPACE_WAITERS) && !have_st)
+		/* The file's identity: for the waiters, or to find a further
+		 * shared holder's lock in its fdinfo. */
+		if (!have_st && s.state != LOCKSPACE_STATE_FREE)
 			have_st = fstat(fd, &st) == 0;
 		lsi_close_unheld(fd);
 	}
@@ -404,6 +423,9 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 	info.state = s.state;
 	w->nkpids = 0;
 	w->proc_read = 0;
+	w->have_st = have_st;
+	if (have_st)
+		w->st = st;
 	err = 0; /* an error of the file is in info.integrity */
 	if (have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
 		err = join_proc_locks(w, &st, &info.nwaiters);

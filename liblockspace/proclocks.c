@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* proclocks.c: blocked waiters from /proc/locks, read only when asked for. */
+/* proclocks.c: blocked waiters from /proc/locks, read only when asked for; a holder's own locks
+ * from its /proc/PID/fdinfo. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -16,7 +19,7 @@
  *   "12: -> POSIX  ADVISORY  WRITE 4242 fd:01:1234 0 0"
  * where "->" marks a process blocked behind the lock of the line above.
  */
-static int parse_line(const char *line, struct lsi_waiter *w)
+static int parse_line(const char *line, struct lsi_waiter *w, int *read_lock)
 {
 	char kind[16], mode[16], rw[16], start[24];
 	int pid, used = 0;
@@ -34,7 +37,11 @@ static int parse_line(const char *line, struct lsi_waiter *w)
 	if (sscanf(p, "%15s %15s %15s %d %x:%x:%llu %23s%n", kind, mode, rw, &pid, &major, &minor, &ino,
 		   start, &used) != 8)
 		return 0;
-	if (strcmp(kind, "POSIX") != 0 || strcmp(start, "0") != 0 || pid <= 0)
+	if (strcmp(kind, "POSIX") != 0 || strcmp(start, "0") != 0)
+		return 0;
+	if (read_lock) /* fdinfo: a pid of another pid namespace reads 0 */
+		*read_lock = strcmp(rw, "READ") == 0;
+	else if (pid <= 0)
 		return 0;
 	*w = (struct lsi_waiter){.major = major, .minor = minor, .ino = ino, .pid = pid, .blocked = blocked};
 	return 1;
@@ -66,7 +73,7 @@ int lsi_parse_proc_locks(const char *text, size_t len, struct lsi_waiter **out, 
 			memcpy(line, text + i, l);
 			line[l] = '\0';
 			struct lsi_waiter w;
-			if (parse_line(line, &w)) {
+			if (parse_line(line, &w, NULL)) {
 				if (cnt == cap) {
 					cap = cap ? cap * 2 : 16;
 					struct lsi_waiter *nv = realloc(v, cap * sizeof(*nv));
@@ -134,4 +141,71 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n)
 		err = lsi_parse_proc_locks(buf, len, out, n);
 	free(buf);
 	return err;
+}
+
+/* The "lock:" lines of one fdinfo file: 1 if one is a read lock on @dev:@ino. */
+static int fdinfo_shows(int fd, dev_t dev, unsigned long long ino)
+{
+	char buf[4096];
+	size_t len = 0;
+	ssize_t r;
+	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	static const char tag[] = "\nlock:\t";
+	for (const char *p = strstr(buf, tag); p; p = strstr(p + 1, tag)) {
+		char line[256];
+		const char *from = p + sizeof(tag) - 1, *nl = strchr(from, '\n');
+		size_t l = nl ? (size_t)(nl - from) : strlen(from);
+		if (l >= sizeof(line))
+			continue;
+		memcpy(line, from, l);
+		line[l] = '\0';
+		struct lsi_waiter w;
+		int rd = 0;
+		if (parse_line(line, &w, &rd) && rd && w.ino == ino && w.major == major(dev) &&
+		    w.minor == minor(dev))
+			return 1;
+	}
+	return 0;
+}
+
+int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int err = -errno;
+		close(dfd);
+		return err;
+	}
+	int found = 0, err = 0;
+	struct dirent *de;
+	errno = 0;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT) /* ENOENT: closed since readdir */
+				err = -errno;
+			continue;
+		}
+		found = fdinfo_shows(fd, dev, ino);
+		close(fd);
+		errno = 0;
+	}
+	if (!found && !err && errno)
+		err = -errno;
+	closedir(d);
+	return found ? 1 : err;
 }

@@ -116,11 +116,13 @@ static int holder_gone(int dfd, pid_t pid)
 		return 0;
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return 1;
+	/* A process whose /proc entry is hidden (hidepid) is not known to be
+	 * gone: its record stays. */
 	char file[32];
 	snprintf(file, sizeof(file), "%d", (int)pid);
 	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) /* no record: a live pid may be writing its first one; a zombie is gone */
-		return lsi_proc_start(pid) == 0;
+		return lsi_pid_judge(pid, 0) == LSI_PID_GONE;
 	struct stat st;
 	int gone = 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= LSI_RECORD_MAX) {
@@ -128,7 +130,7 @@ static int holder_gone(int dfd, pid_t pid)
 		struct lsi_record r;
 		if (buf && read(fd, buf, (size_t)st.st_size) == st.st_size &&
 		    lsi_record_parse(buf, (size_t)st.st_size, &r) == 0) {
-			gone = r.pid != pid || lsi_proc_start(pid) != r.start;
+			gone = r.pid != pid || !r.start || lsi_pid_judge(pid, r.start) == LSI_PID_GONE;
 			lsi_record_free(&r);
 		}
 		free(buf);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +27,22 @@
  * The kernel's lock state stays the truth; a record only adds labels.
  */
 
-unsigned long long lsi_proc_start(pid_t pid)
+/* The start time of @pid from /proc/PID/stat into *@start (0 for a zombie,
+ * which holds no locks any more): 0, or -errno when the file cannot be read
+ * (no such process, or a /proc mounted with hidepid hides it). */
+static int proc_stat_start(pid_t pid, unsigned long long *start)
 {
 	char path[64], buf[1024];
+	*start = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -errno;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int err = n < 0 ? -errno : 0;
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return n < 0 ? err : -ESRCH;
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: count from the last ')'. */
 	char *p = strrchr(buf, ')');
@@ -44,10 +50,28 @@ unsigned long long lsi_proc_start(pid_t pid)
 		return 0;
 	p++;
 	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
-		return 0; /* a zombie holds no locks any more */
+		return 0;
 	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
+	*start = p ? strtoull(p + 1, NULL, 10) : 0;
+	return 0;
+}
+
+unsigned long long lsi_proc_start(pid_t pid)
+{
+	unsigned long long start;
+	proc_stat_start(pid, &start);
+	return start;
+}
+
+enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start)
+{
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return LSI_PID_GONE;
+	unsigned long long now;
+	if (proc_stat_start(pid, &now) < 0)
+		return LSI_PID_UNKNOWN; /* alive, but its /proc entry is hidden from us */
+	return now != 0 && (now == start || start == 0) ? LSI_PID_LIVE : LSI_PID_GONE;
 }
 
 char *lsi_proc_comm(pid_t pid)
@@ -453,7 +477,9 @@ static int load_one(int dfd, const char *file, struct lsi_record *r)
 		err = -EBADMSG;
 	}
 	if (err == 0) {
-		r->live = lsi_proc_start(r->pid) == r->start;
+		enum lsi_pid_state ps = r->start ? lsi_pid_judge(r->pid, r->start) : LSI_PID_GONE;
+		r->live = ps == LSI_PID_LIVE;
+		r->unknown = ps == LSI_PID_UNKNOWN;
 		if (r->live)
 			r->command = lsi_proc_comm(r->pid);
 	}

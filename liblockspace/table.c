@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* table.c: the process-wide table of held lock files, keyed by device and inode. */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -18,7 +22,6 @@
  */
 static struct {
 	pthread_mutex_t mutex;
-	pthread_cond_t changed;
 	struct lsi_entry **buckets;  /* by device and inode */
 	struct lsi_entry **rbuckets; /* by resource string, for release */
 	size_t nbuckets;
@@ -59,20 +62,10 @@ static void table_child(void)
 	}
 	table.count = 0;
 	pthread_mutex_init(&table.mutex, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&table.changed, &attr);
-	pthread_condattr_destroy(&attr);
 }
 
 static void table_init(void)
 {
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&table.changed, &attr);
-	pthread_condattr_destroy(&attr);
 	pthread_atfork(table_prepare, table_parent, table_child);
 }
 
@@ -87,19 +80,42 @@ void lsi_table_unlock(void)
 	pthread_mutex_unlock(&table.mutex);
 }
 
+/*
+ * The table's changes are counted in a futex word, not a condition variable:
+ * pthread_cond_wait() never returns for a signal, and a wait for ever must
+ * end, as F_SETLKW does, when a handler without SA_RESTART interrupts it.
+ * FUTEX_WAIT_BITSET takes the deadline as it is (CLOCK_MONOTONIC, absolute).
+ */
+static uint32_t table_changes;
+
+static void table_changed(void)
+{
+	__atomic_fetch_add(&table_changes, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &table_changes, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
 int lsi_table_wait(const struct timespec *deadline)
 {
-	if (!deadline) {
-		pthread_cond_wait(&table.changed, &table.mutex);
-		return 0;
+	uint32_t seen = __atomic_load_n(&table_changes, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&table.mutex);
+	int err = 0;
+	for (;;) {
+		if (syscall(SYS_futex, &table_changes, FUTEX_WAIT_BITSET_PRIVATE, seen, deadline, NULL,
+			    FUTEX_BITSET_MATCH_ANY) == 0 ||
+		    errno == EAGAIN)
+			break; /* woken, or changed before we slept */
+		if (errno == EINTR && deadline)
+			continue; /* a finite wait runs to its deadline */
+		err = errno == ETIMEDOUT || errno == EINTR ? -errno : 0;
+		break;
 	}
-	int rc = pthread_cond_timedwait(&table.changed, &table.mutex, deadline);
-	return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
+	pthread_mutex_lock(&table.mutex);
+	return err;
 }
 
 void lsi_table_broadcast(void)
 {
-	pthread_cond_broadcast(&table.changed);
+	table_changed();
 }
 
 size_t lsi_table_count(void)
@@ -230,7 +246,7 @@ void lsi_table_drop(struct lsi_entry *e)
 	if (e->refs != &e->one)
 		free(e->refs);
 	free(e);
-	pthread_cond_broadcast(&table.changed);
+	table_changed();
 }
 
 int lsi_entry_stash(struct lsi_entry *e, int fd)

@@ -44,7 +44,7 @@ md5() {
 	assert_failure 64
 	assert_line --index 0 "$(md5 "lease:db/primary")"
 	assert_line --index 1 "$(md5 "./disk")"
-	assert_output --partial "give a non-empty resource"
+	assert_output --partial "virlock: hash: an empty resource name; give a path or a lease name with --literal"
 	run vl hash --literal "$(printf 'a b\tc')"
 	assert_success
 	assert_output "$(md5 "$(printf 'a b\tc')")"

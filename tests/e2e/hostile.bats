@@ -112,7 +112,7 @@ teardown() {
 	run --separate-stderr tvl acquire "$A" "" -- true
 	assert_error 64 "empty resource"
 	run --separate-stderr tvl hash ""
-	assert_error 64 "give a non-empty resource"
+	assert_error 64 "empty resource" "give a path or a lease name"
 	[ -z "$(ls "$LS")" ]
 	assert_clean
 }

@@ -193,3 +193,30 @@ stale_records_are() {
 	rows --stale -o OWNER,MODE,WAITERS
 	assert_line "liar stale -"
 }
+
+@test "plain list confirms a further shared holder in its fdinfo: a live record whose lock was dropped is stale" {
+	local real ghost second
+	vl acquire -s --owner real "$WORK/disk.img"
+	real=$(owner_pids real)
+	# ghost records a shared hold, then drops it (POSIX: any close does).
+	hold ghost -s -o ghost -D "$WORK/disk.img"
+	ghost=$(pid_of ghost)
+	[ -d "/proc/$ghost" ]
+	rows -o OWNER,MODE,PID,STATUS
+	assert_output "real shared $real ok"
+	run vl list -J -o owner,mode
+	assert_success
+	jq_ok '.locks == [{owner: "real", mode: "shared"}]'
+	run vl inspect "$DISK"
+	assert_line --regexp "^holders: +1\$"
+	rows --stale -o OWNER,MODE,PID,STATUS
+	assert_equal "$(sort <<<"$output")" "$(printf 'ghost stale %s stale\nreal shared %s ok' "$ghost" "$real")"
+	stale_records_are "$ghost"
+	# A further holder that does hold the lock is confirmed, whichever F_GETLK names.
+	hold second -s -o second "$WORK/disk.img"
+	second=$(pid_of second)
+	rows -o OWNER,PID
+	assert_equal "$(sort <<<"$output")" "$(printf 'real %s\nsecond %s' "$real" "$second")"
+	rows -o OWNER,PID,WAITERS
+	assert_equal "$(sort <<<"$output")" "$(printf 'real %s -\nsecond %s -' "$real" "$second")"
+}

@@ -13,12 +13,14 @@
 
 static void usage(void)
 {
-	fputs("usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] DIR RESOURCE...\n"
+	fputs("usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] DIR "
+	      "RESOURCE...\n"
 	      "       lockhold -F [-s] [-w] [-i] FILE\n"
 	      "Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library), print \"ready\",\n"
 	      "then hold them until SIGTERM, SIGINT or SIGHUP (with -i also EOF on stdin).\n"
 	      "  -s shared  -w wait  -t MS wait at most MS  -l literal  -b by name\n"
 	      "  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
+	      "  -D then open and close each lock file: POSIX drops the locks, the record stays\n"
 	      "Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n",
 	      stderr);
 	exit(2);
@@ -92,10 +94,10 @@ static int raw_lock(const char *file, int shared, int wait, int use_stdin)
 int main(int argc, char **argv)
 {
 	unsigned flags = 0;
-	int timeout = -1, record = 0, raw = 0, use_stdin = 0, opt;
+	int timeout = -1, record = 0, raw = 0, use_stdin = 0, drop = 0, opt;
 	const char *owner = NULL;
 	pid_t child = 0;
-	while ((opt = getopt(argc, argv, "swt:lbRo:c:iF")) != -1) {
+	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFD")) != -1) {
 		switch (opt) {
 		case 's':
 			flags |= LOCKSPACE_SHARED;
@@ -129,6 +131,9 @@ int main(int argc, char **argv)
 		case 'F':
 			raw = 1;
 			break;
+		case 'D':
+			drop = 1;
+			break;
 		default:
 			usage();
 		}
@@ -160,6 +165,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lockhold: %s: %s\n", res[failed < n ? failed : 0], lockspace_strerror(err));
 		lockspace_close(ls);
 		return err == -EBUSY || err == -ETIMEDOUT ? 75 : 1;
+	}
+	for (size_t i = 0; drop && i < n; i++) {
+		char name[LOCKSPACE_NAME_LEN + 1], file[4096];
+		if (lockspace_name(ls, res[i], flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME), name) < 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", argv[optind], name);
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd); /* closing any descriptor of the file drops our locks on it */
 	}
 	int rc = announce() < 0 || wait_for_stop(use_stdin) < 0;
 	lockspace_close(ls);

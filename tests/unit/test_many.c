@@ -129,6 +129,22 @@ static void test_duplicates(void)
 	none_held_but(-1, "after the two spellings");
 	is_int(lockspace_release_all(ls), 0, "nothing held after the two spellings");
 
+	/* A repeat among the names resolved so far comes before a later name
+	 * that does not resolve, as in the caller's order (and in sanlock). */
+	char nosuch[PATH_MAX];
+	tu_join(nosuch, scratch, "no-such.img");
+	const char *then_missing[] = {resv[0], resv[0], nosuch};
+	failed = 99;
+	is_int(lockspace_acquire_many(ls, then_missing, 3, 0, -1, &failed), -EINVAL,
+	       "named twice, then a missing path: -EINVAL first");
+	is_int(failed, 1, "failed names the repeat, not the missing path");
+	const char *missing_first[] = {resv[0], nosuch, resv[0]};
+	failed = 99;
+	is_int(lockspace_acquire_many(ls, missing_first, 3, 0, -1, &failed), -ENOENT,
+	       "a missing path before the repeat: -ENOENT");
+	is_int(failed, 1, "failed names the missing path");
+	is_int(lockspace_release_all(ls), 0, "nothing held after them");
+
 	/* A resource named twice in one call is a mistake in every mode, shared included. */
 	const char *shared_twice[] = {resv[3], resv[3]};
 	failed = 99;
