@@ -105,8 +105,7 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 }
 
 struct hc_self {
-	enum lockspace_state want;
-	int found; /* 1 held by this process in the mode asked, 2 in the other */
+	enum lockspace_state state; /* what this process holds, free if nothing */
 };
 
 static int hc_self_cb(const struct lockspace_info *info, void *arg)
@@ -114,17 +113,26 @@ static int hc_self_cb(const struct lockspace_info *info, void *arg)
 	struct hc_self *s = arg;
 	for (size_t i = 0; i < info->nholders; i++)
 		if (info->holders[i].flags & LOCKSPACE_HOLDER_SELF)
-			s->found = info->holders[i].mode == s->want ? 1 : 2;
+			s->state = info->holders[i].mode;
 	return 0;
 }
 
-/* Does this holder hold @res already? 0 no, 1 in the mode @flags asks, 2 in the other. */
+/* Does this holder hold @res already? 0 no, 1 in the mode @flags asks, 2 in the other.
+ * The process's own table answers (a hotplug that waits asks at every retry,
+ * and /proc/locks is no place to look that often); a sanlock lockspace's
+ * leases name their owners. */
 static int hc_held_here(struct holder *h, const char *res, unsigned flags)
 {
-	struct hc_self s = {.want = flags & LOCKSPACE_SHARED ? LOCKSPACE_STATE_SHARED
-							     : LOCKSPACE_STATE_EXCLUSIVE};
-	lockspace_inspect(h->ls, res, flags & LOCKSPACE_LITERAL, hc_self_cb, &s);
-	return s.found;
+	struct hc_self s = {LOCKSPACE_STATE_FREE};
+	pid_t pid = 0;
+	int err = lockspace_probe(h->ls, res, flags & LOCKSPACE_LITERAL, &s.state, &pid);
+	if (err == -EOPNOTSUPP)
+		lockspace_inspect(h->ls, res, flags & LOCKSPACE_LITERAL, hc_self_cb, &s);
+	else if (err < 0 || pid != getpid())
+		return 0;
+	if (s.state == LOCKSPACE_STATE_FREE)
+		return 0;
+	return (s.state == LOCKSPACE_STATE_SHARED) == !!(flags & LOCKSPACE_SHARED) ? 1 : 2;
 }
 
 static void hc_who(const struct holder *h, char *buf, size_t len)

@@ -414,6 +414,22 @@ LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, locksp
 LOCKSPACE_API int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags,
 				    lockspace_info_fn fn, void *arg);
 
+/**
+ * Probe one resource's lock without reading /proc/locks or any record: the
+ * cheap question "who holds it?", for a loop or a check after the fact.
+ * @resource as for lockspace_inspect() (LOCKSPACE_LITERAL, LOCKSPACE_BYNAME,
+ * LOCKSPACE_LOOKUP; no other flag). If this process holds the lock (through
+ * any handle), *state is the mode it holds and *pid is getpid(), from the
+ * process-wide table, without opening the file. Otherwise one F_GETLK: *state
+ * is free, shared or exclusive and *pid the one holder the kernel names (of a
+ * shared lock, any one of its holders; 0 if free or on another host of a
+ * cluster filesystem). Does not block.
+ * Returns 0, -ENOENT (no lock file), -EOPNOTSUPP (a sanlock lockspace: use
+ * lockspace_inspect()), -EINVAL, or the errors of lockspace_name().
+ */
+LOCKSPACE_API int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags,
+				  enum lockspace_state *state, pid_t *pid);
+
 /** One live holder process, as lockspace_holders() reports it. */
 struct lockspace_record {
 	pid_t pid;

@@ -312,3 +312,29 @@ label_waiter() {
 	bg_finish other
 	assert_clean
 }
+
+@test "a hotplug that waits never makes its holder read /proc/locks" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	under_valgrind && skip "valgrind's own reads would be traced"
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	strace -q -f -e trace=open,openat -o "$WORK/trace" -p "$h" 2>"$WORK/strace.err" &
+	local st=$!
+	BG_PIDS+=("$st")
+	# strace is attached once the holder's status says it is traced.
+	wait_for 10 grep -q "^TracerPid:[[:space:]]*$st\$" "/proc/$h/status"
+	# About 50 retries: the holder times the hotplug out after a second.
+	run vl acquire --owner vmq -w 1 "$B"
+	assert_failure 75
+	kill -INT "$st"
+	wait "$st" || true
+	run grep -c '/proc/locks' "$WORK/trace"
+	assert_output 0
+	bg_finish other
+	run vl release --owner vmq
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
