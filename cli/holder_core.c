@@ -235,6 +235,32 @@ static int hc_acquire(struct holder *h, const struct control_request *req, char 
 	return err;
 }
 
+/*
+ * Let go of everything, in the order a newcomer needs: record, locks and
+ * label (lockspace_close), then the socket. A connection still in the
+ * socket's backlog is reset; its client finds the label free and starts
+ * anew.
+ */
+static void hc_let_go(struct holder *h)
+{
+	lockspace_close(h->ls);
+	h->ls = NULL;
+	h->nheld = 0;
+	if (h->ctl && h->ctl->sock >= 0) {
+		control_unlisten(h->holders, h->ctl->sock);
+		h->ctl->sock = -1;
+	}
+}
+
+/* A detached holder left with nothing, and no hotplug to wait for besides
+ * @keep of them, is done: it lets go before it answers, so that the answer
+ * means the label and the locks are free. */
+static void hc_let_go_if_empty(struct holder *h, size_t keep)
+{
+	if (h->leave_when_empty && h->ls && h->nheld == 0 && holder_waiting(h) <= keep)
+		hc_let_go(h);
+}
+
 /* Drop every hold of each name: a release asks for the lock to be free. */
 static int hc_release(struct holder *h, const struct control_request *req, char *text, size_t len)
 {
@@ -263,11 +289,15 @@ static int hc_handle(const struct control_request *req, char *text, size_t len, 
 		return 0;
 	case CONTROL_ACQUIRE:
 		return hc_acquire(h, req, text, len);
-	case CONTROL_RELEASE:
-		return hc_release(h, req, text, len);
+	case CONTROL_RELEASE: {
+		int err = hc_release(h, req, text, len);
+		hc_let_go_if_empty(h, 0);
+		return err;
+	}
 	case CONTROL_RELEASE_ALL:
 		lockspace_release_all(h->ls);
 		h->nheld = 0;
+		hc_let_go_if_empty(h, 0);
 		return 0;
 	}
 	return -EINVAL;
@@ -285,6 +315,8 @@ static void hc_done(struct holder *h, size_t i, int code, const char *text)
 {
 	struct hc_ctl *c = h->ctl;
 	struct hc_pending *p = &c->pending[i];
+	if (code)
+		hc_let_go_if_empty(h, 1); /* it was the last reason to stay */
 	if (p->fd >= 0) {
 		epoll_ctl(h->listenfd, EPOLL_CTL_DEL, p->fd, NULL);
 		if (code == 1)
@@ -364,6 +396,9 @@ size_t holder_waiting(const struct holder *h)
 void holder_finish(struct holder *h)
 {
 	struct hc_ctl *c = h->ctl;
+	/* Free first, answer after: a hotplug told that its holder ended
+	 * finds the label free when it starts anew. */
+	hc_let_go(h);
 	if (c) {
 		char text[128];
 		snprintf(text, sizeof(text),
@@ -373,13 +408,10 @@ void holder_finish(struct holder *h)
 		free(c->pending);
 		close(c->timer);
 		close(h->listenfd);
-		control_unlisten(h->holders, c->sock);
 		free(c);
 		h->ctl = NULL;
 		h->listenfd = -1;
 	}
 	free(h->holders);
 	h->holders = NULL;
-	lockspace_close(h->ls);
-	h->ls = NULL;
 }

@@ -499,7 +499,8 @@ int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, 
 	/* Held by this process: the table says so, and the file is never opened. */
 	struct stat st;
 	lsi_table_lock();
-	if (lsi_table_count() && (direct ? stat(direct, &st) : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) == 0) {
+	if (lsi_table_count() &&
+	    (direct ? stat(direct, &st) : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) == 0) {
 		struct lsi_entry *e = lsi_table_find(st.st_dev, st.st_ino);
 		if (e && !e->pending) {
 			*state = e->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;

@@ -338,3 +338,115 @@ label_waiter() {
 	wait_for 10 gone "$h"
 	assert_clean
 }
+
+# --- a label is free once release returns ---
+
+# rounds N: fewer rounds under valgrind, where each command takes a second.
+rounds() {
+	if under_valgrind; then echo 5; else echo "$1"; fi
+}
+
+@test "release --owner returns once the label is free: a detached acquire of it right after never fails" {
+	local i n
+	n=$(rounds 100)
+	for ((i = 0; i < n; i++)); do
+		vl acquire --owner vmr "$A" 3>&- || fail "round $i: the first acquire failed"
+		vl release --owner vmr || fail "round $i: release failed"
+		run vl acquire --owner vmr "$B" 3>&-
+		[ "$status" -eq 0 ] || fail "round $i: acquire right after release: $status: $output"
+		vl release --owner vmr || fail "round $i: release of the new holder failed"
+	done
+	assert_clean
+}
+
+@test "release --owner returns once the label is free: a supervised acquire of it right after never fails" {
+	local i n
+	n=$(rounds 100)
+	for ((i = 0; i < n; i++)); do
+		vl acquire --owner vmr "$A" 3>&- || fail "round $i: the first acquire failed"
+		vl release --owner vmr || fail "round $i: release failed"
+		run vl acquire --owner vmr "$B" -- true 3>&-
+		[ "$status" -eq 0 ] || fail "round $i: supervised acquire right after release: $status: $output"
+	done
+	assert_clean
+}
+
+@test "a hotplug racing the release of its holder's last lock adds to it or starts a new holder, never fails" {
+	local i n rc
+	n=$(rounds 50)
+	for ((i = 0; i < n; i++)); do
+		vl acquire --owner vmr "$A" 3>&- || fail "round $i: the first acquire failed"
+		# One subshell starts both when the gate opens.
+		rm -f "$WORK/gate"
+		mkfifo "$WORK/gate"
+		(
+			read -r _ <"$WORK/gate"
+			"$VIRLOCK" -L "$LS" release --owner vmr 2>"$WORK/rel.err" &
+			echo $! >"$WORK/rel.pid"
+			"$VIRLOCK" -L "$LS" acquire --owner vmr "$B" 2>"$WORK/hp.err" &
+			local hp=$! rc=0
+			wait "$hp" || rc=$?
+			echo "$rc" >"$WORK/hp.rc"
+			rc=0
+			wait "$(cat "$WORK/rel.pid")" || rc=$?
+			echo "$rc" >"$WORK/rel.rc"
+		) 3>&- &
+		local both=$!
+		BG_PIDS+=("$both")
+		echo go >"$WORK/gate"
+		wait "$both"
+		# The hotplug must succeed. The release may have come after the
+		# hotplug and taken B as well, or before it and found the holder
+		# gone: 0 or 66.
+		[ "$(cat "$WORK/hp.rc")" = 0 ] ||
+			fail "round $i: the hotplug ended $(cat "$WORK/hp.rc"): $(cat "$WORK/hp.err")"
+		rc=$(cat "$WORK/rel.rc")
+		[ "$rc" = 0 ] || [ "$rc" = 66 ] || fail "round $i: release ended $rc: $(cat "$WORK/rel.err")"
+		vl release --all 2>/dev/null || true
+		wait_for 10 is_free "$A" "$B" || fail "round $i: something is still held"
+	done
+	assert_clean
+}
+
+# between_tries PID: the child of PID (timeout's virlock) sleeps in clock_nanosleep.
+between_tries() {
+	local c
+	c=$(pgrep -P "$1") && grep -q '^230 ' "/proc/$c/syscall" 2>/dev/null
+}
+
+@test "a hotplug whose holder dies and stays a zombie before it listens starts a new holder" {
+	bg_supervise other "$B"
+	# The supervisor of vmz claims its label, then waits for B; its parent
+	# never reaps it, so once killed it stays a zombie.
+	sh -c '"$1" -L "$2" acquire --owner vmz -w "$3" -- true 3>&- & echo $! >"$4"; exec sleep 60' \
+		sh "$VIRLOCK" "$LS" "$B" "$WORK/z.pid" 3>&- &
+	local parent=$!
+	BG_PIDS+=("$parent")
+	wait_for 10 test -s "$WORK/z.pid"
+	local z
+	z=$(cat "$WORK/z.pid")
+	BG_PIDS+=("$z")
+	wait_for 10 is_waiting "$z"
+	timeout 20 "$VIRLOCK" -L "$LS" acquire --owner vmz -w "$A" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	# The hotplug found no socket yet, and tries again while vmz is z's
+	# (clock_nanosleep between tries).
+	wait_for 10 between_tries "$hp"
+	kill -KILL "$z"
+	wait_for 10 grep -q '^State:[[:space:]]*Z' "/proc/$z/status"
+	status=0
+	wait "$hp" || status=$?
+	assert_equal "$status" 0
+	run cat "$WORK/hp.out"
+	assert_output ""
+	run vl list -n -r -o PATH,OWNER
+	assert_output "$A vmz
+$B -"
+	run vl release --owner vmz
+	assert_success
+	bg_finish other
+	kill -KILL "$parent"
+	wait "$parent" || true
+	assert_clean
+}
