@@ -450,3 +450,42 @@ $B -"
 	wait "$parent" || true
 	assert_clean
 }
+
+# in_settle PID: PID sleeps in clock_nanosleep (a claim giving a busy label file a moment).
+in_settle() {
+	grep -q '^230 ' "/proc/$1/syscall" 2>/dev/null
+}
+
+@test "a claim without -w is not busy while a prune holds the free label file for a moment" {
+	vl acquire --owner setup "$B" -- true 3>&-
+	local label try c lh line rc=
+	label=$LS/.holders/owner.$(printf %s vmp | md5sum | cut -c1-32)
+	mkfifo "$WORK/lh.out"
+	# The prune's moment is short: a try whose moment ended before the
+	# claim looked again is tried again, at most 5 times.
+	for try in 1 2 3 4 5; do
+		: >"$label"
+		"$HELPERS/lockhold" -F "$label" >"$WORK/lh.out" 2>"$WORK/lh.err" </dev/null 3>&- &
+		lh=$!
+		BG_PIDS+=("$lh")
+		read -r -t 10 line <>"$WORK/lh.out"
+		assert_equal "$line" ready
+		"$VIRLOCK" -L "$LS" acquire --owner vmp "$A" -- true 2>"$WORK/claim.err" 3>&- &
+		c=$!
+		BG_PIDS+=("$c")
+		# Like prune: unlink the file while holding it, then let go.
+		if wait_for 5 in_settle "$c"; then
+			rm -f "$label"
+		fi
+		kill -TERM "$lh"
+		wait "$lh" || true
+		rc=0
+		wait "$c" || rc=$?
+		[ "$rc" -eq 75 ] && grep -q "owner vmp: in use by holder $lh" "$WORK/claim.err" && continue
+		break
+	done
+	assert_equal "$rc" 0
+	run cat "$WORK/claim.err"
+	assert_output ""
+	assert_clean
+}
