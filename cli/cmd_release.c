@@ -66,6 +66,8 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 		err = lockspace_holders_path(ls, &holders);
 	if (!err)
 		err = control_call(holders, pid, request, &code, text, sizeof(text));
+	char holders_dir[4096];
+	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
 	free(holders);
 	free(request);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
@@ -76,6 +78,13 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	if (err == -EACCES || err == -EPERM) {
 		vl_error("%s: holder %d: permission denied; run as its user or as root", what, (int)pid);
 		return VL_EXIT_NOPERM;
+	}
+	if (err == -ESRCH) {
+		vl_error(
+			"%s: holder %d: another process answers on its control socket; nothing was released; "
+			"check %s/%d.sock",
+			what, (int)pid, holders_dir, (int)pid);
+		return VL_EXIT_OSERR;
 	}
 	if (err == -ETIMEDOUT) {
 		vl_error("%s: holder %d did not answer within %d seconds; nothing was released", what,

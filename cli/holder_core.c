@@ -143,6 +143,18 @@ static void hc_who(const struct holder *h, char *buf, size_t len)
 		snprintf(buf, len, "holder %d", (int)getpid());
 }
 
+/* The notice of a hotplug that added @added resources and left out those held already. */
+static void hc_left_out(char *text, size_t len, const char *first, size_t skipped, const char *who,
+			size_t added)
+{
+	if (skipped == 1)
+		snprintf(text, len, "%s: already held by %s; left out, %zu other%s added", first, who, added,
+			 added == 1 ? "" : "s");
+	else
+		snprintf(text, len, "%zu resources already held by %s; left out, %zu other%s added", skipped,
+			 who, added, added == 1 ? "" : "s");
+}
+
 /*
  * Take @args all-or-nothing without waiting. Those this holder has already,
  * in the mode asked, are left out and named in @text ("ok TEXT"); one it has
@@ -155,12 +167,15 @@ static int hc_try(struct holder *h, char **args, size_t *n, unsigned flags, char
 	*final = 0;
 	char who[96];
 	size_t skipped = 0;
+	const char *first_skipped = NULL;
 	hc_who(h, who, sizeof(who));
 	for (;;) {
 		size_t failed = (size_t)-1;
 		int err = *n ? lockspace_acquire_many(h->ls, (const char *const *)args, *n, flags, 0, &failed)
 			     : 0;
 		if (err == 0) {
+			if (skipped && *n)
+				hc_left_out(text, len, first_skipped, skipped, who, *n);
 			h->nheld += *n;
 			*n = 0;
 			return 0;
@@ -183,6 +198,8 @@ static int hc_try(struct holder *h, char **args, size_t *n, unsigned flags, char
 		else
 			snprintf(text, len, "%zu resources already held by %s", skipped, who);
 		char *skip = args[failed];
+		if (!first_skipped)
+			first_skipped = skip;
 		args[failed] = args[--*n];
 		args[*n] = skip;
 	}
@@ -205,7 +222,8 @@ static int hc_defer(struct holder *h, const struct control_request *req, char **
 		}
 	}
 	if (!p || !args) {
-		free(args);
+		if (args)
+			hc_free_args(args, n); /* calloc'd: the ones not copied are NULL */
 		snprintf(text, len, "out of memory");
 		return -ENOMEM;
 	}

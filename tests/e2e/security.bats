@@ -450,10 +450,14 @@ gate_open() {
 	assert_equal "$line" ready
 	# Whoever can write .holders makes P's socket lead to Q's.
 	ln -s "$q.sock" "$LS/.holders/$FAKE.sock"
+	local holders
+	holders=$(realpath "$LS")/.holders
 	run --separate-stderr tvl release --pid "$FAKE"
-	assert_failure
+	assert_failure 71
+	assert_equal "$stderr" "virlock: pid $FAKE: holder $FAKE: another process answers on its control socket; nothing was released; check $holders/$FAKE.sock"
 	run --separate-stderr tvl release "$B"
-	assert_failure
+	assert_failure 71
+	assert_equal "$stderr" "virlock: $B: holder $FAKE: another process answers on its control socket; nothing was released; check $holders/$FAKE.sock"
 	# Q must still hold A: the request was P's, not Q's.
 	run busy_now "$A"
 	assert_success
