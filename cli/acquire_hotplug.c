@@ -53,21 +53,45 @@ static int ah_lost(pid_t pid, const struct acquire_opts *o, int err)
 	return err == -EACCES || err == -EPERM ? VL_EXIT_NOPERM : VL_EXIT_OSERR;
 }
 
+static long long ah_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What to ask for: the request is made anew for each try, with the wait that is left. */
+struct ah_req {
+	unsigned flags;
+	const char *const *resources;
+	size_t n;
+	int wait_ms; /* -1 for ever, 0 not at all */
+};
+
 /*
  * A holder that has just claimed its label listens only once it holds its
  * own locks: while it still owns the label, try again (for the control
  * timeout, or longer if we wait for the resources anyway). Returns at once
- * when the label is no longer @pid's.
+ * when the label is no longer @pid's. One deadline: the time spent trying
+ * is taken off the wait the holder is asked for.
  */
 static int ah_call(struct lockspace *ls, const char *owner, const char *holders, pid_t pid,
-		   const char *request, int wait_ms, int *code, char *text, size_t len)
+		   const struct ah_req *r, int *code, char *text, size_t len)
 {
-	int timeout = wait_ms < 0 ? -1 : wait_ms + CONTROL_TIMEOUT_MS;
-	int patience = wait_ms < 0 || wait_ms > CONTROL_TIMEOUT_MS ? wait_ms : CONTROL_TIMEOUT_MS;
-	for (int waited = 0;; waited += 10) {
-		int err = control_call_timeout(holders, pid, request, timeout, code, text, len);
+	int patience = r->wait_ms < 0 || r->wait_ms > CONTROL_TIMEOUT_MS ? r->wait_ms : CONTROL_TIMEOUT_MS;
+	long long start = ah_now_ms();
+	for (;;) {
+		int elapsed = (int)(ah_now_ms() - start);
+		int left = r->wait_ms <= 0 ? r->wait_ms : r->wait_ms > elapsed ? r->wait_ms - elapsed : 1;
+		char *request = NULL;
+		int err = control_format_acquire_wait(r->flags, left, r->resources, r->n, &request);
+		if (err)
+			return err;
+		err = control_call_timeout(holders, pid, request, left < 0 ? -1 : left + CONTROL_TIMEOUT_MS,
+					   code, text, len);
+		free(request);
 		if ((err != -ENOENT && err != -ECONNREFUSED) || !ah_owns(ls, owner, pid) ||
-		    (patience >= 0 && waited >= patience))
+		    (patience >= 0 && ah_now_ms() - start >= patience))
 			return err;
 		struct timespec pause = {0, 10 * 1000 * 1000};
 		nanosleep(&pause, NULL);
@@ -126,8 +150,9 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	}
 	char *holders = NULL;
 	err = lockspace_holders_path(ls, &holders);
+	struct ah_req r = {o->flags, (const char *const *)resources, o->n, wait_ms};
 	if (!err)
-		err = ah_call(ls, o->owner, holders, pid, request, wait_ms, &code, text, sizeof(text));
+		err = ah_call(ls, o->owner, holders, pid, &r, &code, text, sizeof(text));
 	free(holders);
 	size_t bad = o->n;
 	if (err && (err == -ENOENT || err == -ECONNREFUSED || err == -ECONNRESET || err == -EPROTO) &&

@@ -489,3 +489,37 @@ in_settle() {
 	assert_output ""
 	assert_clean
 }
+
+@test "a hotplug with -w N ends within N seconds, the wait for its holder's socket included" {
+	under_valgrind && skip "measures seconds"
+	touch "$WORK/c.img"
+	local C=$WORK/c.img
+	bg_supervise other "$B"
+	bg_supervise keeper "$C"
+	# vmd's supervisor has its label, but listens only once it has B.
+	"$VIRLOCK" -L "$LS" acquire --owner vmd -w "$B" -- sleep 60 >/dev/null 2>&1 3>&- &
+	local sv=$!
+	BG_PIDS+=("$sv")
+	wait_for 10 is_waiting "$sv"
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout 20 "$VIRLOCK" -L "$LS" acquire --owner vmd -w 4 "$C" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	wait_for 10 between_tries "$hp"
+	# Two of the four seconds go on waiting for the socket (a deliberate
+	# pause: it is the time under test), then vmd gets B and listens.
+	sleep 2
+	bg_finish other
+	status=0
+	wait "$hp" || status=$?
+	t1=$(date +%s%N)
+	assert_equal "$status" 75
+	run cat "$WORK/hp.out"
+	assert_output "virlock: owner vmd: still busy after 4 seconds; see 'virlock inspect' for its holder"
+	[ $(((t1 - t0) / 1000000)) -lt 5500 ] || fail "took $(((t1 - t0) / 1000000)) ms"
+	kill -TERM "$sv"
+	wait "$sv" || true
+	bg_finish keeper
+	assert_clean
+}
