@@ -292,6 +292,9 @@ LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, p
  * not a record, decides who owns a label. Letting go of a label removes its
  * file (still locked); lockspace_prune() removes those a dead process left. After fork() the child claims
  * nothing.
+ * Without LOCKSPACE_WAIT a busy label file is given up to 100 ms, since a
+ * prune, or a holder letting go, holds a label file only while it unlinks
+ * it; a file unlinked or free meanwhile is claimed anew, at its path.
  * @flags:      LOCKSPACE_WAIT to wait while another holder has the label.
  * @timeout_ms: with LOCKSPACE_WAIT, the longest wait in milliseconds, or -1
  *              for ever (F_SETLKW: a caught signal without SA_RESTART
