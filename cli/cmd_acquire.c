@@ -246,9 +246,8 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 				return status;
 		}
 		if (round == CA_ROUNDS) {
-			vl_error("owner %s: the label changed hands %d times while this acquire tried; "
-				 "nothing "
-				 "was acquired; try again",
+			vl_error("owner %s: another holder had the label or ended at each of %d tries; "
+				 "nothing was acquired; see 'virlock list', or try again",
 				 o->owner, CA_ROUNDS);
 			return o->conflict_exit;
 		}

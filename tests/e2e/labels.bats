@@ -523,3 +523,32 @@ in_settle() {
 	bg_finish keeper
 	assert_clean
 }
+
+@test "a label claimed every time by a process the kernel does not name: 75, said on one line" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	vl acquire --owner setup "$B" -- true 3>&-
+	local label
+	label=$LS/.holders/owner.$(printf %s vmo | md5sum | cut -c1-32)
+	: >"$label"
+	# An OFD lock: F_GETLK names no pid for it, so the label looks free to
+	# the lookup, and busy to every claim.
+	mkfifo "$WORK/ofd.out"
+	python3 -c '
+import fcntl, os, signal, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 1, 0))  # F_OFD_SETLK
+print("ready", flush=True)
+signal.pause()
+' "$label" >"$WORK/ofd.out" 2>"$WORK/ofd.err" </dev/null 3>&- &
+	local ofd=$! line=
+	BG_PIDS+=("$ofd")
+	read -r -t 10 line <>"$WORK/ofd.out"
+	assert_equal "$line" ready
+	run --separate-stderr vl acquire --owner vmo "$A"
+	assert_error 75 "owner vmo: another holder had the label or ended at each of 20 tries; nothing was acquired; see 'virlock list', or try again"
+	run is_free "$A"
+	assert_success
+	kill -TERM "$ofd"
+	wait "$ofd" || true
+	assert_clean
+}
