@@ -21,22 +21,24 @@ static int ah_wait_ms(double wait)
 	return ms >= 0x7fffffff ? 0x7fffffff : ms < 1 ? 1 : (int)(ms + 0.999);
 }
 
-static int ah_alive(pid_t pid)
+/*
+ * Is @pid still the holder of the label? The kernel says so through the
+ * lock on the label file: a holder that ended, even a zombie not reaped
+ * yet, or one that let go after a release, has none. When the records
+ * directory cannot be read, only a process that is gone counts as gone.
+ */
+static int ah_owns(struct lockspace *ls, const char *owner, pid_t pid)
 {
+	pid_t now = 0;
+	int err = lockspace_owner_pid(ls, owner, &now);
+	if (err == 0 || err == -ENOENT)
+		return now == pid;
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-/* The transport failed: say what became of the holder. */
-static int ah_lost(pid_t pid, const struct acquire_opts *o, int err, int asked)
+/* The transport failed while @pid still owns the label: say what is wrong. */
+static int ah_lost(pid_t pid, const struct acquire_opts *o, int err)
 {
-	if ((err == -ENOENT || err == -ECONNREFUSED || err == -EPROTO || err == -ECONNRESET) &&
-	    !ah_alive(pid)) {
-		vl_error("owner %s: holder %d ended%s; nothing is held; start a new holder with 'virlock "
-			 "acquire "
-			 "--owner %s RESOURCE...'",
-			 o->owner, (int)pid, asked ? " before it took the resources" : "", o->owner);
-		return VL_EXIT_NOINPUT;
-	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		vl_error("owner %s: holder %d does not listen yet (it may still wait for its own locks); try "
 			 "again once 'virlock list' shows them held",
@@ -51,27 +53,82 @@ static int ah_lost(pid_t pid, const struct acquire_opts *o, int err, int asked)
 	return err == -EACCES || err == -EPERM ? VL_EXIT_NOPERM : VL_EXIT_OSERR;
 }
 
+static long long ah_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What to ask for: the request is made anew for each try, with the wait that is left. */
+struct ah_req {
+	unsigned flags;
+	const char *const *resources;
+	size_t n;
+	int wait_ms; /* -1 for ever, 0 not at all */
+};
+
 /*
  * A holder that has just claimed its label listens only once it holds its
- * own locks: while it runs and still owns the label, try again (for the
- * control timeout, or longer if we wait for the resources anyway).
+ * own locks: while it still owns the label, try again (for the control
+ * timeout, or longer if we wait for the resources anyway). Returns at once
+ * when the label is no longer @pid's. One deadline: the time spent trying
+ * is taken off the wait the holder is asked for.
  */
-static int ah_call(struct lockspace *ls, const char *owner, const char *holders, pid_t *pid,
-		   const char *request, int wait_ms, int *code, char *text, size_t len)
+static int ah_call(struct lockspace *ls, const char *owner, const char *holders, pid_t pid,
+		   const struct ah_req *r, int *code, char *text, size_t len)
 {
-	int timeout = wait_ms < 0 ? -1 : wait_ms + CONTROL_TIMEOUT_MS;
-	int patience = wait_ms < 0 || wait_ms > CONTROL_TIMEOUT_MS ? wait_ms : CONTROL_TIMEOUT_MS;
-	for (int waited = 0;; waited += 10) {
-		int err = control_call_timeout(holders, *pid, request, timeout, code, text, len);
-		if ((err != -ENOENT && err != -ECONNREFUSED) || !ah_alive(*pid) ||
-		    (patience >= 0 && waited >= patience))
+	int patience = r->wait_ms < 0 || r->wait_ms > CONTROL_TIMEOUT_MS ? r->wait_ms : CONTROL_TIMEOUT_MS;
+	long long start = ah_now_ms();
+	for (;;) {
+		int elapsed = (int)(ah_now_ms() - start);
+		int left = r->wait_ms <= 0 ? r->wait_ms : r->wait_ms > elapsed ? r->wait_ms - elapsed : 1;
+		char *request = NULL;
+		int err = control_format_acquire_wait(r->flags, left, r->resources, r->n, &request);
+		if (err)
+			return err;
+		err = control_call_timeout(holders, pid, request, left < 0 ? -1 : left + CONTROL_TIMEOUT_MS,
+					   code, text, len);
+		free(request);
+		if ((err != -ENOENT && err != -ECONNREFUSED) || !ah_owns(ls, owner, pid) ||
+		    (patience >= 0 && ah_now_ms() - start >= patience))
 			return err;
 		struct timespec pause = {0, 10 * 1000 * 1000};
 		nanosleep(&pause, NULL);
-		pid_t now = 0;
-		if (lockspace_owner_pid(ls, owner, &now) == 0 && now != *pid)
-			*pid = now;
 	}
+}
+
+/* lockspace_inspect() callback: 1 if the kernel confirms *arg among the holders. */
+static int ah_confirm_cb(const struct lockspace_info *info, void *arg)
+{
+	const pid_t *pid = arg;
+	for (size_t i = 0; i < info->nholders; i++)
+		if (info->holders[i].pid == *pid)
+			return 1;
+	return 0;
+}
+
+/* After an "ok": the kernel must show @pid holding each resource, whoever
+ * answered on the socket. Returns @n, or the index of the first one it does not. */
+static size_t ah_unconfirmed(struct lockspace *ls, pid_t pid, char **resources, size_t n, unsigned flags)
+{
+	unsigned rflags = flags & LOCKSPACE_LITERAL;
+	for (size_t i = 0; i < n; i++) {
+		enum lockspace_state state;
+		pid_t who = 0;
+		int err = lockspace_probe(ls, resources[i], rflags, &state, &who);
+		if (err == 0 && who == pid)
+			continue;
+		/* F_GETLK names one holder of a shared lock, a lease its owners:
+		 * ask the whole truth (/proc/locks), once, only then. */
+		if ((err == 0 && state == LOCKSPACE_STATE_SHARED) || err == -EOPNOTSUPP) {
+			pid_t want = pid;
+			if (lockspace_inspect(ls, resources[i], rflags, ah_confirm_cb, &want) == 1)
+				continue;
+		}
+		return i;
+	}
+	return n;
 }
 
 int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *o)
@@ -93,11 +150,23 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	}
 	char *holders = NULL;
 	err = lockspace_holders_path(ls, &holders);
+	struct ah_req r = {o->flags, (const char *const *)resources, o->n, wait_ms};
 	if (!err)
-		err = ah_call(ls, o->owner, holders, &pid, request, wait_ms, &code, text, sizeof(text));
+		err = ah_call(ls, o->owner, holders, pid, &r, &code, text, sizeof(text));
 	free(holders);
-	if (err) {
-		status = ah_lost(pid, o, err, 1);
+	size_t bad = o->n;
+	if (err && (err == -ENOENT || err == -ECONNREFUSED || err == -ECONNRESET || err == -EPROTO) &&
+	    !ah_owns(ls, o->owner, pid)) {
+		/* It ended, or let go after a release, before it answered:
+		 * nothing of ours is held there; the caller starts anew. */
+		status = ACQUIRE_HOLDER_GONE;
+	} else if (err) {
+		status = ah_lost(pid, o, err);
+	} else if (!code && (bad = ah_unconfirmed(ls, pid, resources, o->n, o->flags)) < o->n) {
+		vl_error("owner %s: %s: holder %d answered that it holds it, but the kernel does not show it "
+			 "held by that process; do not trust that holder; see 'virlock inspect %s'",
+			 o->owner, o->resources[bad], (int)pid, o->resources[bad]);
+		status = VL_EXIT_OSERR;
 	} else if (code == -ETIMEDOUT) {
 		vl_error("owner %s: still busy after %g seconds%s", o->owner, o->wait, vl_advice(code));
 		status = o->conflict_exit;

@@ -216,6 +216,12 @@ static int ca_supervise(struct lockspace *ls, const struct acquire_opts *o)
 	return supervisor_run(ls, &so);
 }
 
+/* How often an acquire looks up its label again because the holder it found
+ * ended, or another acquire claimed the label first: each round either adds
+ * to a live holder or starts one, so only a label that changes hands all the
+ * time runs out of rounds. */
+#define CA_ROUNDS 20
+
 /*
  * Run the parsed request: hotplug into the live holder of the label, or a new
  * supervisor or holder. The kernel says who has a label (the lock on its
@@ -223,7 +229,7 @@ static int ca_supervise(struct lockspace *ls, const struct acquire_opts *o)
  */
 static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 {
-	for (int round = 0;; round++) {
+	for (int round = 1;; round++) {
 		struct lockspace *ls = NULL;
 		int status = vl_open_lockspace(ctx, &ls);
 		if (status)
@@ -236,33 +242,40 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 				vl_verbose(ctx, "%zu lock%s now held by holder %d (owner %s)", o->n,
 					   o->n == 1 ? "" : "s", (int)pid, o->owner);
 			lockspace_close(ls);
-			return status;
-		}
-		if (err == -ENOENT && o->attach) {
+			if (status != ACQUIRE_HOLDER_GONE)
+				return status;
+			vl_verbose(ctx,
+				   "owner %s: holder %d ended before it took the resources; looking again",
+				   o->owner, (int)pid);
+		} else if (err == -ENOENT && o->attach) {
 			vl_error("owner %s: no live holder; nothing was acquired; check the label "
 				 "with 'virlock list', or leave out --attach to start a holder",
 				 o->owner);
 			lockspace_close(ls);
 			return VL_EXIT_NOINPUT;
-		}
-		if (err && err != -ENOENT) {
+		} else if (err && err != -ENOENT) {
 			vl_error("owner %s: holder records in %s: %s%s", o->owner, lockspace_dir(ls),
 				 lockspace_strerror(err), vl_advice(err));
 			lockspace_close(ls);
 			return virlock_exit_code(err);
-		}
-		if (o->command)
+		} else if (o->command) {
 			return ca_supervise(ls, o);
-		int in_holder;
-		status = holder_run(ls, o, &in_holder);
-		/* Another acquire started a holder of this label just before ours: add to it. */
-		if (status == HOLDER_LABEL_TAKEN && round == 0)
-			continue;
-		if (status == HOLDER_LABEL_TAKEN)
-			status = o->conflict_exit;
-		if (!in_holder && status == 0)
-			vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n, o->n == 1 ? "" : "s");
-		return status;
+		} else {
+			int in_holder;
+			status = holder_run(ls, o, &in_holder);
+			if (!in_holder && status == 0)
+				vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n,
+					   o->n == 1 ? "" : "s");
+			/* Another acquire started a holder of this label just before ours: add to it. */
+			if (status != HOLDER_LABEL_TAKEN)
+				return status;
+		}
+		if (round == CA_ROUNDS) {
+			vl_error("owner %s: another holder had the label or ended at each of %d tries; "
+				 "nothing was acquired; see 'virlock list', or try again",
+				 o->owner, CA_ROUNDS);
+			return o->conflict_exit;
+		}
 	}
 }
 

@@ -66,6 +66,8 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 		err = lockspace_holders_path(ls, &holders);
 	if (!err)
 		err = control_call(holders, pid, request, &code, text, sizeof(text));
+	char holders_dir[4096];
+	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
 	free(holders);
 	free(request);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
@@ -76,6 +78,13 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	if (err == -EACCES || err == -EPERM) {
 		vl_error("%s: holder %d: permission denied; run as its user or as root", what, (int)pid);
 		return VL_EXIT_NOPERM;
+	}
+	if (err == -ESRCH) {
+		vl_error(
+			"%s: holder %d: another process answers on its control socket; nothing was released; "
+			"check %s/%d.sock",
+			what, (int)pid, holders_dir, (int)pid);
+		return VL_EXIT_OSERR;
 	}
 	if (err == -ETIMEDOUT) {
 		vl_error("%s: holder %d did not answer within %d seconds; nothing was released", what,
@@ -140,18 +149,65 @@ static int cr_supervisor_of(const struct lockspace_record *rec, void *arg)
 	return 0;
 }
 
+/* Is *arg among the holders the kernel confirms? Stops the walk with 1 if so. */
+static int cr_kernel_holder(const struct lockspace_info *info, void *arg)
+{
+	const pid_t *pid = arg;
+	for (size_t i = 0; i < info->nholders; i++)
+		if (info->holders[i].pid == *pid && !(info->holders[i].flags & LOCKSPACE_HOLDER_STALE))
+			return 1;
+	return 0;
+}
+
+struct cr_label {
+	pid_t pid;
+	struct lockspace *ls;
+};
+
+/* Does *arg's live record name a label the kernel shows it owning? */
+static int cr_label_owner(const struct lockspace_record *rec, void *arg)
+{
+	struct cr_label *l = arg;
+	pid_t owner = 0;
+	return rec->pid == l->pid && rec->owner && lockspace_owner_pid(l->ls, rec->owner, &owner) == 0 &&
+	       owner == l->pid;
+}
+
+/* --pid: @pid, or the supervisor of the child @pid, must be a holder the
+ * kernel confirms (a lock file F_GETLK names it on, or a label it owns):
+ * a pid alone, or a record, could lead the request to any process. */
+static int cr_pid(struct lockspace *ls, pid_t pid)
+{
+	char what[64];
+	pid_t holder = pid;
+	lockspace_holders(ls, cr_supervisor_of, &holder);
+	snprintf(what, sizeof(what), "pid %d", (int)pid);
+	int err = lockspace_foreach(ls, 0, cr_kernel_holder, &holder);
+	if (err == 0) {
+		struct cr_label l = {holder, ls};
+		err = lockspace_holders(ls, cr_label_owner, &l);
+	}
+	if (err < 0) {
+		vl_error("%s: %s: %s%s", what, lockspace_dir(ls), lockspace_strerror(err), vl_advice(err));
+		return virlock_exit_code(err);
+	}
+	if (err == 0) {
+		vl_error("%s: not a holder in %s: the kernel shows it holding no lock and no label; see "
+			 "'virlock list'",
+			 what, lockspace_dir(ls));
+		return VL_EXIT_NOINPUT;
+	}
+	return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
+}
+
 /* --owner, --pid, --all: every lock of the chosen holders. */
 static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 {
 	struct cr_pids p = {0};
 	char what[64];
 	int status = 0, err = 0;
-	if (pid) {
-		pid_t holder = pid;
-		lockspace_holders(ls, cr_supervisor_of, &holder);
-		snprintf(what, sizeof(what), "pid %d", pid);
-		return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
-	}
+	if (pid)
+		return cr_pid(ls, pid);
 	if (owner) {
 		/* The kernel says who has the label: the lock on its label file.
 		 * A holder of an earlier version has only its record's word. */

@@ -128,6 +128,7 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 		goto out;
 	h.dir = lockspace_dir(h.ls);
 	h.nheld = o->n;
+	h.leave_when_empty = 1;
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -148,7 +149,7 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 		r.err = holder_publish(&h, o->owner, 0);
 out:
 	if (r.err)
-		lockspace_release_all(h.ls);
+		holder_finish(&h); /* nothing held, label free, before the caller hears of it */
 	ssize_t n = write(report, &r, sizeof(r));
 	(void)n;
 	close(report);

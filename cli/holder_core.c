@@ -105,8 +105,7 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 }
 
 struct hc_self {
-	enum lockspace_state want;
-	int found; /* 1 held by this process in the mode asked, 2 in the other */
+	enum lockspace_state state; /* what this process holds, free if nothing */
 };
 
 static int hc_self_cb(const struct lockspace_info *info, void *arg)
@@ -114,17 +113,26 @@ static int hc_self_cb(const struct lockspace_info *info, void *arg)
 	struct hc_self *s = arg;
 	for (size_t i = 0; i < info->nholders; i++)
 		if (info->holders[i].flags & LOCKSPACE_HOLDER_SELF)
-			s->found = info->holders[i].mode == s->want ? 1 : 2;
+			s->state = info->holders[i].mode;
 	return 0;
 }
 
-/* Does this holder hold @res already? 0 no, 1 in the mode @flags asks, 2 in the other. */
+/* Does this holder hold @res already? 0 no, 1 in the mode @flags asks, 2 in the other.
+ * The process's own table answers (a hotplug that waits asks at every retry,
+ * and /proc/locks is no place to look that often); a sanlock lockspace's
+ * leases name their owners. */
 static int hc_held_here(struct holder *h, const char *res, unsigned flags)
 {
-	struct hc_self s = {.want = flags & LOCKSPACE_SHARED ? LOCKSPACE_STATE_SHARED
-							     : LOCKSPACE_STATE_EXCLUSIVE};
-	lockspace_inspect(h->ls, res, flags & LOCKSPACE_LITERAL, hc_self_cb, &s);
-	return s.found;
+	struct hc_self s = {LOCKSPACE_STATE_FREE};
+	pid_t pid = 0;
+	int err = lockspace_probe(h->ls, res, flags & LOCKSPACE_LITERAL, &s.state, &pid);
+	if (err == -EOPNOTSUPP)
+		lockspace_inspect(h->ls, res, flags & LOCKSPACE_LITERAL, hc_self_cb, &s);
+	else if (err < 0 || pid != getpid())
+		return 0;
+	if (s.state == LOCKSPACE_STATE_FREE)
+		return 0;
+	return (s.state == LOCKSPACE_STATE_SHARED) == !!(flags & LOCKSPACE_SHARED) ? 1 : 2;
 }
 
 static void hc_who(const struct holder *h, char *buf, size_t len)
@@ -133,6 +141,18 @@ static void hc_who(const struct holder *h, char *buf, size_t len)
 		snprintf(buf, len, "holder %d (owner %s)", (int)getpid(), h->owner);
 	else
 		snprintf(buf, len, "holder %d", (int)getpid());
+}
+
+/* The notice of a hotplug that added @added resources and left out those held already. */
+static void hc_left_out(char *text, size_t len, const char *first, size_t skipped, const char *who,
+			size_t added)
+{
+	if (skipped == 1)
+		snprintf(text, len, "%s: already held by %s; left out, %zu other%s added", first, who, added,
+			 added == 1 ? "" : "s");
+	else
+		snprintf(text, len, "%zu resources already held by %s; left out, %zu other%s added", skipped,
+			 who, added, added == 1 ? "" : "s");
 }
 
 /*
@@ -147,12 +167,15 @@ static int hc_try(struct holder *h, char **args, size_t *n, unsigned flags, char
 	*final = 0;
 	char who[96];
 	size_t skipped = 0;
+	const char *first_skipped = NULL;
 	hc_who(h, who, sizeof(who));
 	for (;;) {
 		size_t failed = (size_t)-1;
 		int err = *n ? lockspace_acquire_many(h->ls, (const char *const *)args, *n, flags, 0, &failed)
 			     : 0;
 		if (err == 0) {
+			if (skipped && *n)
+				hc_left_out(text, len, first_skipped, skipped, who, *n);
 			h->nheld += *n;
 			*n = 0;
 			return 0;
@@ -175,6 +198,8 @@ static int hc_try(struct holder *h, char **args, size_t *n, unsigned flags, char
 		else
 			snprintf(text, len, "%zu resources already held by %s", skipped, who);
 		char *skip = args[failed];
+		if (!first_skipped)
+			first_skipped = skip;
 		args[failed] = args[--*n];
 		args[*n] = skip;
 	}
@@ -197,7 +222,8 @@ static int hc_defer(struct holder *h, const struct control_request *req, char **
 		}
 	}
 	if (!p || !args) {
-		free(args);
+		if (args)
+			hc_free_args(args, n); /* calloc'd: the ones not copied are NULL */
 		snprintf(text, len, "out of memory");
 		return -ENOMEM;
 	}
@@ -225,6 +251,32 @@ static int hc_acquire(struct holder *h, const struct control_request *req, char 
 		err = hc_defer(h, req, args, n, text, len);
 	free(args);
 	return err;
+}
+
+/*
+ * Let go of everything, in the order a newcomer needs: record, locks and
+ * label (lockspace_close), then the socket. A connection still in the
+ * socket's backlog is reset; its client finds the label free and starts
+ * anew.
+ */
+static void hc_let_go(struct holder *h)
+{
+	lockspace_close(h->ls);
+	h->ls = NULL;
+	h->nheld = 0;
+	if (h->ctl && h->ctl->sock >= 0) {
+		control_unlisten(h->holders, h->ctl->sock);
+		h->ctl->sock = -1;
+	}
+}
+
+/* A detached holder left with nothing, and no hotplug to wait for besides
+ * @keep of them, is done: it lets go before it answers, so that the answer
+ * means the label and the locks are free. */
+static void hc_let_go_if_empty(struct holder *h, size_t keep)
+{
+	if (h->leave_when_empty && h->ls && h->nheld == 0 && holder_waiting(h) <= keep)
+		hc_let_go(h);
 }
 
 /* Drop every hold of each name: a release asks for the lock to be free. */
@@ -255,11 +307,15 @@ static int hc_handle(const struct control_request *req, char *text, size_t len, 
 		return 0;
 	case CONTROL_ACQUIRE:
 		return hc_acquire(h, req, text, len);
-	case CONTROL_RELEASE:
-		return hc_release(h, req, text, len);
+	case CONTROL_RELEASE: {
+		int err = hc_release(h, req, text, len);
+		hc_let_go_if_empty(h, 0);
+		return err;
+	}
 	case CONTROL_RELEASE_ALL:
 		lockspace_release_all(h->ls);
 		h->nheld = 0;
+		hc_let_go_if_empty(h, 0);
 		return 0;
 	}
 	return -EINVAL;
@@ -277,6 +333,8 @@ static void hc_done(struct holder *h, size_t i, int code, const char *text)
 {
 	struct hc_ctl *c = h->ctl;
 	struct hc_pending *p = &c->pending[i];
+	if (code)
+		hc_let_go_if_empty(h, 1); /* it was the last reason to stay */
 	if (p->fd >= 0) {
 		epoll_ctl(h->listenfd, EPOLL_CTL_DEL, p->fd, NULL);
 		if (code == 1)
@@ -356,6 +414,9 @@ size_t holder_waiting(const struct holder *h)
 void holder_finish(struct holder *h)
 {
 	struct hc_ctl *c = h->ctl;
+	/* Free first, answer after: a hotplug told that its holder ended
+	 * finds the label free when it starts anew. */
+	hc_let_go(h);
 	if (c) {
 		char text[128];
 		snprintf(text, sizeof(text),
@@ -365,13 +426,10 @@ void holder_finish(struct holder *h)
 		free(c->pending);
 		close(c->timer);
 		close(h->listenfd);
-		control_unlisten(h->holders, c->sock);
 		free(c);
 		h->ctl = NULL;
 		h->listenfd = -1;
 	}
 	free(h->holders);
 	h->holders = NULL;
-	lockspace_close(h->ls);
-	h->ls = NULL;
 }

@@ -13,13 +13,15 @@ struct hc_ctl;
 
 struct holder {
 	struct lockspace *ls;
-	const char *dir;    /* lockspace directory, NULL in direct mode */
-	char *holders;	    /* this host's records directory, once published */
-	int listenfd;	    /* what the loop polls for holder_serve() (the control socket and the
-			     * hotplugs that wait, as one epoll set); -1 without a control socket */
-	size_t nheld;	    /* holds taken through @ls and not released */
-	const char *owner;  /* its label, NULL for none */
-	struct hc_ctl *ctl; /* the control socket and the waiting hotplugs, NULL before publishing */
+	const char *dir;      /* lockspace directory, NULL in direct mode */
+	char *holders;	      /* this host's records directory, once published */
+	int listenfd;	      /* what the loop polls for holder_serve() (the control socket and the
+			       * hotplugs that wait, as one epoll set); -1 without a control socket */
+	size_t nheld;	      /* holds taken through @ls and not released */
+	const char *owner;    /* its label, NULL for none */
+	struct hc_ctl *ctl;   /* the control socket and the waiting hotplugs, NULL before publishing */
+	int leave_when_empty; /* a detached holder: once it holds nothing and no hotplug waits, it
+			       * lets go of everything before it answers the request that emptied it */
 };
 
 /* Raise the soft RLIMIT_NOFILE to the hard limit (one descriptor per lock); *saved gets the old one. */
@@ -39,8 +41,8 @@ void holder_serve(struct holder *h);
 /* Hotplugs that wait for busy resources: a detached holder stays while there are any. */
 size_t holder_waiting(const struct holder *h);
 
-/* Stop listening, answer the hotplugs that wait (the holder ends), release
- * every lock, delete the record and close the handle. */
+/* Delete the record, release every lock and the label, close the handle,
+ * stop listening, then answer the hotplugs that wait (the holder ends). */
 void holder_finish(struct holder *h);
 
 #endif

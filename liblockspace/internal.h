@@ -139,9 +139,6 @@ struct lsi_record {
 	unsigned long long start;
 	char *owner;
 	pid_t child;
-	struct lsi_entry *label; /* the table entry of the claimed label's file, NULL if none */
-	char *label_owner;	 /* the label it claims */
-	pid_t label_pid;	 /* the process that claimed it (a forked child holds nothing) */
 	struct lsi_claim *claims;
 	size_t nclaims;
 	int live;      /* the process runs and its start time matches */

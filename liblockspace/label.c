@@ -60,6 +60,32 @@ static int label_wait_table(int wait, const struct timespec *deadline)
 	return err < 0 ? err : -EAGAIN;
 }
 
+/* How long a claim without wait gives a label file that someone holds: a
+ * prune holds a free one only while it unlinks it. */
+#define LABEL_SETTLE_MS 100
+
+/*
+ * A claim without wait found the label file @fd busy. A holder keeps it; a
+ * prune (or a holder letting go) holds it only while it unlinks it. So:
+ * unlinked already, or free now: look again (-EAGAIN); otherwise give the
+ * holder a moment to be a prune, and answer -EBUSY only if it still holds.
+ */
+static int label_settle(int dfd, const char *file, int fd, const struct stat *st)
+{
+	struct stat now;
+	if (fstatat(dfd, file, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino)
+		return -EAGAIN;
+	enum lockspace_state state;
+	pid_t pid;
+	if (lsi_backend_fcntl.probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
+		return -EAGAIN;
+	struct timespec settle;
+	lsi_deadline(&settle, LABEL_SETTLE_MS);
+	int err = lsi_backend_fcntl.acquire(fd, 0, 1, &settle);
+	return err == -ETIMEDOUT ? -EBUSY : err;
+}
+
 /* One attempt to lock the label file: 0 (held: *out), -EAGAIN (look again) or an error. */
 static int label_lock(struct lockspace *ls, int dfd, const char *file, int wait,
 		      const struct timespec *deadline, struct lsi_entry **out)
@@ -96,6 +122,8 @@ static int label_lock(struct lockspace *ls, int dfd, const char *file, int wait,
 		return -ENOMEM;
 	}
 	int err = lsi_backend_fcntl.acquire(fd, 0, wait, deadline);
+	if (err == -EBUSY)
+		err = label_settle(dfd, file, fd, &st);
 	if (err == 0) {
 		/* A prune removes a free label file while it holds its lock: if
 		 * the name leads elsewhere now, ours is an orphan; claim anew. */

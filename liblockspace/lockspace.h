@@ -306,6 +306,9 @@ LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, p
  * not a record, decides who owns a label. Letting go of a label removes its
  * file (still locked); lockspace_prune() removes those a dead process left. After fork() the child claims
  * nothing.
+ * Without LOCKSPACE_WAIT a busy label file is given up to 100 ms, since a
+ * prune, or a holder letting go, holds a label file only while it unlinks
+ * it; a file unlinked or free meanwhile is claimed anew, at its path.
  * @flags:      LOCKSPACE_WAIT to wait while another holder has the label.
  * @timeout_ms: with LOCKSPACE_WAIT, the longest wait in milliseconds, or -1
  *              for ever (F_SETLKW: a caught signal without SA_RESTART
@@ -436,6 +439,23 @@ LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, locksp
  */
 LOCKSPACE_API int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags,
 				    lockspace_info_fn fn, void *arg);
+
+/**
+ * Probe one resource's lock without reading /proc/locks or any record: the
+ * cheap question "who holds it?", for a loop or a check after the fact.
+ * @resource as for lockspace_inspect() (LOCKSPACE_LITERAL, LOCKSPACE_BYNAME,
+ * LOCKSPACE_LOOKUP; no other flag). If this process holds the lock (through
+ * any handle), *state is the mode it holds and *pid is getpid(), from the
+ * process-wide table, without opening the file. Otherwise one F_GETLK: *state
+ * is free, shared or exclusive and *pid the one holder the kernel names (of a
+ * shared lock, any one of its holders; 0 if free or on another host of a
+ * cluster filesystem). In direct mode the resource file itself is probed.
+ * Does not block.
+ * Returns 0, -ENOENT (no lock file), -EOPNOTSUPP (a sanlock lockspace: use
+ * lockspace_inspect()), -EINVAL, or the errors of lockspace_name().
+ */
+LOCKSPACE_API int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags,
+				  enum lockspace_state *state, pid_t *pid);
 
 /** One live holder process, as lockspace_holders() reports it. */
 struct lockspace_record {

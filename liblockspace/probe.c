@@ -498,3 +498,52 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 	free(content);
 	return err;
 }
+
+int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, enum lockspace_state *state,
+		    pid_t *pid)
+{
+	if (!ls || !state || !pid ||
+	    (flags & ~(unsigned)(LOCKSPACE_LITERAL | LOCKSPACE_BYNAME | LOCKSPACE_LOOKUP)))
+		return -EINVAL;
+	*state = LOCKSPACE_STATE_FREE;
+	*pid = 0;
+	if (ls->backend->report)
+		return -EOPNOTSUPP;
+	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
+	int err = lsi_resolve_lookup(resource, flags, name, &content);
+	if (err < 0)
+		return err;
+	const char *direct = ls->dirfd < 0 ? content : NULL;
+	if (ls->dirfd < 0 && !direct) {
+		free(content);
+		return -EINVAL;
+	}
+	/* Held by this process: the table says so, and the file is never opened. */
+	struct stat st;
+	lsi_table_lock();
+	if (lsi_table_count() &&
+	    (direct ? stat(direct, &st) : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) == 0) {
+		struct lsi_entry *e = lsi_table_find(st.st_dev, st.st_ino);
+		if (e && !e->pending) {
+			*state = e->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
+			*pid = getpid();
+		}
+	}
+	lsi_table_unlock();
+	if (*pid) {
+		free(content);
+		return 0;
+	}
+	int fd = direct ? open(direct, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+			: openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	free(content);
+	if (fd < 0)
+		return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
+	err = lsi_backend_fcntl.probe(fd, state, pid);
+	lsi_close_unheld(fd);
+	if (err < 0) {
+		*state = LOCKSPACE_STATE_FREE;
+		*pid = 0;
+	}
+	return err;
+}

@@ -517,6 +517,15 @@ teardown() {
 	run vl -q acquire -o vm1 "$B"
 	assert_success
 	assert_output ""
+	# With another one that it adds: the held one is left out, the other added.
+	touch "$WORK/c.img"
+	run vl acquire -o vm1 "$B" "$WORK/c.img"
+	assert_success
+	assert_output "virlock: owner vm1: $B: already held by holder $sv (owner vm1); left out, 1 other added"
+	run is_busy "$WORK/c.img"
+	assert_success
+	run vl release "$WORK/c.img"
+	assert_success
 	run vl acquire -o vm1 -s "$B"
 	assert_failure 75
 	assert_output --partial "$B: already held by holder $sv (owner vm1) in exclusive mode"

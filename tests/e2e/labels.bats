@@ -312,3 +312,243 @@ label_waiter() {
 	bg_finish other
 	assert_clean
 }
+
+@test "a hotplug that waits never makes its holder read /proc/locks" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	under_valgrind && skip "valgrind's own reads would be traced"
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	strace -q -f -e trace=open,openat -o "$WORK/trace" -p "$h" 2>"$WORK/strace.err" &
+	local st=$!
+	BG_PIDS+=("$st")
+	# strace is attached once the holder's status says it is traced.
+	wait_for 10 grep -q "^TracerPid:[[:space:]]*$st\$" "/proc/$h/status"
+	# About 50 retries: the holder times the hotplug out after a second.
+	run vl acquire --owner vmq -w 1 "$B"
+	assert_failure 75
+	kill -INT "$st"
+	wait "$st" || true
+	run grep -c '/proc/locks' "$WORK/trace"
+	assert_output 0
+	bg_finish other
+	run vl release --owner vmq
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
+
+# --- a label is free once release returns ---
+
+# rounds N: fewer rounds under valgrind, where each command takes a second.
+rounds() {
+	if under_valgrind; then echo 5; else echo "$1"; fi
+}
+
+@test "release --owner returns once the label is free: a detached acquire of it right after never fails" {
+	local i n
+	n=$(rounds 100)
+	for ((i = 0; i < n; i++)); do
+		vl acquire --owner vmr "$A" 3>&- || fail "round $i: the first acquire failed"
+		vl release --owner vmr || fail "round $i: release failed"
+		run vl acquire --owner vmr "$B" 3>&-
+		[ "$status" -eq 0 ] || fail "round $i: acquire right after release: $status: $output"
+		vl release --owner vmr || fail "round $i: release of the new holder failed"
+	done
+	assert_clean
+}
+
+@test "release --owner returns once the label is free: a supervised acquire of it right after never fails" {
+	local i n
+	n=$(rounds 100)
+	for ((i = 0; i < n; i++)); do
+		vl acquire --owner vmr "$A" 3>&- || fail "round $i: the first acquire failed"
+		vl release --owner vmr || fail "round $i: release failed"
+		run vl acquire --owner vmr "$B" -- true 3>&-
+		[ "$status" -eq 0 ] || fail "round $i: supervised acquire right after release: $status: $output"
+	done
+	assert_clean
+}
+
+@test "a hotplug racing the release of its holder's last lock adds to it or starts a new holder, never fails" {
+	local i n rc
+	n=$(rounds 50)
+	for ((i = 0; i < n; i++)); do
+		vl acquire --owner vmr "$A" 3>&- || fail "round $i: the first acquire failed"
+		# One subshell starts both when the gate opens.
+		rm -f "$WORK/gate"
+		mkfifo "$WORK/gate"
+		(
+			read -r _ <"$WORK/gate"
+			"$VIRLOCK" -L "$LS" release --owner vmr 2>"$WORK/rel.err" &
+			echo $! >"$WORK/rel.pid"
+			"$VIRLOCK" -L "$LS" acquire --owner vmr "$B" 2>"$WORK/hp.err" &
+			local hp=$! rc=0
+			wait "$hp" || rc=$?
+			echo "$rc" >"$WORK/hp.rc"
+			rc=0
+			wait "$(cat "$WORK/rel.pid")" || rc=$?
+			echo "$rc" >"$WORK/rel.rc"
+		) 3>&- &
+		local both=$!
+		BG_PIDS+=("$both")
+		echo go >"$WORK/gate"
+		wait "$both"
+		# The hotplug must succeed. The release may have come after the
+		# hotplug and taken B as well, or before it and found the holder
+		# gone: 0 or 66.
+		[ "$(cat "$WORK/hp.rc")" = 0 ] ||
+			fail "round $i: the hotplug ended $(cat "$WORK/hp.rc"): $(cat "$WORK/hp.err")"
+		rc=$(cat "$WORK/rel.rc")
+		[ "$rc" = 0 ] || [ "$rc" = 66 ] || fail "round $i: release ended $rc: $(cat "$WORK/rel.err")"
+		vl release --all 2>/dev/null || true
+		wait_for 10 is_free "$A" "$B" || fail "round $i: something is still held"
+	done
+	assert_clean
+}
+
+# between_tries PID: the child of PID (timeout's virlock) sleeps in clock_nanosleep.
+between_tries() {
+	local c
+	c=$(pgrep -P "$1") && grep -q '^230 ' "/proc/$c/syscall" 2>/dev/null
+}
+
+@test "a hotplug whose holder dies and stays a zombie before it listens starts a new holder" {
+	bg_supervise other "$B"
+	# The supervisor of vmz claims its label, then waits for B; its parent
+	# never reaps it, so once killed it stays a zombie.
+	sh -c '"$1" -L "$2" acquire --owner vmz -w "$3" -- true 3>&- & echo $! >"$4"; exec sleep 60' \
+		sh "$VIRLOCK" "$LS" "$B" "$WORK/z.pid" 3>&- &
+	local parent=$!
+	BG_PIDS+=("$parent")
+	wait_for 10 test -s "$WORK/z.pid"
+	local z
+	z=$(cat "$WORK/z.pid")
+	BG_PIDS+=("$z")
+	wait_for 10 is_waiting "$z"
+	timeout 20 "$VIRLOCK" -L "$LS" acquire --owner vmz -w "$A" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	# The hotplug found no socket yet, and tries again while vmz is z's
+	# (clock_nanosleep between tries).
+	wait_for 10 between_tries "$hp"
+	kill -KILL "$z"
+	wait_for 10 grep -q '^State:[[:space:]]*Z' "/proc/$z/status"
+	status=0
+	wait "$hp" || status=$?
+	assert_equal "$status" 0
+	run cat "$WORK/hp.out"
+	assert_output ""
+	run vl list -n -r -o PATH,OWNER
+	assert_output "$A vmz
+$B -"
+	run vl release --owner vmz
+	assert_success
+	bg_finish other
+	kill -KILL "$parent"
+	wait "$parent" || true
+	assert_clean
+}
+
+# in_settle PID: PID sleeps in clock_nanosleep (a claim giving a busy label file a moment).
+in_settle() {
+	grep -q '^230 ' "/proc/$1/syscall" 2>/dev/null
+}
+
+@test "a claim without -w is not busy while a prune holds the free label file for a moment" {
+	vl acquire --owner setup "$B" -- true 3>&-
+	local label try c lh line rc=
+	label=$LS/.holders/owner.$(printf %s vmp | md5sum | cut -c1-32)
+	mkfifo "$WORK/lh.out"
+	# The prune's moment is short: a try whose moment ended before the
+	# claim looked again is tried again, at most 5 times.
+	for try in 1 2 3 4 5; do
+		: >"$label"
+		"$HELPERS/lockhold" -F "$label" >"$WORK/lh.out" 2>"$WORK/lh.err" </dev/null 3>&- &
+		lh=$!
+		BG_PIDS+=("$lh")
+		read -r -t 10 line <>"$WORK/lh.out"
+		assert_equal "$line" ready
+		"$VIRLOCK" -L "$LS" acquire --owner vmp "$A" -- true 2>"$WORK/claim.err" 3>&- &
+		c=$!
+		BG_PIDS+=("$c")
+		# Like prune: unlink the file while holding it, then let go.
+		if wait_for 5 in_settle "$c"; then
+			rm -f "$label"
+		fi
+		kill -TERM "$lh"
+		wait "$lh" || true
+		rc=0
+		wait "$c" || rc=$?
+		[ "$rc" -eq 75 ] && grep -q "owner vmp: in use by holder $lh" "$WORK/claim.err" && continue
+		break
+	done
+	assert_equal "$rc" 0
+	run cat "$WORK/claim.err"
+	assert_output ""
+	assert_clean
+}
+
+@test "a hotplug with -w N ends within N seconds, the wait for its holder's socket included" {
+	under_valgrind && skip "measures seconds"
+	touch "$WORK/c.img"
+	local C=$WORK/c.img
+	bg_supervise other "$B"
+	bg_supervise keeper "$C"
+	# vmd's supervisor has its label, but listens only once it has B.
+	"$VIRLOCK" -L "$LS" acquire --owner vmd -w "$B" -- sleep 60 >/dev/null 2>&1 3>&- &
+	local sv=$!
+	BG_PIDS+=("$sv")
+	wait_for 10 is_waiting "$sv"
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout 20 "$VIRLOCK" -L "$LS" acquire --owner vmd -w 4 "$C" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	wait_for 10 between_tries "$hp"
+	# Two of the four seconds go on waiting for the socket (a deliberate
+	# pause: it is the time under test), then vmd gets B and listens.
+	sleep 2
+	bg_finish other
+	status=0
+	wait "$hp" || status=$?
+	t1=$(date +%s%N)
+	assert_equal "$status" 75
+	run cat "$WORK/hp.out"
+	assert_output "virlock: owner vmd: still busy after 4 seconds; see 'virlock inspect' for its holder"
+	[ $(((t1 - t0) / 1000000)) -lt 5500 ] || fail "took $(((t1 - t0) / 1000000)) ms"
+	kill -TERM "$sv"
+	wait "$sv" || true
+	bg_finish keeper
+	assert_clean
+}
+
+@test "a label claimed every time by a process the kernel does not name: 75, said on one line" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	vl acquire --owner setup "$B" -- true 3>&-
+	local label
+	label=$LS/.holders/owner.$(printf %s vmo | md5sum | cut -c1-32)
+	: >"$label"
+	# An OFD lock: F_GETLK names no pid for it, so the label looks free to
+	# the lookup, and busy to every claim.
+	mkfifo "$WORK/ofd.out"
+	python3 -c '
+import fcntl, os, signal, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 1, 0))  # F_OFD_SETLK
+print("ready", flush=True)
+signal.pause()
+' "$label" >"$WORK/ofd.out" 2>"$WORK/ofd.err" </dev/null 3>&- &
+	local ofd=$! line=
+	BG_PIDS+=("$ofd")
+	read -r -t 10 line <>"$WORK/ofd.out"
+	assert_equal "$line" ready
+	run --separate-stderr vl acquire --owner vmo "$A"
+	assert_error 75 "owner vmo: another holder had the label or ended at each of 20 tries; nothing was acquired; see 'virlock list', or try again"
+	run is_free "$A"
+	assert_success
+	kill -TERM "$ofd"
+	wait "$ofd" || true
+	assert_clean
+}

@@ -6,6 +6,8 @@
 load helpers
 load acquire_helpers
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	common_setup
 	touch "$WORK/a.img" "$WORK/b.img"
@@ -150,6 +152,34 @@ teardown() {
 	run is_free "$A"
 	assert_success
 	alive "$child"
+	bg_finish sv
+	assert_equal "$status" 0
+}
+
+@test "release --pid asks only a holder the kernel confirms: a process that merely listens gets nothing (66)" {
+	# A process that holds no lock and no label of the lockspace, but
+	# listens where a holder would and answers "ok" to everything.
+	mkdir -p "$LS/.holders"
+	: >"$LS/.holders/junk"
+	mkfifo "$WORK/fake.out"
+	"$HELPERS/fakeholder" holder lie "$LS" .holders/junk >"$WORK/fake.out" 2>"$WORK/fake.err" </dev/null 3>&- &
+	local fake=$! line=
+	BG_PIDS+=("$fake")
+	read -r -t 10 line <>"$WORK/fake.out"
+	assert_equal "$line" ready
+	run --separate-stderr vl release --pid "$fake"
+	assert_failure 66
+	assert_equal "$stderr" "virlock: pid $fake: not a holder in $(realpath "$LS"): the kernel shows it holding no lock and no label; see 'virlock list'"
+	kill -TERM "$fake"
+	wait "$fake" || true
+	# A supervisor that released its locks still owns its label: it is asked.
+	bg_supervise sv --owner vmp "$A"
+	local sv
+	sv=$(cat "$WORK/sv.pid")
+	run vl release "$A"
+	assert_success
+	run vl release --pid "$sv"
+	assert_success
 	bg_finish sv
 	assert_equal "$status" 0
 }

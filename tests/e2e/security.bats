@@ -218,6 +218,45 @@ gate_open() {
 	assert_clean "$LS"
 }
 
+@test "in a group lockspace a member's fake holder of a label cannot make root's hotplug claim success" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
+	command -v groupadd >/dev/null || skip "groupadd is missing"
+	OTHER_GROUP=vlg$$
+	groupadd "$OTHER_GROUP" || skip "cannot create a group"
+	need_other_user "$OTHER_GROUP"
+	LS=$SHARED/ls
+	A=$SHARED/a.img
+	B=$SHARED/b.img
+	mkdir "$LS"
+	touch "$A" "$B"
+	chgrp "$OTHER_GROUP" "$LS" "$A" "$B"
+	chmod 2770 "$LS"
+	chmod 0664 "$A" "$B"
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o setup "$A" -- true
+	assert_success
+	# The member claims the label vm1 with a raw lock on its label file, and
+	# answers "ok" to everything on a socket under its own pid.
+	local label fake line=
+	label=owner.$(printf %s vm1 | md5sum | cut -c1-32)
+	as_other touch "$LS/.holders/$label"
+	mkfifo "$WORK/fake.out"
+	runuser -u "$OTHER_USER" -- "$SHARED/fakeholder" holder lie "$LS" ".holders/$label" \
+		>"$WORK/fake.out" 2>"$WORK/fake.err" </dev/null 3>&- &
+	BG_PIDS+=("$!")
+	read -r -t 10 line <>"$WORK/fake.out"
+	assert_equal "$line" ready
+	fake=$(holder_pids)
+	BG_PIDS+=("$fake")
+	run --separate-stderr tvl acquire --owner vm1 "$B"
+	assert_error 71 "owner vm1: $B: holder $fake answered that it holds it, but the kernel does not show it held by that process; do not trust that holder; see 'virlock inspect $B'"
+	# Nothing is held, as list says.
+	run tvl list -n -r -o PATH
+	assert_output ""
+	kill -TERM "$fake"
+	wait_for 10 gone "$fake"
+	assert_clean "$LS"
+}
+
 @test "a lock file planted as a symlink to a file outside is never followed" {
 	echo victim >"$VICTIM"
 	touch -d '2001-01-01' "$VICTIM"
@@ -411,10 +450,14 @@ gate_open() {
 	assert_equal "$line" ready
 	# Whoever can write .holders makes P's socket lead to Q's.
 	ln -s "$q.sock" "$LS/.holders/$FAKE.sock"
+	local holders
+	holders=$(realpath "$LS")/.holders
 	run --separate-stderr tvl release --pid "$FAKE"
-	assert_failure
+	assert_failure 71
+	assert_equal "$stderr" "virlock: pid $FAKE: holder $FAKE: another process answers on its control socket; nothing was released; check $holders/$FAKE.sock"
 	run --separate-stderr tvl release "$B"
-	assert_failure
+	assert_failure 71
+	assert_equal "$stderr" "virlock: $B: holder $FAKE: another process answers on its control socket; nothing was released; check $holders/$FAKE.sock"
 	# Q must still hold A: the request was P's, not Q's.
 	run busy_now "$A"
 	assert_success

@@ -269,6 +269,40 @@ static void test_direct(void)
 	lockspace_close(ls);
 }
 
+/* lockspace_probe(): who holds one resource, from the table or one F_GETLK. */
+static void test_probe(void)
+{
+	struct lockspace *ls;
+	struct res R, S, T;
+	struct tu_child c;
+	enum lockspace_state state;
+	pid_t pid;
+	mkres(&R, "probe-r");
+	mkres(&S, "probe-s");
+	mkres(&T, "probe-t");
+	if (lockspace_open(dir, 0, &ls) < 0)
+		return;
+	is_int(lockspace_probe(ls, R.path, 0, &state, &pid), -ENOENT, "probe without a lock file: -ENOENT");
+	is_int(lockspace_probe(ls, R.path, LOCKSPACE_WAIT, &state, &pid), -EINVAL,
+	       "probe with WAIT: -EINVAL");
+	is_int(lockspace_acquire(ls, R.path, 0), 0, "hold R here");
+	is_int(lockspace_probe(ls, R.path, 0, &state, &pid), 0, "probe R");
+	ok(state == LOCKSPACE_STATE_EXCLUSIVE && pid == getpid(),
+	   "R: exclusive, this process (from the table)");
+	if (tu_hold1(&c, dir, S.path, LOCKSPACE_SHARED) < 0)
+		return;
+	is_int(lockspace_probe(ls, S.path, 0, &state, &pid), 0, "probe S");
+	ok(state == LOCKSPACE_STATE_SHARED && pid == c.pid, "S: shared, the child (F_GETLK)");
+	tu_stop(&c);
+	is_int(lockspace_acquire(ls, T.path, 0), 0, "take T");
+	is_int(lockspace_release(ls, T.path, 0), 0, "and let it go");
+	char name[LOCKSPACE_NAME_LEN + 1];
+	lockspace_name(ls, T.path, 0, name);
+	is_int(lockspace_probe(ls, name, LOCKSPACE_BYNAME, &state, &pid), 0, "probe T by name");
+	ok(state == LOCKSPACE_STATE_FREE && pid == 0, "T: free");
+	lockspace_close(ls);
+}
+
 int main(void)
 {
 	tu_init();
@@ -281,6 +315,7 @@ int main(void)
 	mkdir(dir, 0700);
 	test_walk();
 	test_direct();
+	test_probe();
 	tu_rmrf(scratch);
 	return tap_done();
 }

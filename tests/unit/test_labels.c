@@ -113,6 +113,96 @@ static void test_crash_frees(void)
 	is_int(left, 0, "nothing is left under .holders after close and prune");
 }
 
+/* A child that waits for "vm1" in F_SETLKW, answers, then lets go when told. */
+static int waiter_main(int rd, int wr, void *arg)
+{
+	struct lockspace *ls;
+	(void)arg;
+	if (lockspace_open(dir, 0, &ls) < 0)
+		return 1;
+	tu_send(wr, lockspace_claim_owner(ls, "vm1", LOCKSPACE_WAIT, -1));
+	if (tu_order(rd) != STEP_RELEASE)
+		return 1;
+	lockspace_close(ls);
+	tu_send(wr, 0);
+	tu_order(rd);
+	return 0;
+}
+
+/* Wait until @pid blocks on the label file at @path: /proc/locks shows it. */
+static int blocked_on(pid_t pid, const char *path)
+{
+	long long end = tu_now_ms() + TU_DEADLINE_MS;
+	while (!tu_proc_waiting(pid, path)) {
+		if (tu_now_ms() > end)
+			return 0;
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return 1;
+}
+
+/*
+ * Two claims wait in F_SETLKW on a label file when its holder lets go
+ * (unlinking it while still locked): both wake on the orphan, and exactly
+ * one of them must end up owning the label, through the file at the path,
+ * while the other waits on that new file and gets it only after.
+ */
+static void test_waiters_on_unlinked_file(void)
+{
+	struct lockspace *ls;
+	struct tu_child a, w[2];
+	pid_t pid = 0;
+	char label[PATH_MAX], holders[PATH_MAX], md5[LOCKSPACE_NAME_LEN + 1];
+	if (lockspace_open(dir, 0, &ls) < 0 || tu_spawn(&a, claimer_main, NULL) < 0)
+		return;
+	is_int(tu_answer(&a), 0, "a child claims vm1");
+	tu_join(holders, dir, ".holders");
+	if (tu_md5sum(scratch, "vm1", 3, md5) < 0)
+		return;
+	char file[64];
+	snprintf(file, sizeof(file), "owner.%s", md5);
+	tu_join(label, holders, file);
+	struct stat st;
+	ok(stat(label, &st) == 0, "its label file is there");
+	for (int i = 0; i < 2; i++) {
+		if (tu_spawn(&w[i], waiter_main, NULL) < 0)
+			return;
+		ok(blocked_on(w[i].pid, label), "waiter %d blocks on the label file", i + 1);
+	}
+	tu_send(a.to, STEP_RELEASE);
+	is_int(tu_answer(&a), 0, "the holder lets go, unlinking the file");
+	/* One waiter answers that it has the label; the other must not. */
+	int first = -1, rc = TU_NOANSWER;
+	long long end = tu_now_ms() + TU_DEADLINE_MS;
+	while (first < 0 && tu_now_ms() < end)
+		for (int i = 0; i < 2 && first < 0; i++)
+			if ((rc = tu_answer_within(&w[i], 10)) != TU_NOANSWER)
+				first = i;
+	ok(first >= 0 && rc == 0, "one waiter claims vm1 (%d)", rc);
+	if (first < 0)
+		return;
+	int second = 1 - first;
+	is_int(lockspace_owner_pid(ls, "vm1", &pid), 0, "owner_pid of vm1");
+	is_int(pid, w[first].pid, "the file at the path is the one that waiter holds");
+	ok(blocked_on(w[second].pid, label), "the other waiter waits on that new file");
+	is_int(tu_answer_within(&w[second], 0), TU_NOANSWER, "and has not claimed it");
+	tu_send(w[first].to, STEP_RELEASE);
+	is_int(tu_answer(&w[first]), 0, "the first waiter lets go");
+	is_int(tu_answer(&w[second]), 0, "then the other claims vm1");
+	is_int(lockspace_owner_pid(ls, "vm1", &pid), 0, "owner_pid of vm1 again");
+	is_int(pid, w[second].pid, "names the other waiter");
+	tu_send(w[second].to, STEP_RELEASE);
+	is_int(tu_answer(&w[second]), 0, "it lets go too");
+	for (int i = 0; i < 2; i++) {
+		tu_send(w[i].to, STEP_EXIT);
+		tu_reap(&w[i]);
+	}
+	tu_send(a.to, STEP_EXIT);
+	tu_reap(&a);
+	lockspace_close(ls);
+}
+
 int main(void)
 {
 	tu_init();
@@ -124,6 +214,7 @@ int main(void)
 	mkdir(dir, 0700);
 	test_one_holder();
 	test_crash_frees();
+	test_waiters_on_unlinked_file();
 	tu_rmrf(scratch);
 	return tap_done();
 }
