@@ -33,8 +33,8 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 			 acquire_signame(signo, what, sizeof(what)));
 		return 128 + signo;
 	}
-	if (err == -ETIMEDOUT && o->wait > 0)
-		vl_error("%s: still busy after %g second%s%s", res, o->wait, o->wait == 1 ? "" : "s",
+	if (err == -ETIMEDOUT && o->wait_given > 0)
+		vl_error("%s: still busy after %g %s%s", res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
 			 vl_advice(err));
 	else
 		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
@@ -54,8 +54,8 @@ int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int
 		return 128 + signo;
 	}
 	if (err == -ETIMEDOUT)
-		vl_error("owner %s: still in use%s after %g seconds; nothing is held", o->owner, who,
-			 o->wait);
+		vl_error("owner %s: still in use%s after %g %s; nothing is held", o->owner, who,
+			 o->wait_given, ACQUIRE_SECONDS(o->wait_given));
 	else if (err == -EBUSY)
 		vl_error("owner %s: in use%s; wait for it with -w, add resources to it without a command, "
 			 "or choose another label",

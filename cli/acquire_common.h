@@ -10,7 +10,8 @@
 
 struct acquire_opts {
 	unsigned flags;		      /* LOCKSPACE_SHARED, LOCKSPACE_LITERAL */
-	double wait;		      /* < 0 for ever, 0 no wait, > 0 seconds */
+	double wait;		      /* < 0 for ever, 0 no wait, > 0 seconds (what is left) */
+	double wait_given;	      /* the wait as the user gave it, for messages */
 	const char *owner;	      /* NULL for none */
 	int conflict_exit;	      /* the status for busy or timed out (75 or -E) */
 	int no_kill;		      /* --no-kill */
@@ -21,6 +22,9 @@ struct acquire_opts {
 	int attach;		    /* --attach: only add to the live holder o->owner */
 	int quiet;		    /* -q: no notices */
 };
+
+/* "second" or "seconds", as @seconds asks. */
+#define ACQUIRE_SECONDS(seconds) ((seconds) == 1 ? "second" : "seconds")
 
 /* The failed index of a label that could not be claimed. */
 #define ACQUIRE_FAILED_OWNER ((size_t)-2)

@@ -168,7 +168,13 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 			 o->owner, o->resources[bad], (int)pid, o->resources[bad]);
 		status = VL_EXIT_OSERR;
 	} else if (code == -ETIMEDOUT) {
-		vl_error("owner %s: still busy after %g seconds%s", o->owner, o->wait, vl_advice(code));
+		if (o->n == 1)
+			vl_error("owner %s: %s: still busy after %g %s%s", o->owner, o->resources[0],
+				 o->wait_given, ACQUIRE_SECONDS(o->wait_given), vl_advice(code));
+		else
+			vl_error("owner %s: %s and %zu more: still busy after %g %s%s", o->owner,
+				 o->resources[0], o->n - 1, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
+				 vl_advice(code));
 		status = o->conflict_exit;
 	} else if (code == -ESRCH) {
 		vl_error("owner %s: %s; start a new holder with 'virlock acquire --owner %s RESOURCE...'",

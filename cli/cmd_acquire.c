@@ -386,6 +386,7 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 	struct acquire_opts o = {
 		.flags = (a.mode ? LOCKSPACE_SHARED : 0) | (a.literal ? LOCKSPACE_LITERAL : 0),
 		.wait = a.wait,
+		.wait_given = a.wait,
 		.owner = a.owner,
 		.conflict_exit = a.conflict,
 		.no_kill = nkill,

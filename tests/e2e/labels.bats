@@ -204,6 +204,28 @@ label_waiter() {
 	assert_clean
 }
 
+@test "a wait that ends says the seconds as given, in the singular for 1, and names the resource" {
+	bg_supervise one -o web1 "$A"
+	local sv
+	sv=$(cat "$WORK/one.pid")
+	run --separate-stderr vl acquire -w 1 -o web1 "$B" -- true
+	assert_error 75 "owner web1: still in use by holder $sv after 1 second; nothing is held"
+	bg_finish one
+	# The label wait takes part of the deadline; the message gives the whole.
+	"$VIRLOCK" -L "$LS" acquire -o other "$B"
+	run --separate-stderr vl acquire -w 1 -o web1 "$B" -- true
+	assert_error 75 "$B: still busy after 1 second;"
+	# A hotplug that times out names what it waited for.
+	"$VIRLOCK" -L "$LS" acquire -o hp "$A"
+	run --separate-stderr vl acquire -w 1 -o hp "$B"
+	assert_error 75 "owner hp: $B: still busy after 1 second;"
+	touch "$WORK/c.img"
+	run --separate-stderr vl acquire -w 0.2 -o hp "$B" "$WORK/c.img"
+	assert_error 75 "owner hp: $B and 1 more: still busy after 0.2 seconds;"
+	run vl release --all
+	assert_success
+}
+
 @test "a wrapper run twice: the second is busy (75) at once, and -E changes the status" {
 	bg_supervise first -o vm-web1 "$A"
 	run vl acquire -o vm-web1 "$A" -- true
@@ -516,7 +538,7 @@ in_settle() {
 	t1=$(date +%s%N)
 	assert_equal "$status" 75
 	run cat "$WORK/hp.out"
-	assert_output "virlock: owner vmd: still busy after 4 seconds; see 'virlock inspect' for its holder"
+	assert_output "virlock: owner vmd: $WORK/c.img: still busy after 4 seconds; see 'virlock inspect' for its holder"
 	[ $(((t1 - t0) / 1000000)) -lt 5500 ] || fail "took $(((t1 - t0) / 1000000)) ms"
 	kill -TERM "$sv"
 	wait "$sv" || true
