@@ -74,6 +74,24 @@ teardown() {
 	[ ! -e "$LS/$N1" ] && [ ! -e "$LS/.holders/$dead" ]
 }
 
+@test "prune removes a free corrupt lock file, says so with --dry-run -v first, and leaves a link lock file" {
+	hold h1 "$WORK/disk1"
+	unhold h1
+	printf '/tmp/other' >"$LS/$N1"
+	ln -s "$WORK/disk2" "$LS/$N2"
+	run vl inspect "$WORK/disk1"
+	assert_output --partial corrupt
+	run vl prune --dry-run -v
+	assert_success
+	assert_line "would remove $LSDIR/$N1"
+	assert_line "would remove 1 free lock file and 0 stale holder files"
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(cat "$LS/$N1")" = /tmp/other ]
+	run vl prune
+	assert_output "removed 1 free lock file and 0 stale holder files"
+	[ ! -e "$LS/$N1" ] && [ -L "$LS/$N2" ]
+}
+
 @test "prune -q prints nothing, -v before or after the command lists each removal" {
 	hold h1 "$WORK/disk1" "$WORK/disk2"
 	unhold h1
