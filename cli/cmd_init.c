@@ -107,6 +107,19 @@ int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
 	if (status)
 		goto out;
 	int err = lockspace_leave(name);
+	struct stat st;
+	if (err == -ENOENT) {
+		vl_error("leave: lockspace %s: no such directory; check the path (only a sanlock lockspace "
+			 "this host joined can be left)",
+			 name);
+		status = VL_EXIT_NOINPUT;
+		goto out;
+	}
+	/* A file on the way to it, or a link loop: a path that does not resolve (66). */
+	if (err == -ELOOP || (err == -ENOTDIR && stat(name, &st) < 0 && errno == ENOTDIR)) {
+		status = vl_lockspace_error("leave: ", name, err);
+		goto out;
+	}
 	if (err < 0) {
 		const char *advice = err == -EOPNOTSUPP
 					     ? "; only a sanlock lockspace can be left (or this virlock "

@@ -112,6 +112,21 @@ teardown() {
 	assert_output "$(realpath "$WORK") vm1"
 }
 
+@test "leave of a lockspace path that does not resolve is 66 with advice that fits leave" {
+	echo x >"$WORK/file"
+	run "$VIRLOCK" -L "$WORK/file/ls" leave
+	assert_failure 66
+	assert_output "virlock: leave: lockspace $WORK/file/ls: no such directory: a component of the path is not a directory; check the path"
+	run "$VIRLOCK" -L "$WORK/nonexist/x" leave
+	assert_failure 66
+	assert_output "virlock: leave: lockspace $WORK/nonexist/x: no such directory; check the path (only a sanlock lockspace this host joined can be left)"
+	# The lockspace itself a file is not a path that fails to resolve.
+	run "$VIRLOCK" -L "$WORK/file" leave
+	assert_failure 71
+	assert_output --partial "not a directory"
+	[ "${#lines[@]}" -eq 1 ]
+}
+
 @test "init --help shows usage, summary, options and the man page" {
 	run vl init --help
 	assert_success
