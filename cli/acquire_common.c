@@ -23,8 +23,9 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
 	char *canon = NULL;
 	/* -ELOOP is a lock file planted as a link (65), or a loop in the resource's own path (66);
-	 * -ENOTDIR a file on the way to the resource (66), as for every command. */
-	if ((err == -ELOOP || err == -ENOTDIR) && !(o->flags & LOCKSPACE_LITERAL) &&
+	 * -ENOTDIR a file on the way to the resource, -ENOENT a resource that does not exist (66):
+	 * the same line as for a detached acquire and every other command. */
+	if ((err == -ELOOP || err == -ENOTDIR || err == -ENOENT) && !(o->flags & LOCKSPACE_LITERAL) &&
 	    lockspace_canonical(res, 0, &canon) == err)
 		return vl_resource_error(res, err);
 	free(canon);

@@ -27,7 +27,7 @@ setup() {
 	# A word that is not one is the first resource, and -w waits for ever.
 	run --separate-stderr timeout -k 2 10 "$VIRLOCK" -L "$LS" acquire -w 1e d.img -- true
 	assert_failure 66
-	assert_equal "$stderr" "virlock: 1e: no such file, lock or holder; check the path (give --literal for a lease name that is not a file)"
+	assert_equal "$stderr" "virlock: 1e: no such file; give an existing path, or --literal for a string resource"
 }
 
 @test "direct mode: two hard links of one file are one resource named twice: 64 at once" {

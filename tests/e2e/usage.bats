@@ -95,6 +95,18 @@ nothing_made() {
 	assert_clean
 }
 
+@test "a resource that does not exist is one line for every way of acquiring it" {
+	local c
+	for c in "acquire nosuch" "acquire nosuch -- true" "acquire -w 1 nosuch -- true" \
+		"acquire -w 0 nosuch" "acquire -o vm1 nosuch" "--direct acquire nosuch -- true"; do
+		[[ $c == --direct* ]] || c="-L $LS $c"
+		# shellcheck disable=SC2086 # the words of the command line
+		run --separate-stderr timeout -k 5 20 "$VIRLOCK" $c
+		assert_error 66
+		assert_equal "$stderr" "virlock: nosuch: no such file; give an existing path, or --literal for a string resource"
+	done
+}
+
 @test "a pid is a positive number for every option that takes one: 0 or an empty word is 64" {
 	mkdir -m 0700 "$LS"
 	run --separate-stderr tvl acquire -o vm1 disk.img
