@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <popt.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,60 +109,6 @@ static int ca_wait_value(struct ca_args *a, char *value, int attached)
 	return 0;
 }
 
-struct ca_canon {
-	char *path; /* canonical, NULL when it does not resolve (reported later) */
-	size_t index;
-};
-
-static int ca_canon_cmp(const void *x, const void *y)
-{
-	const struct ca_canon *a = x, *b = y;
-	int c = strcmp(a->path ? a->path : "", b->path ? b->path : "");
-	return c ? c : (a->index > b->index) - (a->index < b->index);
-}
-
-/* A resource named twice (a.img ./a.img; in direct mode, where the file is
- * the lock, also two hard links of one file) is a usage error, said before
- * anything is made or taken: the library would call it busy. */
-static int ca_named_twice(const struct acquire_opts *o, int direct)
-{
-	if (o->n < 2)
-		return 0;
-	struct ca_canon *c = calloc(o->n, sizeof(*c));
-	if (!c)
-		return VL_EXIT_OSERR;
-	for (size_t i = 0; i < o->n; i++) {
-		c[i].index = i;
-		if (lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &c[i].path) < 0)
-			c[i].path = NULL;
-		struct stat st;
-		char id[64];
-		if (direct && c[i].path && stat(c[i].path, &st) == 0) {
-			/* The file's identity, not its name: "/" never starts a path. */
-			snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
-			free(c[i].path);
-			c[i].path = strdup(id);
-		}
-	}
-	qsort(c, o->n, sizeof(*c), ca_canon_cmp);
-	/* The first repeat in the order given, and the one it repeats. */
-	size_t first = o->n, again = o->n;
-	for (size_t i = 1; i < o->n; i++)
-		if (c[i].path && c[i - 1].path && strcmp(c[i].path, c[i - 1].path) == 0 &&
-		    (i < 2 || !c[i - 2].path || strcmp(c[i - 2].path, c[i].path) != 0) &&
-		    c[i].index < again) {
-			first = c[i - 1].index;
-			again = c[i].index;
-		}
-	for (size_t i = 0; i < o->n; i++)
-		free(c[i].path);
-	free(c);
-	if (again == o->n)
-		return 0;
-	vl_error("%s: names the same resource as %s; name it once", o->resources[again], o->resources[first]);
-	return VL_EXIT_USAGE;
-}
-
 /* Checks between options that popt cannot make. */
 static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const struct virlock_ctx *ctx)
 {
@@ -192,7 +137,7 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 	}
 	int status = a->owner ? vl_check_label("--owner", a->owner) : 0;
 	if (!status)
-		status = ca_named_twice(o, ctx->direct);
+		status = vl_named_twice(o->resources, o->n, o->flags & LOCKSPACE_LITERAL, ctx->direct);
 	if (status)
 		return status;
 	if (o->for_pid && kill(o->for_pid, 0) < 0 && errno == ESRCH) {

@@ -309,6 +309,12 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 			status = VL_EXIT_USAGE;
 			goto out;
 		}
+	size_t nres = 0;
+	while (rest && rest[nres])
+		nres++;
+	status = vl_named_twice(rest, nres, (unsigned)literal, 0);
+	if (status)
+		goto out;
 	if (owner && vl_check_label("--owner", owner)) {
 		status = VL_EXIT_USAGE;
 		goto out;

@@ -2,6 +2,7 @@
 /* common.c: messages, the exit status map, and opening the lockspace. */
 #include <errno.h>
 #include <grp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,4 +294,55 @@ int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
 int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
 	return open_lockspace(ctx, ls, missing);
+}
+
+struct vl_canon {
+	char *path; /* canonical, NULL when it does not resolve (reported later) */
+	size_t index;
+};
+
+static int canon_cmp(const void *x, const void *y)
+{
+	const struct vl_canon *a = x, *b = y;
+	int c = strcmp(a->path ? a->path : "", b->path ? b->path : "");
+	return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+int vl_named_twice(const char *const *res, size_t n, unsigned literal, int direct)
+{
+	if (n < 2)
+		return 0;
+	struct vl_canon *c = calloc(n, sizeof(*c));
+	if (!c)
+		return VL_EXIT_OSERR;
+	for (size_t i = 0; i < n; i++) {
+		c[i].index = i;
+		if (lockspace_canonical(res[i], literal ? LOCKSPACE_LITERAL : 0, &c[i].path) < 0)
+			c[i].path = NULL;
+		struct stat st;
+		char id[64];
+		if (direct && c[i].path && stat(c[i].path, &st) == 0) {
+			/* The file's identity, not its name: "/" never starts a path. */
+			snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+			free(c[i].path);
+			c[i].path = strdup(id);
+		}
+	}
+	qsort(c, n, sizeof(*c), canon_cmp);
+	/* The first repeat in the order given, and the one it repeats. */
+	size_t first = n, again = n;
+	for (size_t i = 1; i < n; i++)
+		if (c[i].path && c[i - 1].path && strcmp(c[i].path, c[i - 1].path) == 0 &&
+		    (i < 2 || !c[i - 2].path || strcmp(c[i - 2].path, c[i].path) != 0) &&
+		    c[i].index < again) {
+			first = c[i - 1].index;
+			again = c[i].index;
+		}
+	for (size_t i = 0; i < n; i++)
+		free(c[i].path);
+	free(c);
+	if (again == n)
+		return 0;
+	vl_error("%s: names the same resource as %s; name it once", res[again], res[first]);
+	return VL_EXIT_USAGE;
 }

@@ -71,4 +71,12 @@ const char *vl_advice(int err);
  */
 int vl_resource_error(const char *res, int err);
 
+/*
+ * A resource named twice among the @n of @res (a.img ./a.img; with
+ * @direct, where the file is the lock, also two hard links of one file;
+ * @literal: strings, not paths) is a usage error, said before anything is
+ * made, taken or released. Returns 0, or the exit status after one line.
+ */
+int vl_named_twice(const char *const *res, size_t n, unsigned literal, int direct);
+
 #endif

@@ -107,6 +107,23 @@ nothing_made() {
 	done
 }
 
+@test "release of one resource named twice is 64 in one line, and nothing is released" {
+	ln -s disk.img "$WORK/alias.img"
+	run --separate-stderr tvl acquire -o vm1 disk.img
+	assert_success
+	run --separate-stderr tvl release disk.img ./disk.img
+	assert_error 64 "./disk.img: names the same resource as disk.img; name it once"
+	run --separate-stderr tvl release alias.img abc disk.img
+	assert_error 64 "disk.img: names the same resource as alias.img; name it once"
+	run --separate-stderr tvl release --literal lease-a lease-a
+	assert_error 64 "lease-a: names the same resource as lease-a; name it once"
+	run --separate-stderr "$VIRLOCK" -L "$LS" list -r -n -o PATH,OWNER
+	assert_equal "$output" "$WORK/disk.img vm1"
+	run --separate-stderr tvl release disk.img
+	assert_success
+	assert_clean
+}
+
 @test "a pid is a positive number for every option that takes one: 0 or an empty word is 64" {
 	mkdir -m 0700 "$LS"
 	run --separate-stderr tvl acquire -o vm1 disk.img
