@@ -37,6 +37,9 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	if (err == -ETIMEDOUT && o->wait_given > 0)
 		vl_error("%s: still busy after %g %s%s", res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
 			 vl_advice(err));
+	else if (err == -EBUSY && o->wait_zero)
+		vl_error("%s: %s%s (-w 0 does not wait)", res, lockspace_strerror(err),
+			 vl_advice(-ETIMEDOUT));
 	else
 		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
 	int status = virlock_exit_code(err);
@@ -58,9 +61,10 @@ int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int
 		vl_error("owner %s: still in use%s after %g %s; nothing is held", o->owner, who,
 			 o->wait_given, ACQUIRE_SECONDS(o->wait_given));
 	else if (err == -EBUSY)
-		vl_error("owner %s: in use%s; wait for it with -w, add resources to it without a command, "
-			 "or choose another label",
-			 o->owner, who);
+		vl_error("owner %s: in use%s; %sadd resources to it without a command, or choose another "
+			 "label%s",
+			 o->owner, who, o->wait_zero ? "" : "wait for it with -w, ",
+			 o->wait_zero ? " (-w 0 does not wait)" : "");
 	else
 		vl_error("owner %s: holder records in %s: %s%s", o->owner, lockspace_dir(ls),
 			 lockspace_strerror(err), vl_advice(err));

@@ -12,6 +12,7 @@ struct acquire_opts {
 	unsigned flags;		      /* LOCKSPACE_SHARED, LOCKSPACE_LITERAL */
 	double wait;		      /* < 0 for ever, 0 no wait, > 0 seconds (what is left) */
 	double wait_given;	      /* the wait as the user gave it, for messages */
+	int wait_zero;		      /* -w 0 given: busy is not to be met with "wait with -w" */
 	const char *owner;	      /* NULL for none */
 	int conflict_exit;	      /* the status for busy or timed out (75 or -E) */
 	int no_kill;		      /* --no-kill */

@@ -27,6 +27,7 @@ struct ca_args {
 	int attach;
 	char *owner;
 	double wait;
+	int wait_set; /* the wait was given with -w, not left at its default or -n */
 	char **extra; /* resources popt took as the value of -w */
 	size_t nextra;
 };
@@ -269,11 +270,13 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 	while (!status && (rc = poptGetNextOpt(con)) > 0) {
 		if (rc == 'n') {
 			a.wait = 0;
+			a.wait_set = 0;
 		} else if (rc == 's' || rc == 'x') {
 			a.mode = rc == 's';
 		} else if (rc == 'w') {
 			int att = (size_t)nwait < nattached && attached[nwait];
 			nwait++;
+			a.wait_set = 1;
 			status = ca_wait_value(&a, poptGetOptArg(con), att);
 		} else if (rc == 'P') {
 			char *value = poptGetOptArg(con);
@@ -332,6 +335,7 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		.flags = (a.mode ? LOCKSPACE_SHARED : 0) | (a.literal ? LOCKSPACE_LITERAL : 0),
 		.wait = a.wait,
 		.wait_given = a.wait,
+		.wait_zero = a.wait_set && a.wait == 0,
 		.owner = a.owner,
 		.conflict_exit = a.conflict,
 		.no_kill = nkill,

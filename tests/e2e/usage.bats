@@ -124,6 +124,27 @@ nothing_made() {
 	assert_clean
 }
 
+@test "a busy resource with -w 0 is not met with advice to wait with -w" {
+	run --separate-stderr tvl acquire -o vm1 disk.img
+	assert_success
+	local c
+	for c in "-w 0 disk.img" "-w 0 disk.img -- true" "--wait=0 -o vm2 abc disk.img -- true"; do
+		# shellcheck disable=SC2086 # the words of the command line
+		run --separate-stderr tvl acquire $c
+		assert_error 75 "virlock: disk.img: held by another holder; see 'virlock inspect' for its holder (-w 0 does not wait)"
+	done
+	run --separate-stderr tvl acquire -w 0 -o vm1 abc -- true
+	assert_error 75 "virlock: owner vm1: in use by holder" "; add resources to it without a command, or choose another label (-w 0 does not wait)"
+	# Without -w, or with -n after it, waiting is still the advice.
+	run --separate-stderr tvl acquire disk.img -- true
+	assert_error 75 "for its holder, or wait with -w"
+	run --separate-stderr tvl acquire -w 0 -n disk.img -- true
+	assert_error 75 "for its holder, or wait with -w"
+	run --separate-stderr tvl release --owner vm1
+	assert_success
+	assert_clean
+}
+
 @test "a pid is a positive number for every option that takes one: 0 or an empty word is 64" {
 	mkdir -m 0700 "$LS"
 	run --separate-stderr tvl acquire -o vm1 disk.img
