@@ -160,6 +160,13 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 		/* It ended, or let go after a release, before it answered:
 		 * nothing of ours is held there; the caller starts anew. */
 		status = ACQUIRE_HOLDER_GONE;
+	} else if (err == -ECONNABORTED && !ah_owns(ls, o->owner, pid)) {
+		/* It took the request and ended before it was done: as a holder
+		 * that ends on a signal says, nothing was added. */
+		vl_error("owner %s: holder %d ended before the resources were free; nothing was added; start "
+			 "a new holder with 'virlock acquire --owner %s RESOURCE...'",
+			 o->owner, (int)pid, o->owner);
+		status = VL_EXIT_NOINPUT;
 	} else if (err) {
 		status = ah_lost(pid, o, err);
 	} else if (!code && (bad = ah_unconfirmed(ls, pid, resources, o->n, o->flags)) < o->n) {

@@ -314,6 +314,28 @@ label_waiter() {
 	assert_clean
 }
 
+@test "a hotplug that waits in a holder killed with SIGKILL ends 66 and starts no holder" {
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	wait_for 10 keeps_hotplug "$h"
+	kill -KILL "$h"
+	wait_for 10 gone "$h"
+	bg_finish other
+	status=0
+	wait "$hp" || status=$?
+	assert_equal "$status" 66
+	run cat "$WORK/hp.out"
+	assert_output "virlock: owner vmq: holder $h ended before the resources were free; nothing was added; start a new holder with 'virlock acquire --owner vmq RESOURCE...'"
+	run vl list -n -r -o PATH,PID,OWNER
+	assert_output ""
+	assert_clean
+}
+
 @test "a holder forgets a waiting hotplug whose client gave up, then ends with its last lock" {
 	bg_supervise other "$B"
 	vl acquire --owner vmq "$A" 3>&-
