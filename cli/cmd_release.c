@@ -2,6 +2,7 @@
 /* cmd_release.c: virlock release: find the holders and ask each over its control socket. */
 #include <errno.h>
 #include <popt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,14 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
 	free(holders);
 	free(request);
+	if (err == -ENOENT && (kill(pid, 0) == 0 || errno == EPERM)) {
+		/* The kernel named it a holder and it runs: its socket file went. */
+		vl_error("%s: holder %d runs but has no control socket (removed?); it cannot be asked; "
+			 "nothing "
+			 "was released; stop its command or kill it",
+			 what, (int)pid);
+		return VL_EXIT_OSERR;
+	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		vl_error("%s: holder %d has no control socket; it is gone or is not a virlock holder", what,
 			 (int)pid);

@@ -130,6 +130,24 @@ teardown() {
 	assert_output --partial "owner vm1"
 }
 
+@test "release of a live holder whose control socket was removed says so: 71, nothing released" {
+	vl acquire -o ns "$A" 3>&-
+	local h
+	h=$(holder_pids)
+	rm "$LS/.holders/$h.sock"
+	run --separate-stderr vl release --owner ns
+	assert_failure 71
+	assert_equal "$stderr" "virlock: owner ns: holder $h runs but has no control socket (removed?); it cannot be asked; nothing was released; stop its command or kill it"
+	run --separate-stderr vl release "$A"
+	assert_failure 71
+	assert_equal "$stderr" "virlock: $A: holder $h runs but has no control socket (removed?); it cannot be asked; nothing was released; stop its command or kill it"
+	run is_busy "$A"
+	assert_success
+	alive "$h"
+	kill -TERM "$h"
+	wait_for 10 gone "$h"
+}
+
 @test "release --pid releases every lock of that holder" {
 	vl acquire "$A" "$B" 3>&-
 	local h
