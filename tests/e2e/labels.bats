@@ -240,6 +240,23 @@ label_waiter() {
 
 # --- --attach ---
 
+@test "acquire -v of a hotplug counts every lock its holder now holds, not only those it asked for" {
+	touch "$WORK/c.img"
+	vl acquire --owner vh "$A" 3>&-
+	local h
+	h=$(label_holder vh)
+	run --separate-stderr vl -v acquire --owner vh "$B" "$WORK/c.img"
+	assert_success
+	assert_equal "$stderr" "virlock: 3 locks now held by holder $h (owner vh)"
+	run --separate-stderr vl -v acquire --owner vh "$B"
+	assert_success
+	assert_equal "${stderr_lines[-1]}" "virlock: 3 locks now held by holder $h (owner vh)"
+	run vl release --owner vh
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
+
 @test "acquire --attach adds to the live holder only; a mistyped label holds nothing (66)" {
 	vl acquire --owner web1 "$A" 3>&-
 	local h
