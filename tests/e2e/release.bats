@@ -202,6 +202,39 @@ teardown() {
 	assert_equal "$status" 0
 }
 
+@test "release checks with the kernel: a holder that answers ok and keeps its locks gets 71" {
+	# A process that owns the label fakevm and B's lock, listens on its
+	# socket and answers "ok" to everything, releasing nothing.
+	local label name fake line=
+	mkdir -p "$LS/.holders"
+	label=owner.$(printf %s fakevm | md5sum | cut -c1-32)
+	name=$(printf %s "$(realpath "$B")" | md5sum | cut -c1-32)
+	: >"$LS/.holders/$label"
+	printf %s "$(realpath "$B")" >"$LS/$name"
+	mkfifo "$WORK/fake.out"
+	"$HELPERS/fakeholder" holder lie "$LS" ".holders/$label:$name" >"$WORK/fake.out" 2>"$WORK/fake.err" \
+		</dev/null 3>&- &
+	fake=$!
+	BG_PIDS+=("$fake")
+	read -r -t 10 line <>"$WORK/fake.out"
+	assert_equal "$line" ready
+	run --separate-stderr vl release --owner fakevm
+	assert_failure 71
+	assert_equal "$stderr" "virlock: owner fakevm: holder $fake answered that it released everything, but the kernel still shows $(realpath "$B") held by that process; do not trust that holder"
+	run --separate-stderr vl release "$B"
+	assert_failure 71
+	assert_equal "$stderr" "virlock: $B: holder $fake answered that it released $B, but the kernel still shows it held by that process; do not trust that holder"
+	run --separate-stderr vl release --pid "$fake"
+	assert_failure 71
+	assert_equal "$stderr" "virlock: pid $fake: holder $fake answered that it released everything, but the kernel still shows $(realpath "$B") held by that process; do not trust that holder"
+	run is_busy "$B"
+	assert_success
+	kill -TERM "$fake"
+	wait "$fake" || true
+	run vl release "$B"
+	assert_failure 66
+}
+
 @test "release --all releases every holder" {
 	vl acquire "$A" 3>&-
 	vl acquire --literal lease-9 3>&-
