@@ -37,8 +37,14 @@ static int ah_owns(struct lockspace *ls, const char *owner, pid_t pid)
 }
 
 /* The transport failed while @pid still owns the label: say what is wrong. */
-static int ah_lost(pid_t pid, const struct acquire_opts *o, int err)
+static int ah_lost(pid_t pid, const struct acquire_opts *o, const char *holders, int err)
 {
+	if (err == -ESRCH) {
+		vl_error("owner %s: holder %d: another process answers on its control socket; nothing was "
+			 "added; check %s/%d.sock",
+			 o->owner, (int)pid, holders ? holders : ".holders", (int)pid);
+		return VL_EXIT_OSERR;
+	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		vl_error("owner %s: holder %d does not listen yet (it may still wait for its own locks); try "
 			 "again once 'virlock list' shows them held",
@@ -153,15 +159,21 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	struct ah_req r = {o->flags, (const char *const *)resources, o->n, wait_ms};
 	if (!err)
 		err = ah_call(ls, o->owner, holders, pid, &r, &code, text, sizeof(text));
-	free(holders);
 	size_t bad = o->n;
 	if (err && (err == -ENOENT || err == -ECONNREFUSED || err == -ECONNRESET || err == -EPROTO) &&
 	    !ah_owns(ls, o->owner, pid)) {
 		/* It ended, or let go after a release, before it answered:
 		 * nothing of ours is held there; the caller starts anew. */
 		status = ACQUIRE_HOLDER_GONE;
+	} else if (err == -ECONNABORTED && !ah_owns(ls, o->owner, pid)) {
+		/* It took the request and ended before it was done: as a holder
+		 * that ends on a signal says, nothing was added. */
+		vl_error("owner %s: holder %d ended before the resources were free; nothing was added; start "
+			 "a new holder with 'virlock acquire --owner %s RESOURCE...'",
+			 o->owner, (int)pid, o->owner);
+		status = VL_EXIT_NOINPUT;
 	} else if (err) {
-		status = ah_lost(pid, o, err);
+		status = ah_lost(pid, o, holders, err);
 	} else if (!code && (bad = ah_unconfirmed(ls, pid, resources, o->n, o->flags)) < o->n) {
 		vl_error("owner %s: %s: holder %d answered that it holds it, but the kernel does not show it "
 			 "held by that process; do not trust that holder; see 'virlock inspect %s'",
@@ -193,6 +205,7 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	} else if (*text && !o->quiet) {
 		vl_error("owner %s: %s", o->owner, text); /* what was held already: a notice */
 	}
+	free(holders);
 out:
 	free(request);
 	acquire_free_list(resources, o->n);

@@ -162,6 +162,21 @@ static int ca_supervise(struct lockspace *ls, const struct acquire_opts *o)
 	return supervisor_run(ls, &so);
 }
 
+/* The locks the record of holder @pid lists: all it holds, the hotplug's included. */
+struct ca_count {
+	pid_t pid;
+	size_t n;
+};
+
+static int ca_count_record(const struct lockspace_record *rec, void *arg)
+{
+	struct ca_count *c = arg;
+	if (rec->pid != c->pid)
+		return 0;
+	c->n = rec->nlocks;
+	return 1;
+}
+
 /* How often an acquire looks up its label again because the holder it found
  * ended, or another acquire claimed the label first: each round either adds
  * to a live holder or starts one, so only a label that changes hands all the
@@ -184,9 +199,11 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 		int err = o->owner ? lockspace_owner_pid(ls, o->owner, &pid) : -ENOENT;
 		if (err == 0 && !o->command && !o->for_pid) {
 			status = acquire_hotplug(ls, pid, o);
-			if (status == 0)
-				vl_verbose(ctx, "%zu lock%s now held by holder %d (owner %s)", o->n,
-					   o->n == 1 ? "" : "s", (int)pid, o->owner);
+			struct ca_count count = {pid, 0};
+			if (status == 0 && ctx->verbose &&
+			    lockspace_holders(ls, ca_count_record, &count) == 1)
+				vl_verbose(ctx, "%zu lock%s now held by holder %d (owner %s)", count.n,
+					   count.n == 1 ? "" : "s", (int)pid, o->owner);
 			lockspace_close(ls);
 			if (status != ACQUIRE_HOLDER_GONE)
 				return status;

@@ -2,6 +2,7 @@
 /* cmd_release.c: virlock release: find the holders and ask each over its control socket. */
 #include <errno.h>
 #include <popt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,40 @@ static int cr_collect_record(const struct lockspace_record *rec, void *arg)
 	return cr_add(p, rec->pid) < 0 ? -ENOMEM : 0;
 }
 
+/* A lock the kernel shows *arg's pid holding: stops the walk with its resource. */
+struct cr_held {
+	pid_t pid;
+	char what[4096];
+};
+
+static int cr_still_held_cb(const struct lockspace_info *info, void *arg)
+{
+	struct cr_held *h = arg;
+	for (size_t i = 0; i < info->nholders; i++)
+		if (info->holders[i].pid == h->pid && !(info->holders[i].flags & LOCKSPACE_HOLDER_STALE)) {
+			snprintf(h->what, sizeof(h->what), "%s", info->path ? info->path : info->name);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * After an "ok": does the kernel (F_GETLK, as lockspace_probe() sees it)
+ * still show @pid holding @name, or with @name NULL any lock? Whoever
+ * answered on the socket, the kernel has the last word. Fills @held.
+ */
+static int cr_still_held(struct lockspace *ls, pid_t pid, const char *name, struct cr_held *held)
+{
+	held->pid = pid;
+	if (name) {
+		enum lockspace_state state;
+		pid_t who = 0;
+		snprintf(held->what, sizeof(held->what), "%s", name);
+		return lockspace_probe(ls, name, LOCKSPACE_BYNAME, &state, &who) == 0 && who == pid;
+	}
+	return lockspace_foreach(ls, 0, cr_still_held_cb, held) == 1;
+}
+
 /* Ask holder @pid to release @name (NULL: everything); @what names it in messages. */
 static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char *what, int missing_status)
 {
@@ -70,6 +105,14 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
 	free(holders);
 	free(request);
+	if (err == -ENOENT && (kill(pid, 0) == 0 || errno == EPERM)) {
+		/* The kernel named it a holder and it runs: its socket file went. */
+		vl_error("%s: holder %d runs but has no control socket (removed?); it cannot be asked; "
+			 "nothing "
+			 "was released; stop its command or kill it",
+			 what, (int)pid);
+		return VL_EXIT_OSERR;
+	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		vl_error("%s: holder %d has no control socket; it is gone or is not a virlock holder", what,
 			 (int)pid);
@@ -100,6 +143,19 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 		vl_error("%s: holder %d: %s%s", what, (int)pid, text,
 			 code == -EACCES ? "; run as its user or as root" : "");
 		return virlock_exit_code(code);
+	}
+	struct cr_held held;
+	if (cr_still_held(ls, pid, name, &held)) {
+		if (name)
+			vl_error("%s: holder %d answered that it released %s, but the kernel still shows it "
+				 "held "
+				 "by that process; do not trust that holder",
+				 what, (int)pid, what);
+		else
+			vl_error("%s: holder %d answered that it released everything, but the kernel still "
+				 "shows %s held by that process; do not trust that holder",
+				 what, (int)pid, held.what);
+		return VL_EXIT_OSERR;
 	}
 	return 0;
 }

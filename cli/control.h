@@ -52,6 +52,10 @@ struct control_request {
 
 /* A handler's answer that keeps the connection for a later control_answer(). */
 #define CONTROL_DEFER 1
+/* The line a holder sends at once for a request it defers: it took it, and
+ * answers later. A client that loses the connection after it knows the
+ * holder ended with the request (control_call() returns -ECONNABORTED). */
+#define CONTROL_TAKEN "taken"
 
 /* The answer a holder gives: 0 or a negative errno, and a one-line text; or CONTROL_DEFER. */
 typedef int (*control_handler_fn)(const struct control_request *req, char *text, size_t len, void *arg);
@@ -97,7 +101,9 @@ void control_answer(int fd, int code, const char *text);
  * the answer, or a negative errno of the transport: -ENOENT or -ECONNREFUSED
  * (no holder listens), -EACCES, -ETIMEDOUT (no answer), -EPROTO (garbage, or
  * the holder closed the connection without an answer: it ended), -ESRCH (the
- * socket is not @pid's, or @pid runs as a user we may not talk to).
+ * socket is not @pid's, or @pid runs as a user we may not talk to),
+ * -ECONNABORTED (the holder took the request, then closed the connection
+ * without an answer: it ended before it was done).
  * The caller passes only a pid the kernel confirms as a holder (F_GETLK on
  * a lock or label file, or a live record: pid and start time): the socket
  * file may have been planted, so the peer must be that very pid

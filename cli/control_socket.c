@@ -230,6 +230,10 @@ int control_serve(int listenfd, control_handler_fn fn, void *arg)
 			snprintf(text, sizeof(text), "bad request");
 		}
 		if (code == CONTROL_DEFER) {
+			/* Tell the client we took its request: if we end before the
+			 * answer, it knows not to start anew elsewhere. */
+			cs_send_all(fd, CONTROL_TAKEN "\n", strlen(CONTROL_TAKEN) + 1,
+				    cs_now_ms() + CONTROL_READ_TIMEOUT_MS);
 			free(line);
 			return fd;
 		}
@@ -304,6 +308,14 @@ int control_call_timeout(const char *holders, pid_t pid, const char *request, in
 	/* A holder that refuses us answers without reading: its answer is still there. */
 	if (!err || err == -EPIPE || err == -ECONNRESET)
 		err = cs_read_line(fd, CONTROL_MAX_ANSWER, deadline, &line);
+	if (!err && strcmp(line, CONTROL_TAKEN) == 0) {
+		/* The holder took the request: losing it now means it ended. */
+		free(line);
+		line = NULL;
+		err = cs_read_line(fd, CONTROL_MAX_ANSWER, deadline, &line);
+		if (err == -EPROTO || err == -ECONNRESET)
+			err = -ECONNABORTED;
+	}
 	if (err == -E2BIG)
 		err = -EPROTO;
 	if (!err)

@@ -240,6 +240,23 @@ label_waiter() {
 
 # --- --attach ---
 
+@test "acquire -v of a hotplug counts every lock its holder now holds, not only those it asked for" {
+	touch "$WORK/c.img"
+	vl acquire --owner vh "$A" 3>&-
+	local h
+	h=$(label_holder vh)
+	run --separate-stderr vl -v acquire --owner vh "$B" "$WORK/c.img"
+	assert_success
+	assert_equal "$stderr" "virlock: 3 locks now held by holder $h (owner vh)"
+	run --separate-stderr vl -v acquire --owner vh "$B"
+	assert_success
+	assert_equal "${stderr_lines[-1]}" "virlock: 3 locks now held by holder $h (owner vh)"
+	run vl release --owner vh
+	assert_success
+	wait_for 10 gone "$h"
+	assert_clean
+}
+
 @test "acquire --attach adds to the live holder only; a mistyped label holds nothing (66)" {
 	vl acquire --owner web1 "$A" 3>&-
 	local h
@@ -311,6 +328,28 @@ label_waiter() {
 	assert_output "virlock: owner vmq: holder $h ended before the resources were free; nothing was added; start a new holder with 'virlock acquire --owner vmq RESOURCE...'"
 	wait_for 10 gone "$h"
 	bg_finish other
+	assert_clean
+}
+
+@test "a hotplug that waits in a holder killed with SIGKILL ends 66 and starts no holder" {
+	bg_supervise other "$B"
+	vl acquire --owner vmq "$A" 3>&-
+	local h
+	h=$(label_holder vmq)
+	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
+	local hp=$!
+	BG_PIDS+=("$hp")
+	wait_for 10 keeps_hotplug "$h"
+	kill -KILL "$h"
+	wait_for 10 gone "$h"
+	bg_finish other
+	status=0
+	wait "$hp" || status=$?
+	assert_equal "$status" 66
+	run cat "$WORK/hp.out"
+	assert_output "virlock: owner vmq: holder $h ended before the resources were free; nothing was added; start a new holder with 'virlock acquire --owner vmq RESOURCE...'"
+	run vl list -n -r -o PATH,PID,OWNER
+	assert_output ""
 	assert_clean
 }
 

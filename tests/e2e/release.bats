@@ -130,6 +130,24 @@ teardown() {
 	assert_output --partial "owner vm1"
 }
 
+@test "release of a live holder whose control socket was removed says so: 71, nothing released" {
+	vl acquire -o ns "$A" 3>&-
+	local h
+	h=$(holder_pids)
+	rm "$LS/.holders/$h.sock"
+	run --separate-stderr vl release --owner ns
+	assert_failure 71
+	assert_equal "$stderr" "virlock: owner ns: holder $h runs but has no control socket (removed?); it cannot be asked; nothing was released; stop its command or kill it"
+	run --separate-stderr vl release "$A"
+	assert_failure 71
+	assert_equal "$stderr" "virlock: $A: holder $h runs but has no control socket (removed?); it cannot be asked; nothing was released; stop its command or kill it"
+	run is_busy "$A"
+	assert_success
+	alive "$h"
+	kill -TERM "$h"
+	wait_for 10 gone "$h"
+}
+
 @test "release --pid releases every lock of that holder" {
 	vl acquire "$A" "$B" 3>&-
 	local h
@@ -182,6 +200,39 @@ teardown() {
 	assert_success
 	bg_finish sv
 	assert_equal "$status" 0
+}
+
+@test "release checks with the kernel: a holder that answers ok and keeps its locks gets 71" {
+	# A process that owns the label fakevm and B's lock, listens on its
+	# socket and answers "ok" to everything, releasing nothing.
+	local label name fake line=
+	mkdir -p "$LS/.holders"
+	label=owner.$(printf %s fakevm | md5sum | cut -c1-32)
+	name=$(printf %s "$(realpath "$B")" | md5sum | cut -c1-32)
+	: >"$LS/.holders/$label"
+	printf %s "$(realpath "$B")" >"$LS/$name"
+	mkfifo "$WORK/fake.out"
+	"$HELPERS/fakeholder" holder lie "$LS" ".holders/$label:$name" >"$WORK/fake.out" 2>"$WORK/fake.err" \
+		</dev/null 3>&- &
+	fake=$!
+	BG_PIDS+=("$fake")
+	read -r -t 10 line <>"$WORK/fake.out"
+	assert_equal "$line" ready
+	run --separate-stderr vl release --owner fakevm
+	assert_failure 71
+	assert_equal "$stderr" "virlock: owner fakevm: holder $fake answered that it released everything, but the kernel still shows $(realpath "$B") held by that process; do not trust that holder"
+	run --separate-stderr vl release "$B"
+	assert_failure 71
+	assert_equal "$stderr" "virlock: $B: holder $fake answered that it released $B, but the kernel still shows it held by that process; do not trust that holder"
+	run --separate-stderr vl release --pid "$fake"
+	assert_failure 71
+	assert_equal "$stderr" "virlock: pid $fake: holder $fake answered that it released everything, but the kernel still shows $(realpath "$B") held by that process; do not trust that holder"
+	run is_busy "$B"
+	assert_success
+	kill -TERM "$fake"
+	wait "$fake" || true
+	run vl release "$B"
+	assert_failure 66
 }
 
 @test "release --all releases every holder" {

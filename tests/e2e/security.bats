@@ -252,6 +252,20 @@ gate_open() {
 	# Nothing is held, as list says.
 	run tvl list -n -r -o PATH
 	assert_output ""
+	# Whoever can write .holders makes the member's socket lead to root's holder Q.
+	tvl acquire -o vmq "$A"
+	local q holders
+	q=$(tvl list --owner vmq -n -r -o PID)
+	holders=$(realpath "$LS")/.holders
+	rm "$LS/.holders/$fake.sock"
+	ln -s "$q.sock" "$LS/.holders/$fake.sock"
+	run --separate-stderr tvl acquire --owner vm1 "$B"
+	assert_error 71 "owner vm1: holder $fake: another process answers on its control socket; nothing was added; check $holders/$fake.sock"
+	run tvl list -n -r -o PATH,OWNER
+	assert_output "$A vmq"
+	rm "$LS/.holders/$fake.sock"
+	run tvl release --owner vmq
+	assert_success
 	kill -TERM "$fake"
 	wait_for 10 gone "$fake"
 	assert_clean "$LS"

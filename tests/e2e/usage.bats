@@ -348,12 +348,12 @@ nothing_made() {
 	h=$(tvl list -r -n -o PID --owner vv | sort -u)
 	run --separate-stderr tvl -v acquire --attach --owner vv data.img
 	assert_success
-	assert_equal "$stderr" "virlock: 1 lock now held by holder $h (owner vv)"
+	assert_equal "$stderr" "virlock: 3 locks now held by holder $h (owner vv)"
 	run --separate-stderr tvl -v acquire --owner vv data.img log.img
 	assert_success
 	assert_output ""
 	# data.img was held already: the notice says so, and -v what is held now.
-	assert_equal "${stderr_lines[-1]}" "virlock: 2 locks now held by holder $h (owner vv)"
+	assert_equal "${stderr_lines[-1]}" "virlock: 4 locks now held by holder $h (owner vv)"
 	# Without -v a hotplug stays silent.
 	run --separate-stderr tvl acquire --attach --owner vv 5s
 	assert_success

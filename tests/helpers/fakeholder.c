@@ -18,9 +18,9 @@
 
 static void usage(void)
 {
-	fputs("usage: fakeholder holder MODE LOCKSPACE NAME [OWNER]\n"
+	fputs("usage: fakeholder holder MODE LOCKSPACE NAME[:NAME...] [OWNER]\n"
 	      "       fakeholder client MODE SOCKET\n"
-	      "holder: take a raw fcntl write lock on byte 0 of LOCKSPACE/NAME (which must exist),\n"
+	      "holder: take a raw fcntl write lock on byte 0 of each LOCKSPACE/NAME (which must exist),\n"
 	      "  listen on LOCKSPACE/.holders/<pid>.sock (and, with OWNER, write a holder record\n"
 	      "  naming OWNER), print \"ready\", then answer every connection as MODE says until\n"
 	      "  SIGTERM, SIGINT or SIGHUP:\n"
@@ -134,15 +134,22 @@ static int holder(const char *mode, const char *dir, const char *name, const cha
 {
 	if (chdir(dir) < 0)
 		return die(dir);
-	int lfd = open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (lfd < 0)
-		return die(name);
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-	if (fcntl(lfd, F_SETLK, &fl) < 0)
-		return die("lock");
+	/* NAME may be several files joined with ':', each locked by this process. */
+	char names[4096];
+	snprintf(names, sizeof(names), "%s", name);
+	int lfd[16], nl = 0;
+	for (char *save = NULL, *n = strtok_r(names, ":", &save); n && nl < 16;
+	     n = strtok_r(NULL, ":", &save)) {
+		lfd[nl] = open(n, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (lfd[nl] < 0)
+			return die(n);
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+		if (fcntl(lfd[nl++], F_SETLK, &fl) < 0)
+			return die("lock");
+	}
 	if ((mkdir(".holders", 0700) < 0 && errno != EEXIST) || chdir(".holders") < 0)
 		return die(".holders");
-	if (owner && write_record(name, owner))
+	if (owner && write_record(names, owner))
 		return 1;
 	sigset_t set;
 	sigemptyset(&set);
@@ -183,7 +190,8 @@ static int holder(const char *mode, const char *dir, const char *name, const cha
 		snprintf(file, sizeof(file), "%d", (int)getpid());
 		unlink(file);
 	}
-	close(lfd);
+	while (nl > 0)
+		close(lfd[--nl]);
 	return 0;
 }
 
