@@ -114,9 +114,28 @@ static int ah_confirm_cb(const struct lockspace_info *info, void *arg)
 	return 0;
 }
 
+/*
+ * A resource found free after an "ok" was either released since (a release
+ * that empties the holder drops its locks, then its label) or never taken by
+ * a process that only pretends to be the holder, and keeps the label it
+ * answers for. 1 if the label leaves @pid within a second: the first case.
+ */
+static int ah_let_go(struct lockspace *ls, pid_t pid, const char *owner)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		pid_t label_pid = 0;
+		if (lockspace_owner_pid(ls, owner, &label_pid) != 0 || label_pid != pid)
+			return 1;
+		struct timespec tick = {0, 10 * 1000 * 1000};
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
 /* After an "ok": the kernel must show @pid holding each resource, whoever
  * answered on the socket. Returns @n, or the index of the first one it does not. */
-static size_t ah_unconfirmed(struct lockspace *ls, pid_t pid, char **resources, size_t n, unsigned flags)
+static size_t ah_unconfirmed(struct lockspace *ls, pid_t pid, const char *owner, char **resources, size_t n,
+			     unsigned flags)
 {
 	unsigned rflags = flags & LOCKSPACE_LITERAL;
 	for (size_t i = 0; i < n; i++) {
@@ -124,6 +143,9 @@ static size_t ah_unconfirmed(struct lockspace *ls, pid_t pid, char **resources, 
 		pid_t who = 0;
 		int err = lockspace_probe(ls, resources[i], rflags, &state, &who);
 		if (err == 0 && who == pid)
+			continue;
+		if ((err == -ENOENT || (err == 0 && state == LOCKSPACE_STATE_FREE)) &&
+		    ah_let_go(ls, pid, owner))
 			continue;
 		/* F_GETLK names one holder of a shared lock, a lease its owners:
 		 * ask the whole truth (/proc/locks), once, only then. */
@@ -174,7 +196,7 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 		status = VL_EXIT_NOINPUT;
 	} else if (err) {
 		status = ah_lost(pid, o, holders, err);
-	} else if (!code && (bad = ah_unconfirmed(ls, pid, resources, o->n, o->flags)) < o->n) {
+	} else if (!code && (bad = ah_unconfirmed(ls, pid, o->owner, resources, o->n, o->flags)) < o->n) {
 		vl_error("owner %s: %s: holder %d answered that it holds it, but the kernel does not show it "
 			 "held by that process; do not trust that holder; see 'virlock inspect %s'",
 			 o->owner, o->resources[bad], (int)pid, o->resources[bad]);
