@@ -106,11 +106,12 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	free(holders);
 	free(request);
 	if (err == -ENOENT && (kill(pid, 0) == 0 || errno == EPERM)) {
-		/* The kernel named it a holder and it runs: its socket file went. */
-		vl_error("%s: holder %d runs but has no control socket (removed?); it cannot be asked; "
-			 "nothing "
-			 "was released; stop its command or kill it",
-			 what, (int)pid);
+		/* The kernel named it a holder and it runs: it is not a virlock
+		 * holder (a program's own lock), or its socket file was removed. */
+		vl_error(
+			"%s: holder %d runs but has no control socket (not a virlock holder, or its socket "
+			"was removed); it cannot be asked; nothing was released; stop its command or kill it",
+			what, (int)pid);
 		return VL_EXIT_OSERR;
 	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {

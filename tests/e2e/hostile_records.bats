@@ -149,7 +149,7 @@ bad_record() {
 	run --separate-stderr tvl release "$A"
 	assert_error 66 "$A: not held by anyone"
 	run --separate-stderr tvl release --owner evil
-	assert_error 71 "holder $SLEEPER has no control socket" "not a virlock holder"
+	assert_error 71 "holder $SLEEPER runs but has no control socket" "not a virlock holder"
 	run tvl acquire "$A" -- true
 	assert_success
 	alive "$SLEEPER"
@@ -216,7 +216,7 @@ release_at_once() {
 	read -r -t 10 line <>"$WORK/raw.out"
 	assert_equal "$line" ready
 	run --separate-stderr tvl release --literal raw-lease
-	assert_error 71 "raw-lease" "holder $FAKE has no control socket" "not a virlock holder"
+	assert_error 71 "raw-lease" "holder $FAKE runs but has no control socket" "not a virlock holder"
 	mkdir -m 0700 "$LS/.holders"
 	echo junk >"$LS/.holders/$FAKE.sock"
 	run --separate-stderr tvl release --literal raw-lease

@@ -137,10 +137,10 @@ teardown() {
 	rm "$LS/.holders/$h.sock"
 	run --separate-stderr vl release --owner ns
 	assert_failure 71
-	assert_equal "$stderr" "virlock: owner ns: holder $h runs but has no control socket (removed?); it cannot be asked; nothing was released; stop its command or kill it"
+	assert_equal "$stderr" "virlock: owner ns: holder $h runs but has no control socket (not a virlock holder, or its socket was removed); it cannot be asked; nothing was released; stop its command or kill it"
 	run --separate-stderr vl release "$A"
 	assert_failure 71
-	assert_equal "$stderr" "virlock: $A: holder $h runs but has no control socket (removed?); it cannot be asked; nothing was released; stop its command or kill it"
+	assert_equal "$stderr" "virlock: $A: holder $h runs but has no control socket (not a virlock holder, or its socket was removed); it cannot be asked; nothing was released; stop its command or kill it"
 	run is_busy "$A"
 	assert_success
 	alive "$h"
