@@ -332,6 +332,11 @@ label_waiter() {
 }
 
 @test "a hotplug that waits in a holder killed with SIGKILL ends 66 and starts no holder" {
+	# The kill must land after the holder answered "taken", which nothing
+	# outside shows; natively that follows the accept by microseconds, under
+	# valgrind by enough that the kill may come first (then the client goes
+	# round, as for a request that never reached the holder).
+	under_valgrind && skip "valgrind widens the moment before the holder answers 'taken'"
 	bg_supervise other "$B"
 	vl acquire --owner vmq "$A" 3>&-
 	local h
