@@ -38,15 +38,29 @@ static void label_file(const char *owner, char out[LSI_LABEL_FILE_LEN])
 	snprintf(out, LSI_LABEL_FILE_LEN, "%s%s", LSI_LABEL_PREFIX, md5);
 }
 
-/* Another handle or thread of this process has the label (or is taking it). */
-static int label_in_table(int dfd, const char *file)
+enum label_table_state {
+	LABEL_NOT_IN_TABLE,
+	LABEL_HELD_HERE,    /* another handle or thread of this process has the label */
+	LABEL_BEING_CLAIMED /* a thread of this process is taking it, and may fail */
+};
+
+/* Is the label file @file in this process's table, and is its claim
+ * settled? The table is locked by the caller. */
+static enum label_table_state label_in_table_locked(int dfd, const char *file)
 {
 	struct stat st;
+	struct lsi_entry *e = lsi_table_count() && fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0
+				      ? lsi_table_find(st.st_dev, st.st_ino)
+				      : NULL;
+	return !e ? LABEL_NOT_IN_TABLE : e->pending ? LABEL_BEING_CLAIMED : LABEL_HELD_HERE;
+}
+
+static enum label_table_state label_in_table(int dfd, const char *file)
+{
 	lsi_table_lock();
-	int found = lsi_table_count() && fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    lsi_table_find(st.st_dev, st.st_ino);
+	enum label_table_state state = label_in_table_locked(dfd, file);
 	lsi_table_unlock();
-	return found;
+	return state;
 }
 
 /* Wait for a change of the table, or answer busy. */
@@ -90,7 +104,7 @@ static int label_settle(int dfd, const char *file, int fd, const struct stat *st
 static int label_lock(struct lockspace *ls, int dfd, const char *file, int wait,
 		      const struct timespec *deadline, struct lsi_entry **out)
 {
-	if (label_in_table(dfd, file))
+	if (label_in_table(dfd, file) != LABEL_NOT_IN_TABLE)
 		return label_wait_table(wait, deadline);
 	int fd = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
 			ls->group ? 0660 : 0600);
@@ -137,6 +151,7 @@ static int label_lock(struct lockspace *ls, int dfd, const char *file, int wait,
 		e->pending = 0;
 		e->since = time(NULL);
 		*out = e;
+		lsi_table_broadcast(); /* lockspace_owner_pid() may wait for the claim to settle */
 	} else {
 		lsi_table_drop(e);
 	}
@@ -261,6 +276,35 @@ int lockspace_claim_owner(struct lockspace *ls, const char *owner, unsigned flag
 	return err;
 }
 
+/* The pid F_GETLK names as the holder of the label file @file: 0 with
+ * *pid, -ENOENT if it is free (or missing), or -errno. */
+static int label_probe_file(int dfd, const char *file, pid_t *pid)
+{
+	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	enum lockspace_state state = LOCKSPACE_STATE_FREE;
+	pid_t holder = 0;
+	struct stat st;
+	int err;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		err = -EBADMSG;
+	else
+		err = lsi_backend_fcntl.probe(fd, &state, &holder);
+	lsi_close_unheld(fd);
+	if (err < 0)
+		return err;
+	if (state == LOCKSPACE_STATE_FREE || holder <= 0)
+		return -ENOENT;
+	*pid = holder;
+	return 0;
+}
+
+/* How long lockspace_owner_pid() lets a claim of this process settle when
+ * the kernel shows the label free: the claiming thread is then between its
+ * table entry and its lock, or checks the lock it has just taken. */
+#define LABEL_SETTLE_CLAIM_MS 1000
+
 int lockspace_owner_pid(struct lockspace *ls, const char *owner, pid_t *pid)
 {
 	if (!ls || !pid || !lsi_label_valid(owner))
@@ -273,29 +317,31 @@ int lockspace_owner_pid(struct lockspace *ls, const char *owner, pid_t *pid)
 	int dfd = lsi_holders_dir(ls, 0);
 	if (dfd < 0)
 		return dfd;
-	/* Claimed in this process: never open (and close) it behind the claim. */
-	if (label_in_table(dfd, file)) {
-		close(dfd);
-		*pid = getpid();
-		return 0;
+	struct timespec deadline;
+	lsi_deadline(&deadline, LABEL_SETTLE_CLAIM_MS);
+	for (;;) {
+		/* Claimed in this process: never open (and close) it behind the
+		 * claim. A claim still being made is not ours yet: it may wait
+		 * for another process (F_GETLK names it) or fail. */
+		enum label_table_state here = label_in_table(dfd, file);
+		if (here == LABEL_HELD_HERE) {
+			close(dfd);
+			*pid = getpid();
+			return 0;
+		}
+		int err = label_probe_file(dfd, file, pid);
+		if (here == LABEL_NOT_IN_TABLE || err != -ENOENT) {
+			close(dfd);
+			return err;
+		}
+		/* Free to F_GETLK, which never shows this process's own lock:
+		 * the claiming thread may hold it already. Wait until it knows. */
+		lsi_table_lock();
+		err = label_in_table_locked(dfd, file) == LABEL_BEING_CLAIMED ? lsi_table_wait(&deadline) : 0;
+		lsi_table_unlock();
+		if (err == -ETIMEDOUT) {
+			close(dfd);
+			return -ENOENT;
+		}
 	}
-	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	int err = fd < 0 ? (errno == ELOOP ? -EBADMSG : -errno) : 0;
-	close(dfd);
-	if (err < 0)
-		return err;
-	enum lockspace_state state = LOCKSPACE_STATE_FREE;
-	pid_t holder = 0;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		err = -EBADMSG;
-	else
-		err = lsi_backend_fcntl.probe(fd, &state, &holder);
-	lsi_close_unheld(fd);
-	if (err < 0)
-		return err;
-	if (state == LOCKSPACE_STATE_FREE || holder <= 0)
-		return -ENOENT;
-	*pid = holder;
-	return 0;
 }

@@ -324,7 +324,10 @@ LOCKSPACE_API int lockspace_claim_owner(struct lockspace *ls, const char *owner,
 /**
  * Which process owns the label @owner: an F_GETLK probe of its label file
  * (never a record, which a crash may leave behind). *@pid gets the pid
- * (getpid() when this process claims it). Does not block.
+ * (getpid() once a claim of this process is made; while another thread is
+ * still making one, the process the kernel shows holding the label, or a
+ * wait of up to a second for that claim to settle). Never waits for
+ * another process.
  * Returns 0, -ENOENT (no live process claims it), -EINVAL, -EOPNOTSUPP
  * (direct mode), -EBADMSG (the label file is not a regular file), or
  * another negative errno (-EACCES: the records directory is not readable).

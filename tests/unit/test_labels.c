@@ -203,6 +203,56 @@ static void test_waiters_on_unlinked_file(void)
 	lockspace_close(ls);
 }
 
+struct thread_claim {
+	struct lockspace *ls;
+	int rc;
+};
+
+static void *thread_claims_vm1(void *arg)
+{
+	struct thread_claim *t = arg;
+	t->rc = lockspace_claim_owner(t->ls, "vm1", LOCKSPACE_WAIT, -1);
+	return NULL;
+}
+
+/*
+ * A thread of this process waits to claim vm1 while a child has it: the
+ * claim is in the table but not made. owner_pid() from another thread must
+ * name the child the kernel shows, not this process, and this process only
+ * once the claim is made.
+ */
+static void test_claim_in_progress(void)
+{
+	struct lockspace *ls, *mine;
+	struct tu_child c;
+	pid_t pid = 0;
+	char label[PATH_MAX], md5[LOCKSPACE_NAME_LEN + 1], file[64];
+	if (lockspace_open(dir, 0, &ls) < 0 || lockspace_open(dir, 0, &mine) < 0 ||
+	    tu_spawn(&c, claimer_main, NULL) < 0 || tu_md5sum(scratch, "vm1", 3, md5) < 0)
+		return;
+	is_int(tu_answer(&c), 0, "a child claims vm1");
+	snprintf(file, sizeof(file), ".holders/owner.%s", md5);
+	tu_join(label, dir, file);
+	struct thread_claim t = {.ls = mine, .rc = 1};
+	pthread_t th;
+	if (pthread_create(&th, NULL, thread_claims_vm1, &t) != 0)
+		return;
+	ok(blocked_on(getpid(), label), "a thread of this process waits for vm1");
+	is_int(lockspace_owner_pid(ls, "vm1", &pid), 0, "owner_pid of vm1 while the thread waits");
+	is_int(pid, c.pid, "names the child that holds it, not this process");
+	tu_send(c.to, STEP_RELEASE);
+	is_int(tu_answer(&c), 0, "the child lets go");
+	pthread_join(th, NULL);
+	is_int(t.rc, 0, "the thread's claim is made");
+	is_int(lockspace_owner_pid(ls, "vm1", &pid), 0, "owner_pid of vm1 now");
+	is_int(pid, getpid(), "names this process");
+	tu_send(c.to, STEP_EXIT);
+	tu_reap(&c);
+	lockspace_close(mine);
+	is_int(lockspace_owner_pid(ls, "vm1", &pid), -ENOENT, "nobody's once the handle is closed");
+	lockspace_close(ls);
+}
+
 int main(void)
 {
 	tu_init();
@@ -215,6 +265,7 @@ int main(void)
 	test_one_holder();
 	test_crash_frees();
 	test_waiters_on_unlinked_file();
+	test_claim_in_progress();
 	tu_rmrf(scratch);
 	return tap_done();
 }
