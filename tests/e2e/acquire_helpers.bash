@@ -54,27 +54,6 @@ alive() {
 	! gone "$1"
 }
 
-# holder_pids: the pids of the holders listening in the test lockspace.
-holder_pids() {
-	local s
-	for s in "$LS"/.holders/*.sock; do
-		[ -e "$s" ] || continue
-		s=${s##*/}
-		echo "${s%.sock}"
-	done
-}
-
-# is_free RESOURCE... / is_busy RESOURCE...: probe with a fresh supervisor.
-is_free() {
-	"$VIRLOCK" -L "$LS" acquire -n "$@" -- true 3>&-
-}
-
-is_busy() {
-	local rc=0
-	"$VIRLOCK" -L "$LS" acquire -n "$@" -- true 2>/dev/null 3>&- || rc=$?
-	[ "$rc" -eq 75 ]
-}
-
 # is_waiting PID: the kernel lists PID as blocked on a POSIX lock.
 is_waiting() {
 	awk -v p="$1" '$2 == "->" && $6 == p { found = 1 } END { exit !found }' /proc/locks

@@ -32,9 +32,9 @@ teardown() {
 	run cat "$FAKE/web1.args"
 	assert_output "$(printf '%s\n' -name web1 -m 2048 -nographic \
 		-drive "file=$IMAGES/web1-root.qcow2,if=virtio" -drive "file=$IMAGES/web1-data.qcow2,if=virtio")"
-	run busy_now "$IMAGES/web1-root.qcow2"
+	run is_busy "$IMAGES/web1-root.qcow2"
 	assert_success
-	run busy_now "$IMAGES/web1-data.qcow2"
+	run is_busy "$IMAGES/web1-data.qcow2"
 	assert_success
 	wait_for 10 holder_listening "$sv"
 	run vl list --owner web1 -r -n -o PATH,PID,CHILD
@@ -44,7 +44,7 @@ teardown() {
 	vm_stop web1
 	wait "$sv" || rc=$?
 	assert_equal "$rc" 0
-	run free_now "$IMAGES/web1-root.qcow2" "$IMAGES/web1-data.qcow2"
+	run is_free "$IMAGES/web1-root.qcow2" "$IMAGES/web1-data.qcow2"
 	assert_success
 }
 
@@ -59,7 +59,7 @@ teardown() {
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ ${stderr_lines[0]} == "virlock: $IMAGES/web1-data.qcow2: held by another holder;"* ]]
 	[ ! -e "$FAKE/web1.args" ]
-	run free_now "$IMAGES/web1-root.qcow2"
+	run is_free "$IMAGES/web1-root.qcow2"
 	assert_success
 	run vl release --owner backup
 	assert_success
@@ -121,17 +121,17 @@ teardown() {
 		echo "now attach it, e.g. with QMP blockdev-add and device_add"' sh "$IMAGES/web1-data.qcow2"
 	assert_success
 	assert_output "now attach it, e.g. with QMP blockdev-add and device_add"
-	run busy_now "$IMAGES/web1-data.qcow2"
+	run is_busy "$IMAGES/web1-data.qcow2"
 	assert_success
-	run listening_holders
+	run holder_pids
 	assert_output "$sv"
 	# ... later, after device_del:
 	run virlock release "$IMAGES/web1-data.qcow2"
 	assert_success
-	run free_now "$IMAGES/web1-data.qcow2"
+	run is_free "$IMAGES/web1-data.qcow2"
 	assert_success
 	vm_running web1
-	run busy_now "$IMAGES/web1.qcow2"
+	run is_busy "$IMAGES/web1.qcow2"
 	assert_success
 
 	run bash -c 'virlock acquire --owner web1 "$1" &&
@@ -141,7 +141,7 @@ teardown() {
 	vm_stop web1
 	wait "$sv" || rc=$?
 	assert_equal "$rc" 0
-	run free_now "$IMAGES/web1.qcow2" "$IMAGES/web1-data.qcow2"
+	run is_free "$IMAGES/web1.qcow2" "$IMAGES/web1-data.qcow2"
 	assert_success
 }
 
@@ -154,11 +154,11 @@ teardown() {
 	kill -0 "$pid"
 	run vl list --owner mydaemon -r -n -o PATH
 	assert_output "$DATA/shared.img"
-	run busy_now "$DATA/shared.img"
+	run is_busy "$DATA/shared.img"
 	assert_success
 	# It releases when the daemon ends.
 	kill "$pid"
-	wait_for 10 free_now "$DATA/shared.img"
+	wait_for 10 is_free "$DATA/shared.img"
 
 	# The lock fails: the daemon is stopped.
 	vl acquire --owner other "$DATA/shared.img" 3>&-
@@ -186,13 +186,13 @@ teardown() {
 	wait_for 10 test -s "$RUN/mydaemon.pid"
 	local pid
 	pid=$(cat "$RUN/mydaemon.pid")
-	run busy_now "$DATA/shared.img"
+	run is_busy "$DATA/shared.img"
 	assert_success
 	kill -0 "$sv"
 	kill "$pid"
 	wait "$sv" || rc=$?
 	assert_equal "$rc" 0
-	run free_now "$DATA/shared.img"
+	run is_free "$DATA/shared.img"
 	assert_success
 }
 
@@ -253,17 +253,17 @@ teardown() {
 	head -c 100000 /dev/urandom >"$IMAGES/base.qcow2"
 	virlock acquire -s --owner backup "$IMAGES/base.qcow2" 3>&-
 	local h
-	h=$(listening_holders)
+	h=$(holder_pids)
 	run vl acquire -n -s "$IMAGES/base.qcow2" -- true
 	assert_success
-	run busy_now "$IMAGES/base.qcow2"
+	run is_busy "$IMAGES/base.qcow2"
 	assert_success
 	cp --sparse=always "$IMAGES/base.qcow2" "$BACKUP/base.qcow2"
 	cmp "$IMAGES/base.qcow2" "$BACKUP/base.qcow2"
 	run virlock release --owner backup
 	assert_success
 	assert_output ""
-	run free_now "$IMAGES/base.qcow2"
+	run is_free "$IMAGES/base.qcow2"
 	assert_success
 	wait_for 10 exited "$h"
 }
@@ -311,7 +311,7 @@ teardown() {
 	[ ! -e "$killed_label" ]
 	[ -e "$held_lock" ]
 	[ -e "$LS/.holders/$keep" ]
-	run busy_now "$IMAGES/held.qcow2"
+	run is_busy "$IMAGES/held.qcow2"
 	assert_success
 
 	virlock acquire "$IMAGES/free.qcow2" -- true

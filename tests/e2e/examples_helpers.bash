@@ -90,28 +90,6 @@ exited() {
 	[ ! -e "/proc/$1" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]
 }
 
-# free_now RESOURCE... / busy_now RESOURCE...: an exclusive probe gets the
-# locks at once / is refused with 75.
-free_now() {
-	"$VIRLOCK" -L "$LS" acquire -n "$@" -- true 3>&-
-}
-
-busy_now() {
-	local rc=0
-	"$VIRLOCK" -L "$LS" acquire -n "$@" -- true 2>/dev/null 3>&- || rc=$?
-	[ "$rc" -eq 75 ]
-}
-
-# listening_holders: the pids of the holders with a control socket in $LS.
-listening_holders() {
-	local s
-	for s in "$LS"/.holders/*.sock; do
-		[ -e "$s" ] || continue
-		s=${s##*/}
-		echo "${s%.sock}"
-	done
-}
-
 # inspect_shows_waiter RESOURCE PID: inspect lists PID among RESOURCE's waiters.
 inspect_shows_waiter() {
 	"$VIRLOCK" -L "$LS" inspect "$1" | grep -Eq "^waiters: +([0-9]+, *)*$2(,|\$)"

@@ -71,7 +71,7 @@ start_web1() {
 	[[ ${stderr_lines[0]} == *web1* ]]
 	run virlock acquire -E 9 --owner web1 "$IMAGES/other.qcow2" -- true
 	assert_failure 9
-	run free_now "$IMAGES/other.qcow2"
+	run is_free "$IMAGES/other.qcow2"
 	assert_success
 }
 
@@ -130,14 +130,14 @@ start_web1() {
 		echo "now attach it, e.g. with QMP blockdev-add and device_add"' sh "$IMAGES/web1-data.qcow2"
 	assert_success
 	assert_output "now attach it, e.g. with QMP blockdev-add and device_add"
-	run busy_now "$IMAGES/web1-data.qcow2"
+	run is_busy "$IMAGES/web1-data.qcow2"
 	assert_success
-	run listening_holders
+	run holder_pids
 	assert_output "$PREV"
 	# ... later, after device_del:
 	run virlock release "$IMAGES/web1-data.qcow2"
 	assert_success
-	run free_now "$IMAGES/web1-data.qcow2"
+	run is_free "$IMAGES/web1-data.qcow2"
 	assert_success
 	vm_running web1
 }
@@ -151,9 +151,9 @@ start_web1() {
 	assert_equal "$output" ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ ${stderr_lines[0]} == *wbe1* ]]
-	run free_now "$IMAGES/web1-data.qcow2"
+	run is_free "$IMAGES/web1-data.qcow2"
 	assert_success
-	run listening_holders
+	run holder_pids
 	assert_output "$PREV"
 	run vl list --owner wbe1
 	assert_output ""
@@ -165,9 +165,9 @@ start_web1() {
 		echo "now attach it"' sh "$IMAGES/web1-data.qcow2"
 	assert_failure 66
 	refute_output --partial "now attach it"
-	run listening_holders
+	run holder_pids
 	assert_output ""
-	run free_now "$IMAGES/web1-data.qcow2"
+	run is_free "$IMAGES/web1-data.qcow2"
 	assert_success
 }
 

@@ -3,60 +3,30 @@
 # hidepid.bats: a /proc that hides other users' processes, or their fdinfo, never makes a live holder look gone or confirmed.
 
 load helpers
+load members_helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
 	common_setup
-	MEMBERS=()
-	MEMBER_GROUP=
-	SHARED=
+	members_reset
 }
 
 teardown() {
-	local user
 	if [ -n "$SHARED" ]; then
 		"$VIRLOCK" -L "$SHARED/ls" release --owner u1vm >/dev/null 2>&1 || true
 		"$VIRLOCK" -L "$SHARED/ls" release --owner u2vm >/dev/null 2>&1 || true
 	fi
-	for user in "${MEMBERS[@]}"; do
-		pkill -KILL -U "$user" 2>/dev/null || true
-		wait_for 10 no_process_of "$user" || true
-		userdel "$user" 2>/dev/null || true
-	done
-	if [ -n "$MEMBER_GROUP" ]; then
-		groupdel "$MEMBER_GROUP" 2>/dev/null || true
-	fi
-	if [ -n "$SHARED" ]; then
-		rm -rf "$SHARED"
-	fi
+	drop_members
 }
 
-# no_process_of USER: USER runs nothing.
-no_process_of() {
-	! pgrep -U "$1" >/dev/null
-}
-
-# members GROUP USER...: create GROUP and the USERs in it, and $SHARED, a
-# directory they can reach, with a copy of virlock; skips without root,
-# useradd, unshare or a /proc that takes hidepid.
-members() {
+# hidepid_members GROUP USER...: members (members_helpers.bash), skipping
+# also without unshare or a /proc that takes hidepid.
+hidepid_members() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to create users and mount /proc"
-	command -v useradd >/dev/null || skip "useradd is missing"
 	command -v unshare >/dev/null || skip "unshare is missing"
 	unshare -m sh -c 'mount -t proc -o hidepid=2 proc /proc' 2>/dev/null ||
 		skip "cannot mount a hidepid=2 /proc in a mount namespace"
-	local group=$1 user
-	shift
-	groupadd "$group" || skip "cannot create a group"
-	MEMBER_GROUP=$group
-	for user in "$@"; do
-		useradd -M -N -G "$group" -s /bin/sh "$user" || skip "cannot create a user"
-		MEMBERS+=("$user")
-	done
-	SHARED=$(mktemp -d /tmp/virlock-hidepid.XXXXXX)
-	chmod 0755 "$SHARED"
-	cp "${VIRLOCK_REAL:-$VIRLOCK}" "$SHARED/virlock"
-	chmod 0755 "$SHARED/virlock"
+	members "$@"
 }
 
 # as USER VIRLOCK-ARGS...: run virlock on $SHARED/ls as USER, under a deadline.
@@ -78,7 +48,7 @@ hidden_as() {
 }
 
 @test "under a hidepid /proc, a member's prune keeps a live holder's record and list still labels it" {
-	members "vlh$$" "vlh$$a" "vlh$$b"
+	hidepid_members "vlh$$" "vlh$$a" "vlh$$b"
 	local u1=vlh$$a u2=vlh$$b h
 	install -d -m 2770 -o root -g "vlh$$" "$SHARED/ls"
 	touch "$SHARED/g.img"
@@ -102,7 +72,7 @@ hidden_as() {
 }
 
 @test "a further shared holder whose fdinfo this user cannot read is unconfirmed, never a holder" {
-	members "vlh$$" "vlh$$a" "vlh$$b"
+	hidepid_members "vlh$$" "vlh$$a" "vlh$$b"
 	local u1=vlh$$a u2=vlh$$b h1 h2
 	install -d -m 2770 -o root -g "vlh$$" "$SHARED/ls"
 	touch "$SHARED/g.img"

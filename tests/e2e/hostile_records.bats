@@ -7,6 +7,7 @@
 load helpers
 load acquire_helpers
 load hostile_helpers
+load members_helpers
 bats_require_minimum_version 1.5.0
 
 # Pids above the largest pid_max (2^22): no process can ever have them.
@@ -17,9 +18,7 @@ setup() {
 	touch "$WORK/a.img"
 	A=$WORK/a.img
 	SLEEPER=
-	MEMBERS=()
-	MEMBER_GROUP=
-	SHARED=
+	members_reset
 }
 
 teardown() {
@@ -259,48 +258,6 @@ release_at_once() {
 	assert_clean
 }
 
-# members GROUP USER...: create GROUP and the USERs in it (removed by
-# drop_members), and $SHARED, a directory they can reach, with a copy of
-# virlock; skips without root or useradd.
-members() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to create users"
-	command -v useradd >/dev/null || skip "useradd is missing"
-	local group=$1 user
-	shift
-	groupadd "$group" || skip "cannot create a group"
-	MEMBER_GROUP=$group
-	for user in "$@"; do
-		useradd -M -N -G "$group" -s /bin/sh "$user" || skip "cannot create a user"
-		MEMBERS+=("$user")
-	done
-	SHARED=$(mktemp -d /tmp/virlock-members.XXXXXX)
-	chmod 0755 "$SHARED"
-	# The plain build: valgrind's logs would need a directory they can write.
-	cp "${VIRLOCK_REAL:-$VIRLOCK}" "$SHARED/virlock"
-	chmod 0755 "$SHARED/virlock"
-}
-
-drop_members() {
-	local user
-	for user in "${MEMBERS[@]}"; do
-		pkill -KILL -U "$user" 2>/dev/null || true
-		wait_for 10 no_process_of "$user" || true
-		userdel "$user" 2>/dev/null || true
-	done
-	MEMBERS=()
-	if [ -n "${MEMBER_GROUP:-}" ]; then
-		groupdel "$MEMBER_GROUP" 2>/dev/null || true
-	fi
-	if [ -n "${SHARED:-}" ]; then
-		rm -rf "$SHARED"
-	fi
-}
-
-# no_process_of USER: USER runs nothing.
-no_process_of() {
-	! pgrep -U "$1" >/dev/null
-}
-
 # as USER UMASK VIRLOCK-ARGS...: run virlock on $LS as USER with UMASK, under a deadline.
 as() {
 	local user=$1 mask=$2
@@ -311,7 +268,6 @@ as() {
 }
 
 @test "in a group lockspace, a member with umask 077 still writes records the group can read" {
-	MEMBERS=()
 	members "vlr$$" "vlr$$a" "vlr$$b"
 	local u1=vlr$$a u2=vlr$$b
 	LS=$SHARED/ls
@@ -354,7 +310,6 @@ only_in_ls() {
 }
 
 @test "a group lockspace without the setgid bit, or a .holders that does not fit it, is refused for everyone with one line" {
-	MEMBERS=()
 	members "vlg$$" "vlg$$a" "vlg$$b"
 	local u1=vlg$$a u2=vlg$$b g=vlg$$ cmd
 	LS=$SHARED/ls

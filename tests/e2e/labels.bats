@@ -283,16 +283,23 @@ label_waiter() {
 
 # --- hotplugs that wait ---
 
-@test "a hotplug that waits keeps its holder alive when the holder's last lock is released" {
+# hotplug_waiting [WAIT]: B held by another supervisor, a holder (pid in $h)
+# with owner vmq holding A, and a hotplug of B into it (pid in $hp, output in
+# $WORK/hp.out) that waits (-w WAIT, for ever without) inside the holder.
+hotplug_waiting() {
 	bg_supervise other "$B"
 	vl acquire --owner vmq "$A" 3>&-
-	local h
 	h=$(label_holder vmq)
-	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
-	local hp=$!
+	"$VIRLOCK" -L "$LS" acquire --owner vmq -w ${1:+"$1"} "$B" >"$WORK/hp.out" 2>&1 3>&- &
+	hp=$!
 	BG_PIDS+=("$hp")
 	# The holder has taken the hotplug in: it keeps the connection.
 	wait_for 10 keeps_hotplug "$h"
+}
+
+@test "a hotplug that waits keeps its holder alive when the holder's last lock is released" {
+	local h hp
+	hotplug_waiting 12
 	run vl release "$A"
 	assert_success
 	alive "$h"
@@ -312,14 +319,8 @@ label_waiter() {
 }
 
 @test "a hotplug that waits is told plainly when its holder ends" {
-	bg_supervise other "$B"
-	vl acquire --owner vmq "$A" 3>&-
-	local h
-	h=$(label_holder vmq)
-	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
-	local hp=$!
-	BG_PIDS+=("$hp")
-	wait_for 10 keeps_hotplug "$h"
+	local h hp
+	hotplug_waiting 12
 	kill -TERM "$h"
 	status=0
 	wait "$hp" || status=$?
@@ -337,14 +338,8 @@ label_waiter() {
 	# valgrind by enough that the kill may come first (then the client goes
 	# round, as for a request that never reached the holder).
 	under_valgrind && skip "valgrind widens the moment before the holder answers 'taken'"
-	bg_supervise other "$B"
-	vl acquire --owner vmq "$A" 3>&-
-	local h
-	h=$(label_holder vmq)
-	"$VIRLOCK" -L "$LS" acquire --owner vmq -w 12 "$B" >"$WORK/hp.out" 2>&1 3>&- &
-	local hp=$!
-	BG_PIDS+=("$hp")
-	wait_for 10 keeps_hotplug "$h"
+	local h hp
+	hotplug_waiting 12
 	kill -KILL "$h"
 	wait_for 10 gone "$h"
 	bg_finish other
@@ -359,14 +354,8 @@ label_waiter() {
 }
 
 @test "a holder forgets a waiting hotplug whose client gave up, then ends with its last lock" {
-	bg_supervise other "$B"
-	vl acquire --owner vmq "$A" 3>&-
-	local h
-	h=$(label_holder vmq)
-	"$VIRLOCK" -L "$LS" acquire --owner vmq -w "$B" >"$WORK/hp.out" 2>&1 3>&- &
-	local hp=$!
-	BG_PIDS+=("$hp")
-	wait_for 10 keeps_hotplug "$h"
+	local h hp
+	hotplug_waiting
 	kill -TERM "$hp"
 	wait "$hp" || true
 	wait_for 10 keeps_no_hotplug "$h"

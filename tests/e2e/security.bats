@@ -52,6 +52,27 @@ need_other_user() {
 	chmod 0755 "$SHARED/virlock" "$SHARED/fakeholder"
 }
 
+# group_lockspace FILE...: a second user in a new group, and $LS a setgid
+# group lockspace (2770) under $SHARED with the image files $SHARED/FILE...
+# (0664), all of that group.
+group_lockspace() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
+	command -v groupadd >/dev/null || skip "groupadd is missing"
+	OTHER_GROUP=vlg$$
+	groupadd "$OTHER_GROUP" || skip "cannot create a group"
+	need_other_user "$OTHER_GROUP"
+	LS=$SHARED/ls
+	mkdir "$LS"
+	local f files=()
+	for f in "$@"; do
+		files+=("$SHARED/$f")
+	done
+	touch "${files[@]}"
+	chgrp "$OTHER_GROUP" "$LS" "${files[@]}"
+	chmod 2770 "$LS"
+	chmod 0664 "${files[@]}"
+}
+
 # no_process_of USER: USER runs nothing.
 no_process_of() {
 	! pgrep -U "$1" >/dev/null
@@ -116,19 +137,9 @@ gate_open() {
 }
 
 @test "a group lockspace is shared by its members: 0660 files, busy across users, holders still private" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
-	command -v groupadd >/dev/null || skip "groupadd is missing"
-	OTHER_GROUP=vlg$$
-	groupadd "$OTHER_GROUP" || skip "cannot create a group"
-	need_other_user "$OTHER_GROUP"
-	LS=$SHARED/ls
+	group_lockspace a.img b.img
 	A=$SHARED/a.img
 	B=$SHARED/b.img
-	mkdir "$LS"
-	touch "$A" "$B"
-	chgrp "$OTHER_GROUP" "$LS" "$A" "$B"
-	chmod 2770 "$LS"
-	chmod 0664 "$A" "$B"
 	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o member "$A"
 	assert_success
 	run busy_now "$A"
@@ -155,20 +166,10 @@ gate_open() {
 }
 
 @test "in a group lockspace root releases and hotplugs a member's holder; the peer is checked against the kernel" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
-	command -v groupadd >/dev/null || skip "groupadd is missing"
-	OTHER_GROUP=vlg$$
-	groupadd "$OTHER_GROUP" || skip "cannot create a group"
-	need_other_user "$OTHER_GROUP"
-	LS=$SHARED/ls
+	group_lockspace a.img b.img c.img
 	A=$SHARED/a.img
 	B=$SHARED/b.img
 	local C=$SHARED/c.img h
-	mkdir "$LS"
-	touch "$A" "$B" "$C"
-	chgrp "$OTHER_GROUP" "$LS" "$A" "$B" "$C"
-	chmod 2770 "$LS"
-	chmod 0664 "$A" "$B" "$C"
 	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o u1vm "$A"
 	assert_success
 	h=$(holder_pids)
@@ -219,19 +220,9 @@ gate_open() {
 }
 
 @test "in a group lockspace a member's fake holder of a label cannot make root's hotplug claim success" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to create a group and a user"
-	command -v groupadd >/dev/null || skip "groupadd is missing"
-	OTHER_GROUP=vlg$$
-	groupadd "$OTHER_GROUP" || skip "cannot create a group"
-	need_other_user "$OTHER_GROUP"
-	LS=$SHARED/ls
+	group_lockspace a.img b.img
 	A=$SHARED/a.img
 	B=$SHARED/b.img
-	mkdir "$LS"
-	touch "$A" "$B"
-	chgrp "$OTHER_GROUP" "$LS" "$A" "$B"
-	chmod 2770 "$LS"
-	chmod 0664 "$A" "$B"
 	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o setup "$A" -- true
 	assert_success
 	# The member claims the label vm1 with a raw lock on its label file, and
