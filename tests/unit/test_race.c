@@ -54,6 +54,19 @@ static int bump_counter(void)
 	return rc;
 }
 
+/* A child's start: open the lockspace, say ready, wait for the go. */
+static int open_and_wait_go(int rd, int wr, struct lockspace **ls)
+{
+	if (lockspace_open(dir, 0, ls) < 0)
+		return -1;
+	tu_send(wr, 0);
+	if (tu_order(rd) != TU_CMD_GO) {
+		lockspace_close(*ls);
+		return -1;
+	}
+	return 0;
+}
+
 static int worker_main(int rd, int wr, void *arg)
 {
 	int id = (int)(intptr_t)arg;
@@ -61,10 +74,7 @@ static int worker_main(int rd, int wr, void *arg)
 	struct result r = {0};
 	const char *one[] = {res};
 
-	if (lockspace_open(dir, 0, &ls) < 0)
-		return 1;
-	tu_send(wr, 0);
-	if (tu_order(rd) != TU_CMD_GO)
+	if (open_and_wait_go(rd, wr, &ls) < 0)
 		return 1;
 	for (int i = 0; i < ROUNDS; i++) {
 		/* Half wait for ever (F_SETLKW), half with a timeout (retries). */
@@ -98,10 +108,7 @@ static int reader_main(int rd, int wr, void *arg)
 	struct result r = {0};
 	(void)arg;
 
-	if (lockspace_open(dir, 0, &ls) < 0)
-		return 1;
-	tu_send(wr, 0);
-	if (tu_order(rd) != TU_CMD_GO)
+	if (open_and_wait_go(rd, wr, &ls) < 0)
 		return 1;
 	for (int i = 0; i < READER_ROUNDS; i++) {
 		int rc = lockspace_acquire(ls, res, LOCKSPACE_SHARED | LOCKSPACE_WAIT);
@@ -125,10 +132,7 @@ static int pruner_main(int rd, int wr, void *arg)
 	struct result r = {0};
 	(void)arg;
 
-	if (lockspace_open(dir, 0, &ls) < 0)
-		return 1;
-	tu_send(wr, 0);
-	if (tu_order(rd) != TU_CMD_GO)
+	if (open_and_wait_go(rd, wr, &ls) < 0)
 		return 1;
 	/* Until told to stop; the iteration cap only guards against a lost order. */
 	for (long i = 0; i < 10000000; i++) {
