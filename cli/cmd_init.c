@@ -18,30 +18,102 @@ static const char *sanlock_advice(int err)
 {
 	switch (err) {
 	case -EADDRINUSE:
-		return "; give this host a host id no other host uses";
-	case -EEXIST:
-		return "; it is a lockspace of another backend, or this host joined it with another host id "
-		       "(see 'sanlock client status')";
+		return "; choose another with --host-id";
 	case -ENOTEMPTY:
 		return "; it holds fcntl lock files: use an empty directory";
 	case -EOPNOTSUPP:
 		return "; this virlock was built without libsanlock";
 	case -EIO:
 		return "; check the storage: sanlock needs O_DIRECT (tmpfs on older kernels does not do it)";
-	case -EBUSY:
-		return "; release the leases this host holds in it first";
 	default:
 		return vl_advice(err);
 	}
 }
 
+/* This host's id in the sanlock lockspace @ls (from its records directory,
+ * <dir>/.holders/h<id>), or 0 if it has not joined. */
+static long self_host_id(struct lockspace *ls)
+{
+	char *path = NULL;
+	long id = 0;
+	if (lockspace_holders_path(ls, &path) == 0) {
+		const char *last = strrchr(path, '/');
+		if (last && last[1] == 'h')
+			id = strtol(last + 2, NULL, 10);
+	}
+	free(path);
+	return id;
+}
+
+struct join_note {
+	const struct virlock_ctx *ctx;
+	const char *dir;
+	char in_use[64]; /* the host that renews the id, when refused */
+};
+
+/* Say what the join does, just before it blocks (never before a refusal). */
+static void join_started(const struct lockspace_join *join, void *arg)
+{
+	struct join_note *note = arg;
+	if (join->event == LOCKSPACE_JOIN_IN_USE) {
+		snprintf(note->in_use, sizeof(note->in_use), "%s", join->host_name ? join->host_name : "?");
+		return;
+	}
+	if (note->ctx->quiet)
+		return;
+	if (join->event == LOCKSPACE_JOIN_EXPIRY)
+		printf("host id %u was last held by host %s, which stopped renewing it without leaving: "
+		       "waiting up to %u seconds for its lease to expire, then joining sanlock lockspace %s...\n",
+		       join->host_id, join->host_name, join->seconds, note->dir);
+	else
+		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", note->dir,
+		       join->host_id);
+	fflush(stdout);
+}
+
+/* init --backend sanlock on a lockspace this host joined with another id,
+ * or init of another backend on a sanlock lockspace: 64, in one line. */
+static int init_conflict(const char *dir, unsigned host_id)
+{
+	struct lockspace *ls = NULL;
+	long joined = 0;
+	int sanlock = 0;
+	if (lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls) == 0) {
+		sanlock = strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0;
+		joined = sanlock ? self_host_id(ls) : 0;
+	}
+	lockspace_close(ls);
+	if (!host_id && sanlock)
+		vl_error("init: lockspace %s is a sanlock lockspace, not fcntl; join it with 'virlock -L %s init "
+			 "--backend sanlock --host-id N', or give another directory for fcntl",
+			 dir, dir);
+	else if (joined)
+		vl_error("init: this host joined sanlock lockspace %s as host %ld, not %u; leave it first "
+			 "('virlock -L %s leave') to join with another host id",
+			 dir, joined, host_id, dir);
+	else
+		vl_error("init: lockspace %s: %s; check its .backend file", dir, lockspace_strerror(-EEXIST));
+	return VL_EXIT_USAGE;
+}
+
 static int init_sanlock(const struct virlock_ctx *ctx, const char *dir, unsigned host_id)
 {
-	if (!ctx->quiet) {
-		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", dir, host_id);
-		fflush(stdout);
+	struct join_note note = {.ctx = ctx, .dir = dir};
+	int err = lockspace_init_notify(dir, LOCKSPACE_BACKEND_SANLOCK, host_id, LOCKSPACE_OPEN_PARENTS,
+					join_started, &note);
+	if (err == -EEXIST)
+		return init_conflict(dir, host_id);
+	if (err == -EADDRINUSE) {
+		/* A busy host id is contention, as a held lock: 75. */
+		if (note.in_use[0])
+			vl_error("init: host id %u is in use by host %s; choose another with --host-id", host_id,
+				 note.in_use);
+		else
+			vl_error("init: host id %u is in use by another live host; choose another with "
+				 "--host-id",
+				 host_id);
+		return VL_EXIT_BUSY;
 	}
-	int err = lockspace_init(dir, LOCKSPACE_BACKEND_SANLOCK, host_id, LOCKSPACE_OPEN_PARENTS);
 	if (err < 0) {
 		vl_error("init: sanlock lockspace %s: %s%s", dir, lockspace_strerror(err),
 			 sanlock_advice(err));
@@ -211,6 +283,19 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 	}
 	if (err < 0) {
 		status = vl_lockspace_error("init: ", name, err);
+		goto out;
+	}
+	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_FCNTL) != 0) {
+		if (backend) {
+			status = init_conflict(name, 0);
+			goto out;
+		}
+		if (!ctx->quiet) {
+			fputs("sanlock lockspace ", stdout);
+			vl_print_safe(stdout, lockspace_dir(ls));
+			fputs(" exists already\n", stdout);
+		}
+		status = vl_finish_stdout(VL_EXIT_OK);
 		goto out;
 	}
 	if (!ctx->quiet) {
