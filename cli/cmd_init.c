@@ -30,21 +30,6 @@ static const char *sanlock_advice(int err)
 	}
 }
 
-/* This host's id in the sanlock lockspace @ls (from its records directory,
- * <dir>/.holders/h<id>), or 0 if it has not joined. */
-static long self_host_id(struct lockspace *ls)
-{
-	char *path = NULL;
-	long id = 0;
-	if (lockspace_holders_path(ls, &path) == 0) {
-		const char *last = strrchr(path, '/');
-		if (last && last[1] == 'h')
-			id = strtol(last + 2, NULL, 10);
-	}
-	free(path);
-	return id;
-}
-
 struct join_note {
 	const struct virlock_ctx *ctx;
 	const char *dir;
@@ -80,7 +65,7 @@ static int init_conflict(const char *dir, unsigned host_id)
 	int sanlock = 0;
 	if (lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls) == 0) {
 		sanlock = strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0;
-		joined = sanlock ? self_host_id(ls) : 0;
+		joined = sanlock ? vl_self_host_id(ls) : 0;
 	}
 	lockspace_close(ls);
 	if (!host_id && sanlock)
@@ -154,6 +139,64 @@ static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_
 	return 0;
 }
 
+/* The leases this host holds, and the pids that hold them where known. */
+struct own_leases {
+	long self;
+	size_t count, npids;
+	pid_t pids[8];
+	int more; /* pids beyond those */
+};
+
+static int count_own(const struct lockspace_info *info, void *arg)
+{
+	struct own_leases *own = arg;
+	int counted = 0;
+	for (size_t i = 0; i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		if (h->host_id != (unsigned)own->self)
+			continue;
+		if (!counted++)
+			own->count++;
+		size_t k = 0;
+		while (h->pid > 0 && k < own->npids && own->pids[k] != h->pid)
+			k++;
+		if (h->pid <= 0 || k < own->npids)
+			continue;
+		if (own->npids < sizeof(own->pids) / sizeof(own->pids[0]))
+			own->pids[own->npids++] = h->pid;
+		else
+			own->more = 1;
+	}
+	return 0;
+}
+
+/* leave refused: this host's own leases are still held; say how many and by whom. */
+static int leave_busy(const char *dir)
+{
+	struct lockspace *ls = NULL;
+	struct own_leases own = {0};
+	if (lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls) == 0 && (own.self = vl_self_host_id(ls)) > 0)
+		lockspace_foreach(ls, 0, count_own, &own);
+	lockspace_close(ls);
+	char who[200] = "processes that keep no record";
+	size_t len = 0;
+	for (size_t i = 0; i < own.npids && len < sizeof(who); i++)
+		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%d", i ? ", " : own.npids > 1 ? "pids " : "pid ",
+					(int)own.pids[i]);
+	if (own.more && len < sizeof(who))
+		snprintf(who + len, sizeof(who) - len, ", ...");
+	if (own.count == 0)
+		vl_error("leave: this host still holds leases in sanlock lockspace %s; release them first "
+			 "('virlock -L %s release --all'), or end the commands that hold them",
+			 dir, dir);
+	else
+		vl_error("leave: this host still holds %zu lease%s in sanlock lockspace %s (held by %s); release "
+			 "%s first ('virlock -L %s release --all'), or end the commands that hold %s",
+			 own.count, own.count == 1 ? "" : "s", dir, who, own.count == 1 ? "it" : "them", dir,
+			 own.count == 1 ? "it" : "them");
+	return VL_EXIT_BUSY;
+}
+
 int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
 {
 	struct poptOption options[] = {
@@ -190,6 +233,10 @@ int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
 	/* A file on the way to it, or a link loop: a path that does not resolve (66). */
 	if (err == -ELOOP || (err == -ENOTDIR && stat(name, &st) < 0 && errno == ENOTDIR)) {
 		status = vl_lockspace_error("leave: ", name, err);
+		goto out;
+	}
+	if (err == -EBUSY) {
+		status = leave_busy(name);
 		goto out;
 	}
 	if (err < 0) {
