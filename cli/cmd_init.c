@@ -48,7 +48,8 @@ static void join_started(const struct lockspace_join *join, void *arg)
 		return;
 	if (join->event == LOCKSPACE_JOIN_EXPIRY)
 		printf("host id %u was last held by host %s, which stopped renewing it without leaving: "
-		       "waiting up to %u seconds for its lease to expire, then joining sanlock lockspace %s...\n",
+		       "waiting up to %u seconds for its lease to expire, then joining sanlock lockspace "
+		       "%s...\n",
 		       join->host_id, join->host_name, join->seconds, note->dir);
 	else
 		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", note->dir,
@@ -69,7 +70,8 @@ static int init_conflict(const char *dir, unsigned host_id)
 	}
 	lockspace_close(ls);
 	if (!host_id && sanlock)
-		vl_error("init: lockspace %s is a sanlock lockspace, not fcntl; join it with 'virlock -L %s init "
+		vl_error("init: lockspace %s is a sanlock lockspace, not fcntl; join it with 'virlock -L %s "
+			 "init "
 			 "--backend sanlock --host-id N', or give another directory for fcntl",
 			 dir, dir);
 	else if (joined)
@@ -91,8 +93,8 @@ static int init_sanlock(const struct virlock_ctx *ctx, const char *dir, unsigned
 	if (err == -EADDRINUSE) {
 		/* A busy host id is contention, as a held lock: 75. */
 		if (note.in_use[0])
-			vl_error("init: host id %u is in use by host %s; choose another with --host-id", host_id,
-				 note.in_use);
+			vl_error("init: host id %u is in use by host %s; choose another with --host-id",
+				 host_id, note.in_use);
 		else
 			vl_error("init: host id %u is in use by another live host; choose another with "
 				 "--host-id",
@@ -181,7 +183,10 @@ static int leave_busy(const char *dir)
 	char who[200] = "processes that keep no record";
 	size_t len = 0;
 	for (size_t i = 0; i < own.npids && len < sizeof(who); i++)
-		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%d", i ? ", " : own.npids > 1 ? "pids " : "pid ",
+		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%d",
+					i		? ", "
+					: own.npids > 1 ? "pids "
+							: "pid ",
 					(int)own.pids[i]);
 	if (own.more && len < sizeof(who))
 		snprintf(who + len, sizeof(who) - len, ", ...");
@@ -190,7 +195,8 @@ static int leave_busy(const char *dir)
 			 "('virlock -L %s release --all'), or end the commands that hold them",
 			 dir, dir);
 	else
-		vl_error("leave: this host still holds %zu lease%s in sanlock lockspace %s (held by %s); release "
+		vl_error("leave: this host still holds %zu lease%s in sanlock lockspace %s (held by %s); "
+			 "release "
 			 "%s first ('virlock -L %s release --all'), or end the commands that hold %s",
 			 own.count, own.count == 1 ? "" : "s", dir, who, own.count == 1 ? "it" : "them", dir,
 			 own.count == 1 ? "it" : "them");

@@ -347,9 +347,9 @@ static int sl_join_check(const struct lockspace *ls, unsigned host_id, lockspace
 			if (lsi_delta_read(ls, host_id, &now) != 0)
 				break; /* the daemon will say what is wrong with it */
 			released = now.timestamp == 0;
-			renewed = !released && (now.timestamp != first.timestamp ||
-						 now.generation != first.generation ||
-						 strcmp(now.host_name, first.host_name) != 0);
+			renewed = !released &&
+				  (now.timestamp != first.timestamp || now.generation != first.generation ||
+				   strcmp(now.host_name, first.host_name) != 0);
 		}
 		join.host_name = renewed ? now.host_name : first.host_name;
 		join.generation = renewed ? now.generation : first.generation;
@@ -937,7 +937,8 @@ static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
 
 /* The names of the hosts @hosts[0..@n) in their delta leases (malloc'd; ""
  * where one cannot be read), or NULL. */
-static char (*sl_host_names(const struct lockspace *ls, const struct sanlk_host *hosts, int n))[LSI_HOST_NAME_MAX]
+static char (*sl_host_names(const struct lockspace *ls, const struct sanlk_host *hosts,
+			    int n))[LSI_HOST_NAME_MAX]
 {
 	char(*names)[LSI_HOST_NAME_MAX] = calloc(n > 0 ? (size_t)n : 1, sizeof(*names));
 	for (int i = 0; names && i < n; i++) {

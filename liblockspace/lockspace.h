@@ -205,9 +205,9 @@ enum lockspace_join_event {
 struct lockspace_join {
 	enum lockspace_join_event event;
 	unsigned host_id;
-	unsigned seconds;		/* START, EXPIRY: the longest the join should take */
-	const char *host_name;		/* EXPIRY, IN_USE: the daemon named in the delta lease */
-	unsigned long long generation;	/* EXPIRY, IN_USE: its generation there */
+	unsigned seconds;	       /* START, EXPIRY: the longest the join should take */
+	const char *host_name;	       /* EXPIRY, IN_USE: the daemon named in the delta lease */
+	unsigned long long generation; /* EXPIRY, IN_USE: its generation there */
 };
 
 /** Callback of lockspace_init_notify(). */
@@ -230,8 +230,8 @@ typedef void (*lockspace_join_fn)(const struct lockspace_join *join, void *arg);
  * file it wrote, and the directory (and parents) it created, are removed.
  * Returns as lockspace_init().
  */
-LOCKSPACE_API int lockspace_init_notify(const char *dir, const char *backend, unsigned host_id, unsigned flags,
-					lockspace_join_fn fn, void *arg);
+LOCKSPACE_API int lockspace_init_notify(const char *dir, const char *backend, unsigned host_id,
+					unsigned flags, lockspace_join_fn fn, void *arg);
 
 /**
  * Make this host leave the sanlock lockspace @dir (the daemon's

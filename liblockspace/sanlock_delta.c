@@ -20,7 +20,7 @@
 #define SL_DELTA_MAGIC	  0x12212010u
 #define SL_DELTA_MAJOR	  0x00030000u
 #define SL_NAME_LEN	  48
-#define SL_CHECKSUM_LEN	  168 /* the bytes the checksum covers */
+#define SL_CHECKSUM_LEN	  168  /* the bytes the checksum covers */
 #define SL_BLOCK	  4096 /* aligned for O_DIRECT on 512 and 4096-byte sectors */
 #define SL_LOCKSPACE_FILE ".lockspace.lease"
 
