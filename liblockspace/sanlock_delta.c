@@ -81,20 +81,18 @@ int lsi_delta_read(const struct lockspace *ls, unsigned host_id, struct lsi_delt
 		close(fd);
 		return -ENOMEM;
 	}
-	/* Sectors of 512 bytes, unless the record says 4096. */
-	uint32_t sector = 512;
-	off_t at = (off_t)(host_id - 1) * sector;
-	int err = sl_read_block(fd, at & ~(off_t)(SL_BLOCK - 1), buf);
+	/* Host 1's record, at offset 0, gives the sector size of them all. */
+	int err = sl_read_block(fd, 0, buf);
 	struct sl_leader lr;
 	if (!err) {
-		memcpy(&lr, buf + (at & (SL_BLOCK - 1)), sizeof(lr));
-		sector = le32toh(lr.sector_size);
-		if (sector == 4096 && host_id > 1) {
-			at = (off_t)(host_id - 1) * sector;
-			err = sl_read_block(fd, at, buf);
-			if (!err)
-				memcpy(&lr, buf, sizeof(lr));
-		}
+		memcpy(&lr, buf, sizeof(lr));
+		uint32_t sector = le32toh(lr.sector_size) == 4096 ? 4096 : 512;
+		off_t at = (off_t)(host_id - 1) * sector;
+		off_t block = at & ~(off_t)(SL_BLOCK - 1);
+		if (block)
+			err = sl_read_block(fd, block, buf);
+		if (!err)
+			memcpy(&lr, buf + (at - block), sizeof(lr));
 	}
 	close(fd);
 	free(buf);
