@@ -18,30 +18,89 @@ static const char *sanlock_advice(int err)
 {
 	switch (err) {
 	case -EADDRINUSE:
-		return "; give this host a host id no other host uses";
-	case -EEXIST:
-		return "; it is a lockspace of another backend, or this host joined it with another host id "
-		       "(see 'sanlock client status')";
+		return "; choose another with --host-id";
 	case -ENOTEMPTY:
 		return "; it holds fcntl lock files: use an empty directory";
 	case -EOPNOTSUPP:
 		return "; this virlock was built without libsanlock";
 	case -EIO:
 		return "; check the storage: sanlock needs O_DIRECT (tmpfs on older kernels does not do it)";
-	case -EBUSY:
-		return "; release the leases this host holds in it first";
 	default:
 		return vl_advice(err);
 	}
 }
 
+struct join_note {
+	const struct virlock_ctx *ctx;
+	const char *dir;
+	char in_use[64]; /* the host that renews the id, when refused */
+};
+
+/* Say what the join does, just before it blocks (never before a refusal). */
+static void join_started(const struct lockspace_join *join, void *arg)
+{
+	struct join_note *note = arg;
+	if (join->event == LOCKSPACE_JOIN_IN_USE) {
+		snprintf(note->in_use, sizeof(note->in_use), "%s", join->host_name ? join->host_name : "?");
+		return;
+	}
+	if (note->ctx->quiet)
+		return;
+	if (join->event == LOCKSPACE_JOIN_EXPIRY)
+		printf("host id %u was last held by host %s, which stopped renewing it without leaving: "
+		       "waiting up to %u seconds for its lease to expire, then joining sanlock lockspace "
+		       "%s...\n",
+		       join->host_id, join->host_name, join->seconds, note->dir);
+	else
+		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", note->dir,
+		       join->host_id);
+	fflush(stdout);
+}
+
+/* init --backend sanlock on a lockspace this host joined with another id,
+ * or init of another backend on a sanlock lockspace: 64, in one line. */
+static int init_conflict(const char *dir, unsigned host_id)
+{
+	struct lockspace *ls = NULL;
+	long joined = 0;
+	int sanlock = 0;
+	if (lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls) == 0) {
+		sanlock = strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0;
+		joined = sanlock ? vl_self_host_id(ls) : 0;
+	}
+	lockspace_close(ls);
+	if (!host_id && sanlock)
+		vl_error("init: lockspace %s is a sanlock lockspace, not fcntl; join it with 'virlock -L %s "
+			 "init "
+			 "--backend sanlock --host-id N', or give another directory for fcntl",
+			 dir, dir);
+	else if (joined)
+		vl_error("init: this host joined sanlock lockspace %s as host %ld, not %u; leave it first "
+			 "('virlock -L %s leave') to join with another host id",
+			 dir, joined, host_id, dir);
+	else
+		vl_error("init: lockspace %s: %s; check its .backend file", dir, lockspace_strerror(-EEXIST));
+	return VL_EXIT_USAGE;
+}
+
 static int init_sanlock(const struct virlock_ctx *ctx, const char *dir, unsigned host_id)
 {
-	if (!ctx->quiet) {
-		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", dir, host_id);
-		fflush(stdout);
+	struct join_note note = {.ctx = ctx, .dir = dir};
+	int err = lockspace_init_notify(dir, LOCKSPACE_BACKEND_SANLOCK, host_id, LOCKSPACE_OPEN_PARENTS,
+					join_started, &note);
+	if (err == -EEXIST)
+		return init_conflict(dir, host_id);
+	if (err == -EADDRINUSE) {
+		/* A busy host id is contention, as a held lock: 75. */
+		if (note.in_use[0])
+			vl_error("init: host id %u is in use by host %s; choose another with --host-id",
+				 host_id, note.in_use);
+		else
+			vl_error("init: host id %u is in use by another live host; choose another with "
+				 "--host-id",
+				 host_id);
+		return VL_EXIT_BUSY;
 	}
-	int err = lockspace_init(dir, LOCKSPACE_BACKEND_SANLOCK, host_id, LOCKSPACE_OPEN_PARENTS);
 	if (err < 0) {
 		vl_error("init: sanlock lockspace %s: %s%s", dir, lockspace_strerror(err),
 			 sanlock_advice(err));
@@ -82,6 +141,68 @@ static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_
 	return 0;
 }
 
+/* The leases this host holds, and the pids that hold them where known. */
+struct own_leases {
+	long self;
+	size_t count, npids;
+	pid_t pids[8];
+	int more; /* pids beyond those */
+};
+
+static int count_own(const struct lockspace_info *info, void *arg)
+{
+	struct own_leases *own = arg;
+	int counted = 0;
+	for (size_t i = 0; i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		if (h->host_id != (unsigned)own->self)
+			continue;
+		if (!counted++)
+			own->count++;
+		size_t k = 0;
+		while (h->pid > 0 && k < own->npids && own->pids[k] != h->pid)
+			k++;
+		if (h->pid <= 0 || k < own->npids)
+			continue;
+		if (own->npids < sizeof(own->pids) / sizeof(own->pids[0]))
+			own->pids[own->npids++] = h->pid;
+		else
+			own->more = 1;
+	}
+	return 0;
+}
+
+/* leave refused: this host's own leases are still held; say how many and by whom. */
+static int leave_busy(const char *dir)
+{
+	struct lockspace *ls = NULL;
+	struct own_leases own = {0};
+	if (lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls) == 0 && (own.self = vl_self_host_id(ls)) > 0)
+		lockspace_foreach(ls, 0, count_own, &own);
+	lockspace_close(ls);
+	char who[200] = "processes that keep no record";
+	size_t len = 0;
+	for (size_t i = 0; i < own.npids && len < sizeof(who); i++)
+		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%d",
+					i		? ", "
+					: own.npids > 1 ? "pids "
+							: "pid ",
+					(int)own.pids[i]);
+	if (own.more && len < sizeof(who))
+		snprintf(who + len, sizeof(who) - len, ", ...");
+	if (own.count == 0)
+		vl_error("leave: this host still holds leases in sanlock lockspace %s; release them first "
+			 "('virlock -L %s release --all'), or end the commands that hold them",
+			 dir, dir);
+	else
+		vl_error("leave: this host still holds %zu lease%s in sanlock lockspace %s (held by %s); "
+			 "release "
+			 "%s first ('virlock -L %s release --all'), or end the commands that hold %s",
+			 own.count, own.count == 1 ? "" : "s", dir, who, own.count == 1 ? "it" : "them", dir,
+			 own.count == 1 ? "it" : "them");
+	return VL_EXIT_BUSY;
+}
+
 int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
 {
 	struct poptOption options[] = {
@@ -118,6 +239,10 @@ int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
 	/* A file on the way to it, or a link loop: a path that does not resolve (66). */
 	if (err == -ELOOP || (err == -ENOTDIR && stat(name, &st) < 0 && errno == ENOTDIR)) {
 		status = vl_lockspace_error("leave: ", name, err);
+		goto out;
+	}
+	if (err == -EBUSY) {
+		status = leave_busy(name);
 		goto out;
 	}
 	if (err < 0) {
@@ -211,6 +336,19 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 	}
 	if (err < 0) {
 		status = vl_lockspace_error("init: ", name, err);
+		goto out;
+	}
+	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_FCNTL) != 0) {
+		if (backend) {
+			status = init_conflict(name, 0);
+			goto out;
+		}
+		if (!ctx->quiet) {
+			fputs("sanlock lockspace ", stdout);
+			vl_print_safe(stdout, lockspace_dir(ls));
+			fputs(" exists already\n", stdout);
+		}
+		status = vl_finish_stdout(VL_EXIT_OK);
 		goto out;
 	}
 	if (!ctx->quiet) {

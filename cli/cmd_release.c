@@ -13,11 +13,50 @@
 
 #define CR_SUMMARY "Ask the holders of locks to drop them; a detached holder left with nothing exits."
 
+/* The other hosts that hold a lease (sanlock), for "release it there". */
+struct cr_remote {
+	long self; /* this host's id; 0 for fcntl */
+	size_t nleases;
+	size_t nhosts;
+	unsigned ids[16];
+	char text[512];
+};
+
 struct cr_pids {
 	pid_t *pid;
 	size_t n, cap;
 	const char *owner; /* filter of cr_collect_record, NULL for all */
+	struct cr_remote remote;
 };
+
+/* Note the hosts other than this one that hold @info; count it if any does. */
+static void cr_remote_add(struct cr_remote *r, const struct lockspace_info *info)
+{
+	int counted = 0;
+	for (size_t i = 0; r->self > 0 && i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		if (h->pid > 0 || h->host_id == 0 || h->host_id == (unsigned)r->self)
+			continue;
+		if (!counted++)
+			r->nleases++;
+		size_t k = 0;
+		while (k < r->nhosts && r->ids[k] != h->host_id)
+			k++;
+		if (k < r->nhosts || r->nhosts == sizeof(r->ids) / sizeof(r->ids[0]))
+			continue;
+		r->ids[r->nhosts++] = h->host_id;
+		char one[128];
+		size_t len = strlen(r->text);
+		vl_host_text(one, sizeof(one), h);
+		snprintf(r->text + len, sizeof(r->text) - len, "%s%s", len ? ", " : "", one);
+	}
+}
+
+static int cr_collect_remote(const struct lockspace_info *info, void *arg)
+{
+	cr_remote_add(arg, info);
+	return 0;
+}
 
 static int cr_add(struct cr_pids *p, pid_t pid)
 {
@@ -38,6 +77,7 @@ static int cr_add(struct cr_pids *p, pid_t pid)
 
 static int cr_collect_holder(const struct lockspace_info *info, void *arg)
 {
+	cr_remote_add(&((struct cr_pids *)arg)->remote, info);
 	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
 		if (h->pid > 0 && !(h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_SELF)))
@@ -174,12 +214,16 @@ static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 
 static int cr_resource(struct lockspace *ls, const char *res, int literal)
 {
 	char name[LOCKSPACE_NAME_LEN + 1];
-	struct cr_pids p = {0};
+	struct cr_pids p = {.remote.self = vl_self_host_id(ls)};
 	int status = 0;
 	int err = cr_name(res, literal, name);
 	if (!err)
 		err = lockspace_inspect(ls, name, LOCKSPACE_BYNAME, cr_collect_holder, &p);
-	if (err == -ENOENT || (!err && p.n == 0)) {
+	if (!err && p.n == 0 && p.remote.nhosts) {
+		/* Only another host's daemon can let go of it. */
+		vl_error("%s: held on %s, not on this host; release it there", res, p.remote.text);
+		status = VL_EXIT_NOINPUT;
+	} else if (err == -ENOENT || (!err && p.n == 0)) {
 		vl_error("%s: not held by anyone%s", res,
 			 literal ? "" : "; give the path the holder used, or --literal for a name");
 		status = VL_EXIT_NOINPUT;
@@ -288,6 +332,15 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 		vl_error("owner %s: no live holder has this label; see 'virlock list'", owner);
 		status = VL_EXIT_NOINPUT;
 	}
+	if (p.n == 0 && all && (p.remote.self = vl_self_host_id(ls)) > 0 &&
+	    lockspace_foreach(ls, 0, cr_collect_remote, &p.remote) == 0 && p.remote.nleases) {
+		/* --all here releases this host's holders only: say where the rest are. */
+		vl_error("release: this host holds nothing in sanlock lockspace %s; %zu lease%s held on %s; "
+			 "release %s there",
+			 lockspace_dir(ls), p.remote.nleases, p.remote.nleases == 1 ? " is" : "s are",
+			 p.remote.text, p.remote.nleases == 1 ? "it" : "them");
+		status = VL_EXIT_NOINPUT;
+	}
 	for (size_t i = 0; i < p.n; i++) {
 		if (owner)
 			snprintf(what, sizeof(what), "owner %.40s", owner);
@@ -394,6 +447,11 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 			vl_error("release: lockspace %s does not exist; nothing is held there", missing);
 		status = all ? VL_EXIT_OK : VL_EXIT_NOINPUT;
 		free(missing);
+		goto out;
+	}
+	status = vl_check_joined("release", ls);
+	if (status) {
+		lockspace_close(ls);
 		goto out;
 	}
 	if (rest && rest[0]) {

@@ -137,6 +137,43 @@ const char *vl_advice(int err)
 	}
 }
 
+long vl_self_host_id(struct lockspace *ls)
+{
+	char *path = NULL;
+	long id = 0;
+	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0 &&
+	    lockspace_holders_path(ls, &path) == 0) {
+		const char *last = strrchr(path, '/');
+		if (last && last[1] == 'h')
+			id = strtol(last + 2, NULL, 10);
+	}
+	free(path);
+	return id;
+}
+
+int vl_check_joined(const char *cmd, struct lockspace *ls)
+{
+	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) != 0)
+		return 0;
+	char *path = NULL;
+	int err = lockspace_holders_path(ls, &path);
+	free(path);
+	if (err != -ENOTCONN)
+		return 0; /* other errors are the command's to report, where it meets them */
+	vl_error("%s: this host has not joined sanlock lockspace %s (it holds nothing there); join it "
+		 "with 'virlock -L %s init --backend sanlock --host-id N'",
+		 cmd, lockspace_dir(ls), lockspace_dir(ls));
+	return virlock_exit_code(-ENOTCONN);
+}
+
+void vl_host_text(char *buf, size_t len, const struct lockspace_holder *h)
+{
+	if (h->host_name)
+		snprintf(buf, len, "host %u (%s)", h->host_id, h->host_name);
+	else
+		snprintf(buf, len, "host %u", h->host_id);
+}
+
 int vl_resource_error(const char *res, int err)
 {
 	switch (err) {

@@ -60,6 +60,21 @@ void vl_unsafe_lockspace(const char *cmd, const char *dir);
  * line; returns the exit status. */
 int vl_lockspace_error(const char *cmd, const char *dir, int err);
 
+/* This host's id in the sanlock lockspace @ls (from its records directory,
+ * <dir>/.holders/h<id>), 0 if it has not joined it or it is not sanlock. */
+long vl_self_host_id(struct lockspace *ls);
+
+/*
+ * In a sanlock lockspace this host has not joined, say so for the command
+ * @cmd ("release") with what to run, and return 71; otherwise return 0 and
+ * print nothing. Every command that needs this host's membership (its
+ * holders, records and control sockets) asks this first.
+ */
+int vl_check_joined(const char *cmd, struct lockspace *ls);
+
+/* Write "host N (NAME)" for @h into @buf (just "host N" without a name). */
+void vl_host_text(char *buf, size_t len, const struct lockspace_holder *h);
+
 /* The advice that goes with a library error, or "" when there is none. */
 const char *vl_advice(int err);
 

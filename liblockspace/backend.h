@@ -37,8 +37,9 @@ struct lsi_backend {
 	void (*each_held)(struct lockspace *ls,
 			  void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg);
 	/* Make @ls (already open, fcntl so far) a lockspace of this backend and
-	 * join this host to it as @host_id; leave it. */
-	int (*init)(struct lockspace *ls, unsigned host_id);
+	 * join this host to it as @host_id, telling @fn (may be NULL) when the
+	 * join starts (see lockspace_init_notify()); leave it. */
+	int (*init)(struct lockspace *ls, unsigned host_id, lockspace_join_fn fn, void *arg);
 	int (*leave)(struct lockspace *ls);
 	/* Hosts that share the directory must not share holder records (a pid
 	 * means nothing on another host): write into @buf the subdirectory of

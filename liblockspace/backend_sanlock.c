@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "internal.h"
 #include "sanlock_client.h" /* the sanlock_* calls, through the library opened on first use */
+#include "sanlock_delta.h"
 
 /*
  * The directory holds:
@@ -313,7 +314,75 @@ static int sl_make(struct lockspace *ls)
 	return err == 1 ? -EEXIST : err;
 }
 
-static int sl_init(struct lockspace *ls, unsigned host_id)
+/* sanlock's delays (src/timeouts.c), for an owner with io timeout @io:
+ * a join of a free id takes up to 2 io timeouts and 3 more for its I/O; one
+ * whose lease must expire first waits the host's death (8 io timeouts and
+ * the watchdog's 60 s) before that, and up to 4 io timeouts more. */
+#define SL_JOIN_FREE_SECONDS(io)   (5 * (io))
+#define SL_JOIN_EXPIRY_SECONDS(io) (8 * (io) + 60 + 2 * (io) + 4 * (io))
+#define SL_WATCH_PAUSE_MS	   200
+
+/*
+ * Before asking the daemon to join as @host_id: who has the id? sanlock
+ * itself, finding the id's delta lease taken by another host name, waits
+ * a minute or more to see whether it is renewed, and only then says "in
+ * use". A live owner renews every two of its io timeouts: reading the lease
+ * again for three of them tells at once. Returns 0 with @fn told how the
+ * join goes, or -EADDRINUSE after telling @fn who has the id.
+ */
+static int sl_join_check(const struct lockspace *ls, unsigned host_id, lockspace_join_fn fn, void *arg)
+{
+	struct lockspace_join join = {.event = LOCKSPACE_JOIN_START, .host_id = host_id};
+	struct lsi_delta first, now;
+	unsigned io = SL_IO_TIMEOUT;
+	int err = lsi_delta_read(ls, host_id, &first);
+	if (err == 0 && first.timestamp != 0) {
+		io = first.io_timeout ? first.io_timeout : SL_IO_TIMEOUT;
+		struct timespec deadline;
+		lsi_deadline(&deadline, (int)(3 * io * 1000));
+		int renewed = 0, released = 0;
+		while (!renewed && !released && lsi_ms_left(&deadline) > 0) {
+			struct timespec pause = {.tv_nsec = SL_WATCH_PAUSE_MS * 1000000L};
+			nanosleep(&pause, NULL);
+			if (lsi_delta_read(ls, host_id, &now) != 0)
+				break; /* the daemon will say what is wrong with it */
+			released = now.timestamp == 0;
+			renewed = !released &&
+				  (now.timestamp != first.timestamp || now.generation != first.generation ||
+				   strcmp(now.host_name, first.host_name) != 0);
+		}
+		join.host_name = renewed ? now.host_name : first.host_name;
+		join.generation = renewed ? now.generation : first.generation;
+		if (renewed) {
+			join.event = LOCKSPACE_JOIN_IN_USE;
+			if (fn)
+				fn(&join, arg);
+			return -EADDRINUSE;
+		}
+		if (!released) {
+			join.event = LOCKSPACE_JOIN_EXPIRY;
+			join.seconds = SL_JOIN_EXPIRY_SECONDS(io);
+		}
+	}
+	if (join.event == LOCKSPACE_JOIN_START) {
+		join.host_name = NULL;
+		join.generation = 0;
+		join.seconds = SL_JOIN_FREE_SECONDS(io);
+	}
+	if (fn)
+		fn(&join, arg);
+	return 0;
+}
+
+/* Undo sl_make() after a failed join: the lockspace lease and .backend it
+ * wrote, .backend first (without it the directory is fcntl again). */
+static void sl_unmake(const struct lockspace *ls)
+{
+	unlinkat(ls->dirfd, LSI_BACKEND_FILE, 0);
+	unlinkat(ls->dirfd, SL_LOCKSPACE_LEASE, 0);
+}
+
+static int sl_init(struct lockspace *ls, unsigned host_id, lockspace_join_fn fn, void *arg)
 {
 	if (host_id < 1 || host_id > SL_MAX_HOST_ID)
 		return -EINVAL;
@@ -327,15 +396,23 @@ static int sl_init(struct lockspace *ls, unsigned host_id)
 			return err;
 	}
 	long long joined = sl_host_id(ls);
-	if (joined < 0)
-		return (int)joined;
-	if (joined)
-		return joined == (long long)host_id ? 1 : -EEXIST;
-	struct sanlk_lockspace sls;
-	err = sl_lockspace_struct(ls, &sls, host_id);
-	if (!err)
-		err = sl_err(sanlock_add_lockspace_timeout(&sls, 0, SL_IO_TIMEOUT));
-	return err < 0 ? err : existed;
+	if (joined == 0)
+		err = sl_join_check(ls, host_id, fn, arg);
+	else if (joined < 0)
+		err = (int)joined;
+	else
+		err = joined == (long long)host_id ? 0 : -EEXIST;
+	if (!err && !joined) {
+		struct sanlk_lockspace sls;
+		err = sl_lockspace_struct(ls, &sls, host_id);
+		if (!err)
+			err = sl_err(sanlock_add_lockspace_timeout(&sls, 0, SL_IO_TIMEOUT));
+	}
+	if (err < 0 && !existed)
+		sl_unmake(ls);
+	if (err < 0)
+		return err;
+	return joined ? 1 : existed;
 }
 
 static int sl_leave(struct lockspace *ls)
@@ -858,6 +935,20 @@ static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
 	return found;
 }
 
+/* The names of the hosts @hosts[0..@n) in their delta leases (malloc'd; ""
+ * where one cannot be read), or NULL. */
+static char (*sl_host_names(const struct lockspace *ls, const struct sanlk_host *hosts,
+			    int n))[LSI_HOST_NAME_MAX]
+{
+	char(*names)[LSI_HOST_NAME_MAX] = calloc(n > 0 ? (size_t)n : 1, sizeof(*names));
+	for (int i = 0; names && i < n; i++) {
+		struct lsi_delta d;
+		if (lsi_delta_read(ls, (unsigned)hosts[i].host_id, &d) == 0)
+			memcpy(names[i], d.host_name, sizeof(names[i]));
+	}
+	return names;
+}
+
 /* Report one lease: its owners as sanlock reads them from the disk, joined
  * with this host's holder records for the owner that is this host. */
 static int sl_report_one(struct lockspace *ls, const char *name, int always, long long self_host,
@@ -910,9 +1001,11 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 	}
 	size_t nh = 0;
 	pid_t self = getpid();
+	char(*host_names)[LSI_HOST_NAME_MAX] = sl_host_names(ls, hosts, nhosts);
 	for (int i = 0; i < nhosts; i++) {
 		unsigned host_id = (unsigned)hosts[i].host_id; /* 1-2000 */
 		unsigned long long generation = hosts[i].generation;
+		const char *host_name = host_names && host_names[i][0] ? host_names[i] : NULL;
 		if ((long long)hosts[i].host_id == self_host) {
 			/* This host: its processes are in the records. */
 			size_t before = nh;
@@ -933,6 +1026,7 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 						.since = recs[r].claims[c].since,
 						.host_id = host_id,
 						.generation = generation,
+						.host_name = host_name,
 					};
 				}
 			if (nh == before && self_shared >= 0)
@@ -944,6 +1038,7 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 					.since = self_since,
 					.host_id = host_id,
 					.generation = generation,
+					.host_name = host_name,
 				};
 			if (nh > before)
 				continue;
@@ -955,11 +1050,13 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 			.flags = LOCKSPACE_HOLDER_NORECORD,
 			.host_id = host_id,
 			.generation = generation,
+			.host_name = host_name,
 		};
 	}
 	info.holders = h;
 	info.nholders = nh;
 	err = fn(&info, arg);
+	free(host_names);
 	free(h);
 	free(hosts);
 	return err;

@@ -224,7 +224,55 @@ const char *lockspace_backend(const struct lockspace *ls)
 	return ls && ls->backend ? ls->backend->name : LOCKSPACE_BACKEND_FCNTL;
 }
 
+/* The directories of @dir's path (itself first, then its parents) that do
+ * not exist: what an init may create, and must remove if it fails. Returns
+ * a malloc'd copy of the highest one, or NULL if @dir exists. */
+static char *missing_top(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return NULL;
+	char *top = strdup(dir);
+	while (top) {
+		char *slash = strrchr(top, '/');
+		while (slash && slash > top && slash[1] == '\0') { /* trailing slashes */
+			*slash = '\0';
+			slash = strrchr(top, '/');
+		}
+		if (!slash || slash == top)
+			break;
+		*slash = '\0';
+		if (stat(top, &st) == 0) {
+			*slash = '/';
+			break;
+		}
+	}
+	return top;
+}
+
+/* Remove the empty directories from @dir up to @top (a prefix of it). */
+static void remove_made(const char *dir, const char *top)
+{
+	char *path = strdup(dir);
+	size_t keep = strlen(top);
+	while (path && strlen(path) >= keep) {
+		if (rmdir(path) < 0)
+			break;
+		char *slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			break;
+		*slash = '\0';
+	}
+	free(path);
+}
+
 int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsigned flags)
+{
+	return lockspace_init_notify(dir, backend, host_id, flags, NULL, NULL);
+}
+
+int lockspace_init_notify(const char *dir, const char *backend, unsigned host_id, unsigned flags,
+			  lockspace_join_fn fn, void *arg)
 {
 	if (!dir)
 		return -EINVAL;
@@ -238,19 +286,25 @@ int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsig
 		return -EINVAL;
 	struct stat st;
 	int existed = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	char *top = existed ? NULL : missing_top(dir);
 	struct lockspace *ls;
 	int err = lockspace_open(dir, flags, &ls);
-	if (err < 0)
+	if (err < 0) {
+		free(top);
 		return err;
+	}
 	if (ls->backend != want && ls->backend != &lsi_backend_fcntl)
 		err = -EEXIST; /* already a lockspace of another backend */
 	else if (want->init)
-		err = want->init(ls, host_id);
+		err = want->init(ls, host_id, fn, arg);
 	else if (ls->backend != want)
 		err = -EEXIST;
 	else
 		err = existed;
 	lockspace_close(ls);
+	if (err < 0 && top)
+		remove_made(dir, top);
+	free(top);
 	return err;
 }
 

@@ -185,6 +185,54 @@ LOCKSPACE_API const char *lockspace_backend(const struct lockspace *ls);
  */
 LOCKSPACE_API int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsigned flags);
 
+/** What lockspace_init_notify() tells its callback about a sanlock join. */
+enum lockspace_join_event {
+	/** The join starts now; it takes up to @seconds. */
+	LOCKSPACE_JOIN_START = 1,
+	/** The join starts now, but the host id's delta lease is still held by
+	 *  @host_name (generation @generation), which stopped renewing it
+	 *  without leaving: sanlock first waits for that lease to expire, so
+	 *  the join takes up to @seconds (unless @host_name is this host's own
+	 *  daemon restarted under the same name, which takes the id back at
+	 *  once). */
+	LOCKSPACE_JOIN_EXPIRY = 2,
+	/** Refused: @host_name renews the host id's delta lease now; the call
+	 *  returns -EADDRINUSE without asking the daemon to join. */
+	LOCKSPACE_JOIN_IN_USE = 3,
+};
+
+/** One event of lockspace_init_notify(); valid only during the callback. */
+struct lockspace_join {
+	enum lockspace_join_event event;
+	unsigned host_id;
+	unsigned seconds;	       /* START, EXPIRY: the longest the join should take */
+	const char *host_name;	       /* EXPIRY, IN_USE: the daemon named in the delta lease */
+	unsigned long long generation; /* EXPIRY, IN_USE: its generation there */
+};
+
+/** Callback of lockspace_init_notify(). */
+typedef void (*lockspace_join_fn)(const struct lockspace_join *join, void *arg);
+
+/**
+ * lockspace_init(), telling @fn (which may be NULL) what the sanlock join
+ * does before it blocks: once, with LOCKSPACE_JOIN_START or
+ * LOCKSPACE_JOIN_EXPIRY, when the join really starts (after every check
+ * that can refuse at once), or with LOCKSPACE_JOIN_IN_USE before it returns
+ * -EADDRINUSE. Not called for fcntl, for a host that has joined already, or
+ * when the call fails before a join starts.
+ * Before joining it reads the host id's delta lease in the lockspace lease:
+ * released or never taken, the join starts; taken, it reads it again for up
+ * to three of the owner's io timeouts (a live owner renews every two): if the
+ * owner renewed it, the host id is in use (-EADDRINUSE at once, not after
+ * sanlock's wait of a minute or more); if not, the join waits for it to
+ * expire (LOCKSPACE_JOIN_EXPIRY).
+ * A failed call leaves nothing it made: the lockspace lease and .backend
+ * file it wrote, and the directory (and parents) it created, are removed.
+ * Returns as lockspace_init().
+ */
+LOCKSPACE_API int lockspace_init_notify(const char *dir, const char *backend, unsigned host_id,
+					unsigned flags, lockspace_join_fn fn, void *arg);
+
 /**
  * Make this host leave the sanlock lockspace @dir (the daemon's
  * rem_lockspace). Blocks for a second or two.
@@ -379,6 +427,11 @@ struct lockspace_holder {
 	 * the host id joins the lockspace (a new generation is a restarted
 	 * host); 0 for fcntl. */
 	unsigned long long generation;
+	/* sanlock: the name of the daemon on that host (sanlock daemon -e NAME,
+	 * or the name it made itself), as that host id's delta lease in
+	 * <dir>/.lockspace.lease records it; NULL if it cannot be read, and
+	 * for fcntl. */
+	const char *host_name;
 };
 
 /** One lock file, as lockspace_foreach() and lockspace_inspect() report it. */

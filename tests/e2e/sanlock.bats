@@ -50,8 +50,8 @@ teardown() {
 	assert_success
 	assert_output ""
 	run h2 init --backend sanlock --host-id 3
-	assert_failure 71
-	assert_output --partial "this host joined it with another host id"
+	assert_failure 64
+	assert_output "virlock: init: this host joined sanlock lockspace $LS as host 2, not 3; leave it first ('virlock -L $LS leave') to join with another host id"
 	# An fcntl init of a sanlock lockspace only says it exists.
 	run h1 init
 	assert_success
@@ -91,7 +91,7 @@ teardown() {
 	# Leaving with a lease held is refused.
 	run h1 leave
 	assert_failure 75
-	assert_output --partial "release the leases this host holds in it first"
+	assert_output --partial "this host still holds 1 lease in sanlock lockspace $LS (held by pid "
 	run h1 release "$WORK/disk.img"
 	assert_success
 	run h2 acquire "$WORK/disk.img" -- true
