@@ -260,5 +260,6 @@ holds_none() {
 	assert_output ""
 	kill -KILL "$pid"
 	# Host 1 joins the shared lockspace again, for the tests after this one.
-	run h1 -q -L "$SHARED" init --backend sanlock --host-id 1
+	LS=$SHARED
+	run h1 -q init --backend sanlock --host-id 1
 }
