@@ -23,6 +23,17 @@ static void print_pid(const char *key, pid_t pid)
 		printf("%-11s-\n", key);
 }
 
+/* The host of a sanlock holder, lease owner or record. */
+static void print_host(const struct lockspace_holder *h)
+{
+	if (!h->host_id)
+		return;
+	printf("%-11s%u (generation %llu", "  host:", h->host_id, h->generation);
+	if ((h->flags & LOCKSPACE_HOLDER_STALE) && !h->pid)
+		fputs(", older than the host's current one: the lease is lost", stdout);
+	fputs(")\n", stdout);
+}
+
 static void print_text(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
 {
 	char tbuf[VL_TIME_LEN];
@@ -40,8 +51,7 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
 		print_pid("holder:", h->pid);
-		if (h->host_id)
-			printf("%-11s%u (generation %llu)\n", "  host:", h->host_id, h->generation);
+		print_host(h);
 		print_key("  mode:", vl_state_word(h->mode));
 		print_key("  command:", h->command);
 		print_key("  owner:", h->owner);
@@ -52,8 +62,11 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	printf("%-11s", "waiters:");
 	if (nwaiters == 0)
 		fputs("none", stdout);
-	for (size_t i = 0; i < nwaiters; i++)
+	for (size_t i = 0; i < nwaiters; i++) {
 		printf("%s%d", i ? " " : "", (int)waiters[i]);
+		if (info->waiter_hosts) /* sanlock: the pid is that host's */
+			printf(" (host %u)", info->waiter_hosts[i]);
+	}
 	putchar('\n');
 	/* Records the kernel does not confirm: apart, so that no one counts them. */
 	if (!info->nstale)
@@ -64,6 +77,7 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	for (size_t i = 0; i < info->nstale; i++) {
 		const struct lockspace_holder *h = &info->stale[i];
 		print_pid("record:", h->pid);
+		print_host(h);
 		print_key("  claimed:", vl_state_word(h->mode));
 		print_key("  command:", h->command);
 		print_key("  owner:", h->owner);
@@ -96,7 +110,7 @@ static void json_holders(const struct lockspace_holder *hs, size_t n, int stale)
 		json_key("      ", "pid");
 		json_pid(h->pid);
 		fputs(",\n", stdout);
-		if (!stale) {
+		if (!stale || h->host_id) { /* a stale record of fcntl has no host */
 			json_key("      ", "host");
 			if (h->host_id)
 				printf("%u,\n", h->host_id);
@@ -156,6 +170,13 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 	for (size_t i = 0; i < nwaiters; i++)
 		printf("%s%d", i ? ", " : "", (int)waiters[i]);
 	fputs("],\n", stdout);
+	if (info->waiter_hosts) { /* sanlock: the host of each waiter */
+		json_key("  ", "waiter_hosts");
+		putchar('[');
+		for (size_t i = 0; i < nwaiters; i++)
+			printf("%s%u", i ? ", " : "", info->waiter_hosts[i]);
+		fputs("],\n", stdout);
+	}
 	json_key("  ", "stale_records");
 	json_holders(info->stale, info->nstale, 1);
 	fputs("\n}\n", stdout);
@@ -165,6 +186,14 @@ static int inspect_cb(const struct lockspace_info *info, void *arg)
 {
 	pid_t *waiters;
 	size_t nwaiters;
+	if (info->waiter_hosts) {
+		/* sanlock: one entry per waiter of each host, none twice. */
+		if (*(int *)arg)
+			print_json(info, info->waiters, info->nwaiters);
+		else
+			print_text(info, info->waiters, info->nwaiters);
+		return 0;
+	}
 	if (vl_waiters_unique(info->waiters, info->nwaiters, &waiters, &nwaiters) < 0)
 		return -ENOMEM;
 	if (*(int *)arg)

@@ -15,7 +15,7 @@
 
 /* The other hosts that hold a lease (sanlock), for "release it there". */
 struct cr_remote {
-	long self; /* this host's id; 0 for fcntl */
+	long self; /* this host's id (release --all asks only on sanlock) */
 	size_t nleases;
 	size_t nhosts;
 	unsigned ids[16];
@@ -33,9 +33,9 @@ struct cr_pids {
 static void cr_remote_add(struct cr_remote *r, const struct lockspace_info *info)
 {
 	int counted = 0;
-	for (size_t i = 0; r->self > 0 && i < info->nholders; i++) {
+	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
-		if (h->pid > 0 || h->host_id == 0 || h->host_id == (unsigned)r->self)
+		if (!(h->flags & LOCKSPACE_HOLDER_REMOTE))
 			continue;
 		if (!counted++)
 			r->nleases++;
@@ -214,7 +214,7 @@ static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 
 static int cr_resource(struct lockspace *ls, const char *res, int literal)
 {
 	char name[LOCKSPACE_NAME_LEN + 1];
-	struct cr_pids p = {.remote.self = vl_self_host_id(ls)};
+	struct cr_pids p = {0};
 	int status = 0;
 	int err = cr_name(res, literal, name);
 	if (!err)

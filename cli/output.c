@@ -37,7 +37,7 @@ static const struct vl_coldesc coldescs[VL_NCOLS] = {
 			    "processes blocked on the lock (reads /proc/locks: slow with many locks)"},
 	[VL_COL_LOCKFILE] = {"LOCKFILE", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "lock file path"},
 	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
-			   "ok, norecord, stale, unconfirmed, corrupt, empty or unreadable"},
+			   "ok, norecord, remote, stale, unconfirmed, corrupt, empty or unreadable"},
 };
 
 static const enum vl_col default_cols[] = {VL_COL_PATH,	 VL_COL_MODE,	 VL_COL_PID,
@@ -238,6 +238,8 @@ const char *vl_holder_word(const struct lockspace_holder *h)
 		return "stale";
 	if (h->flags & LOCKSPACE_HOLDER_UNCONFIRMED)
 		return "unconfirmed";
+	if (h->flags & LOCKSPACE_HOLDER_REMOTE)
+		return "remote";
 	if ((h->flags & LOCKSPACE_HOLDER_NORECORD) || !(h->flags & LOCKSPACE_HOLDER_RECORD))
 		return "norecord";
 	return "ok";

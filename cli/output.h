@@ -89,7 +89,8 @@ char *vl_waiters_cell(const pid_t *w, size_t n, unsigned outflags, int *oom);
 const char *vl_state_word(enum lockspace_state state);
 /* "verified", "empty", "corrupt" or "unreadable". */
 const char *vl_integrity_word(int integrity);
-/* A holder's own status: "ok", "norecord" or "stale". */
+/* A holder's own status: "ok", "norecord", "remote" (sanlock: on another
+ * host), "stale" or "unconfirmed". */
 const char *vl_holder_word(const struct lockspace_holder *h);
 /* The MODE of a list row: "stale" for a stale record, else the holder's mode
  * (or, with @h NULL, the file's state). */
@@ -97,7 +98,8 @@ const char *vl_row_mode(const struct lockspace_info *info, const struct lockspac
 /*
  * The STATUS of a list row: "stale" (the row is a stale record), else the
  * lock file's trouble ("corrupt", "empty", "unreadable"), else "norecord"
- * (held by a process without a holder record), else "ok". @h may be NULL
+ * (held by a process without a holder record), "remote" (held on another
+ * host of a sanlock lockspace), else "ok". @h may be NULL
  * for a row without a holder.
  */
 const char *vl_row_status(const struct lockspace_info *info, const struct lockspace_holder *h);

@@ -36,6 +36,9 @@ struct lsi_backend {
 	/* Call @fn for each lease @ls holds (for its holder record). */
 	void (*each_held)(struct lockspace *ls,
 			  void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg);
+	/* Call @fn for each lease @ls now waits for (its record's "wait" lines). */
+	void (*each_waiting)(struct lockspace *ls,
+			     void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg);
 	/* Make @ls (already open, fcntl so far) a lockspace of this backend and
 	 * join this host to it as @host_id, telling @fn (may be NULL) when the
 	 * join starts (see lockspace_init_notify()); leave it. */

@@ -55,8 +55,19 @@ struct sl_hold {
 	time_t since;
 };
 
+/* A lease an acquire of this process waits for: its record says so. */
+struct sl_wait {
+	struct sl_wait *next;
+	struct lockspace *ls;
+	const void *call; /* the acquire that waits: two threads of a handle may */
+	char name[LOCKSPACE_NAME_LEN + 1];
+	int shared;
+	time_t since;
+};
+
 static pthread_mutex_t sl_mutex = PTHREAD_MUTEX_INITIALIZER; /* libsanlock wants one caller per socket */
 static struct sl_hold *sl_holds;
+static struct sl_wait *sl_waits;
 static int sl_sock = -1;
 static pid_t sl_pid;
 
@@ -69,6 +80,11 @@ static void sl_forget_if_forked(void)
 		struct sl_hold *h = sl_holds;
 		sl_holds = h->next;
 		free(h);
+	}
+	while (sl_waits) {
+		struct sl_wait *w = sl_waits;
+		sl_waits = w->next;
+		free(w);
 	}
 	if (sl_sock >= 0)
 		close(sl_sock);
@@ -660,6 +676,35 @@ static size_t *sl_name_order(char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n)
 	return order;
 }
 
+/* Add @names[0..@n) to the waits of @ls for the acquire @call; with @n 0,
+ * take @call's out. Without memory a wait is only not reported. */
+static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LOCKSPACE_NAME_LEN + 1],
+			size_t n, int shared)
+{
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	for (struct sl_wait **p = &sl_waits; *p;) {
+		struct sl_wait *w = *p;
+		if (w->call == call) {
+			*p = w->next;
+			free(w);
+		} else {
+			p = &w->next;
+		}
+	}
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct sl_wait *w = calloc(1, sizeof(*w));
+		if (!w)
+			break;
+		*w = (struct sl_wait){
+			.next = sl_waits, .ls = ls, .call = call, .shared = shared, .since = now};
+		memcpy(w->name, names[i], sizeof(w->name));
+		sl_waits = w;
+	}
+	pthread_mutex_unlock(&sl_mutex);
+}
+
 static int sl_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
 			   int timeout_ms, size_t *failed)
 {
@@ -697,7 +742,10 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	int wait = !!(flags & LOCKSPACE_WAIT);
 	if (wait && timeout_ms >= 0)
 		lsi_deadline(&deadline, timeout_ms);
-	int stale = 0;
+	int stale = 0, waiting = 0;
+	/* The daemon names no holder process: every holder keeps a record. */
+	if (!err)
+		lsi_record_start(ls);
 	while (!err) {
 		/* Before every try: a prune may have removed a free lease file. */
 		for (i = 0; i < n && !err; i++)
@@ -724,6 +772,12 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 			err = -EBUSY; /* pruned again and again: say busy rather than spin */
 		if (err != -EBUSY || !wait)
 			break;
+		/* A waiter is shown on every host from its record, rewritten at
+		 * each try: another host trusts only a recent one. */
+		if (!waiting)
+			sl_wait_set(ls, names, names, n, shared);
+		waiting = 1;
+		(void)lsi_record_sync(ls);
 		long left = timeout_ms >= 0 ? lsi_ms_left(&deadline) : SL_RETRY_MS;
 		if (left <= 0) {
 			err = -ETIMEDOUT;
@@ -740,6 +794,8 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	}
 	if (err && failed)
 		*failed = order && bad < n ? order[bad] : bad;
+	if (waiting)
+		sl_wait_set(ls, names, NULL, 0, shared);
 	free(order);
 	for (i = 0; spare && i < n; i++)
 		free(spare[i]);
@@ -750,7 +806,7 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	free(rp);
 	free(res);
 	free(names);
-	if (!err && n)
+	if ((!err && n) || waiting)
 		(void)lsi_record_sync(ls);
 	return err;
 }
@@ -826,6 +882,17 @@ static void sl_each_held(struct lockspace *ls,
 	for (struct sl_hold *h = sl_holds; h; h = h->next)
 		if (h->ls == ls)
 			fn(h->name, h->shared, h->since, arg);
+	pthread_mutex_unlock(&sl_mutex);
+}
+
+static void sl_each_waiting(struct lockspace *ls,
+			    void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg)
+{
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	for (struct sl_wait *w = sl_waits; w; w = w->next)
+		if (w->ls == ls)
+			fn(w->name, w->shared, w->since, arg);
 	pthread_mutex_unlock(&sl_mutex);
 }
 
@@ -949,11 +1016,138 @@ static char (*sl_host_names(const struct lockspace *ls, const struct sanlk_host 
 	return names;
 }
 
+/* The name of @host_id among @hosts[0..@n) as sl_host_names() read them, or NULL. */
+static const char *sl_name_of(char (*names)[LSI_HOST_NAME_MAX], const struct sanlk_host *hosts, int n,
+			      uint64_t host_id)
+{
+	for (int i = 0; names && i < n; i++)
+		if (hosts[i].host_id == host_id && names[i][0])
+			return names[i];
+	return NULL;
+}
+
+/* Another host's "wait" line older than this (seconds) is of a waiter gone:
+ * a waiter rewrites its record every SL_RETRY_MS. */
+#define SL_WAIT_FRESH 10
+
+/* What a report knows once for all leases. */
+struct sl_view {
+	long long self_host;
+	struct lsi_record *recs; /* this host's records */
+	size_t nrecs;
+	struct lsi_record *others; /* other hosts' records: only their waits are used */
+	unsigned *other_hosts;	   /* the host of each */
+	size_t nothers;
+	struct sanlk_host *hosts; /* each host's current generation */
+	int nhosts;
+	int waiters; /* report waiters */
+	time_t now;
+};
+
+static void sl_view_free(struct sl_view *v)
+{
+	lsi_records_free(v->recs, v->nrecs);
+	lsi_records_free(v->others, v->nothers);
+	free(v->other_hosts);
+	free(v->hosts);
+}
+
+/* The generation @host_id has now, 0 if unknown. */
+static uint64_t sl_current_gen(const struct sl_view *v, uint64_t host_id)
+{
+	for (int i = 0; i < v->nhosts; i++)
+		if (v->hosts[i].host_id == host_id)
+			return v->hosts[i].generation;
+	return 0;
+}
+
+/* Add the records of the other hosts' directories .holders/h<id> to @v. */
+static int sl_view_others(const struct lockspace *ls, struct sl_view *v)
+{
+	int fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0; /* no records: no waiters */
+	}
+	int err = 0;
+	struct dirent *de;
+	while (!err && (de = readdir(d))) {
+		unsigned id;
+		int end = 0;
+		if (sscanf(de->d_name, "h%u%n", &id, &end) != 1 || de->d_name[end] || id == 0 ||
+		    (long long)id == v->self_host)
+			continue;
+		struct lsi_record *r = NULL;
+		size_t n = 0;
+		if (lsi_records_load_sub(ls, de->d_name, &r, &n) < 0 || n == 0) {
+			lsi_records_free(r, n);
+			continue; /* unreadable: that host's business */
+		}
+		struct lsi_record *all = realloc(v->others, (v->nothers + n) * sizeof(*all));
+		unsigned *hosts = all ? realloc(v->other_hosts, (v->nothers + n) * sizeof(*hosts)) : NULL;
+		if (all)
+			v->others = all;
+		if (hosts)
+			v->other_hosts = hosts;
+		if (!all || !hosts) {
+			lsi_records_free(r, n);
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			v->others[v->nothers] = r[i];
+			v->other_hosts[v->nothers++] = id;
+		}
+		free(r); /* its contents moved */
+	}
+	closedir(d);
+	return err;
+}
+
+/* The waiters of @name: this host's live records that wait for it, and the
+ * other hosts' recent ones. */
+static int sl_waiters(const struct sl_view *v, const char *name, pid_t **pids, unsigned **hosts, size_t *n)
+{
+	size_t cap = 0;
+	*n = 0;
+	*pids = NULL;
+	*hosts = NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			if (!cap)
+				return 0;
+			*pids = calloc(cap, sizeof(**pids));
+			*hosts = calloc(cap, sizeof(**hosts));
+			if (!*pids || !*hosts)
+				return -ENOMEM;
+		}
+		for (size_t i = 0; i < v->nrecs + v->nothers; i++) {
+			int local = i < v->nrecs;
+			const struct lsi_record *r = local ? &v->recs[i] : &v->others[i - v->nrecs];
+			if (local ? !(r->live || r->unknown) : r->mtime < v->now - SL_WAIT_FRESH)
+				continue;
+			for (size_t w = 0; w < r->nwaits; w++) {
+				if (strcmp(r->waits[w].name, name) != 0)
+					continue;
+				if (pass == 0) {
+					cap++;
+					continue;
+				}
+				(*pids)[*n] = r->pid;
+				(*hosts)[(*n)++] =
+					local ? (unsigned)v->self_host : v->other_hosts[i - v->nrecs];
+			}
+		}
+	}
+	return 0;
+}
+
 /* Report one lease: its owners as sanlock reads them from the disk, joined
  * with this host's holder records for the owner that is this host. */
-static int sl_report_one(struct lockspace *ls, const char *name, int always, long long self_host,
-			 struct lsi_record *recs, size_t nrecs, unsigned flags, lockspace_info_fn fn,
-			 void *arg)
+static int sl_report_one(struct lockspace *ls, const char *name, int always, const struct sl_view *v,
+			 unsigned flags, lockspace_info_fn fn, void *arg)
 {
 	struct lockspace_info info = {0};
 	char lockfile[PATH_MAX];
@@ -985,100 +1179,158 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 	int self_shared = mine ? mine->shared : -1;
 	time_t self_since = mine ? mine->since : 0;
 	pthread_mutex_unlock(&sl_mutex);
-	int shared_hint = nhosts > 1 || (res.r.flags & SANLK_RES_SHARED);
-	info.state = nhosts == 0   ? LOCKSPACE_STATE_FREE
-		     : shared_hint ? LOCKSPACE_STATE_SHARED
-				   : LOCKSPACE_STATE_EXCLUSIVE;
-	if (info.state == LOCKSPACE_STATE_FREE && !(flags & LOCKSPACE_ALL) && !always) {
-		free(hosts);
-		return 0;
+
+	size_t nclaims = 0;
+	for (size_t r = 0; r < v->nrecs; r++)
+		for (size_t c = 0; c < v->recs[r].nclaims; c++)
+			nclaims += strcmp(v->recs[r].claims[c].name, name) == 0;
+	size_t cap = (size_t)nhosts + nclaims + 1;
+	struct lockspace_holder *h = calloc(cap, sizeof(*h)), *st = calloc(cap, sizeof(*st));
+	pid_t *wpids = NULL;
+	unsigned *whosts = NULL;
+	char *self_comm = NULL;
+	char(*host_names)[LSI_HOST_NAME_MAX] = NULL;
+	if (!h || !st) {
+		err = -ENOMEM;
+		goto out;
 	}
-	size_t cap = (size_t)nhosts + nrecs + 1;
-	struct lockspace_holder *h = calloc(cap, sizeof(*h));
-	if (!h) {
-		free(hosts);
-		return -ENOMEM;
-	}
-	size_t nh = 0;
-	pid_t self = getpid();
-	char(*host_names)[LSI_HOST_NAME_MAX] = sl_host_names(ls, hosts, nhosts);
+	/* The owners: another host's as it is; a lost one (its host joined
+	 * again since) holds nothing. This host's are joined below. */
+	host_names = sl_host_names(ls, hosts, nhosts);
+	const char *self_name = sl_name_of(host_names, hosts, nhosts, (uint64_t)v->self_host);
+	size_t nh = 0, ns = 0;
+	int nlive = 0, self_owner = 0, self_lost = 0;
+	unsigned long long self_gen = 0;
+	enum lockspace_state claimed = nhosts > 1 ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
 	for (int i = 0; i < nhosts; i++) {
-		unsigned host_id = (unsigned)hosts[i].host_id; /* 1-2000 */
-		unsigned long long generation = hosts[i].generation;
-		const char *host_name = host_names && host_names[i][0] ? host_names[i] : NULL;
-		if ((long long)hosts[i].host_id == self_host) {
-			/* This host: its processes are in the records. */
-			size_t before = nh;
-			for (size_t r = 0; r < nrecs; r++)
-				for (size_t c = 0; c < recs[r].nclaims; c++) {
-					if (!recs[r].live || strcmp(recs[r].claims[c].name, name) != 0 ||
-					    !sl_pid_holds(ls, recs[r].pid, name))
-						continue;
-					h[nh++] = (struct lockspace_holder){
-						.pid = recs[r].pid,
-						.mode = recs[r].claims[c].shared ? LOCKSPACE_STATE_SHARED
-										 : LOCKSPACE_STATE_EXCLUSIVE,
-						.flags = LOCKSPACE_HOLDER_RECORD |
-							 (recs[r].pid == self ? LOCKSPACE_HOLDER_SELF : 0),
-						.command = recs[r].command,
-						.owner = recs[r].owner,
-						.child = recs[r].child,
-						.since = recs[r].claims[c].since,
-						.host_id = host_id,
-						.generation = generation,
-						.host_name = host_name,
-					};
-				}
-			if (nh == before && self_shared >= 0)
-				h[nh++] = (struct lockspace_holder){
-					.pid = self,
-					.mode = self_shared ? LOCKSPACE_STATE_SHARED
-							    : LOCKSPACE_STATE_EXCLUSIVE,
-					.flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
-					.since = self_since,
-					.host_id = host_id,
-					.generation = generation,
-					.host_name = host_name,
-				};
-			if (nh > before)
-				continue;
+		uint64_t now = sl_current_gen(v, hosts[i].host_id);
+		int lost = now && hosts[i].generation < now;
+		nlive += !lost;
+		if ((long long)hosts[i].host_id == v->self_host) {
+			self_owner = 1;
+			self_lost = lost;
+			self_gen = hosts[i].generation;
+			continue;
 		}
-		/* Another host (or ours without a record): pid unknown here. */
-		h[nh++] = (struct lockspace_holder){
-			.pid = 0,
-			.mode = info.state,
-			.flags = LOCKSPACE_HOLDER_NORECORD,
-			.host_id = host_id,
-			.generation = generation,
-			.host_name = host_name,
+		struct lockspace_holder *e = lost ? &st[ns++] : &h[nh++];
+		*e = (struct lockspace_holder){
+			.mode = claimed,
+			.flags = LOCKSPACE_HOLDER_REMOTE | (lost ? LOCKSPACE_HOLDER_STALE : 0),
+			.host_id = (unsigned)hosts[i].host_id, /* 1-2000 */
+			.generation = hosts[i].generation,
+			.host_name = sl_name_of(host_names, hosts, nhosts, hosts[i].host_id),
 		};
 	}
+	int shared_hint = nlive > 1 || (res.r.flags & SANLK_RES_SHARED) || self_shared > 0;
+	info.state = nlive == 0	   ? LOCKSPACE_STATE_FREE
+		     : shared_hint ? LOCKSPACE_STATE_SHARED
+				   : LOCKSPACE_STATE_EXCLUSIVE;
+	for (size_t i = 0; i < nh; i++)
+		h[i].mode = info.state;
+	/* This host's records: a holder only when this host owns the lease in
+	 * its current generation and the daemon says the process holds it. */
+	pid_t self = getpid();
+	int self_named = 0;
+	for (size_t r = 0; r < v->nrecs; r++)
+		for (size_t c = 0; c < v->recs[r].nclaims; c++) {
+			const struct lsi_record *rec = &v->recs[r];
+			if (strcmp(rec->claims[c].name, name) != 0)
+				continue;
+			int holds = self_owner && !self_lost && (rec->live || rec->unknown) &&
+				    sl_pid_holds(ls, rec->pid, name);
+			struct lockspace_holder *e = holds ? &h[nh++] : &st[ns++];
+			*e = (struct lockspace_holder){
+				.pid = rec->pid,
+				.mode = rec->claims[c].shared ? LOCKSPACE_STATE_SHARED
+							      : LOCKSPACE_STATE_EXCLUSIVE,
+				.flags = (holds ? LOCKSPACE_HOLDER_RECORD : LOCKSPACE_HOLDER_STALE) |
+					 (rec->pid == self ? LOCKSPACE_HOLDER_SELF : 0),
+				.command = rec->command,
+				.owner = rec->owner,
+				.child = rec->child,
+				.since = rec->claims[c].since,
+				.host_id = self_owner ? (unsigned)v->self_host : 0,
+				.generation = self_owner ? self_gen : 0,
+				.host_name = self_owner ? self_name : NULL,
+			};
+			self_named |= holds;
+		}
+	if (self_owner && !self_lost && !self_named) {
+		/* Held on this host by a process without a record: this one, or
+		 * one that is not known here. */
+		if (self_shared >= 0)
+			self_comm = lsi_proc_comm(self);
+		h[nh++] = (struct lockspace_holder){
+			.pid = self_shared >= 0 ? self : 0,
+			.mode = self_shared > 0	   ? LOCKSPACE_STATE_SHARED
+				: self_shared == 0 ? LOCKSPACE_STATE_EXCLUSIVE
+						   : info.state,
+			.flags = LOCKSPACE_HOLDER_NORECORD | (self_shared >= 0 ? LOCKSPACE_HOLDER_SELF : 0),
+			.command = self_comm,
+			.since = self_since,
+			.host_id = (unsigned)v->self_host,
+			.generation = self_gen,
+			.host_name = self_name,
+		};
+	}
+	if (self_owner && self_lost) /* as every host shows it; a record of it is stale above */
+		st[ns++] = (struct lockspace_holder){
+			.mode = claimed,
+			.flags = LOCKSPACE_HOLDER_STALE,
+			.host_id = (unsigned)v->self_host,
+			.generation = self_gen,
+			.host_name = self_name,
+		};
+	if (info.state == LOCKSPACE_STATE_FREE && !(flags & LOCKSPACE_ALL) && !always)
+		goto out;
+	if (v->waiters && (err = sl_waiters(v, name, &wpids, &whosts, &info.nwaiters)) < 0)
+		goto out;
 	info.holders = h;
 	info.nholders = nh;
+	info.stale = st;
+	info.nstale = ns;
+	static const unsigned no_hosts[1];
+	info.waiters = wpids;
+	info.waiter_hosts = whosts ? whosts : no_hosts; /* sanlock's, even when none wait */
 	err = fn(&info, arg);
+out:
+	free(self_comm);
+	free(wpids);
+	free(whosts);
 	free(host_names);
 	free(h);
+	free(st);
 	free(hosts);
 	return err;
 }
 
 static int sl_report(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn, void *arg)
 {
-	long long self_host = sl_host_id(ls);
-	if (self_host < 0)
-		return (int)self_host;
-	struct lsi_record *recs = NULL;
-	size_t nrecs = 0;
-	int err = lsi_records_load(ls, &recs, &nrecs);
-	if (err < 0)
+	struct sl_view v = {.self_host = sl_host_id(ls), .now = time(NULL)};
+	if (v.self_host < 0)
+		return (int)v.self_host;
+	v.waiters = name || (flags & LOCKSPACE_WAITERS);
+	int err = lsi_records_load(ls, &v.recs, &v.nrecs);
+	if (!err && v.waiters)
+		err = sl_view_others(ls, &v);
+	if (err < 0) {
+		sl_view_free(&v);
 		return err;
+	}
+	/* Each host's current generation: a lease of an older one is lost. A
+	 * daemon that cannot say (just after a join) leaves it unknown. */
+	if (sanlock_get_hosts(ls->backend_config, 0, &v.hosts, &v.nhosts, 0) < 0) {
+		free(v.hosts);
+		v.hosts = NULL;
+		v.nhosts = 0;
+	}
 	if (name) {
 		struct stat st;
 		if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			err = -errno;
 		if (!err)
-			err = sl_report_one(ls, name, 1, self_host, recs, nrecs, flags, fn, arg);
-		lsi_records_free(recs, nrecs);
+			err = sl_report_one(ls, name, 1, &v, flags, fn, arg);
+		sl_view_free(&v);
 		return err;
 	}
 	int fd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1087,7 +1339,7 @@ static int sl_report(struct lockspace *ls, const char *name, unsigned flags, loc
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		lsi_records_free(recs, nrecs);
+		sl_view_free(&v);
 		return err;
 	}
 	struct dirent *de;
@@ -1096,10 +1348,10 @@ static int sl_report(struct lockspace *ls, const char *name, unsigned flags, loc
 			continue;
 		char one[LOCKSPACE_NAME_LEN + 1];
 		memcpy(one, de->d_name, sizeof(one));
-		err = sl_report_one(ls, one, 0, self_host, recs, nrecs, flags, fn, arg);
+		err = sl_report_one(ls, one, 0, &v, flags, fn, arg);
 	}
 	closedir(d);
-	lsi_records_free(recs, nrecs);
+	sl_view_free(&v);
 	return err;
 }
 
@@ -1112,6 +1364,7 @@ const struct lsi_backend lsi_backend_sanlock = {
 	.release_all = sl_release_all,
 	.report = sl_report,
 	.each_held = sl_each_held,
+	.each_waiting = sl_each_waiting,
 	.init = sl_init,
 	.leave = sl_leave,
 	.holders_sub = sl_holders_sub,

@@ -22,8 +22,9 @@ struct lockspace {
 	gid_t dir_gid;
 	int group;		     /* setgid and group-writable: files are 0660 */
 	pthread_mutex_t record_lock; /* serialises rewrites of this handle's record */
-	int recording;		     /* lockspace_set_owner() was called */
+	int recording;		     /* lockspace_set_owner() was called, or lsi_record_start() */
 	pid_t record_pid;	     /* the process the record describes */
+	int auto_record;	     /* recording without lockspace_set_owner() (sanlock) */
 	char *owner;
 	pid_t child;
 	struct lsi_entry *label;	   /* the table entry of the claimed label's file, NULL if none */
@@ -141,9 +142,13 @@ struct lsi_record {
 	pid_t child;
 	struct lsi_claim *claims;
 	size_t nclaims;
-	int live;      /* the process runs and its start time matches */
-	int unknown;   /* the process runs but its /proc entry is hidden (hidepid) */
-	char *command; /* /proc/<pid>/comm when live */
+	struct lsi_claim *waits; /* "wait" lines: leases the process waits for (sanlock) */
+	size_t nwaits;
+	int auto_record; /* "auto 1": kept without lockspace_set_owner(), no control socket */
+	int live;	 /* the process runs and its start time matches */
+	int unknown;	 /* the process runs but its /proc entry is hidden (hidepid) */
+	char *command;	 /* /proc/<pid>/comm when live */
+	time_t mtime;	 /* when the record was last written */
 };
 
 /* Parse a record; returns 0 or -EBADMSG. @out must be freed with lsi_record_free. */
@@ -151,6 +156,11 @@ int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out);
 void lsi_record_free(struct lsi_record *r);
 /* Load every record under .holders (liveness filled in). */
 int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n);
+/* Load the records of another host's directory .holders/@sub, whose
+ * processes this host cannot see: live and unknown stay 0. */
+int lsi_records_load_sub(const struct lockspace *ls, const char *sub, struct lsi_record **out, size_t *n);
+/* Make @ls keep a record of this process from now on, owner or not. */
+void lsi_record_start(struct lockspace *ls);
 void lsi_records_free(struct lsi_record *r, size_t n);
 /* Rewrite this handle's record if it records. Returns 0 or -errno. */
 int lsi_record_sync(struct lockspace *ls);

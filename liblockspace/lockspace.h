@@ -309,7 +309,9 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * In a sanlock lockspace: a wait retries about every 500 ms (a wait for ever returns -EINTR when a caught
  * signal interrupts a pause), shared over shared in one process is busy too, and also -ECONNREFUSED (daemon
  * not running), -ENOTCONN (this host has not joined the lockspace), -ENOPKG (libsanlock_client.so.1 is not
- * installed), -EIO (storage).
+ * installed), -EIO (storage). There every acquiring handle keeps a holder record, whether or not
+ * lockspace_set_owner() was called (the daemon names no holder process), and a waiting acquire says so
+ * in it ("wait" lines), rewriting it at each try.
  */
 LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n,
 					 unsigned flags, int timeout_ms, size_t *failed);
@@ -408,6 +410,9 @@ enum lockspace_holder_flags {
 	 *  have it, instead of LOCKSPACE_HOLDER_STALE: never counted as a
 	 *  holder, and not stale either (prune keeps its record). */
 	LOCKSPACE_HOLDER_UNCONFIRMED = 1u << 4,
+	/** sanlock: the holder is on another host (see host_id): its pid and
+	 *  record are that host's, unknown here. */
+	LOCKSPACE_HOLDER_REMOTE = 1u << 5,
 };
 
 /** One holder of a lock (or, in lockspace_info.stale, one stale claim of it:
@@ -456,10 +461,17 @@ struct lockspace_info {
 	 * process is gone, its pid was reused, or the kernel does not show it
 	 * holding the lock in the claimed mode; LOCKSPACE_HOLDER_UNCONFIRMED
 	 * when the kernel cannot be asked (see that flag).
-	 * lockspace_prune() removes the records of ended processes. Always
-	 * empty in a sanlock lockspace, whose lease names its owners. */
+	 * lockspace_prune() removes the records of ended processes. In a
+	 * sanlock lockspace: the records of this host whose process is gone or
+	 * no longer holds the lease as its daemon says, and the lost owners of
+	 * the lease (with pid 0 and their host_id and generation, which is
+	 * older than that host's current one: it joined again since, so the
+	 * lease is free, as the daemon and lockspace_prune() treat it). */
 	size_t nstale;
 	const struct lockspace_holder *stale;
+	/* sanlock: the host id of each of @waiters (the pid is that host's),
+	 * NULL for fcntl. */
+	const unsigned *waiter_hosts;
 };
 
 /**
@@ -481,6 +493,13 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * /proc/locks is read once to list blocked waiters; a shared holder known
  * from its record must then appear there instead, and the holders it shows that the probe and the records did
  * not (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
+ * In a sanlock lockspace the lease's owners (host id and generation) are read from the lease:
+ * an owner on this host is shown with the pid of the live record whose process this host's daemon
+ * says holds it (sanlock_inquire), an owner on another host with pid 0 and LOCKSPACE_HOLDER_REMOTE,
+ * and an owner whose generation is older than its host's current one is lost (in @stale; a lease
+ * with no other owner is free). Waiters come from the "wait" lines of the records: this host's
+ * of live processes, another host's of records rewritten in the last 10 seconds (a waiter there
+ * rewrites its record every half second; the hosts' clocks must agree that closely).
  * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode, or a
  * negative errno if the directory cannot be read.
  */
@@ -526,8 +545,10 @@ struct lockspace_record {
 typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg);
 
 /**
- * Report the live holder records of the lockspace (stale ones are skipped).
- * Returns 0, a callback's value, -EOPNOTSUPP in direct mode, or -errno.
+ * Report the live holder records of the lockspace (stale ones are skipped),
+ * of processes that called lockspace_set_owner(): the records a sanlock
+ * lockspace keeps of every other holder are skipped too (see
+ * lockspace_foreach() for those). Returns 0, a callback's value, -EOPNOTSUPP in direct mode, or -errno.
  */
 LOCKSPACE_API int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 

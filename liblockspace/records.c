@@ -24,7 +24,11 @@
  *   owner LABEL          (optional)
  *   child N              (optional)
  *   lock NAME shared|exclusive SINCE
+ *   wait NAME shared|exclusive SINCE   (sanlock: a lease it waits for)
+ *   auto 1               (sanlock: a process that never called lockspace_set_owner())
  * The kernel's lock state stays the truth; a record only adds labels.
+ * In a sanlock lockspace every holder keeps one, owner or not: the daemon
+ * names no holder process, so the record is how a pid is known at all.
  */
 
 /* The start time of @pid from /proc/PID/stat into *@start (0 for a zombie,
@@ -189,9 +193,21 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	ls->owner = copy;
 	ls->child = child;
 	ls->recording = 1;
+	ls->auto_record = 0;
 	ls->record_pid = getpid();
 	pthread_mutex_unlock(&ls->record_lock);
 	return lsi_record_sync(ls);
+}
+
+void lsi_record_start(struct lockspace *ls)
+{
+	pthread_mutex_lock(&ls->record_lock);
+	if (!ls->recording) {
+		ls->recording = 1;
+		ls->auto_record = 1;
+		ls->record_pid = getpid();
+	}
+	pthread_mutex_unlock(&ls->record_lock);
 }
 
 /* The record's text is built outside the file and written at once. It has a
@@ -274,6 +290,12 @@ static void add_held_line(const char *name, int shared, time_t since, void *arg)
 	text_add(a->t, "lock %s %s %lld\n", name, shared ? "shared" : "exclusive", (long long)since);
 }
 
+static void add_wait_line(const char *name, int shared, time_t since, void *arg)
+{
+	struct text_arg *a = arg;
+	text_add(a->t, "wait %s %s %lld\n", name, shared ? "shared" : "exclusive", (long long)since);
+}
+
 int lsi_record_sync(struct lockspace *ls)
 {
 	if (!ls->recording)
@@ -288,6 +310,8 @@ int lsi_record_sync(struct lockspace *ls)
 	if (err < 0)
 		goto out;
 	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_proc_start(self));
+	if (ls->auto_record)
+		text_add(&t, "auto 1\n");
 	if (ls->owner)
 		text_add(&t, "owner %s\n", ls->owner);
 	if (ls->child)
@@ -298,6 +322,8 @@ int lsi_record_sync(struct lockspace *ls)
 	lsi_table_unlock();
 	if (ls->backend->each_held)
 		ls->backend->each_held(ls, add_held_line, &a);
+	if (ls->backend->each_waiting)
+		ls->backend->each_waiting(ls, add_wait_line, &a);
 	err = t.err;
 	int dfd = err ? err : lsi_holders_dir(ls, 1);
 	if (dfd < 0) {
@@ -352,6 +378,7 @@ void lsi_record_free(struct lsi_record *r)
 {
 	free(r->owner);
 	free(r->claims);
+	free(r->waits);
 	free(r->command);
 	memset(r, 0, sizeof(*r));
 }
@@ -391,13 +418,18 @@ static int parse_line(struct lsi_record *r, char *line)
 		r->start = strtoull(val, &end, 10);
 		return errno || end == val || *end ? -EBADMSG : 0;
 	}
+	if (strcmp(line, "auto") == 0) {
+		r->auto_record = strcmp(val, "1") == 0;
+		return 0;
+	}
 	if (strcmp(line, "owner") == 0) {
 		if (r->owner || !*val)
 			return -EBADMSG;
 		r->owner = strdup(val);
 		return r->owner ? 0 : -ENOMEM;
 	}
-	if (strcmp(line, "lock") == 0) {
+	int wait = strcmp(line, "wait") == 0;
+	if (wait || strcmp(line, "lock") == 0) {
 		struct lsi_claim c = {0};
 		char mode[16];
 		long long since;
@@ -415,14 +447,16 @@ static int parse_line(struct lsi_record *r, char *line)
 		else if (strcmp(mode, "exclusive") != 0)
 			return -EBADMSG;
 		c.since = (time_t)since;
-		if (r->nclaims == 0 || (r->nclaims >= 4 && (r->nclaims & (r->nclaims - 1)) == 0)) {
-			size_t cap = r->nclaims ? r->nclaims * 2 : 4;
-			struct lsi_claim *cl = realloc(r->claims, cap * sizeof(*cl));
+		struct lsi_claim **v = wait ? &r->waits : &r->claims;
+		size_t *n = wait ? &r->nwaits : &r->nclaims;
+		if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
+			size_t cap = *n ? *n * 2 : 4;
+			struct lsi_claim *cl = realloc(*v, cap * sizeof(*cl));
 			if (!cl)
 				return -ENOMEM;
-			r->claims = cl;
+			*v = cl;
 		}
-		r->claims[r->nclaims++] = c;
+		(*v)[(*n)++] = c;
 		return 0;
 	}
 	return 0; /* unknown keys: room for later versions */
@@ -451,9 +485,9 @@ int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out)
 	return err;
 }
 
-/* Read one record file (bounded), parse it and check it still describes a
- * live process. */
-static int load_one(int dfd, const char *file, struct lsi_record *r)
+/* Read one record file (bounded), parse it and (with @judge) check it
+ * still describes a live process. */
+static int load_one(int dfd, const char *file, int judge, struct lsi_record *r)
 {
 	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -476,7 +510,9 @@ static int load_one(int dfd, const char *file, struct lsi_record *r)
 		lsi_record_free(r);
 		err = -EBADMSG;
 	}
-	if (err == 0) {
+	if (err == 0)
+		r->mtime = st.st_mtime;
+	if (err == 0 && judge) {
 		enum lsi_pid_state ps = r->start ? lsi_pid_judge(r->pid, r->start) : LSI_PID_GONE;
 		r->live = ps == LSI_PID_LIVE;
 		r->unknown = ps == LSI_PID_UNKNOWN;
@@ -499,15 +535,9 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n)
+/* Load the records of the directory @dfd (which this closes). */
+static int records_load_fd(int dfd, int judge, struct lsi_record **out, size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	int dfd = lsi_holders_dir(ls, 0);
-	if (dfd == -ENOENT)
-		return 0;
-	if (dfd < 0)
-		return dfd;
 	DIR *d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
@@ -521,7 +551,7 @@ int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t
 		if (!all_digits(de->d_name))
 			continue;
 		struct lsi_record r;
-		if (load_one(dirfd(d), de->d_name, &r) < 0)
+		if (load_one(dirfd(d), de->d_name, judge, &r) < 0)
 			continue; /* garbage records are prune's business, not list's */
 		struct lsi_record *nv = realloc(v, (cnt + 1) * sizeof(*nv));
 		if (!nv) {
@@ -542,6 +572,32 @@ int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t
 	return 0;
 }
 
+int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int dfd = lsi_holders_dir(ls, 0);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	return records_load_fd(dfd, 1, out, n);
+}
+
+int lsi_records_load_sub(const struct lockspace *ls, const char *sub, struct lsi_record **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int top = holders_open(ls, ls->dirfd, LSI_HOLDERS_DIR, 0);
+	if (top < 0)
+		return top == -ENOENT ? 0 : top;
+	int dfd = holders_open(ls, top, sub, 0);
+	close(top);
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	return records_load_fd(dfd, 0, out, n);
+}
+
 int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg)
 {
 	if (!ls || !fn)
@@ -552,8 +608,8 @@ int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg)
 	size_t n;
 	int err = lsi_records_load(ls, &r, &n);
 	for (size_t i = 0; i < n && err == 0; i++) {
-		if (!r[i].live)
-			continue;
+		if (!r[i].live || r[i].auto_record)
+			continue; /* a program's own record: no holder to ask */
 		const char **names = calloc(r[i].nclaims + 1, sizeof(*names));
 		if (!names) {
 			err = -ENOMEM;

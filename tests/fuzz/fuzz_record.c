@@ -23,6 +23,13 @@ static void check(const uint8_t *data, size_t size, const struct lsi_record *r)
 		if (!lockspace_valid_name(c->name) || (c->shared != 0 && c->shared != 1) || c->since < 0)
 			abort();
 	}
+	if (r->nwaits && !r->waits)
+		abort();
+	for (size_t i = 0; i < r->nwaits; i++) {
+		const struct lsi_claim *c = &r->waits[i];
+		if (!lockspace_valid_name(c->name) || (c->shared != 0 && c->shared != 1) || c->since < 0)
+			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
