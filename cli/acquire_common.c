@@ -41,18 +41,19 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 	if (!pid)
 		snprintf(done, sizeof(done), "the holder ends");
 	else if (!sig)
-		snprintf(done, sizeof(done), "%s (pid %d) runs on without them (--on-lost=ignore)", what, (int)pid);
+		snprintf(done, sizeof(done), "%s (pid %d) runs on without them (--on-lost=ignore)", what,
+			 (int)pid);
 	else if (kill(pid, sig) < 0)
-		snprintf(done, sizeof(done), "could not send %s to %s (pid %d): %s", acquire_signame(sig, name, sizeof(name)),
-			 what, (int)pid, strerror(errno));
+		snprintf(done, sizeof(done), "could not send %s to %s (pid %d): %s",
+			 acquire_signame(sig, name, sizeof(name)), what, (int)pid, strerror(errno));
 	else if (sig == SIGSTOP)
 		snprintf(done, sizeof(done),
-			 "stopped %s (pid %d) with SIGSTOP; kill it, or continue it with SIGCONT once it may write "
-			 "again",
+			 "stopped %s (pid %d) with SIGSTOP; kill it, or continue it with SIGCONT once it may "
+			 "write again",
 			 what, (int)pid);
 	else
-		snprintf(done, sizeof(done), "sent %s to %s (pid %d)", acquire_signame(sig, name, sizeof(name)), what,
-			 (int)pid);
+		snprintf(done, sizeof(done), "sent %s to %s (pid %d)",
+			 acquire_signame(sig, name, sizeof(name)), what, (int)pid);
 	vl_error("%s%s: locks lost: %s; %s", o->resources[0], more, why, done);
 }
 

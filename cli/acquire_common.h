@@ -29,9 +29,9 @@ struct acquire_opts {
  * backend tells it that its locks are gone (sanlock: the daemon went away
  * or revoked them). */
 enum acquire_on_lost {
-	ACQUIRE_LOST_KILL, /* SIGKILL, as when the supervisor itself dies (default) */
-	ACQUIRE_LOST_TERM, /* SIGTERM */
-	ACQUIRE_LOST_PAUSE, /* SIGSTOP: a VM stops writing, and can be looked at */
+	ACQUIRE_LOST_KILL,   /* SIGKILL, as when the supervisor itself dies (default) */
+	ACQUIRE_LOST_TERM,   /* SIGTERM */
+	ACQUIRE_LOST_PAUSE,  /* SIGSTOP: a VM stops writing, and can be looked at */
 	ACQUIRE_LOST_IGNORE, /* only say it */
 };
 
@@ -43,7 +43,8 @@ int acquire_parse_on_lost(const char *value, int *out);
  * --for-pid process, named @what; 0 for none) as o->on_lost says, and say
  * so in one line on stderr naming the resources (@nheld of them held).
  */
-void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why, pid_t pid, const char *what);
+void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why, pid_t pid,
+		     const char *what);
 
 /* "second" or "seconds", as @seconds asks. */
 #define ACQUIRE_SECONDS(seconds) ((seconds) == 1 ? "second" : "seconds")
