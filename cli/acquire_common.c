@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* acquire_common.c: error messages and resource canonicalisation for acquire. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,45 @@ const char *acquire_signame(int sig, char *buf, size_t len)
 	else
 		snprintf(buf, len, "signal %d", sig);
 	return buf;
+}
+
+static const char *const ac_lost_names[] = {"kill", "term", "pause", "ignore"};
+
+int acquire_parse_on_lost(const char *value, int *out)
+{
+	for (size_t i = 0; i < sizeof(ac_lost_names) / sizeof(ac_lost_names[0]); i++)
+		if (strcmp(value, ac_lost_names[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	vl_error("acquire: --on-lost %s: unknown policy; give kill, term, pause or ignore", value);
+	return VL_EXIT_USAGE;
+}
+
+void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why, pid_t pid, const char *what)
+{
+	static const int sigs[] = {SIGKILL, SIGTERM, SIGSTOP, 0};
+	int sig = sigs[o->on_lost];
+	char more[48] = "", name[64], done[256];
+	if (nheld > 1)
+		snprintf(more, sizeof(more), " (and %zu more)", nheld - 1);
+	if (!pid)
+		snprintf(done, sizeof(done), "the holder ends");
+	else if (!sig)
+		snprintf(done, sizeof(done), "%s (pid %d) runs on without them (--on-lost=ignore)", what,
+			 (int)pid);
+	else if (kill(pid, sig) < 0)
+		snprintf(done, sizeof(done), "could not send %s to %s (pid %d): %s",
+			 acquire_signame(sig, name, sizeof(name)), what, (int)pid, strerror(errno));
+	else if (sig == SIGSTOP)
+		snprintf(done, sizeof(done),
+			 "stopped %s (pid %d) with SIGSTOP; kill it, or continue it with SIGCONT once it may "
+			 "write again",
+			 what, (int)pid);
+	else
+		snprintf(done, sizeof(done), "sent %s to %s (pid %d)",
+			 acquire_signame(sig, name, sizeof(name)), what, (int)pid);
+	vl_error("%s%s: locks lost: %s; %s", o->resources[0], more, why, done);
 }
 
 int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo)

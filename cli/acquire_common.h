@@ -16,6 +16,7 @@ struct acquire_opts {
 	const char *owner;	      /* NULL for none */
 	int conflict_exit;	      /* the status for busy or timed out (75 or -E) */
 	int no_kill;		      /* --no-kill */
+	int on_lost;		      /* --on-lost: enum acquire_on_lost */
 	pid_t for_pid;		      /* --for-pid, 0 for none */
 	const char *const *resources; /* as the user gave them */
 	size_t n;
@@ -23,6 +24,27 @@ struct acquire_opts {
 	int attach;		    /* --attach: only add to the live holder o->owner */
 	int quiet;		    /* -q: no notices */
 };
+
+/* What a holder does to the command (or the --for-pid process) when the
+ * backend tells it that its locks are gone (sanlock: the daemon went away
+ * or revoked them). */
+enum acquire_on_lost {
+	ACQUIRE_LOST_KILL,   /* SIGKILL, as when the supervisor itself dies (default) */
+	ACQUIRE_LOST_TERM,   /* SIGTERM */
+	ACQUIRE_LOST_PAUSE,  /* SIGSTOP: a VM stops writing, and can be looked at */
+	ACQUIRE_LOST_IGNORE, /* only say it */
+};
+
+/* Parse the value of --on-lost into *@out: 0, or one line printed and VL_EXIT_USAGE. */
+int acquire_parse_on_lost(const char *value, int *out);
+
+/*
+ * The locks are lost (@why says how): act on @pid (the command or the
+ * --for-pid process, named @what; 0 for none) as o->on_lost says, and say
+ * so in one line on stderr naming the resources (@nheld of them held).
+ */
+void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why, pid_t pid,
+		     const char *what);
 
 /* "second" or "seconds", as @seconds asks. */
 #define ACQUIRE_SECONDS(seconds) ((seconds) == 1 ? "second" : "seconds")

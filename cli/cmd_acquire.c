@@ -22,6 +22,8 @@ struct ca_args {
 	int mode; /* 0 exclusive, 1 shared */
 	int literal;
 	int no_kill;
+	int on_lost;
+	int on_lost_set;
 	pid_t for_pid;
 	int conflict;
 	int attach;
@@ -125,6 +127,8 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		problem = "--for-pid applies only without a command";
 	else if (o->no_kill && !o->command)
 		problem = "--no-kill applies only with a command after '--'";
+	else if (a->on_lost_set && !o->command && !a->for_pid)
+		problem = "--on-lost applies only with a command after '--' or --for-pid";
 	else if (a->attach && (!a->owner || o->command || a->for_pid))
 		problem = "--attach takes --owner LABEL, without a command or --for-pid";
 	else if (ctx->direct && a->owner)
@@ -263,6 +267,8 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		 NULL},
 		{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
 		{"for-pid", '\0', POPT_ARG_STRING, NULL, 'P', "release when process PID exits", "PID"},
+		{"on-lost", '\0', POPT_ARG_STRING, NULL, 'L',
+		 "if the locks are lost: kill (default), term, pause or ignore COMMAND (or PID)", "POLICY"},
 		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
 		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
 		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
@@ -298,6 +304,11 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		} else if (rc == 'P') {
 			char *value = poptGetOptArg(con);
 			status = vl_parse_pid("--for-pid", value, &a.for_pid);
+			free(value);
+		} else if (rc == 'L') {
+			char *value = poptGetOptArg(con);
+			status = acquire_parse_on_lost(value ? value : "", &a.on_lost);
+			a.on_lost_set = 1;
 			free(value);
 		} else if (rc == 'E') {
 			char *value = poptGetOptArg(con);
@@ -356,6 +367,7 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		.owner = a.owner,
 		.conflict_exit = a.conflict,
 		.no_kill = nkill,
+		.on_lost = a.on_lost,
 		.for_pid = a.for_pid,
 		.resources = resources,
 		.n = a.nextra + nrest,

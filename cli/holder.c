@@ -67,23 +67,44 @@ static int hd_gone(pid_t pid)
 	return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
-/* Serve until nothing is held (and no hotplug waits), a signal comes, or the --for-pid process ends. */
-static void hd_loop(struct holder *h, int sfd, int pidfd, pid_t for_pid)
+/* The locks were lost: a --for-pid holder acts on that process as --on-lost
+ * says (its stderr is /dev/null: the message goes nowhere, the action counts). */
+static void hd_lost(const struct holder *h, const struct acquire_opts *o, const char *why)
 {
+	if (o->for_pid)
+		acquire_on_lost(o, h->nheld, why, o->for_pid, "process");
+}
+
+/* Serve until nothing is held (and no hotplug waits), a signal comes, the
+ * --for-pid process ends, or the locks are lost. */
+static void hd_loop(struct holder *h, const struct acquire_opts *o, int sfd, int pidfd)
+{
+	pid_t for_pid = o->for_pid;
+	int watch = lockspace_watch_fd(h->ls);
 	while (h->nheld > 0 || holder_waiting(h)) {
-		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
+		struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = h->listenfd, .events = POLLIN},
-				      {.fd = pidfd, .events = POLLIN}};
+				      {.fd = pidfd, .events = POLLIN},
+				      {.fd = watch, .events = POLLIN}};
 		int timeout = for_pid && pidfd < 0 ? 100 : -1;
-		int n = poll(p, 3, timeout);
+		int n = poll(p, 4, timeout);
 		if (n < 0 && errno != EINTR)
 			return;
-		if (p[0].revents & POLLIN)
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo == SIGTERM &&
+			    lockspace_lost(h->ls, (pid_t)si.ssi_pid) == -ENOLINK)
+				hd_lost(h, o, "the sanlock daemon revoked the leases");
 			return;
+		}
 		if (p[2].revents & POLLIN)
 			return;
 		if (for_pid && pidfd < 0 && hd_gone(for_pid))
 			return;
+		if (p[3].revents && lockspace_lost(h->ls, 0) == -ENOLINK) {
+			hd_lost(h, o, "the sanlock daemon went away");
+			return;
+		}
 		if (p[1].revents & POLLIN)
 			holder_serve(h);
 	}
@@ -154,7 +175,7 @@ out:
 	(void)n;
 	close(report);
 	if (!r.err)
-		hd_loop(&h, sfd, pidfd, o->for_pid);
+		hd_loop(&h, o, sfd, pidfd);
 	holder_finish(&h);
 	if (sfd >= 0)
 		close(sfd);

@@ -285,7 +285,9 @@ static int hc_release(struct holder *h, const struct control_request *req, char 
 	int first = 0;
 	for (size_t i = 0; i < req->n; i++) {
 		int err, released = 0;
-		while ((err = lockspace_release(h->ls, req->args[i], LOCKSPACE_BYNAME)) == 0) {
+		/* -ENOLINK: the lease was lost already, and the hold is gone. */
+		while ((err = lockspace_release(h->ls, req->args[i], LOCKSPACE_BYNAME)) == 0 ||
+		       err == -ENOLINK) {
 			released = 1;
 			if (h->nheld > 0)
 				h->nheld--;

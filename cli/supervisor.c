@@ -74,16 +74,32 @@ static int sv_status(int status)
 	return WEXITSTATUS(status);
 }
 
-/* Serve signals and control requests until the child ends; return its status. */
-static int sv_loop(struct holder *h, int sfd, pid_t child)
+/* The locks were lost: act as --on-lost says; after all but ignore, hold
+ * nothing and keep no record while the child ends. */
+static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child, const char *why, int *lost)
 {
+	*lost = 1;
+	acquire_on_lost(o, h->nheld ? h->nheld : o->n, why, child, o->command[0]);
+	if (o->on_lost != ACQUIRE_LOST_IGNORE)
+		holder_finish(h);
+}
+
+/* Serve signals and control requests until the child ends; return its
+ * status, or VL_EXIT_OSERR when the locks were lost and the child was acted on. */
+static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_t child)
+{
+	int watch = lockspace_watch_fd(h->ls), lost = 0;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = h->listenfd, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0) {
+		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = h->listenfd, .events = POLLIN},
+				      {.fd = lost ? -1 : watch, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (p[2].revents && !lost && lockspace_lost(h->ls, 0) == -ENOLINK)
+			sv_lost(h, o, child, "the sanlock daemon went away", &lost);
 		if (p[1].revents & POLLIN)
 			holder_serve(h);
 		if (!(p[0].revents & POLLIN))
@@ -94,10 +110,18 @@ static int sv_loop(struct holder *h, int sfd, pid_t child)
 			if (si.ssi_signo == SIGCHLD) {
 				pid_t r = waitpid(child, &status, WNOHANG);
 				if (r == child)
-					return sv_status(status);
+					return lost && o->on_lost != ACQUIRE_LOST_IGNORE ? VL_EXIT_OSERR
+											 : sv_status(status);
+			} else if (si.ssi_signo == SIGTERM && !lost && h->ls &&
+				   lockspace_lost(h->ls, (pid_t)si.ssi_pid) == -ENOLINK) {
+				/* The daemon revokes the leases of a registered process with SIGTERM. */
+				sv_lost(h, o, child, "the sanlock daemon revoked the leases", &lost);
 			} else if (si.ssi_code != SI_KERNEL || getpgid(child) != getpgrp()) {
 				/* A terminal's signal (SI_KERNEL) already reached our process group. */
 				kill(child, (int)si.ssi_signo);
+				/* A paused child acts on the signal only once continued. */
+				if (lost && o->on_lost == ACQUIRE_LOST_PAUSE)
+					kill(child, SIGCONT);
 			}
 		}
 	}
@@ -106,7 +130,7 @@ static int sv_loop(struct holder *h, int sfd, pid_t child)
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return VL_EXIT_OSERR;
-	return sv_status(status);
+	return lost && o->on_lost != ACQUIRE_LOST_IGNORE ? VL_EXIT_OSERR : sv_status(status);
 }
 
 int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
@@ -154,7 +178,7 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	if (err)
 		vl_error("%s: holder record or control socket: %s; release and hotplug cannot reach pid %d",
 			 h.dir, lockspace_strerror(err), (int)getpid());
-	status = sv_loop(&h, sfd, child);
+	status = sv_loop(&h, o, sfd, child);
 out:
 	holder_finish(&h);
 	if (report[0] >= 0)

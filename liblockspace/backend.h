@@ -52,6 +52,10 @@ struct lsi_backend {
 	/* Remove the lease file @name if it is free, never racing an acquirer.
 	 * Returns 1 removed (with @dry_run: would be), 0 kept, or -errno. */
 	int (*prune_one)(struct lockspace *ls, const char *name, int dry_run);
+	/* lockspace_watch_fd() and lockspace_lost(); NULL: the locks cannot be
+	 * lost while the process lives (fcntl). */
+	int (*watch_fd)(struct lockspace *ls);
+	int (*lost)(struct lockspace *ls, pid_t sender);
 };
 
 extern const struct lsi_backend lsi_backend_fcntl;

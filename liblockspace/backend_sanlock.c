@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +72,8 @@ static struct sl_hold *sl_holds;
 static struct sl_wait *sl_waits;
 static int sl_sock = -1;
 static pid_t sl_pid;
+static pid_t sl_daemon_pid; /* the daemon at the other end of sl_sock */
+static int sl_gone;	    /* sl_sock's daemon went away or revoked our leases */
 
 /* A forked child holds nothing: the daemon tied the leases to the parent. */
 static void sl_forget_if_forked(void)
@@ -89,6 +93,8 @@ static void sl_forget_if_forked(void)
 	if (sl_sock >= 0)
 		close(sl_sock);
 	sl_sock = -1;
+	sl_daemon_pid = 0;
+	sl_gone = 0;
 	sl_pid = getpid();
 }
 
@@ -116,6 +122,9 @@ static int sl_err(int rv)
 		return -EINVAL;
 	case -ECONNREFUSED:
 		return -ECONNREFUSED;
+	case -EPIPE: /* written to a daemon that is gone (SIGPIPE is blocked around every call) */
+	case -ECONNRESET:
+		return -ENOLINK;
 	default:
 		if (rv <= SANLK_LEADER_READ && rv >= SANLK_LEADER_CHECKSUM)
 			return rv == SANLK_LEADER_READ || rv == SANLK_LEADER_WRITE ? -EIO : -EBADMSG;
@@ -199,9 +208,22 @@ static long long sl_host_id(const struct lockspace *ls)
 
 /* This host's records live in .holders/h<host id>: pids of two hosts may be
  * equal, and only this host can tell whether one of its pids is alive. */
+static char sl_sub_lsname[SANLK_NAME_LEN + 1]; /* the last answer, under sl_mutex */
+static long long sl_sub_id;
+
 static int sl_holders_sub(const struct lockspace *ls, char *buf, size_t len)
 {
 	long long id = sl_host_id(ls);
+	pthread_mutex_lock(&sl_mutex);
+	if (id > 0) {
+		snprintf(sl_sub_lsname, sizeof(sl_sub_lsname), "%s", ls->backend_config);
+		sl_sub_id = id;
+	} else if (sl_sub_id > 0 && strcmp(sl_sub_lsname, ls->backend_config) == 0) {
+		/* The daemon went away (or came back and has not joined again):
+		 * this process's record is where it wrote it, and must go. */
+		id = sl_sub_id;
+	}
+	pthread_mutex_unlock(&sl_mutex);
 	if (id <= 0)
 		return id < 0 ? (int)id : -ENOTCONN;
 	snprintf(buf, len, "h%lld", id);
@@ -590,7 +612,11 @@ static int sl_register(void)
 	if (sock < 0)
 		return sock == -ENOENT || sock == -ECONNREFUSED ? -ECONNREFUSED : sl_err(sock);
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	sl_daemon_pid = getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
 	sl_sock = sock;
+	sl_gone = 0;
 	return 0;
 }
 
@@ -894,6 +920,44 @@ static void sl_each_waiting(struct lockspace *ls,
 		if (w->ls == ls)
 			fn(w->name, w->shared, w->since, arg);
 	pthread_mutex_unlock(&sl_mutex);
+}
+
+/*
+ * The daemon ties this process's leases to its registration connection,
+ * sl_sock: when the daemon dies (or is restarted) the connection ends and,
+ * with no watchdog to reset the host, the leases expire on disk while the
+ * process runs on. The daemon never writes to that connection, so it turns
+ * readable only at its end. When the daemon revokes leases (its lockspace
+ * lease failed), it sends SIGTERM, then SIGKILL, to the registered process.
+ */
+static int sl_watch_fd(struct lockspace *ls)
+{
+	(void)ls;
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	int fd = sl_sock >= 0 ? sl_sock : -ENOENT;
+	pthread_mutex_unlock(&sl_mutex);
+	return fd;
+}
+
+static int sl_lost(struct lockspace *ls, pid_t sender)
+{
+	(void)ls;
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	if (sl_sock >= 0 && !sl_gone) {
+		if (sender > 0 && sender == sl_daemon_pid)
+			sl_gone = 1;
+		struct pollfd p = {.fd = sl_sock, .events = POLLIN};
+		char c;
+		if (!sl_gone && poll(&p, 1, 0) == 1 &&
+		    ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) ||
+		     recv(sl_sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0))
+			sl_gone = 1;
+	}
+	int err = sl_gone ? -ENOLINK : 0;
+	pthread_mutex_unlock(&sl_mutex);
+	return err;
 }
 
 static void sl_close(struct lockspace *ls)
@@ -1369,5 +1433,7 @@ const struct lsi_backend lsi_backend_sanlock = {
 	.leave = sl_leave,
 	.holders_sub = sl_holders_sub,
 	.prune_one = sl_prune_one,
+	.watch_fd = sl_watch_fd,
+	.lost = sl_lost,
 };
 #endif

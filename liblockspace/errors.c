@@ -50,6 +50,9 @@ const char *lockspace_strerror(int code)
 		return "this host has not joined the sanlock lockspace";
 	case -EADDRINUSE:
 		return "host id in use by another live host";
+	case -ENOLINK:
+		return "the sanlock daemon went away; the leases it kept for this process are lost, and "
+		       "another host may take them";
 	case -EEXIST:
 		return "a lockspace of another backend, or joined with another host id";
 	default:

@@ -320,3 +320,17 @@ int lockspace_leave(const char *dir)
 	lockspace_close(ls);
 	return err;
 }
+
+int lockspace_watch_fd(struct lockspace *ls)
+{
+	if (!ls)
+		return -EINVAL;
+	return ls->backend && ls->backend->watch_fd ? ls->backend->watch_fd(ls) : -ENOENT;
+}
+
+int lockspace_lost(struct lockspace *ls, pid_t sender)
+{
+	if (!ls)
+		return -EINVAL;
+	return ls->backend && ls->backend->lost ? ls->backend->lost(ls, sender) : 0;
+}

@@ -319,13 +319,56 @@ LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const
 /**
  * Release one hold of @resource taken through @ls.
  * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire.
- * Returns 0, or -ENOENT if @ls does not hold it, or the errors of
- * lockspace_name().
+ * Returns 0, or -ENOENT if @ls does not hold it, -ENOLINK (sanlock: the
+ * daemon went away, so the lease was lost already; the hold is forgotten),
+ * or the errors of lockspace_name().
  */
 LOCKSPACE_API int lockspace_release(struct lockspace *ls, const char *resource, unsigned flags);
 
 /** Release every hold of @ls. Returns the number of holds released (>= 0). */
 LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
+
+/**
+ * Watching what is held. fcntl locks live exactly as long as the process:
+ * nothing can take them away. sanlock leases are kept by the sanlock daemon
+ * for this process: when the daemon dies or is restarted, its connection
+ * with the process ends and the leases expire on the shared storage while
+ * the process runs on (without the wdmd watchdog nothing resets the host);
+ * when the daemon revokes them (its lockspace lease failed), it sends the
+ * process SIGTERM, then SIGKILL. A holder that must never run without its
+ * leases polls the descriptor below, and asks lockspace_lost() when it turns
+ * ready and when a SIGTERM comes (with the sender's pid, e.g. the
+ * ssi_pid of a signalfd read), then stops what it protects.
+ *
+ * Every call that talks to the daemon runs with SIGPIPE blocked in the
+ * calling thread and consumes the SIGPIPE it raised itself, so that a call
+ * after the daemon went away returns -ENOLINK, never kills the caller.
+ */
+
+/**
+ * A descriptor that turns readable (POLLIN or POLLHUP) when the locks this
+ * process holds in @ls's backend may have been lost: with sanlock, the
+ * process's registration with the daemon, made by its first acquire (the
+ * same for every handle and thread of the process). Poll it; never read or
+ * close it. It stays valid until the process exits or forks (the child
+ * holds nothing), so a new acquire does not change it.
+ * Returns the descriptor (>= 0), -ENOENT when there is nothing to watch
+ * (fcntl and direct mode; sanlock before the process's first acquire), or
+ * -EINVAL (@ls NULL). Does not block.
+ */
+LOCKSPACE_API int lockspace_watch_fd(struct lockspace *ls);
+
+/**
+ * Are the locks this process holds in @ls's backend still held?
+ * @sender: the pid that sent a signal the caller received, to learn whether
+ *          it came from the backend (the sanlock daemon revoking the
+ *          leases), or 0.
+ * Returns 0 (held, as far as this process can tell: always for fcntl),
+ * -ENOLINK (lost: the daemon's connection ended, or @sender is the daemon;
+ * once lost, always lost: every later release returns -ENOLINK too and
+ * forgets the hold), or -EINVAL. Does not block.
+ */
+LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
 
 /** The longest owner label, in bytes. */
 #define LOCKSPACE_OWNER_MAX 1024

@@ -3,6 +3,8 @@
 #ifdef HAVE_SANLOCK
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
 
 #include "sanlock_client.h"
 
@@ -35,5 +37,38 @@ int lsi_sanlock_client_load(void)
 {
 	pthread_once(&load_once, load);
 	return load_err;
+}
+
+/* The calling thread's mask and SIGPIPE state during one call. */
+static _Thread_local sigset_t call_mask;
+static _Thread_local int call_pipe_pending;
+
+int lsi_sanlock_enter(void)
+{
+	int err = lsi_sanlock_client_load();
+	if (err)
+		return err;
+	sigset_t pipe_set, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &call_mask);
+	call_pipe_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+	return 0;
+}
+
+int lsi_sanlock_leave(int rv)
+{
+	sigset_t pipe_set, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	if (!call_pipe_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+		/* Raised by the call's write to a daemon that is gone: the error
+		 * the call returns says it. */
+		struct timespec now = {0, 0};
+		while (sigtimedwait(&pipe_set, NULL, &now) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &call_mask, NULL);
+	return rv;
 }
 #endif

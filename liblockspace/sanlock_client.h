@@ -37,8 +37,21 @@ extern struct lsi_sanlock_client lsi_sanlock_client;
  * when it is not installed or lacks a call. */
 int lsi_sanlock_client_load(void);
 
+/*
+ * libsanlock_client writes to the daemon's socket with plain send(): once
+ * the daemon is gone, that raises SIGPIPE, whose default action would end
+ * the calling program. Every call therefore runs with SIGPIPE blocked in the
+ * calling thread: lsi_sanlock_enter() blocks it (and loads the library),
+ * lsi_sanlock_leave() consumes a SIGPIPE the call raised (one that was
+ * pending before is left alone), restores the mask and returns @rv, so that
+ * the call only returns an error (-EPIPE). Not nestable: one call at a time
+ * per thread.
+ */
+int lsi_sanlock_enter(void);
+int lsi_sanlock_leave(int rv);
+
 #define LSI_SANLOCK_CALL(fn, ...)                                                                            \
-	(lsi_sanlock_client_load() == 0 ? lsi_sanlock_client.fn(__VA_ARGS__) : -ENOPKG)
+	(lsi_sanlock_enter() == 0 ? lsi_sanlock_leave(lsi_sanlock_client.fn(__VA_ARGS__)) : -ENOPKG)
 
 #define sanlock_version(...)		   LSI_SANLOCK_CALL(version, __VA_ARGS__)
 #define sanlock_get_lockspaces(...)	   LSI_SANLOCK_CALL(get_lockspaces, __VA_ARGS__)
@@ -48,7 +61,7 @@ int lsi_sanlock_client_load(void);
 #define sanlock_rem_lockspace(...)	   LSI_SANLOCK_CALL(rem_lockspace, __VA_ARGS__)
 #define sanlock_write_resource(...)	   LSI_SANLOCK_CALL(write_resource, __VA_ARGS__)
 #define sanlock_read_resource_owners(...)  LSI_SANLOCK_CALL(read_resource_owners, __VA_ARGS__)
-#define sanlock_register()		   (lsi_sanlock_client_load() == 0 ? lsi_sanlock_client.reg() : -ENOPKG)
+#define sanlock_register()		   (lsi_sanlock_enter() == 0 ? lsi_sanlock_leave(lsi_sanlock_client.reg()) : -ENOPKG)
 #define sanlock_acquire(...)		   LSI_SANLOCK_CALL(acquire, __VA_ARGS__)
 #define sanlock_release(...)		   LSI_SANLOCK_CALL(release, __VA_ARGS__)
 #define sanlock_inquire(...)		   LSI_SANLOCK_CALL(inquire, __VA_ARGS__)

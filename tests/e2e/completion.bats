@@ -265,3 +265,12 @@ help_options() {
 	comp inspect "$WORK/ne"
 	assert [ "${COMPREPLY[0]}" = "$(realpath "$WORK")/new"$'\n'"line.img" ]
 }
+
+@test "acquire --on-lost completes its policies" {
+	comp acquire --on-lost ""
+	run replies
+	assert_output "$(printf '%s\n' ignore kill pause term)"
+	comp acquire --on-
+	run replies
+	assert_output -- "--on-lost"
+}

@@ -31,11 +31,12 @@ sanlock_probe() {
 	SANLOCK_RUN_DIR=$probe/run "$VIRLOCK" -q -L "$probe/ls" init --backend sanlock --host-id 1 2>&1
 }
 
-# sanlock_hosts_start: SL_TOP (storage that does O_DIRECT), RUN1 and RUN2 (the
-# run directories of host 1 and host 2), and a daemon running for each.
+# sanlock_hosts_start [DIR]: SL_TOP (storage that does O_DIRECT: DIR, by
+# default the bats file's directory), RUN1 and RUN2 (the run directories of
+# host 1 and host 2), and a daemon running for each.
 sanlock_hosts_start() {
 	# sanlock does its I/O with O_DIRECT, which tmpfs refuses.
-	local top=$BATS_FILE_TMPDIR
+	local top=${1:-$BATS_FILE_TMPDIR}
 	if ! dd if=/dev/zero of="$top/odirect" bs=4096 count=1 oflag=direct status=none 2>/dev/null; then
 		top=$(mktemp -d /var/tmp/virlock-sanlock.XXXXXX)
 	fi
@@ -76,6 +77,25 @@ daemon_start() {
 	wait_for 10 test -S "$1/sanlock.sock"
 }
 
+# daemon_kill RUNDIR: SIGKILL the daemon of that run directory (as a crash
+# would) and wait until it is gone.
+daemon_kill() {
+	local pid
+	pid=$(daemon_pid "$1")
+	kill -KILL "$pid"
+	wait_for 10 gone "$pid"
+}
+
+# daemon_restart RUNDIR HOSTNAME: start the daemon of a run directory again
+# after daemon_kill (its socket file is left behind: wait for the new one).
+daemon_restart() {
+	local old
+	old=$(daemon_pid "$1")
+	rm -f "$1/sanlock.sock"
+	daemon_start "$1" "$2"
+	wait_for 10 test "$(daemon_pid "$1")" != "$old"
+}
+
 # daemon_pid RUNDIR: the pid of the daemon of that run directory.
 daemon_pid() {
 	cat "$1/sanlock.pid"
@@ -95,10 +115,11 @@ h1_holds() {
 	h1 list -r -n -o PID | grep -q '^[0-9]'
 }
 
-# sanlock_shared_lockspace: both hosts running, and SHARED a sanlock lockspace
-# that host 1 made and both joined (a join takes about 3 s).
+# sanlock_shared_lockspace [DIR]: both hosts running (see
+# sanlock_hosts_start), and SHARED a sanlock lockspace that host 1 made and
+# both joined (a join takes about 3 s).
 sanlock_shared_lockspace() {
-	sanlock_hosts_start
+	sanlock_hosts_start "$@"
 	export SHARED=$SL_TOP/shared
 	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 1
 	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 2

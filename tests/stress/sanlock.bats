@@ -45,9 +45,12 @@ teardown() {
 	kill -KILL "$daemon"
 	killed=$(now_ms)
 	wait_for 10 gone "$daemon"
-	# Nothing fences host 1 (no watchdog): its supervisor runs on, and the
-	# lease still names host 1 as its owner.
-	alive "$sup"
+	# Nothing fences host 1 (no watchdog): its supervisor sees the daemon go
+	# and kills its command at once, but the lease still names host 1 as its
+	# owner until it expires.
+	wait_for 10 gone "$sup"
+	run cat "$WORK/supervisor.err"
+	assert_output --partial "locks lost: the sanlock daemon went away; sent SIGKILL to sleep"
 	run h2 acquire "$WORK/disk.img" -- true
 	assert_failure 75
 	assert_output --partial "held by another holder"

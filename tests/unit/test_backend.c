@@ -21,7 +21,12 @@ static void test_fcntl(void)
 	tu_join(dir, scratch, "plain");
 	is_int(lockspace_open(dir, 0, &ls), 0, "a new lockspace opens");
 	is_str(lockspace_backend(ls), "fcntl", "without .backend it is fcntl");
+	is_int(lockspace_acquire(ls, "watched", LOCKSPACE_LITERAL), 0, "an fcntl lock is taken");
+	is_int(lockspace_watch_fd(ls), -ENOENT, "fcntl: nothing to watch (-ENOENT)");
+	is_int(lockspace_lost(ls, getppid()), 0, "fcntl: a lock is never lost while the process lives");
 	lockspace_close(ls);
+	is_int(lockspace_watch_fd(NULL), -EINVAL, "lockspace_watch_fd(NULL): -EINVAL");
+	is_int(lockspace_lost(NULL, 0), -EINVAL, "lockspace_lost(NULL): -EINVAL");
 	is_str(lockspace_backend(NULL), "fcntl", "lockspace_backend(NULL) is fcntl");
 	is_int(lockspace_open(NULL, 0, &ls), 0, "direct mode opens");
 	is_str(lockspace_backend(ls), "fcntl", "direct mode is fcntl");
@@ -98,7 +103,7 @@ static void test_backend_file(void)
 
 static void test_strerror(void)
 {
-	static const int codes[] = {-ECONNREFUSED, -ENOTCONN, -EADDRINUSE, -EEXIST};
+	static const int codes[] = {-ECONNREFUSED, -ENOTCONN, -EADDRINUSE, -EEXIST, -ENOLINK};
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		ok(strstr(lockspace_strerror(codes[i]), "sanlock") ||
 			   strstr(lockspace_strerror(codes[i]), "host") ||
