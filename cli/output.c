@@ -33,8 +33,9 @@ static const struct vl_coldesc coldescs[VL_NCOLS] = {
 	[VL_COL_OWNER] = {"OWNER", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's owner label"},
 	[VL_COL_CHILD] = {"CHILD", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder's supervised child"},
 	[VL_COL_SINCE] = {"SINCE", 25, 0, SCOLS_JSON_STRING, "when the holder took the lock"},
-	[VL_COL_WAITERS] = {"WAITERS", 0.1, 0, SCOLS_JSON_ARRAY_NUMBER,
-			    "processes blocked on the lock (reads /proc/locks: slow with many locks)"},
+	[VL_COL_WAITERS] =
+		{"WAITERS", 0.1, 0, SCOLS_JSON_ARRAY_NUMBER,
+		 "processes waiting for the lock (fcntl: reads /proc/locks, slow with many locks)"},
 	[VL_COL_LOCKFILE] = {"LOCKFILE", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "lock file path"},
 	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
 			   "ok, norecord, remote, stale, unconfirmed, corrupt, empty or unreadable"},

@@ -34,7 +34,7 @@ int main(int argc, const char **argv)
 	char *lockspace = NULL;
 	int action = 0;
 	struct poptOption options[] = {
-		{"lockspace", 'L', POPT_ARG_STRING, &lockspace, 0, "lockspace directory", "DIR"},
+		{"lockspace", 'L', POPT_ARG_STRING, NULL, 'L', "lockspace directory", "DIR"},
 		{"direct", '\0', POPT_ARG_NONE, &ctx.direct, 0, "lock the resource files themselves", NULL},
 		{"quiet", 'q', POPT_ARG_NONE, &ctx.quiet, 0, "print no messages but errors", NULL},
 		{"verbose", 'v', POPT_ARG_NONE, &ctx.verbose, 0, "say what is done", NULL},
@@ -46,8 +46,14 @@ int main(int argc, const char **argv)
 	poptContext con = poptGetContext("virlock", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
 	poptSetOtherOptionHelp(con, "[OPTION...] COMMAND [OPTIONS] [ARGS]");
 	int rc;
-	while ((rc = poptGetNextOpt(con)) > 0)
-		action = rc;
+	while ((rc = poptGetNextOpt(con)) > 0) {
+		if (rc != 'L') {
+			action = rc;
+			continue;
+		}
+		free(lockspace); /* given again: the last one counts */
+		lockspace = poptGetOptArg(con);
+	}
 	if (rc < -1) {
 		vl_error("%s: %s; try 'virlock --help'", poptBadOption(con, POPT_BADOPTION_NOALIAS),
 			 poptStrerror(rc));

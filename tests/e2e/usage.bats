@@ -364,3 +364,11 @@ nothing_made() {
 	assert_success
 	assert_clean
 }
+
+@test "-L given twice: the last one is the lockspace, as for any option given again" {
+	run --separate-stderr "$VIRLOCK" -L "$WORK/first" --lockspace "$LS" init
+	assert_success
+	assert_output "created fcntl lockspace $LS"
+	[ -d "$LS" ]
+	[ ! -e "$WORK/first" ]
+}
