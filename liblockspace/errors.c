@@ -50,6 +50,8 @@ const char *lockspace_strerror(int code)
 		return "this host has not joined the sanlock lockspace";
 	case -EADDRINUSE:
 		return "host id in use by another live host";
+	case -ESTALE:
+		return "the lockspace became a sanlock lockspace after it was opened; open it again";
 	case -EEXIST:
 		return "a lockspace of another backend, or joined with another host id";
 	default:
