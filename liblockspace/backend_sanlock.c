@@ -986,7 +986,7 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 			close(fd);
 	}
 	if (shape)
-		info.integrity = shape == LSI_PRUNE_LOCKFILE ? -EBADMSG : shape;
+		info.integrity = shape == -ENOENT ? shape : -EBADMSG; /* a link, a directory: not a lease */
 	int rv = shape ? 0 : sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
 	if (rv < 0) {
 		info.integrity = sl_lease_err(rv);
