@@ -423,8 +423,9 @@ static int sl_lease_shape(const struct lockspace *ls, const char *name, const st
 		return errno == ENOENT ? -ENOENT : -EBADMSG;
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	close(fd);
-	return n == (ssize_t)sizeof(head) && memcmp(head, sl_leader_magic, sizeof(head)) == 0 ? -EBADMSG
-											       : LSI_PRUNE_LOCKFILE;
+	return n == (ssize_t)sizeof(head) && memcmp(head, sl_leader_magic, sizeof(head)) == 0
+		       ? -EBADMSG
+		       : LSI_PRUNE_LOCKFILE;
 }
 
 /* What sanlock's answer on reading a lease file means: a file that is not
@@ -912,9 +913,11 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 	int rv = sanlock_acquire(sl_sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, &rp, NULL);
 	if (rv < 0) {
 		err = sl_lease_err(rv);
+		/* Gone, or held: keep. Not a lease of this lockspace
+		 * (-EBADMSG): kept, and said. */
 		if (rv == -ENOENT || err == -EBUSY)
-			err = 0; /* gone, or held: keep */
-		goto out; /* not a lease of this lockspace (-EBADMSG): kept, and said */
+			err = 0;
+		goto out;
 	}
 	err = sl_verify(ls, name, id, gen);
 	if (err == 0) {
@@ -971,7 +974,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 	/* A file that is not a lease is reported as corrupt, with the path
 	 * a stray fcntl lock file names; sanlock never reads it. */
 	struct stat st;
-	int shape = fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : sl_lease_shape(ls, name, &st);
+	int shape = fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
+									   : sl_lease_shape(ls, name, &st);
 	if (shape == -ENOENT && !always)
 		return 0; /* pruned since readdir */
 	if (shape == LSI_PRUNE_LOCKFILE) {

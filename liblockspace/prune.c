@@ -42,8 +42,8 @@ static void removed(struct prune *p, const char *sub, const char *name)
 /* An error that is the lockspace's, not one file's: stop there. */
 static int whole(int err)
 {
-	return err == -ENOMEM || err == -EMFILE || err == -ENFILE || err == -ENOTCONN || err == -ECONNREFUSED ||
-	       err == -ENOPKG || err == -ESTALE;
+	return err == -ENOMEM || err == -EMFILE || err == -ENFILE || err == -ENOTCONN ||
+	       err == -ECONNREFUSED || err == -ENOPKG || err == -ESTALE;
 }
 
 /* After a file's prune: report what kept it; 0 to go on, or the error that stops the prune. */
@@ -196,7 +196,8 @@ static int prune_records(struct prune *p)
 	int err = 0;
 	while (!err && (de = readdir(d))) {
 		if (label_file(de->d_name)) {
-			err = judged(p, p->holders, de->d_name, prune_file(p, dirfd(d), p->holders, de->d_name));
+			err = judged(p, p->holders, de->d_name,
+				     prune_file(p, dirfd(d), p->holders, de->d_name));
 			continue;
 		}
 		const char *n = de->d_name + (de->d_name[0] == '.');

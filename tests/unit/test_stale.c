@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_stale.c: an fcntl handle whose directory becomes a sanlock lockspace refuses; prune judges each file alone. */
+/* test_stale.c: a handle whose directory became a sanlock lockspace refuses; prune judges each file alone. */
 #include "testlib.h"
 
 static char scratch[PATH_MAX], dir[PATH_MAX];
@@ -65,7 +65,8 @@ int main(void)
 		is_int(k.errs[i], is_link ? -ELOOP : -EBADMSG, "with why");
 	}
 	ok(exists(link_lf) && exists(dir_lf), "both are still there");
-	is_int(lockspace_prune(ls, 0, NULL, NULL), 0, "lockspace_prune skips them: nothing to remove, no error");
+	is_int(lockspace_prune(ls, 0, NULL, NULL), 0,
+	       "lockspace_prune skips them: nothing to remove, no error");
 	rmdir(dir_lf);
 	unlink(link_lf);
 
@@ -78,7 +79,8 @@ int main(void)
 	ok(!exists(b_lf), "and no lock file is left behind");
 	is_str(lockspace_strerror(-ESTALE),
 	       "the lockspace became a sanlock lockspace after it was opened; open it again", "explained");
-	is_int(lockspace_acquire(ls, "new", LOCKSPACE_LITERAL | LOCKSPACE_SHARED), -ESTALE, "shared: -ESTALE too");
+	is_int(lockspace_acquire(ls, "new", LOCKSPACE_LITERAL | LOCKSPACE_SHARED), -ESTALE,
+	       "shared: -ESTALE too");
 	ok(!exists(b_lf), "no lock file either");
 	/* A lease file (1 MiB, not a lock file's content) met by the old handle. */
 	lockspace_name(ls, "lease", LOCKSPACE_LITERAL, name);
@@ -88,8 +90,10 @@ int main(void)
 	   "a lease file (1 MiB)");
 	if (fd >= 0)
 		close(fd);
-	is_int(lockspace_acquire(ls, "lease", LOCKSPACE_LITERAL), -ESTALE, "a lease file: -ESTALE, not corrupt");
-	is_int(lockspace_prune(ls, 0, NULL, NULL), -ESTALE, "prune refuses: lease holders show no fcntl lock");
+	is_int(lockspace_acquire(ls, "lease", LOCKSPACE_LITERAL), -ESTALE,
+	       "a lease file: -ESTALE, not corrupt");
+	is_int(lockspace_prune(ls, 0, NULL, NULL), -ESTALE,
+	       "prune refuses: lease holders show no fcntl lock");
 	ok(exists(path), "the lease file stays");
 	is_int(lockspace_release(ls, "held", LOCKSPACE_LITERAL), 0, "what it holds it can still release");
 	lockspace_close(ls);
