@@ -428,8 +428,10 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * /proc/locks is read once to list blocked waiters; a shared holder known
  * from its record must then appear there instead, and the holders it shows that the probe and the records did
  * not (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
- * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode, or a
- * negative errno if the directory cannot be read.
+ * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode,
+ * -ESTALE (the directory became a sanlock lockspace after @ls was opened;
+ * lockspace_inspect() too), or a negative errno if the directory cannot be
+ * read.
  */
 LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg);
 

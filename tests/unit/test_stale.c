@@ -24,6 +24,13 @@ static void note(const char *what, int err, void *arg)
 	k->n++;
 }
 
+static int count_one(const struct lockspace_info *info, void *arg)
+{
+	(void)info;
+	++*(int *)arg;
+	return 0;
+}
+
 static int exists(const char *path)
 {
 	struct stat st;
@@ -94,6 +101,10 @@ int main(void)
 	       "a lease file: -ESTALE, not corrupt");
 	is_int(lockspace_prune(ls, 0, NULL, NULL), -ESTALE,
 	       "prune refuses: lease holders show no fcntl lock");
+	int seen = 0;
+	is_int(lockspace_foreach(ls, LOCKSPACE_ALL, count_one, &seen), -ESTALE, "so does foreach");
+	is_int(lockspace_inspect(ls, "lease", LOCKSPACE_LITERAL, count_one, &seen), -ESTALE, "and inspect");
+	is_int(seen, 0, "having reported nothing");
 	ok(exists(path), "the lease file stays");
 	is_int(lockspace_release(ls, "held", LOCKSPACE_LITERAL), 0, "what it holds it can still release");
 	lockspace_close(ls);
