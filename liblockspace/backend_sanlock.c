@@ -420,7 +420,7 @@ static int sl_lease_shape(const struct lockspace *ls, const char *name, const st
 	unsigned char head[sizeof(sl_leader_magic)] = {0};
 	int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -EBADMSG;
+		return -errno;
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	close(fd);
 	return n == (ssize_t)sizeof(head) && memcmp(head, sl_leader_magic, sizeof(head)) == 0
@@ -989,8 +989,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, lon
 		if (fd >= 0)
 			close(fd);
 	}
-	if (shape)
-		info.integrity = shape == -ENOENT ? shape : -EBADMSG; /* a link, a directory: not a lease */
+	if (shape) /* not a lease (corrupt), or unreadable */
+		info.integrity = shape > 0 || shape == -ELOOP ? -EBADMSG : shape;
 	int rv = shape ? 0 : sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
 	if (rv < 0) {
 		info.integrity = sl_lease_err(rv);
