@@ -257,3 +257,28 @@ foreign() {
 		fi
 	done
 }
+
+@test "init --backend sanlock racing an old handle that makes lock files in a loop: no lock file is left in the sanlock lockspace" {
+	local end lockfiles
+	LS=$SL_TOP/race-$BATS_TEST_NUMBER
+	"$VIRLOCK" -q -L "$LS" init
+	stale_start "$LS" -L
+	echo go >&4
+	# Each init the old handle's lock file of the moment refuses is tried
+	# again, until one finds the directory without lock files.
+	end=$(($(date +%s) + 30))
+	until h1 -q init --backend sanlock --host-id 1 2>/dev/null; do
+		[ "$(date +%s)" -lt "$end" ] || fail "no init got through in 30 s"
+		[ ! -e "$LS/.backend" ] # a refused init leaves an fcntl lockspace
+	done
+	read -r ANSWER <&5
+	wait "$STALE" || true
+	STALE=
+	exec 4>&- 5<&-
+	assert_equal "$ANSWER" "error -116: the lockspace became a sanlock lockspace after it was opened; open it again"
+	lockfiles=$(find "$LS" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9a-f]{32}' | wc -l)
+	assert_equal "$lockfiles" 0
+	run h1 acquire --literal after -- true
+	assert_success
+	h1 leave
+}
