@@ -59,7 +59,7 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 
 int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo)
 {
-	char what[64];
+	char what[64], name[LOCKSPACE_NAME_LEN + 1];
 	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
 	char *canon = NULL;
 	/* -ELOOP is a lock file planted as a link (65), or a loop in the resource's own path (66);
@@ -77,6 +77,11 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	if (err == -ETIMEDOUT && o->wait_given > 0)
 		vl_error("%s: still busy after %g %s%s", res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
 			 vl_advice(err));
+	else if (err == -EBADMSG && lockspace_name(NULL, res, o->flags & LOCKSPACE_LITERAL, name) == 0)
+		/* Name the file: in a lockspace shared by hosts, each host says the same. */
+		vl_error("%s: corrupt lock file or record: its lock file %s is not one this lockspace "
+			 "can use; check it with 'virlock inspect %s' and remove it if no one holds it",
+			 res, name, name);
 	else if (err == -EBUSY && o->wait_zero)
 		vl_error("%s: %s%s (-w 0 does not wait)", res, lockspace_strerror(err),
 			 vl_advice(-ETIMEDOUT));

@@ -34,6 +34,9 @@ static void print_host(const struct lockspace_holder *h)
 	fputs(")\n", stdout);
 }
 
+/* What a corrupt file is, in this kind of lockspace. */
+static const char *corrupt_why = " (the content does not hash to the name)";
+
 static void print_text(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
 {
 	char tbuf[VL_TIME_LEN];
@@ -42,7 +45,7 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	print_key("lock file:", info->lockfile);
 	printf("%-11s%s", "integrity:", vl_integrity_word(info->integrity));
 	if (info->integrity == -EBADMSG)
-		fputs(" (the content does not hash to the name)", stdout);
+		fputs(corrupt_why, stdout);
 	else if (info->integrity != 0 && info->integrity != -ENODATA)
 		printf(" (%s)", lockspace_strerror(info->integrity));
 	putchar('\n');
@@ -310,6 +313,8 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		what = name;
 		flags = LOCKSPACE_BYNAME;
 	}
+	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
+		corrupt_why = " (not a lease of this lockspace, or its path does not hash to the name)";
 	int err = lockspace_inspect(ls, what, flags, inspect_cb, &json);
 	if (err == -ENOENT) {
 		if (ctx->direct)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_prune.c: virlock prune, removing free lock files and stale holder records. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,11 +11,28 @@ struct prune_run {
 	int verbose;
 	int dry_run;
 	int lockfiles, records;
+	int status; /* of the first file kept because it could not be judged */
 };
 
-static void prune_cb(const char *what, void *arg)
+static void prune_cb(const char *what, int err, void *arg)
 {
 	struct prune_run *pr = arg;
+	if (err) {
+		/* That file's problem: said, kept, and the prune goes on. */
+		const char *base = strrchr(what, '/') ? strrchr(what, '/') + 1 : what;
+		const char *why = err == -EBADMSG ? "not a lock file or lease of this lockspace"
+						  : lockspace_strerror(err);
+		fflush(stdout);
+		if (lockspace_valid_name(base))
+			vl_error("prune: %s: %s; kept: check it with 'virlock inspect %s' and remove it once "
+				 "no one uses that resource",
+				 what, why, base);
+		else
+			vl_error("prune: %s: %s; kept: remove it once no holder uses it", what, why);
+		if (!pr->status)
+			pr->status = virlock_exit_code(err);
+		return;
+	}
 	/* Holder records and their companions live under .holders/; the rest are lock files. */
 	if (strstr(what, "/.holders/"))
 		pr->records++;
@@ -72,7 +90,7 @@ int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
 	if (status != VL_EXIT_OK)
 		goto out;
 	/* A lockspace that does not exist has nothing to prune: none is made. */
-	int n = ls ? lockspace_prune(ls, dry_run ? LOCKSPACE_DRY_RUN : 0, prune_cb, &pr) : 0;
+	int n = ls ? lockspace_prune_files(ls, dry_run ? LOCKSPACE_DRY_RUN : 0, prune_cb, &pr) : 0;
 	if (n < 0) {
 		fflush(stdout);
 		vl_error("prune %s: %s%s", lockspace_dir(ls), lockspace_strerror(n), vl_advice(n));
@@ -83,7 +101,7 @@ int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
 		printf("%s %d free lock file%s and %d stale holder file%s\n",
 		       dry_run ? "would remove" : "removed", pr.lockfiles, pr.lockfiles == 1 ? "" : "s",
 		       pr.records, pr.records == 1 ? "" : "s");
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = vl_finish_stdout(pr.status ? pr.status : VL_EXIT_OK);
 out:
 	lockspace_close(ls);
 	free(missing);

@@ -109,8 +109,16 @@ static int acquire_one(struct lockspace *ls, const struct target *t, int shared,
 		err = lsi_backend_fcntl.acquire(fd, shared, wait, deadline);
 		if (err == 0 && !lsi_lockfile_still_named(ls, name, t->content, &st))
 			err = -EAGAIN; /* pruned while we waited: lock the new file */
+		/* A new (empty) lock file: is the directory still an fcntl
+		 * lockspace? If not, take the file back, unless another holder
+		 * shares it; a lease is never empty, so it is not one. */
+		if (err == 0 && ls->dirfd >= 0 && st.st_size == 0 && (err = lsi_backend_changed(ls)) != 0 &&
+		    (!shared || lsi_backend_fcntl.acquire(fd, 0, 0, NULL) == 0))
+			(void)unlinkat(ls->dirfd, name, 0);
 		if (err == 0 && ls->dirfd >= 0)
 			err = lsi_lockfile_verify(fd, name, t->content);
+		if (err == -EBADMSG && ls->dirfd >= 0 && lsi_backend_changed(ls))
+			err = -ESTALE; /* a lease file, not a corrupt lock file */
 
 		lsi_table_lock();
 		if (err == 0) {

@@ -50,13 +50,18 @@ struct lsi_backend {
 	 * -errno (-ENOTCONN: this host has not joined). */
 	int (*holders_sub)(const struct lockspace *ls, char *buf, size_t len);
 	/* Remove the lease file @name if it is free, never racing an acquirer.
-	 * Returns 1 removed (with @dry_run: would be), 0 kept, or -errno. */
+	 * Returns 1 removed (with @dry_run: would be), 0 kept, LSI_PRUNE_LOCKFILE
+	 * for an fcntl lock file (prune it as one), or -errno: a file it
+	 * cannot judge (-EBADMSG, -ELOOP: not a lease of this lockspace) is
+	 * kept and reported, and prune goes on with the others. */
 	int (*prune_one)(struct lockspace *ls, const char *name, int dry_run);
 	/* lockspace_watch_fd() and lockspace_lost(); NULL: the locks cannot be
 	 * lost while the process lives (fcntl). */
 	int (*watch_fd)(struct lockspace *ls);
 	int (*lost)(struct lockspace *ls, pid_t sender);
 };
+
+#define LSI_PRUNE_LOCKFILE 2
 
 extern const struct lsi_backend lsi_backend_fcntl;
 #ifdef HAVE_SANLOCK

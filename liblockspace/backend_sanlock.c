@@ -125,6 +125,8 @@ static int sl_err(int rv)
 	case -EPIPE: /* written to a daemon that is gone (SIGPIPE is blocked around every call) */
 	case -ECONNRESET:
 		return -ENOLINK;
+	case -EMSGSIZE: /* the file is smaller than a lease: not one */
+		return -EBADMSG;
 	default:
 		if (rv <= SANLK_LEADER_READ && rv >= SANLK_LEADER_CHECKSUM)
 			return rv == SANLK_LEADER_READ || rv == SANLK_LEADER_WRITE ? -EIO : -EBADMSG;
@@ -295,11 +297,10 @@ static int sl_create_file(const struct lockspace *ls, const char *tmp, const cha
 	return err;
 }
 
-/* Make the lockspace lease and the .backend file of a new sanlock lockspace. */
-static int sl_make(struct lockspace *ls)
+/* -ENOTEMPTY if the directory holds an fcntl lock file (no host has joined
+ * yet, so anything named as one is one), 0 if not, or -errno. */
+static int sl_no_lockfiles(const struct lockspace *ls)
 {
-	char name[SANLK_NAME_LEN], tmp[64];
-	char hex[LOCKSPACE_NAME_LEN + 1];
 	DIR *d;
 	struct dirent *de;
 	int fd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -313,6 +314,40 @@ static int sl_make(struct lockspace *ls)
 		if (lockspace_valid_name(de->d_name))
 			err = -ENOTEMPTY; /* fcntl lock files: they would become corrupt leases */
 	closedir(d);
+	return err;
+}
+
+/*
+ * An fcntl handle opened before .backend was published makes a new lock
+ * file, then looks for .backend (acquire.c); we publish .backend, then look
+ * for lock files. So one of the two sees the other: the handle takes its
+ * file back and refuses, or we see the file. Give such a file a moment to
+ * go; one that stays is held by an fcntl holder: the directory goes back to
+ * being an fcntl lockspace, and the init fails.
+ */
+static int sl_settle(struct lockspace *ls)
+{
+	int err = -ENOTEMPTY;
+	for (int i = 0; i < 200 && err == -ENOTEMPTY; i++) {
+		err = sl_no_lockfiles(ls);
+		if (err == -ENOTEMPTY) {
+			struct timespec pause = {.tv_nsec = 10 * 1000000L};
+			nanosleep(&pause, NULL);
+		}
+	}
+	if (err) {
+		unlinkat(ls->dirfd, LSI_BACKEND_FILE, 0);
+		unlinkat(ls->dirfd, SL_LOCKSPACE_LEASE, 0);
+	}
+	return err;
+}
+
+/* Make the lockspace lease and the .backend file of a new sanlock lockspace. */
+static int sl_make(struct lockspace *ls)
+{
+	char name[SANLK_NAME_LEN], tmp[64];
+	char hex[LOCKSPACE_NAME_LEN + 1];
+	int err = sl_no_lockfiles(ls);
 	if (err)
 		return err;
 
@@ -349,6 +384,8 @@ static int sl_make(struct lockspace *ls)
 	err = sl_create_file(ls, tmp, text, 0);
 	if (!err)
 		err = sl_publish(ls, tmp, LSI_BACKEND_FILE);
+	if (!err)
+		err = sl_settle(ls);
 	return err == 1 ? -EEXIST : err;
 }
 
@@ -473,6 +510,47 @@ static int sl_leave(struct lockspace *ls)
 	return sl_err(rv);
 }
 
+/* The first four bytes of a resource lease (sanlock's leader magic, as
+ * it writes it): a truncated lease still has them, a stray lock file not. */
+static const unsigned char sl_leader_magic[4] = {0x10, 0x20, 0x15, 0x06};
+
+/*
+ * Can the file @name (lstat'ed as @st) be a lease of this lockspace, as far
+ * as its kind and size tell? Returns 0 if it may (sanlock reads the rest),
+ * LSI_PRUNE_LOCKFILE for an fcntl lock file (a regular file of at most
+ * LSI_CONTENT_MAX bytes without a lease's leader: what an fcntl handle of
+ * an older version makes), or why it is not one: -ELOOP a symbolic link,
+ * -EBADMSG anything else (a directory, a FIFO, a truncated lease).
+ */
+static int sl_lease_shape(const struct lockspace *ls, const char *name, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	if (!S_ISREG(st->st_mode))
+		return -EBADMSG;
+	if (st->st_size >= SL_LEASE_SIZE)
+		return 0;
+	if (st->st_size > LSI_CONTENT_MAX)
+		return -EBADMSG;
+	unsigned char head[sizeof(sl_leader_magic)] = {0};
+	int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(head) && memcmp(head, sl_leader_magic, sizeof(head)) == 0
+		       ? -EBADMSG
+		       : LSI_PRUNE_LOCKFILE;
+}
+
+/* What sanlock's answer on reading a lease file means: a file that is not
+ * a lease of this lockspace (leader errors, too small, all zeros) is
+ * corrupt. */
+static int sl_lease_err(int rv)
+{
+	return rv == -EINVAL || rv == -EMSGSIZE ? -EBADMSG : sl_err(rv);
+}
+
 /* Write @content (the resource; NULL for a lease named by name only) into
  * the path area of the new lease file @tmp. */
 static int sl_write_path(const struct lockspace *ls, const char *tmp, const char *content)
@@ -522,12 +600,16 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name, const c
 {
 	struct stat st;
 	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode))
-			return -EBADMSG;
+		/* Not a lease (a stray fcntl lock file, an empty or truncated
+		 * file, a directory): that resource's problem, reported as
+		 * corrupt, never made into a lease nor handed to sanlock. */
+		int err = sl_lease_shape(ls, name, &st);
+		if (err)
+			return err == -ENOENT ? 0 : err < 0 ? err : -EBADMSG;
 		/* As a lock file's content: a path that does not hash to the
 		 * name is corrupt, never trusted (none, by name only, is fine). */
 		char path[SL_PATH_AREA];
-		int err = content ? sl_read_path(ls, name, path) : 0;
+		err = content ? sl_read_path(ls, name, path) : 0;
 		return err == -EBADMSG ? err : 0;
 	}
 	if (errno != ENOENT)
@@ -1002,9 +1084,18 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 			return 1;
 		return unlinkat(ls->dirfd, name, 0) == 0 ? 1 : errno == ENOENT ? 0 : -errno;
 	}
+	/* A file that is not a lease is that file's problem: kept and
+	 * reported (a stray fcntl lock file is pruned as one), and the prune
+	 * goes on with the others. */
+	struct stat st;
+	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	int err = sl_lease_shape(ls, name, &st);
+	if (err)
+		return err == -ENOENT ? 0 : err;
 	struct sl_res res;
 	struct sanlk_resource *rp = &res.r;
-	int err = sl_res_struct(ls, name, NULL, 0, &res);
+	err = sl_res_struct(ls, name, NULL, 0, &res);
 	if (err)
 		return err;
 	if (dry_run) {
@@ -1012,7 +1103,9 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 		int n = 0;
 		int rv = sanlock_read_resource_owners(&res.r, 0, &hosts, &n);
 		free(hosts);
-		return rv < 0 ? 0 : n == 0; /* gone, or not a lease: inspect reports it */
+		if (rv == -ENOENT)
+			return 0; /* gone */
+		return rv < 0 ? sl_lease_err(rv) : n == 0;
 	}
 	uint64_t id = 0, gen = 0;
 	int removed = 0;
@@ -1027,9 +1120,11 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 		goto out;
 	int rv = sanlock_acquire(sl_sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, &rp, NULL);
 	if (rv < 0) {
-		err = sl_err(rv);
-		if (rv == -ENOENT || err == -EBUSY || err == -EBADMSG)
-			err = 0; /* gone, held, or not a lease (inspect reports it): keep */
+		err = sl_lease_err(rv);
+		/* Gone, or held: keep. Not a lease of this lockspace
+		 * (-EBADMSG): kept, and said. */
+		if (rv == -ENOENT || err == -EBUSY)
+			err = 0;
 		goto out;
 	}
 	err = sl_verify(ls, name, id, gen);
@@ -1224,15 +1319,35 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, con
 		return err;
 	struct sanlk_host *hosts = NULL;
 	int nhosts = 0;
-	int rv = sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
+	char path[SL_PATH_AREA];
+	/* A file that is not a lease is reported as corrupt, with the path
+	 * a stray fcntl lock file names; sanlock never reads it. */
+	struct stat fst;
+	int shape = fstatat(ls->dirfd, name, &fst, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
+									    : sl_lease_shape(ls, name, &fst);
+	if (shape == -ENOENT && !always)
+		return 0; /* pruned since readdir */
+	if (shape == LSI_PRUNE_LOCKFILE) {
+		char *stray = NULL;
+		int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd >= 0 && lsi_lockfile_read(fd, name, &stray) == 0 && strlen(stray) < sizeof(path)) {
+			memcpy(path, stray, strlen(stray) + 1);
+			info.path = path;
+		}
+		free(stray);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (shape) /* not a lease (corrupt), or unreadable */
+		info.integrity = shape > 0 || shape == -ELOOP ? -EBADMSG : shape;
+	int rv = shape ? 0 : sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
 	if (rv < 0) {
-		info.integrity = sl_err(rv);
+		info.integrity = sl_lease_err(rv);
 		nhosts = 0;
 	}
 	/* The path, as for a lock file: verified against the name, or why not. */
-	char path[SL_PATH_AREA];
-	int path_err = sl_read_path(ls, name, path);
-	if (path_err == 0)
+	int path_err = shape ? 0 : sl_read_path(ls, name, path);
+	if (!shape && path_err == 0)
 		info.path = path;
 	if (!info.integrity && path_err != -ENOENT)
 		info.integrity = path_err;

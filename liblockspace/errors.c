@@ -53,6 +53,8 @@ const char *lockspace_strerror(int code)
 	case -ENOLINK:
 		return "the sanlock daemon went away; the leases it kept for this process are lost, and "
 		       "another host may take them";
+	case -ESTALE:
+		return "the lockspace became a sanlock lockspace after it was opened; open it again";
 	case -EEXIST:
 		return "a lockspace of another backend, or joined with another host id";
 	default:

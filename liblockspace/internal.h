@@ -125,6 +125,9 @@ int lsi_lockfile_verify(int fd, const char *name, const char *content);
 int lsi_lockfile_read(int fd, const char *name, char **path);
 
 /* ---- backend.h has the lock mechanism ---- */
+/* lockspace.c: -ESTALE if the directory of the fcntl handle @ls has become
+ * a lockspace of another backend since it was opened, else 0. */
+int lsi_backend_changed(const struct lockspace *ls);
 
 /* ---- records.c: holder records ---- */
 /* Does the directory @st (.holders, or a host's directory in it) fit @ls? */

@@ -86,25 +86,35 @@ static const struct lsi_backend *backend_by_name(const char *name)
 	return NULL;
 }
 
-/* Read <dir>/.backend: "BACKEND\nCONFIG...". One failed openat for an fcntl
- * lockspace is all it costs the common path. */
-static int lsi_backend_load(struct lockspace *ls)
+/* Read <dir>/.backend into @buf: 0 and @buf its text, 1 if there is none
+ * (fcntl), or -errno. */
+static int backend_file_read(int dirfd, char *buf, size_t len)
 {
-	int fd = openat(ls->dirfd, LSI_BACKEND_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = openat(dirfd, LSI_BACKEND_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	char buf[512];
+		return errno == ENOENT ? 1 : -errno;
 	ssize_t n;
 	do
-		n = read(fd, buf, sizeof(buf) - 1);
+		n = read(fd, buf, len - 1);
 	while (n < 0 && errno == EINTR);
 	int err = n < 0 ? -errno : 0;
 	close(fd);
 	if (err < 0)
 		return err;
 	buf[n] = '\0';
+	return (size_t)n == strlen(buf) ? 0 : -EBADMSG;
+}
+
+/* Read <dir>/.backend: "BACKEND\nCONFIG...". One failed openat for an fcntl
+ * lockspace is all it costs the common path. */
+static int lsi_backend_load(struct lockspace *ls)
+{
+	char buf[512];
+	int err = backend_file_read(ls->dirfd, buf, sizeof(buf));
+	if (err)
+		return err > 0 ? 0 : err;
 	char *nl = strchr(buf, '\n');
-	if (!nl || (size_t)n != strlen(buf))
+	if (!nl)
 		return -EBADMSG;
 	*nl = '\0';
 	const struct lsi_backend *b = backend_by_name(buf);
@@ -118,6 +128,31 @@ static int lsi_backend_load(struct lockspace *ls)
 		return b->open(ls, ls->backend_config);
 	}
 	return 0;
+}
+
+/*
+ * A handle keeps the backend it found at open: an fcntl handle opened
+ * before `init --backend sanlock` would otherwise go on making fcntl lock
+ * files in what is now a lease directory. The check costs a system call, so
+ * it is made only where a lock file is made (or found empty), where a lock
+ * file turns out not to be one, and in prune and the views; sanlock init
+ * refuses a directory with lock files in it and looks again once its
+ * .backend is in place, so a lock file made during the init is seen by one
+ * of the two (see sl_make).
+ */
+int lsi_backend_changed(const struct lockspace *ls)
+{
+	if (ls->dirfd < 0 || ls->backend != &lsi_backend_fcntl)
+		return 0;
+	char buf[512];
+	int err = backend_file_read(ls->dirfd, buf, sizeof(buf));
+	if (err > 0)
+		return 0;
+	char *nl = err == 0 ? strchr(buf, '\n') : NULL;
+	if (nl)
+		*nl = '\0';
+	/* An unreadable .backend is not known to be fcntl either. */
+	return nl && backend_by_name(buf) == &lsi_backend_fcntl ? 0 : -ESTALE;
 }
 
 int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)

@@ -305,13 +305,16 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK (the kernel saw a deadlock), -EBADMSG
  * (a corrupt lock file: content does not hash to its name, or not a regular
  * file), -ELOOP (the lock file is a symlink), -ENOENT, -EACCES, -EMFILE (out
- * of descriptors), -ENOMEM, -EINVAL.
+ * of descriptors), -ENOMEM, -EINVAL, -ESTALE (the directory became a sanlock
+ * lockspace after @ls was opened: open it again; the handle never makes a
+ * lock file there, see lockspace(3)).
  * In a sanlock lockspace: a wait retries about every 500 ms (a wait for ever returns -EINTR when a caught
  * signal interrupts a pause), shared over shared in one process is busy too, and also -ECONNREFUSED (daemon
  * not running), -ENOTCONN (this host has not joined the lockspace), -ENOPKG (libsanlock_client.so.1 is not
- * installed), -EIO (storage). There every acquiring handle keeps a holder record, whether or not
- * lockspace_set_owner() was called (the daemon names no holder process), and a waiting acquire says so
- * in it ("wait" lines), rewriting it at each try.
+ * installed), -EIO (storage), -EBADMSG (the lease file is not a lease of this lockspace: a stray fcntl lock
+ * file, an empty, truncated or foreign file, a directory), -ELOOP (it is a symbolic link). There every
+ * acquiring handle keeps a holder record, whether or not lockspace_set_owner() was called (the daemon
+ * names no holder process), and a waiting acquire says so in it ("wait" lines), rewriting it at each try.
  */
 LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n,
 					 unsigned flags, int timeout_ms, size_t *failed);
@@ -543,8 +546,10 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * with no other owner is free). Waiters come from the "wait" lines of the records: this host's
  * of live processes, another host's of records rewritten in the last 10 seconds (a waiter there
  * rewrites its record every half second; the hosts' clocks must agree that closely).
- * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode, or a
- * negative errno if the directory cannot be read.
+ * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode,
+ * -ESTALE (the directory became a sanlock lockspace after @ls was opened;
+ * lockspace_inspect() too), or a negative errno if the directory cannot be
+ * read.
  */
 LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg);
 
@@ -616,10 +621,33 @@ typedef void (*lockspace_prune_fn)(const char *what, void *arg);
  * (an acquirer checks that the lease file now at the path names this host as
  * an owner), and only this host's holder records are judged; a host that has
  * not joined gets -ENOTCONN.
+ * A file that cannot be judged (not a regular file, or in a sanlock
+ * lockspace not a lease of it, or unreadable) is kept, and the others are
+ * pruned all the same; lockspace_prune_files() reports such files.
+ * A stray fcntl lock file in a sanlock lockspace (made by an fcntl handle
+ * of an older version) is pruned as a lock file: removed while free.
  * @flags: LOCKSPACE_DRY_RUN. @fn (may be NULL) is called for each removal.
- * Returns the number of files removed (or that would be), or -errno.
+ * Returns the number of files removed (or that would be), or -errno for the
+ * lockspace as a whole (-ESTALE: it became a sanlock lockspace after @ls
+ * was opened; -ENOTCONN; -ENOMEM...).
  */
 LOCKSPACE_API int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn, void *arg);
+
+/** Callback of lockspace_prune_files(): @what is a lock file or record
+ *  path; @err is 0 when it was removed (with LOCKSPACE_DRY_RUN: would be),
+ *  or why it was kept without being judged: -EBADMSG (not a lock file, or
+ *  in a sanlock lockspace not a lease of this lockspace: a directory, a
+ *  FIFO, an empty, truncated or foreign file), -ELOOP (a symbolic link),
+ *  -EACCES, -EIO or another negative errno. */
+typedef void (*lockspace_prune_file_fn)(const char *what, int err, void *arg);
+
+/**
+ * lockspace_prune(), telling also of each file kept because it could not be
+ * judged (see lockspace_prune_file_fn), so that one such file is that
+ * file's problem and never stops the prune of the others. Same returns.
+ */
+LOCKSPACE_API int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_file_fn fn,
+					void *arg);
 
 #ifdef __cplusplus
 }

@@ -449,7 +449,10 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 	if (ls->backend->report)
 		return ls->backend->report(ls, NULL, flags, fn, arg);
 	struct walk w;
-	int err = walk_init(&w, ls, flags, fn, arg);
+	int err = lsi_backend_changed(ls); /* lease files would all read as corrupt lock files */
+	if (err)
+		return err;
+	err = walk_init(&w, ls, flags, fn, arg);
 	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!err && !d) {
@@ -487,6 +490,8 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 	}
 	if (!err && ls->dirfd < 0 && !content)
 		err = -EINVAL;
+	if (!err)
+		err = lsi_backend_changed(ls);
 	struct walk w;
 	if (!err)
 		err = walk_init(&w, ls, flags | LOCKSPACE_WAITERS, fn, arg);

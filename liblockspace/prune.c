@@ -16,20 +16,45 @@
 struct prune {
 	struct lockspace *ls;
 	unsigned flags;
-	lockspace_prune_fn fn;
+	lockspace_prune_file_fn fn;
 	void *arg;
 	int count;
 	char holders[64]; /* this host's records directory, relative to the lockspace */
 	char path[4096 + 64];
 };
 
-static void removed(struct prune *p, const char *sub, const char *name)
+/* Tell of a file removed (@err 0) or kept because it cannot be judged. */
+static void report(struct prune *p, const char *sub, const char *name, int err)
 {
-	p->count++;
+	if (!err)
+		p->count++;
 	if (!p->fn)
 		return;
 	snprintf(p->path, sizeof(p->path), "%s/%s%s%s", p->ls->dir, sub ? sub : "", sub ? "/" : "", name);
-	p->fn(p->path, p->arg);
+	p->fn(p->path, err, p->arg);
+}
+
+static void removed(struct prune *p, const char *sub, const char *name)
+{
+	report(p, sub, name, 0);
+}
+
+/* An error that is the lockspace's, not one file's: stop there. */
+static int whole(int err)
+{
+	return err == -ENOMEM || err == -EMFILE || err == -ENFILE || err == -ENOTCONN ||
+	       err == -ECONNREFUSED || err == -ENOPKG || err == -ESTALE;
+}
+
+/* After a file's prune: report what kept it; 0 to go on, or the error that stops the prune. */
+static int judged(struct prune *p, const char *sub, const char *name, int err)
+{
+	if (err >= 0)
+		return 0;
+	if (whole(err))
+		return err;
+	report(p, sub, name, err);
+	return 0;
 }
 
 /*
@@ -42,8 +67,10 @@ static void removed(struct prune *p, const char *sub, const char *name)
 static int prune_file(struct prune *p, int dirfd, const char *sub, const char *name)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-		return 0; /* gone, or not ours to judge: inspect reports it */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISREG(st.st_mode)) /* not a lock file: kept, and said (inspect tells more) */
+		return S_ISLNK(st.st_mode) ? -ELOOP : -EBADMSG;
 	lsi_table_lock();
 	struct lsi_entry *held = lsi_table_find(st.st_dev, st.st_ino);
 	lsi_table_unlock();
@@ -56,7 +83,7 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 		return errno == ENOENT ? 0 : -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		lsi_close_unheld(fd);
-		return 0;
+		return -EBADMSG;
 	}
 	if (p->flags & LOCKSPACE_DRY_RUN) {
 		enum lockspace_state state;
@@ -83,6 +110,10 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 	}
 	int err = lsi_backend_fcntl.acquire(fd, 0, 0, NULL);
 	struct stat now;
+	/* An fcntl handle whose directory became a sanlock lockspace must not
+	 * remove lease files, whose holders no fcntl lock shows. */
+	if (err == 0)
+		err = lsi_backend_changed(p->ls);
 	if (err == 0 && fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
 	    now.st_ino == st.st_ino) {
 		if (unlinkat(dirfd, name, 0) == 0)
@@ -165,7 +196,8 @@ static int prune_records(struct prune *p)
 	int err = 0;
 	while (!err && (de = readdir(d))) {
 		if (label_file(de->d_name)) {
-			err = prune_file(p, dirfd(d), p->holders, de->d_name);
+			err = judged(p, p->holders, de->d_name,
+				     prune_file(p, dirfd(d), p->holders, de->d_name));
 			continue;
 		}
 		const char *n = de->d_name + (de->d_name[0] == '.');
@@ -181,7 +213,7 @@ static int prune_records(struct prune *p)
 	return err;
 }
 
-int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn, void *arg)
+int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_file_fn fn, void *arg)
 {
 	if (!ls)
 		return -EINVAL;
@@ -195,7 +227,9 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 			return err;
 		snprintf(p.holders, sizeof(p.holders), "%s/%s", LSI_HOLDERS_DIR, sub);
 	}
-	int err = prune_records(&p);
+	int err = lsi_backend_changed(ls);
+	if (!err)
+		err = prune_records(&p);
 	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!err && !d) {
@@ -209,14 +243,36 @@ int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn,
 			if (!lockspace_valid_name(de->d_name) && de->d_name[0] != '.')
 				continue;
 			err = ls->backend->prune_one(ls, de->d_name, !!(flags & LOCKSPACE_DRY_RUN));
-			if (err > 0)
+			if (err == LSI_PRUNE_LOCKFILE) /* a stray fcntl lock file: as one */
+				err = prune_file(&p, ls->dirfd, NULL, de->d_name);
+			else if (err > 0)
 				removed(&p, NULL, de->d_name);
-			err = err > 0 ? 0 : err;
 		} else if (lockspace_valid_name(de->d_name)) {
 			err = prune_file(&p, ls->dirfd, NULL, de->d_name);
+		} else {
+			continue;
 		}
+		err = judged(&p, NULL, de->d_name, err);
 	}
 	if (d)
 		closedir(d);
 	return err < 0 ? err : p.count;
+}
+
+struct removals {
+	lockspace_prune_fn fn;
+	void *arg;
+};
+
+static void removal_only(const char *what, int err, void *arg)
+{
+	struct removals *r = arg;
+	if (!err && r->fn)
+		r->fn(what, r->arg);
+}
+
+int lockspace_prune(struct lockspace *ls, unsigned flags, lockspace_prune_fn fn, void *arg)
+{
+	struct removals r = {.fn = fn, .arg = arg};
+	return lockspace_prune_files(ls, flags, removal_only, &r);
 }

@@ -174,8 +174,8 @@ refused_everywhere() {
 	assert_output --partial "unreadable"
 	run tvl list -a -J
 	assert_success
-	run tvl prune
-	assert_success
+	run --separate-stderr tvl prune
+	assert_error 65 "$LS/$name: symbolic link refused" "kept"
 	[ -L "$LS/$name" ]
 	run --separate-stderr tvl release "$A"
 	assert_error 66 "$A"
@@ -198,10 +198,10 @@ refused_everywhere() {
 	assert_output --partial "unreadable"
 	run tvl list -a -J
 	assert_success
-	run tvl prune --dry-run
-	assert_success
-	run tvl prune
-	assert_success
+	run --separate-stderr tvl prune --dry-run
+	assert_error 65 "$LS/$name: not a lock file" "kept"
+	run --separate-stderr tvl prune
+	assert_error 65 "$LS/$name: not a lock file" "kept"
 	run --separate-stderr tvl release "$A"
 	assert_error 66 "$A"
 	[ -p "$LS/$name" ]
@@ -221,8 +221,8 @@ refused_everywhere() {
 	assert_success
 	run tvl list -a -J
 	assert_success
-	run tvl prune
-	assert_success
+	run --separate-stderr tvl prune
+	assert_error 65 "$LS/$name: not a lock file" "kept"
 	[ -f "$LS/$name/inside" ]
 	assert_clean
 }

@@ -277,8 +277,11 @@ gate_open() {
 	assert_success
 	run tvl inspect "$A"
 	assert_success
-	run tvl prune
-	assert_success
+	# prune keeps it, and says so (65).
+	run --separate-stderr tvl prune
+	assert_failure 65
+	assert_output "removed 0 free lock files and 0 stale holder files"
+	[ -L "$LS/$name" ]
 	run tvl release "$A"
 	assert_failure 66
 	assert_equal "$(file_state "$VICTIM")" "$before"
