@@ -76,6 +76,10 @@ for p in "${packages[@]}"; do
 	dpkg-query -L "$p" 2>/dev/null
 done | grep -vx '/\.' | sort -u >"$scratch/owned"
 check "dpkg -L lists the installed packages' files" test -s "$scratch/owned"
+# The symbols file shipped is the version script's list, neither more nor less.
+sym_names() { sed -n 's/^[[:space:]]*\(lockspace_[a-z_]*\)[;@].*/\1/p' | sort; }
+check "liblockspace0's symbols file lists exactly the functions of liblockspace.sym" \
+	test "$(dpkg-deb -I "${files[1]}" symbols | sym_names)" = "$(sym_names <"$top/liblockspace/liblockspace.sym")"
 version=$(dpkg-query -W -f '${Version}' virlock 2>/dev/null)
 check "/usr/bin/virlock --version says ${version%-*}" sh -c "/usr/bin/virlock --version | grep -Fw -- '${version%-*}'"
 
