@@ -78,7 +78,7 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all lib check check-valgrind asan install uninstall clean deps demo bench lint format stress fuzz \
-	fresh-root FORCE
+	fresh-root dist version FORCE
 all lib check check-valgrind asan install demo bench lint stress fuzz fresh-root: | $(DEPS_FIRST)
 
 $(CONFIG_H): FORCE | $(DEPS_FIRST)
@@ -216,7 +216,11 @@ demo: all
 fresh-root:
 	$(Q)tests/fresh-root.sh $(COMMIT)
 
-install: all
+# lockspace(3) documents every function of the library; each name in its
+# NAME section gets a man3 link to it (lockspace_open(3) and so on).
+MAN3_LINKS = $(shell sed -n 's/^\.Nm \(lockspace_[a-z_]*\).*/\1/p' man/lockspace.3)
+
+install: lib $(VIRLOCK)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONSDIR)
 	install -m 0755 $(VIRLOCK) $(DESTDIR)$(BINDIR)/virlock
@@ -232,6 +236,7 @@ install: all
 	for m in $(wildcard man/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.3); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man3/; done
 	for m in $(wildcard man/*.5); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for f in $(MAN3_LINKS); do ln -sf lockspace.3 $(DESTDIR)$(MANDIR)/man3/$$f.3; done
 	[ ! -f completions/virlock ] || install -m 0644 completions/virlock $(DESTDIR)$(COMPLETIONSDIR)/virlock
 
 uninstall:
@@ -242,6 +247,30 @@ uninstall:
 	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(notdir $(wildcard man/*.3)); do rm -f $(DESTDIR)$(MANDIR)/man3/$$m; done
 	for m in $(notdir $(wildcard man/*.5)); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
+	for f in $(MAN3_LINKS); do rm -f $(DESTDIR)$(MANDIR)/man3/$$f.3; done
+
+version:
+	@echo $(VERSION)
+
+# The release tarball, virlock-VERSION.tar.gz: git archive of the commit
+# checked out (HEAD), so it holds the tracked files and nothing else; the few
+# tracked files a build, its tests and an install do not need (CI, the fresh
+# root and package tests, git's own files) are marked export-ignore in
+# .gitattributes. A file someone adds is in the next tarball with no list to
+# edit. Refused when debian/changelog names another upstream version than
+# lockspace.h: the packages built from the tarball would carry the wrong one.
+DIST := virlock-$(VERSION)
+dist:
+	$(Q)[ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] || { \
+		echo "make dist: $(CURDIR) is not a git clone's top; make the tarball from a clone" >&2; exit 1; }
+	$(Q)deb=$$(sed -n '1s/^[^(]*(\([^)-]*\)-[^)]*).*/\1/p' debian/changelog); [ "$$deb" = "$(VERSION)" ] || { \
+		echo "make dist: debian/changelog is at upstream version $${deb:-?}, lockspace.h at $(VERSION);" \
+			"add a debian/changelog entry for $(VERSION)-1 (dch -v $(VERSION)-1)" >&2; exit 1; }
+	$(Q)[ -z "$$(git status --porcelain --untracked-files=no)" ] || \
+		echo "make dist: warning: uncommitted changes are not in the tarball (it is made from HEAD)" >&2
+	$(Q)git archive --format=tar --prefix=$(DIST)/ HEAD | gzip -n -9 >$(DIST).tar.gz.new
+	$(Q)mv -f $(DIST).tar.gz.new $(DIST).tar.gz
+	@echo "  DIST    $(DIST).tar.gz ($$(tar -tzf $(DIST).tar.gz | grep -vc '/$$') files, from $$(git rev-parse --short HEAD))"
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -265,8 +294,8 @@ lint:
 		$(wildcard tests/helpers/*.c tests/bench/*.c tests/stress/*.c tests/fuzz/*.c)
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 		--suppress=missingIncludeSystem -D_GNU_SOURCE -Iliblockspace liblockspace cli
-	$(Q)shellcheck -x .ci/run tests/run-suites tests/valgrind-virlock tests/valgrind-logs \
-		$(wildcard tests/*.sh tests/bench/run tests/stress/*.sh) \
+	$(Q)shellcheck -x $(wildcard .ci/run) tests/run-suites tests/valgrind-virlock tests/valgrind-logs \
+		$(wildcard tests/*.sh tests/bench/run tests/stress/*.sh) debian/gen-symbols \
 		$(wildcard completions/virlock)
 	$(Q)for m in $(wildcard man/*.[135]); do mandoc -Tlint -Wwarning $$m || exit 1; done
 	@echo "lint: clean"

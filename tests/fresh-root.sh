@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# fresh-root.sh: the README's quick start on a machine that has nothing.
+# fresh-root.sh: the README's quick start, the release tarball and the Debian packages on a machine that has nothing.
 # Usage: tests/fresh-root.sh [COMMIT] (default HEAD; make fresh-root)
 #
 # Builds a minimal Debian 12 root with mmdebstrap (--variant=minbase, plus
@@ -8,10 +8,22 @@
 # /dev/pts, /dev/shm and /sys bind-mounted, a fresh /run, /etc/resolv.conf
 # copied; all unmounted when it ends, failed or not), puts a clean git clone
 # of COMMIT in /root/virlock (a 0700 directory: no test may depend on where
-# the checkout lives) and runs the README's two commands there, each once,
-# exactly as the README writes them. Everything they print comes
-# through; the last line is the one of `make deps check`, "N passed, N failed".
-# Exits non-zero when either command fails.
+# the checkout lives), and there, in order:
+# 1. on the bare root, `make dist`; the tarball unpacked in an empty
+#    directory, `apt-get build-dep` on it and `dpkg-buildpackage -us -uc -b`
+#    (a Build-Depends missing from debian/control fails here); what build-dep
+#    installed is purged again;
+# 2. the README's two commands in the clone, each once, exactly as the
+#    README writes them;
+# 3. the same two commands in the tarball, unpacked in another empty directory;
+# 4. tests/packages.sh: lintian, the packages installed with apt, every
+#    end-to-end suite against the installed /usr/bin/virlock, the lockspace(3)
+#    example built with pkg-config against liblockspace-dev, the purge.
+# Everything they print comes through, then each step's time; the last line
+# is "N passed, N failed" over them all (the tests of each `make deps check`
+# and of tests/packages.sh; a step without such a line counts as one).
+# Exits non-zero when any step fails. FRESH_ROOT_QUICK=1 runs `make deps all`
+# in place of 2 and skips 3 (to try the packages alone, in a few minutes).
 #
 # The packages come from this machine's own Debian mirror (the deb.debian.org
 # or other Debian entries of /etc/apt/sources.list*). The bare root, before
@@ -82,6 +94,7 @@ mounted=()
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	local i p rc=$?
+	[ -z "${out:-}" ] || rm -rf "$out"
 	# Whatever the run left running in the root (a daemon a test did not
 	# stop) would keep its mounts busy.
 	for p in /proc/[0-9]*; do
@@ -127,24 +140,87 @@ git -C "$src" checkout --quiet --detach "$commit"
 chmod 0700 "$root/root"
 say "clean clone of $commit in /root/virlock (under a 0700 /root)"
 
-# in_root CMD: run the shell command CMD in the root, in the clone, as a
-# fresh login of root would: a clean environment.
+# in_root CMD [DIR]: run the shell command CMD in the root, in DIR (default
+# the clone), as a fresh login of root would: a clean environment.
 in_root() {
 	chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb \
 		LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/bash -c "cd /root/virlock && $1"
+		/bin/bash -c "cd ${2:-/root/virlock} && $1"
 }
 
+# step NAME CMD [DIR]: one step in the root, timed; its output comes through
+# and is kept in $out/NAME. A step that prints its own "N passed, N failed"
+# last adds those; any other adds one pass or one failure.
+out=$(mktemp -d)
+passed=0
+failed=0
 rc=0
-for cmd in "make deps demo" "make deps check"; do
-	say "# $cmd"
+timings=()
+step() {
+	local name=$1 t0 status=ok line
+	say "# $name"
 	t0=$(date +%s)
-	status=ok
-	in_root "$cmd" || status=FAILED
-	say "$cmd: $status in $(($(date +%s) - t0)) s"
-	if [ "$status" != ok ]; then
-		rc=1
-		break
+	in_root "$2" "${3:-}" 2>&1 | tee "$out/$name" || status=FAILED
+	timings+=("$name: $status in $(($(date +%s) - t0)) s")
+	say "${timings[-1]}"
+	line=$(tail -n 1 "$out/$name")
+	if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		passed=$((passed + BASH_REMATCH[1]))
+		failed=$((failed + BASH_REMATCH[2]))
+	elif [ "$status" = ok ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
 	fi
+	[ "$status" = ok ] || rc=1
+	[ "$status" = ok ]
+}
+
+# 1. On the bare root: the release tarball (make dist), unpacked in an empty
+# directory, and the Debian packages built from it with what apt-get
+# build-dep installs from debian/control and nothing else (so a missing
+# Build-Depends fails here). What build-dep installed is purged afterwards,
+# so that the README's `make deps` below still starts from a bare root.
+built=
+if step "make dist" "make dist"; then
+	tarball=$(cd "$src" && ls virlock-*.tar.gz)
+	mkdir -m 0755 "$root/root/packages" "$root/root/dist"
+	in_root "dpkg-query -W -f '\${Package}\\n' | sort" >"$out/bare-packages"
+	if step "dpkg-buildpackage -us -uc -b" "tar -xzf /root/virlock/$tarball && cd ${tarball%.tar.gz} &&
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq . &&
+		dpkg-buildpackage -us -uc -b" /root/packages; then
+		built=1
+	fi
+	in_root "dpkg-query -W -f '\${Package}\\n' | sort" >"$out/build-packages"
+	# shellcheck disable=SC2046 # one package name a word
+	in_root "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $(comm -13 "$out/bare-packages" "$out/build-packages" | tr '\n' ' ')" >/dev/null
+	say "purged the build dependencies again"
+fi
+
+# 2. The README's two commands in the clone, each once, exactly as written.
+if [ -n "${FRESH_ROOT_QUICK:-}" ]; then
+	step "make deps all" "make deps all" || true
+else
+	for cmd in "make deps demo" "make deps check"; do
+		step "$cmd" "$cmd" || break
+	done
+fi
+
+# 3. The same two commands in the release tarball, unpacked in an empty directory.
+if [ -n "${tarball:-}" ] && [ -z "${FRESH_ROOT_QUICK:-}" ]; then
+	tar -xzf "$src/$tarball" -C "$root/root/dist"
+	for cmd in "make deps demo" "make deps check"; do
+		step "$cmd (tarball)" "$cmd" "/root/dist/${tarball%.tar.gz}" || break
+	done
+fi
+
+# 4. The packages installed with apt, tested, purged (tests/packages.sh).
+if [ -n "$built" ]; then
+	step "packages" "tests/packages.sh /root/packages" || true
+fi
+
+for t in "${timings[@]}"; do
+	say "$t"
 done
+echo "$passed passed, $failed failed"
 exit "$rc"

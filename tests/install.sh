@@ -28,6 +28,9 @@ check "soname link liblockspace.so.MAJOR" test -L "$dest/usr/lib/$soname"
 check "development link liblockspace.so" test -L "$dest/usr/lib/liblockspace.so"
 check "static library installed" test -f "$dest/usr/lib/liblockspace.a"
 check "pkg-config file installed" test -f "$dest/usr/lib/pkgconfig/liblockspace.pc"
+check "a man3 link to lockspace(3) for each function it documents" \
+	test "$(readlink "$dest/usr/share/man/man3/lockspace_open.3")" = lockspace.3 -a \
+	"$(find "$dest/usr/share/man/man3" -type l | wc -l)" -eq "$(grep -c '^\.Nm lockspace_' "$top/man/lockspace.3")"
 
 # The EXAMPLES program of lockspace(3), built with nothing but the installed
 # header and pkg-config.
