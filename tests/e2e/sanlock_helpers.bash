@@ -78,12 +78,24 @@ daemon_start() {
 }
 
 # daemon_kill RUNDIR: SIGKILL the daemon of that run directory (as a crash
-# would) and wait until it is gone.
+# would) and wait until it is gone, every thread of it: the main thread is a
+# zombie while another still ends an I/O, and until the last one ends the
+# daemon's descriptors, and the lock on its pid file that a new daemon of
+# the run directory must take, stay open.
 daemon_kill() {
 	local pid
 	pid=$(daemon_pid "$1")
 	kill -KILL "$pid"
-	wait_for 10 gone "$pid"
+	wait_for 10 all_threads_gone "$pid"
+}
+
+# all_threads_gone PID: gone, and no thread of it is left (a zombie main
+# thread alone counts as gone).
+all_threads_gone() {
+	local tasks
+	gone "$1" || return 1
+	tasks=$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+	[ "$tasks" -le 1 ]
 }
 
 # daemon_restart RUNDIR HOSTNAME: start the daemon of a run directory again

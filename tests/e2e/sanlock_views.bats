@@ -64,12 +64,6 @@ waiters_are() {
 	jq -e --argjson p "$2" --argjson h "$3" '.waiters == $p and .waiter_hosts == $h' <<<"$out" >/dev/null
 }
 
-# unlocked FILE: no process holds a POSIX lock on FILE (a daemon killed with
-# SIGKILL is a zombie a moment before its other threads let go of it).
-unlocked() {
-	! grep -q ":$(stat -c %i "$1") " /proc/locks
-}
-
 # holds_none HOSTCMD: list on that host shows no holder.
 holds_none() {
 	[ -z "$("$1" list -r -n)" ]
@@ -222,11 +216,8 @@ holds_none() {
 	# Host 1's daemon dies and comes back with the same name; host 1 joins again.
 	d1=$(daemon_pid "$RUN1")
 	hostname=$(tr '\0' '\n' <"/proc/$d1/cmdline" | sed -n '/^-e$/{n;p}')
-	kill -KILL "$d1"
-	wait_for 10 gone "$d1"
-	wait_for 10 unlocked "$RUN1/sanlock.pid"
-	rm -f "$RUN1/sanlock.sock"
-	daemon_start "$RUN1" "$hostname"
+	daemon_kill "$RUN1"
+	daemon_restart "$RUN1" "$hostname"
 	run h1 -q init --backend sanlock --host-id 1
 	assert_success
 	wait_for 20 gen_is "$RUN1" 1 $((gen + 1))
