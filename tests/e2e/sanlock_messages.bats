@@ -162,7 +162,7 @@ joined sanlock lockspace $LS as host 2"
 	joiner=$!
 	PIDS+=("$joiner")
 	wait_for 20 grep -q . "$WORK/out"
-	assert_equal "$(cat "$WORK/out")" "host id 3 was last held by host $name3, which stopped renewing it without leaving: waiting up to 74 seconds for its lease to expire, then joining sanlock lockspace $LS..."
+	assert_equal "$(cat "$WORK/out")" "host id 3 was last held by host $name3, which stopped renewing it without leaving: joining sanlock lockspace $LS at once if this is $name3's daemon started again, else when its lease expires (up to 74 seconds)..."
 	assert_equal "$(cat "$WORK/err")" ""
 	# It waits (sanlock's wait is a minute and more): stop it here.
 	kill -TERM "$joiner"
@@ -236,4 +236,27 @@ joined sanlock lockspace $LS as host 2"
 	assert_success
 	run h2 leave
 	assert_success
+}
+
+@test "a host whose daemon was restarted joins again with --host-id alone, at once, told it may be at once" {
+	local top=$SL_TOP/re-$BATS_TEST_NUMBER name3
+	export RUN3=$top/run3
+	mkdir -p "$RUN3"
+	daemon_start "$RUN3" "virlock-test-$$-h3"
+	name3=$(host_name "$RUN3")
+	LS=$top/ls
+	SANLOCK_RUN_DIR=$RUN3 "$VIRLOCK" -q -L "$LS" init --backend sanlock --host-id 3
+	daemon_kill "$RUN3"
+	daemon_restart "$RUN3" "virlock-test-$$-h3"
+	run --separate-stderr env SANLOCK_RUN_DIR="$RUN3" "$VIRLOCK" -L "$LS" init --host-id 3
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "${lines[0]}" "host id 3 was last held by host $name3, which stopped renewing it without leaving: joining sanlock lockspace $LS at once if this is $name3's daemon started again, else when its lease expires (up to 74 seconds)..."
+	assert_equal "${lines[1]}" "joined sanlock lockspace $LS as host 3"
+	# --host-id alone on a directory that is no sanlock lockspace: refused, nothing made.
+	run --separate-stderr h1 -L "$top/fcntl" init --host-id 1
+	one_line 64 "virlock: init: --host-id 1: lockspace $top/fcntl is not a sanlock lockspace; give --backend sanlock to make one, or drop --host-id for fcntl"
+	[ ! -e "$top/fcntl" ]
+	SANLOCK_RUN_DIR=$RUN3 sanlock client shutdown -f 1 >/dev/null 2>&1 || true
+	wait_for 15 gone "$(daemon_pid "$RUN3")"
 }

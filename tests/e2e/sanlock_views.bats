@@ -64,12 +64,6 @@ waiters_are() {
 	jq -e --argjson p "$2" --argjson h "$3" '.waiters == $p and .waiter_hosts == $h' <<<"$out" >/dev/null
 }
 
-# unlocked FILE: no process holds a POSIX lock on FILE (a daemon killed with
-# SIGKILL is a zombie a moment before its other threads let go of it).
-unlocked() {
-	! grep -q ":$(stat -c %i "$1") " /proc/locks
-}
-
 # holds_none HOSTCMD: list on that host shows no holder.
 holds_none() {
 	[ -z "$("$1" list -r -n)" ]
