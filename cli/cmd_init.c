@@ -148,6 +148,7 @@ static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_
 		}
 		*name = *dir;
 	}
+	vl_join_advice(*name);
 	return 0;
 }
 

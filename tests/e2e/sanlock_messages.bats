@@ -109,13 +109,14 @@ one_line() {
 	one_line 71 "virlock: release: $msg"
 	run --separate-stderr h2 release "$WORK/disk.img"
 	one_line 71 "virlock: release: $msg"
-	# The commands that already said so keep saying it in one line.
-	for cmd in "acquire $WORK/other.img" "prune" "leave"; do
+	# The commands that already said so keep saying it in one line, naming
+	# the lockspace to join as release does.
+	for cmd in "acquire $WORK/other.img" "acquire --owner x $WORK/other.img" "prune" "leave"; do
 		# shellcheck disable=SC2086 # the command and its argument
 		run --separate-stderr h2 $cmd
 		assert_equal "$status" 71
 		assert_equal "${#stderr_lines[@]}" 1
-		[[ $stderr == *"this host has not joined the sanlock lockspace; join it with 'virlock init --backend sanlock --host-id N'"* ]]
+		[[ $stderr == *"this host has not joined the sanlock lockspace; join it with 'virlock -L $LS init --backend sanlock --host-id N'" ]]
 	done
 	run h1 release --all
 	assert_success
