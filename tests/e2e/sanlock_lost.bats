@@ -132,6 +132,22 @@ stopped() {
 	assert_success
 }
 
+@test "a supervisor whose locks were all released lets its child run on when the daemon dies, and exits with its status" {
+	mkfifo "$WORK/go"
+	supervise "$WORK/err" --owner rel "$WORK/disk.img" -- sh -c 'echo $$ >"$0"; read -r x <"$1"; exit 3' "$WORK/child" "$WORK/go"
+	run h1 release "$WORK/disk.img"
+	assert_success
+	daemon_kill "$RUN1"
+	# The supervisor sees the connection end; give it the time it takes to act.
+	wait_for 5 test -s "$WORK/err" || true
+	kill -0 "$CHILD"
+	echo go >"$WORK/go"
+	wait_status "$SV"
+	assert_equal "$RC" 3
+	run cat "$WORK/err"
+	assert_output ""
+}
+
 @test "--on-lost=term: the child gets SIGTERM and its handler runs; the supervisor exits 71" {
 	supervise "$WORK/err" --on-lost=term "$WORK/disk.img" -- \
 		sh -c 'trap "echo term >\"$0.term\"; exit 7" TERM; echo $$ >"$0"; while :; do sleep 0.1; done' "$WORK/child"
