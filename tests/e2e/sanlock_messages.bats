@@ -65,6 +65,9 @@ one_line() {
 	one_line 66 "virlock: $WORK/disk.img: held on host 1 ($NAME1), not on this host; release it there"
 	run --separate-stderr h2 release --all
 	one_line 66 "virlock: release: this host holds nothing in sanlock lockspace $LS; 1 lease is held on host 1 ($NAME1); release it there"
+	# A pid that holds nothing on this host: the daemon, not the kernel, says so.
+	run --separate-stderr h2 release --pid 1
+	one_line 66 "virlock: pid 1: not a holder in $LS: this host's sanlock daemon shows it holding no lease, and the kernel no label; see 'virlock list'"
 	# Nothing was released: host 1 still holds it, and lets go of it there.
 	run h1 list -r -n -o OWNER
 	assert_output vmA
