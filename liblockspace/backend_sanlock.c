@@ -602,12 +602,28 @@ static struct sl_hold *sl_find(const struct lockspace *ls, const char *name, int
 	return NULL;
 }
 
-/* Register this process with the daemon, once (sl_mutex held): the daemon
- * then frees its leases when it dies. */
+/* Did sl_sock's connection end (sl_mutex held)? The daemon never writes to
+ * it: readable means its end. */
+static int sl_sock_ended(void)
+{
+	struct pollfd p = {.fd = sl_sock, .events = POLLIN};
+	char c;
+	return poll(&p, 1, 0) == 1 && ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) ||
+				       recv(sl_sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0);
+}
+
+/* Register this process with the daemon (sl_mutex held): the daemon then
+ * frees its leases when it dies. Once: again only after the registration
+ * was lost (the daemon went away, or revoked the leases) and every hold of
+ * it released, so that a long-lived process can take leases again from the
+ * daemon that replaced it. */
 static int sl_register(void)
 {
-	if (sl_sock >= 0)
+	if (sl_sock >= 0 && (sl_holds || !(sl_gone || sl_sock_ended())))
 		return 0;
+	if (sl_sock >= 0)
+		close(sl_sock);
+	sl_sock = -1;
 	int sock = sanlock_register();
 	if (sock < 0)
 		return sock == -ENOENT || sock == -ECONNREFUSED ? -ECONNREFUSED : sl_err(sock);
@@ -948,11 +964,7 @@ static int sl_lost(struct lockspace *ls, pid_t sender)
 	if (sl_sock >= 0 && !sl_gone) {
 		if (sender > 0 && sender == sl_daemon_pid)
 			sl_gone = 1;
-		struct pollfd p = {.fd = sl_sock, .events = POLLIN};
-		char c;
-		if (!sl_gone && poll(&p, 1, 0) == 1 &&
-		    ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) ||
-		     recv(sl_sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0))
+		if (!sl_gone && sl_sock_ended())
 			sl_gone = 1;
 	}
 	int err = sl_gone ? -ENOLINK : 0;

@@ -63,6 +63,26 @@ wait_status() {
 	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
 }
 
+@test "a library process whose daemon was restarted takes leases again once it released the lost ones" {
+	mkfifo "$WORK/in"
+	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_for 15 grep -q '^ready$' "$WORK/out"
+	daemon_kill "$RUN1"
+	wait_for 15 grep -q '^released$' "$WORK/out"
+	daemon_restart "$RUN1" "virlock-test-$$-h1"
+	run h1 -q init --backend sanlock --host-id 1
+	assert_success
+	echo go >"$WORK/in"
+	wait_status "$PID"
+	run cat "$WORK/out"
+	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
+	assert_line "again: success"
+	assert_line --index 7 "lost: success"
+	assert_equal "$RC" 0
+}
+
 # supervise FILE ARGS...: on host 1, a supervisor of ARGS (acquire options,
 # resources, -- and a command whose pid goes to $WORK/child) in the
 # background, its stderr in FILE; SV its pid, CHILD its child's once it runs.
