@@ -335,8 +335,8 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	/* --host-id alone joins the sanlock lockspace the directory already is. */
 	if (host_id_given && !backend && !(sanlock = is_sanlock(name))) {
-		vl_error("init: --host-id %d: lockspace %s is not a sanlock lockspace; give --backend "
-			 "sanlock to make one, or drop --host-id for fcntl",
+		vl_error("init: --host-id %d: only a sanlock lockspace has host ids, and %s is not one; "
+			 "give --backend sanlock to make one, or drop --host-id for fcntl",
 			 host_id, name);
 		status = VL_EXIT_USAGE;
 		goto out;

@@ -259,7 +259,7 @@ joined sanlock lockspace $LS as host 2"
 	assert_equal "${lines[1]}" "joined sanlock lockspace $LS as host 3"
 	# --host-id alone on a directory that is no sanlock lockspace: refused, nothing made.
 	run --separate-stderr h1 -L "$top/fcntl" init --host-id 1
-	one_line 64 "virlock: init: --host-id 1: lockspace $top/fcntl is not a sanlock lockspace; give --backend sanlock to make one, or drop --host-id for fcntl"
+	one_line 64 "virlock: init: --host-id 1: only a sanlock lockspace has host ids, and $top/fcntl is not one; give --backend sanlock to make one, or drop --host-id for fcntl"
 	[ ! -e "$top/fcntl" ]
 	SANLOCK_RUN_DIR=$RUN3 sanlock client shutdown -f 1 >/dev/null 2>&1 || true
 	wait_for 15 gone "$(daemon_pid "$RUN3")"
