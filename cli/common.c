@@ -138,7 +138,8 @@ const char *vl_advice(int err)
 		return "; start it first: 'sanlock daemon' (with wdmd for fencing; 'sanlock daemon -w 0' "
 		       "runs without a watchdog, for tests only)";
 	case -ENOTCONN:
-		return join_advice[0] ? join_advice : "; join it with 'virlock -L DIR init --backend sanlock --host-id N'";
+		return join_advice[0] ? join_advice
+				      : "; join it with 'virlock -L DIR init --backend sanlock --host-id N'";
 	case -ENOPKG:
 		return "; install the sanlock client library and daemon (Debian: sanlock, "
 		       "libsanlock-client1)";
