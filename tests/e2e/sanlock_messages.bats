@@ -252,6 +252,7 @@ joined sanlock lockspace $LS as host 2"
 	SANLOCK_RUN_DIR=$RUN3 "$VIRLOCK" -q -L "$LS" init --backend sanlock --host-id 3
 	daemon_kill "$RUN3"
 	daemon_restart "$RUN3" "virlock-test-$$-h3"
+	PIDS+=("$(daemon_pid "$RUN3")") # teardown ends it if the test fails
 	run --separate-stderr env SANLOCK_RUN_DIR="$RUN3" "$VIRLOCK" -L "$LS" init --host-id 3
 	assert_success
 	assert_equal "$stderr" ""
