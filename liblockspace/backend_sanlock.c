@@ -916,13 +916,15 @@ static int sl_release_all(struct lockspace *ls)
 	return count;
 }
 
+/* The process's record in a lockspace is one file, which every handle of
+ * that lockspace rewrites: each lists the holds and waits of them all. */
 static void sl_each_held(struct lockspace *ls,
 			 void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg)
 {
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();
 	for (struct sl_hold *h = sl_holds; h; h = h->next)
-		if (h->ls == ls)
+		if (h->ls == ls || strcmp(h->lsname, ls->backend_config) == 0)
 			fn(h->name, h->shared, h->since, arg);
 	pthread_mutex_unlock(&sl_mutex);
 }
@@ -933,7 +935,7 @@ static void sl_each_waiting(struct lockspace *ls,
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();
 	for (struct sl_wait *w = sl_waits; w; w = w->next)
-		if (w->ls == ls)
+		if (w->ls == ls || strcmp(w->ls->backend_config, ls->backend_config) == 0)
 			fn(w->name, w->shared, w->since, arg);
 	pthread_mutex_unlock(&sl_mutex);
 }

@@ -306,3 +306,15 @@ h1_reborn() {
 	run h1 release --owner four
 	assert_success
 }
+
+@test "a library process with two handles of one lockspace shows its pid on the leases of both" {
+	local pid
+	SANLOCK_RUN_DIR=$RUN1 hold lib -2 "$WORK/disk.img" "$WORK/other.img"
+	pid=$(pid_of lib)
+	run h1 list -r -n -o PATH,PID,COMMAND,STATUS
+	assert_line "$WORK/disk.img $pid lockhold ok"
+	assert_line "$WORK/other.img $pid lockhold ok"
+	run h1 list --stale -r -n -o PATH,STATUS
+	refute_output --partial stale
+	unhold lib
+}
