@@ -48,13 +48,23 @@ static void join_started(const struct lockspace_join *join, void *arg)
 		return;
 	if (join->event == LOCKSPACE_JOIN_EXPIRY)
 		printf("host id %u was last held by host %s, which stopped renewing it without leaving: "
-		       "waiting up to %u seconds for its lease to expire, then joining sanlock lockspace "
-		       "%s...\n",
-		       join->host_id, join->host_name, join->seconds, note->dir);
+		       "joining sanlock lockspace %s at once if this is %s's daemon started again, "
+		       "else when its lease expires (up to %u seconds)...\n",
+		       join->host_id, join->host_name, note->dir, join->host_name, join->seconds);
 	else
 		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", note->dir,
 		       join->host_id);
 	fflush(stdout);
+}
+
+/* Is @dir an existing sanlock lockspace? */
+static int is_sanlock(const char *dir)
+{
+	struct lockspace *ls = NULL;
+	int sanlock = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls) == 0 &&
+		      strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0;
+	lockspace_close(ls);
+	return sanlock;
 }
 
 /* init --backend sanlock on a lockspace this host joined with another id,
@@ -138,6 +148,7 @@ static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_
 		}
 		*name = *dir;
 	}
+	vl_join_advice(*name);
 	return 0;
 }
 
@@ -308,7 +319,7 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 		vl_error("init: --backend %s: unknown backend; give fcntl or sanlock", backend);
 		goto out;
 	}
-	if (host_id_given && !sanlock) {
+	if (host_id_given && backend && !sanlock) {
 		vl_error("init: --host-id %d: only a sanlock lockspace has host ids; drop it for fcntl",
 			 host_id);
 		goto out;
@@ -322,6 +333,14 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 	status = target_dir(ctx, "init", &p, &dir, &name);
 	if (status)
 		goto out;
+	/* --host-id alone joins the sanlock lockspace the directory already is. */
+	if (host_id_given && !backend && !(sanlock = is_sanlock(name))) {
+		vl_error("init: --host-id %d: only a sanlock lockspace has host ids, and %s is not one; "
+			 "give --backend sanlock to make one, or drop --host-id for fcntl",
+			 host_id, name);
+		status = VL_EXIT_USAGE;
+		goto out;
+	}
 	if (sanlock) {
 		status = init_sanlock(ctx, name, (unsigned)host_id);
 		goto out;

@@ -293,9 +293,11 @@ static int cr_pid(struct lockspace *ls, pid_t pid)
 		return virlock_exit_code(err);
 	}
 	if (err == 0) {
-		vl_error("%s: not a holder in %s: the kernel shows it holding no lock and no label; see "
-			 "'virlock list'",
-			 what, lockspace_dir(ls));
+		int sanlock = strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0;
+		vl_error("%s: not a holder in %s: %s; see 'virlock list'", what, lockspace_dir(ls),
+			 sanlock ? "this host's sanlock daemon shows it holding no lease, and the kernel no "
+				   "label"
+				 : "the kernel shows it holding no lock and no label");
 		return VL_EXIT_NOINPUT;
 	}
 	return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);

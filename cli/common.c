@@ -2,6 +2,7 @@
 /* common.c: messages, the exit status map, and opening the lockspace. */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,15 @@ int virlock_exit_code(int err)
 	}
 }
 
+/* How to join the lockspace the command opened, as vl_check_joined() says it. */
+static char join_advice[PATH_MAX + 64];
+
+void vl_join_advice(const char *dir)
+{
+	snprintf(join_advice, sizeof(join_advice),
+		 "; join it with 'virlock -L %s init --backend sanlock --host-id N'", dir);
+}
+
 const char *vl_advice(int err)
 {
 	switch (err) {
@@ -128,7 +138,8 @@ const char *vl_advice(int err)
 		return "; start it first: 'sanlock daemon' (with wdmd for fencing; 'sanlock daemon -w 0' "
 		       "runs without a watchdog, for tests only)";
 	case -ENOTCONN:
-		return "; join it with 'virlock init --backend sanlock --host-id N'";
+		return join_advice[0] ? join_advice
+				      : "; join it with 'virlock -L DIR init --backend sanlock --host-id N'";
 	case -ENOPKG:
 		return "; install the sanlock client library and daemon (Debian: sanlock, "
 		       "libsanlock-client1)";
@@ -306,6 +317,8 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 	}
 	const char *name = ctx->lockspace ? ctx->lockspace : dir;
 	err = lockspace_open(name, flags, ls);
+	if (err == 0)
+		vl_join_advice(lockspace_dir(*ls));
 	/* A lockspace not made yet is empty; a -L whose parent is missing too is
 	 * more likely a mistyped path, and is an error as for acquire. */
 	if (err == -ENOENT && missing && (dir || parent_exists(name))) {

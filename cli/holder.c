@@ -71,7 +71,7 @@ static int hd_gone(pid_t pid)
  * says (its stderr is /dev/null: the message goes nowhere, the action counts). */
 static void hd_lost(const struct holder *h, const struct acquire_opts *o, const char *why)
 {
-	if (o->for_pid)
+	if (o->for_pid && h->nheld > 0)
 		acquire_on_lost(o, h->nheld, why, o->for_pid, "process");
 }
 

@@ -75,11 +75,16 @@ static int sv_status(int status)
 }
 
 /* The locks were lost: act as --on-lost says; after all but ignore, hold
- * nothing and keep no record while the child ends. */
-static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child, const char *why, int *lost)
+ * nothing and keep no record while the child ends. A supervisor whose
+ * locks were all released loses nothing: it only stops watching. */
+static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child, const char *why, int *lost,
+		    int *watch)
 {
+	*watch = -1;
+	if (h->nheld == 0)
+		return;
 	*lost = 1;
-	acquire_on_lost(o, h->nheld ? h->nheld : o->n, why, child, o->command[0]);
+	acquire_on_lost(o, h->nheld, why, child, o->command[0]);
 	if (o->on_lost != ACQUIRE_LOST_IGNORE)
 		holder_finish(h);
 }
@@ -92,14 +97,14 @@ static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_
 	for (;;) {
 		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = h->listenfd, .events = POLLIN},
-				      {.fd = lost ? -1 : watch, .events = POLLIN}};
+				      {.fd = watch, .events = POLLIN}};
 		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[2].revents && !lost && lockspace_lost(h->ls, 0) == -ENOLINK)
-			sv_lost(h, o, child, "the sanlock daemon went away", &lost);
+			sv_lost(h, o, child, "the sanlock daemon went away", &lost, &watch);
 		if (p[1].revents & POLLIN)
 			holder_serve(h);
 		if (!(p[0].revents & POLLIN))
@@ -115,7 +120,7 @@ static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_
 			} else if (si.ssi_signo == SIGTERM && !lost && h->ls &&
 				   lockspace_lost(h->ls, (pid_t)si.ssi_pid) == -ENOLINK) {
 				/* The daemon revokes the leases of a registered process with SIGTERM. */
-				sv_lost(h, o, child, "the sanlock daemon revoked the leases", &lost);
+				sv_lost(h, o, child, "the sanlock daemon revoked the leases", &lost, &watch);
 			} else if (si.ssi_code != SI_KERNEL || getpgid(child) != getpgrp()) {
 				/* A terminal's signal (SI_KERNEL) already reached our process group. */
 				kill(child, (int)si.ssi_signo);

@@ -78,6 +78,10 @@ void vl_host_text(char *buf, size_t len, const struct lockspace_holder *h);
 /* The advice that goes with a library error, or "" when there is none. */
 const char *vl_advice(int err);
 
+/* Name @dir in the advice to join a sanlock lockspace (-ENOTCONN), as
+ * vl_check_joined() does; the lockspace a command opens is named so. */
+void vl_join_advice(const char *dir);
+
 /*
  * Print the error of turning the resource argument @res into a name
  * (lockspace_name(), lockspace_canonical()) and return its exit status: a

@@ -684,12 +684,28 @@ static struct sl_hold *sl_find(const struct lockspace *ls, const char *name, int
 	return NULL;
 }
 
-/* Register this process with the daemon, once (sl_mutex held): the daemon
- * then frees its leases when it dies. */
+/* Did sl_sock's connection end (sl_mutex held)? The daemon never writes to
+ * it: readable means its end. */
+static int sl_sock_ended(void)
+{
+	struct pollfd p = {.fd = sl_sock, .events = POLLIN};
+	char c;
+	return poll(&p, 1, 0) == 1 && ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) ||
+				       recv(sl_sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0);
+}
+
+/* Register this process with the daemon (sl_mutex held): the daemon then
+ * frees its leases when it dies. Once: again only after the registration
+ * was lost (the daemon went away, or revoked the leases) and every hold of
+ * it released, so that a long-lived process can take leases again from the
+ * daemon that replaced it. */
 static int sl_register(void)
 {
-	if (sl_sock >= 0)
+	if (sl_sock >= 0 && (sl_holds || !(sl_gone || sl_sock_ended())))
 		return 0;
+	if (sl_sock >= 0)
+		close(sl_sock);
+	sl_sock = -1;
 	int sock = sanlock_register();
 	if (sock < 0)
 		return sock == -ENOENT || sock == -ECONNREFUSED ? -ECONNREFUSED : sl_err(sock);
@@ -982,13 +998,15 @@ static int sl_release_all(struct lockspace *ls)
 	return count;
 }
 
+/* The process's record in a lockspace is one file, which every handle of
+ * that lockspace rewrites: each lists the holds and waits of them all. */
 static void sl_each_held(struct lockspace *ls,
 			 void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg)
 {
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();
 	for (struct sl_hold *h = sl_holds; h; h = h->next)
-		if (h->ls == ls)
+		if (h->ls == ls || strcmp(h->lsname, ls->backend_config) == 0)
 			fn(h->name, h->shared, h->since, arg);
 	pthread_mutex_unlock(&sl_mutex);
 }
@@ -999,7 +1017,7 @@ static void sl_each_waiting(struct lockspace *ls,
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();
 	for (struct sl_wait *w = sl_waits; w; w = w->next)
-		if (w->ls == ls)
+		if (w->ls == ls || strcmp(w->ls->backend_config, ls->backend_config) == 0)
 			fn(w->name, w->shared, w->since, arg);
 	pthread_mutex_unlock(&sl_mutex);
 }
@@ -1030,11 +1048,7 @@ static int sl_lost(struct lockspace *ls, pid_t sender)
 	if (sl_sock >= 0 && !sl_gone) {
 		if (sender > 0 && sender == sl_daemon_pid)
 			sl_gone = 1;
-		struct pollfd p = {.fd = sl_sock, .events = POLLIN};
-		char c;
-		if (!sl_gone && poll(&p, 1, 0) == 1 &&
-		    ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) ||
-		     recv(sl_sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0))
+		if (!sl_gone && sl_sock_ended())
 			sl_gone = 1;
 	}
 	int err = sl_gone ? -ENOLINK : 0;
@@ -1163,28 +1177,6 @@ static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
 
 /* The names of the hosts @hosts[0..@n) in their delta leases (malloc'd; ""
  * where one cannot be read), or NULL. */
-static char (*sl_host_names(const struct lockspace *ls, const struct sanlk_host *hosts,
-			    int n))[LSI_HOST_NAME_MAX]
-{
-	char(*names)[LSI_HOST_NAME_MAX] = calloc(n > 0 ? (size_t)n : 1, sizeof(*names));
-	for (int i = 0; names && i < n; i++) {
-		struct lsi_delta d;
-		if (lsi_delta_read(ls, (unsigned)hosts[i].host_id, &d) == 0)
-			memcpy(names[i], d.host_name, sizeof(names[i]));
-	}
-	return names;
-}
-
-/* The name of @host_id among @hosts[0..@n) as sl_host_names() read them, or NULL. */
-static const char *sl_name_of(char (*names)[LSI_HOST_NAME_MAX], const struct sanlk_host *hosts, int n,
-			      uint64_t host_id)
-{
-	for (int i = 0; names && i < n; i++)
-		if (hosts[i].host_id == host_id && names[i][0])
-			return names[i];
-	return NULL;
-}
-
 /* Another host's "wait" line older than this (seconds) is of a waiter gone:
  * a waiter rewrites its record every SL_RETRY_MS. */
 #define SL_WAIT_FRESH 10
@@ -1201,6 +1193,15 @@ struct sl_view {
 	int nhosts;
 	int waiters; /* report waiters */
 	time_t now;
+	struct sl_delta_slot **deltas; /* the delta leases read so far: one read per host id */
+	size_t ndeltas;
+};
+
+/* One host id's delta lease as a report read it (err < 0: unreadable). */
+struct sl_delta_slot {
+	unsigned host_id;
+	int err;
+	struct lsi_delta d;
 };
 
 static void sl_view_free(struct sl_view *v)
@@ -1209,15 +1210,50 @@ static void sl_view_free(struct sl_view *v)
 	lsi_records_free(v->others, v->nothers);
 	free(v->other_hosts);
 	free(v->hosts);
+	for (size_t i = 0; i < v->ndeltas; i++)
+		free(v->deltas[i]);
+	free(v->deltas);
 }
 
-/* The generation @host_id has now, 0 if unknown. */
-static uint64_t sl_current_gen(const struct sl_view *v, uint64_t host_id)
+/* The delta lease of @host_id, read at its first use in the report (a
+ * listing reads each host's once, not once per lease), or NULL when it
+ * cannot be read. It lasts as long as @v. */
+static const struct lsi_delta *sl_view_delta(const struct lockspace *ls, struct sl_view *v, uint64_t host_id)
 {
+	for (size_t i = 0; i < v->ndeltas; i++)
+		if (v->deltas[i]->host_id == host_id)
+			return v->deltas[i]->err ? NULL : &v->deltas[i]->d;
+	struct sl_delta_slot **more = realloc(v->deltas, (v->ndeltas + 1) * sizeof(*more));
+	if (!more)
+		return NULL;
+	v->deltas = more;
+	struct sl_delta_slot *slot = calloc(1, sizeof(*slot));
+	if (!slot)
+		return NULL;
+	slot->host_id = (unsigned)host_id;
+	slot->err = lsi_delta_read(ls, (unsigned)host_id, &slot->d);
+	v->deltas[v->ndeltas++] = slot;
+	return slot->err ? NULL : &slot->d;
+}
+
+/* The name of the daemon that holds @host_id's delta lease, or NULL. */
+static const char *sl_view_name(const struct lockspace *ls, struct sl_view *v, uint64_t host_id)
+{
+	const struct lsi_delta *d = sl_view_delta(ls, v, host_id);
+	return d && d->host_name[0] ? d->host_name : NULL;
+}
+
+/* The generation @host_id has now, 0 if unknown: the daemon's, or the one
+ * its delta lease shows (the daemon of a host that joined again reports it
+ * only after its first renewal, and a host that has not joined knows none). */
+static uint64_t sl_current_gen(const struct lockspace *ls, struct sl_view *v, uint64_t host_id)
+{
+	uint64_t gen = 0;
 	for (int i = 0; i < v->nhosts; i++)
 		if (v->hosts[i].host_id == host_id)
-			return v->hosts[i].generation;
-	return 0;
+			gen = v->hosts[i].generation;
+	const struct lsi_delta *d = sl_view_delta(ls, v, host_id);
+	return d && d->generation > gen ? d->generation : gen;
 }
 
 /* Add the records of the other hosts' directories .holders/h<id> to @v. */
@@ -1305,7 +1341,7 @@ static int sl_waiters(const struct sl_view *v, const char *name, pid_t **pids, u
 
 /* Report one lease: its owners as sanlock reads them from the disk, joined
  * with this host's holder records for the owner that is this host. */
-static int sl_report_one(struct lockspace *ls, const char *name, int always, const struct sl_view *v,
+static int sl_report_one(struct lockspace *ls, const char *name, int always, struct sl_view *v,
 			 unsigned flags, lockspace_info_fn fn, void *arg)
 {
 	struct lockspace_info info = {0};
@@ -1368,27 +1404,26 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, con
 	pid_t *wpids = NULL;
 	unsigned *whosts = NULL;
 	char *self_comm = NULL;
-	char(*host_names)[LSI_HOST_NAME_MAX] = NULL;
 	if (!h || !st) {
 		err = -ENOMEM;
 		goto out;
 	}
 	/* The owners: another host's as it is; a lost one (its host joined
 	 * again since) holds nothing. This host's are joined below. */
-	host_names = sl_host_names(ls, hosts, nhosts);
-	const char *self_name = sl_name_of(host_names, hosts, nhosts, (uint64_t)v->self_host);
+	const char *self_name = NULL;
 	size_t nh = 0, ns = 0;
 	int nlive = 0, self_owner = 0, self_lost = 0;
 	unsigned long long self_gen = 0;
 	enum lockspace_state claimed = nhosts > 1 ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
 	for (int i = 0; i < nhosts; i++) {
-		uint64_t now = sl_current_gen(v, hosts[i].host_id);
+		uint64_t now = sl_current_gen(ls, v, hosts[i].host_id);
 		int lost = now && hosts[i].generation < now;
 		nlive += !lost;
 		if ((long long)hosts[i].host_id == v->self_host) {
 			self_owner = 1;
 			self_lost = lost;
 			self_gen = hosts[i].generation;
+			self_name = sl_view_name(ls, v, hosts[i].host_id);
 			continue;
 		}
 		struct lockspace_holder *e = lost ? &st[ns++] : &h[nh++];
@@ -1397,7 +1432,7 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, con
 			.flags = LOCKSPACE_HOLDER_REMOTE | (lost ? LOCKSPACE_HOLDER_STALE : 0),
 			.host_id = (unsigned)hosts[i].host_id, /* 1-2000 */
 			.generation = hosts[i].generation,
-			.host_name = sl_name_of(host_names, hosts, nhosts, hosts[i].host_id),
+			.host_name = sl_view_name(ls, v, hosts[i].host_id),
 		};
 	}
 	int shared_hint = nlive > 1 || (res.r.flags & SANLK_RES_SHARED) || self_shared > 0;
@@ -1476,7 +1511,6 @@ out:
 	free(self_comm);
 	free(wpids);
 	free(whosts);
-	free(host_names);
 	free(h);
 	free(st);
 	free(hosts);

@@ -354,7 +354,9 @@ LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
  * process's registration with the daemon, made by its first acquire (the
  * same for every handle and thread of the process). Poll it; never read or
  * close it. It stays valid until the process exits or forks (the child
- * holds nothing), so a new acquire does not change it.
+ * holds nothing), or until the locks were lost and every hold of them
+ * released: the next acquire then registers anew with the daemon (one
+ * started again meanwhile) and the descriptor changes; ask again after it.
  * Returns the descriptor (>= 0), -ENOENT when there is nothing to watch
  * (fcntl and direct mode; sanlock before the process's first acquire), or
  * -EINVAL (@ls NULL). Does not block.
@@ -369,7 +371,8 @@ LOCKSPACE_API int lockspace_watch_fd(struct lockspace *ls);
  * Returns 0 (held, as far as this process can tell: always for fcntl),
  * -ENOLINK (lost: the daemon's connection ended, or @sender is the daemon;
  * once lost, always lost: every later release returns -ENOLINK too and
- * forgets the hold), or -EINVAL. Does not block.
+ * forgets the hold; with none left, the next acquire starts afresh), or
+ * -EINVAL. Does not block.
  */
 LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
 

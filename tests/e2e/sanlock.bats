@@ -60,7 +60,7 @@ teardown() {
 	assert_output "left sanlock lockspace $LS"
 	run h2 leave
 	assert_failure 71
-	assert_output --partial "this host has not joined the sanlock lockspace; join it with 'virlock init"
+	assert_output --partial "this host has not joined the sanlock lockspace; join it with 'virlock -L $LS init"
 	run h2 acquire "$WORK/disk.img"
 	assert_failure 71
 	assert_output --partial "this host has not joined the sanlock lockspace"

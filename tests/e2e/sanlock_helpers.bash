@@ -98,11 +98,19 @@ all_threads_gone() {
 	[ "$tasks" -le 1 ]
 }
 
+# unlocked FILE: no process holds a POSIX lock on FILE (a daemon killed with
+# SIGKILL is a zombie a moment before its other threads let go of it).
+unlocked() {
+	! grep -q ":$(stat -c %i "$1") " /proc/locks
+}
+
 # daemon_restart RUNDIR HOSTNAME: start the daemon of a run directory again
-# after daemon_kill (its socket file is left behind: wait for the new one).
+# after daemon_kill (its socket file is left behind: wait for the new one;
+# its pid file stays locked until the old daemon's threads are gone).
 daemon_restart() {
 	local old
 	old=$(daemon_pid "$1")
+	wait_for 10 unlocked "$1/sanlock.pid"
 	rm -f "$1/sanlock.sock"
 	daemon_start "$1" "$2"
 	wait_for 10 test "$(daemon_pid "$1")" != "$old"

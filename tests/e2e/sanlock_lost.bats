@@ -63,6 +63,26 @@ wait_status() {
 	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
 }
 
+@test "a library process whose daemon was restarted takes leases again once it released the lost ones" {
+	mkfifo "$WORK/in"
+	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_for 15 grep -q '^ready$' "$WORK/out"
+	daemon_kill "$RUN1"
+	wait_for 15 grep -q '^released$' "$WORK/out"
+	daemon_restart "$RUN1" "virlock-test-$$-h1"
+	run h1 -q init --backend sanlock --host-id 1
+	assert_success
+	echo go >"$WORK/in"
+	wait_status "$PID"
+	run cat "$WORK/out"
+	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
+	assert_line "again: success"
+	assert_line --index 7 "lost: success"
+	assert_equal "$RC" 0
+}
+
 # supervise FILE ARGS...: on host 1, a supervisor of ARGS (acquire options,
 # resources, -- and a command whose pid goes to $WORK/child) in the
 # background, its stderr in FILE; SV its pid, CHILD its child's once it runs.
@@ -130,6 +150,22 @@ stopped() {
 	assert_output ""
 	run h2 release --owner vmY
 	assert_success
+}
+
+@test "a supervisor whose locks were all released lets its child run on when the daemon dies, and exits with its status" {
+	mkfifo "$WORK/go"
+	supervise "$WORK/err" --owner rel "$WORK/disk.img" -- sh -c 'echo $$ >"$0"; read -r x <"$1"; exit 3' "$WORK/child" "$WORK/go"
+	run h1 release "$WORK/disk.img"
+	assert_success
+	daemon_kill "$RUN1"
+	# The supervisor sees the connection end; give it the time it takes to act.
+	wait_for 5 test -s "$WORK/err" || true
+	kill -0 "$CHILD"
+	echo go >"$WORK/go"
+	wait_status "$SV"
+	assert_equal "$RC" 3
+	run cat "$WORK/err"
+	assert_output ""
 }
 
 @test "--on-lost=term: the child gets SIGTERM and its handler runs; the supervisor exits 71" {

@@ -65,6 +65,9 @@ one_line() {
 	one_line 66 "virlock: $WORK/disk.img: held on host 1 ($NAME1), not on this host; release it there"
 	run --separate-stderr h2 release --all
 	one_line 66 "virlock: release: this host holds nothing in sanlock lockspace $LS; 1 lease is held on host 1 ($NAME1); release it there"
+	# A pid that holds nothing on this host: the daemon, not the kernel, says so.
+	run --separate-stderr h2 release --pid 1
+	one_line 66 "virlock: pid 1: not a holder in $LS: this host's sanlock daemon shows it holding no lease, and the kernel no label; see 'virlock list'"
 	# Nothing was released: host 1 still holds it, and lets go of it there.
 	run h1 list -r -n -o OWNER
 	assert_output vmA
@@ -109,13 +112,14 @@ one_line() {
 	one_line 71 "virlock: release: $msg"
 	run --separate-stderr h2 release "$WORK/disk.img"
 	one_line 71 "virlock: release: $msg"
-	# The commands that already said so keep saying it in one line.
-	for cmd in "acquire $WORK/other.img" "prune" "leave"; do
+	# The commands that already said so keep saying it in one line, naming
+	# the lockspace to join as release does.
+	for cmd in "acquire $WORK/other.img" "acquire --owner x $WORK/other.img" "prune" "leave"; do
 		# shellcheck disable=SC2086 # the command and its argument
 		run --separate-stderr h2 $cmd
 		assert_equal "$status" 71
 		assert_equal "${#stderr_lines[@]}" 1
-		[[ $stderr == *"this host has not joined the sanlock lockspace; join it with 'virlock init --backend sanlock --host-id N'"* ]]
+		[[ $stderr == *"this host has not joined the sanlock lockspace; join it with 'virlock -L $LS init --backend sanlock --host-id N'" ]]
 	done
 	run h1 release --all
 	assert_success
@@ -162,7 +166,7 @@ joined sanlock lockspace $LS as host 2"
 	joiner=$!
 	PIDS+=("$joiner")
 	wait_for 20 grep -q . "$WORK/out"
-	assert_equal "$(cat "$WORK/out")" "host id 3 was last held by host $name3, which stopped renewing it without leaving: waiting up to 74 seconds for its lease to expire, then joining sanlock lockspace $LS..."
+	assert_equal "$(cat "$WORK/out")" "host id 3 was last held by host $name3, which stopped renewing it without leaving: joining sanlock lockspace $LS at once if this is $name3's daemon started again, else when its lease expires (up to 74 seconds)..."
 	assert_equal "$(cat "$WORK/err")" ""
 	# It waits (sanlock's wait is a minute and more): stop it here.
 	kill -TERM "$joiner"
@@ -236,4 +240,28 @@ joined sanlock lockspace $LS as host 2"
 	assert_success
 	run h2 leave
 	assert_success
+}
+
+@test "a host whose daemon was restarted joins again with --host-id alone, at once, told it may be at once" {
+	local top=$SL_TOP/re-$BATS_TEST_NUMBER name3
+	export RUN3=$top/run3
+	mkdir -p "$RUN3"
+	daemon_start "$RUN3" "virlock-test-$$-h3"
+	name3=$(host_name "$RUN3")
+	LS=$top/ls
+	SANLOCK_RUN_DIR=$RUN3 "$VIRLOCK" -q -L "$LS" init --backend sanlock --host-id 3
+	daemon_kill "$RUN3"
+	daemon_restart "$RUN3" "virlock-test-$$-h3"
+	PIDS+=("$(daemon_pid "$RUN3")") # teardown ends it if the test fails
+	run --separate-stderr env SANLOCK_RUN_DIR="$RUN3" "$VIRLOCK" -L "$LS" init --host-id 3
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "${lines[0]}" "host id 3 was last held by host $name3, which stopped renewing it without leaving: joining sanlock lockspace $LS at once if this is $name3's daemon started again, else when its lease expires (up to 74 seconds)..."
+	assert_equal "${lines[1]}" "joined sanlock lockspace $LS as host 3"
+	# --host-id alone on a directory that is no sanlock lockspace: refused, nothing made.
+	run --separate-stderr h1 -L "$top/fcntl" init --host-id 1
+	one_line 64 "virlock: init: --host-id 1: only a sanlock lockspace has host ids, and $top/fcntl is not one; give --backend sanlock to make one, or drop --host-id for fcntl"
+	[ ! -e "$top/fcntl" ]
+	SANLOCK_RUN_DIR=$RUN3 sanlock client shutdown -f 1 >/dev/null 2>&1 || true
+	wait_for 15 gone "$(daemon_pid "$RUN3")"
 }

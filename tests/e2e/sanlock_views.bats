@@ -69,6 +69,18 @@ holds_none() {
 	[ -z "$("$1" list -r -n)" ]
 }
 
+# h1_reborn: host 1's daemon dies and comes back with the same name; host 1
+# joins $LS again.
+h1_reborn() {
+	local d1 hostname
+	d1=$(daemon_pid "$RUN1")
+	hostname=$(tr '\0' '\n' <"/proc/$d1/cmdline" | sed -n '/^-e$/{n;p}')
+	daemon_kill "$RUN1"
+	daemon_restart "$RUN1" "$hostname"
+	run h1 -q init --backend sanlock --host-id 1
+	assert_success
+}
+
 @test "a library user without a record shows its pid and command on its host, and as remote on the other" {
 	local pid
 	SANLOCK_RUN_DIR=$RUN1 hold lib "$WORK/disk.img"
@@ -201,7 +213,7 @@ holds_none() {
 }
 
 @test "a lease of an older generation of its host is lost on both hosts; acquire and prune treat it as free" {
-	local name gen pid d1 hostname
+	local name gen pid
 	LS=$SL_TOP/gen-$BATS_TEST_NUMBER
 	run h1 -q init --backend sanlock --host-id 1
 	assert_success
@@ -213,13 +225,7 @@ holds_none() {
 	wait_for 10 gen_known "$RUN1" 1
 	wait_for 10 gen_known "$RUN2" 1
 	gen=$(gen_of "$RUN1" 1)
-	# Host 1's daemon dies and comes back with the same name; host 1 joins again.
-	d1=$(daemon_pid "$RUN1")
-	hostname=$(tr '\0' '\n' <"/proc/$d1/cmdline" | sed -n '/^-e$/{n;p}')
-	daemon_kill "$RUN1"
-	daemon_restart "$RUN1" "$hostname"
-	run h1 -q init --backend sanlock --host-id 1
-	assert_success
+	h1_reborn
 	wait_for 20 gen_is "$RUN1" 1 $((gen + 1))
 	wait_for 20 gen_is "$RUN2" 1 $((gen + 1))
 	# The lease still names host 1 as generation $gen: lost, not held.
@@ -253,4 +259,59 @@ holds_none() {
 	# Host 1 joins the shared lockspace again, for the tests after this one.
 	LS=$SHARED
 	run h1 -q init --backend sanlock --host-id 1
+}
+
+@test "a lost lease is lost at once after the rejoin, and on a host that has not joined" {
+	local name gen
+	LS=$SL_TOP/gen-$BATS_TEST_NUMBER
+	run h1 -q init --backend sanlock --host-id 1
+	assert_success
+	name=$(name_of "$WORK/disk.img")
+	SANLOCK_RUN_DIR=$RUN1 hold lib "$WORK/disk.img"
+	wait_for 10 gen_known "$RUN1" 1
+	gen=$(gen_of "$RUN1" 1)
+	h1_reborn
+	# At once: host 1's daemon reports its new generation only after its
+	# first renewal; host 2 never joined this lockspace and knows none.
+	for host in h1 h2; do
+		run "$host" list -a -r -n -o NAME,MODE,HOST,GEN,STATUS
+		assert_output "$name free - - ok"
+		run "$host" list -a --stale -r -n -o NAME,MODE,HOST,GEN,STATUS
+		assert_line "$name stale 1 $gen stale"
+	done
+	kill -KILL "$(pid_of lib)"
+	LS=$SHARED
+	run h1 -q init --backend sanlock --host-id 1
+}
+
+@test "list -a reads the hosts' delta leases once per listing, not once per lease" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	local r
+	for r in a b c d; do
+		touch "$WORK/$r.img"
+	done
+	run h1 acquire --owner four "$WORK/a.img" "$WORK/b.img" "$WORK/c.img" "$WORK/d.img"
+	assert_success
+	for run in "$RUN1" "$RUN2"; do
+		SANLOCK_RUN_DIR=$run run "$VIRLOCK" -L "$LS" list -r -n -o HOST
+		assert_output "$(printf '1\n1\n1\n1')"
+		# (LeakSanitizer cannot run under ptrace.)
+		SANLOCK_RUN_DIR=$run ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat -o "$BATS_TEST_TMPDIR/trace" \
+			"$VIRLOCK" -L "$LS" list -a >/dev/null
+		[ "$(grep -c '\.lockspace\.lease"' "$BATS_TEST_TMPDIR/trace")" -le 1 ]
+	done
+	run h1 release --owner four
+	assert_success
+}
+
+@test "a library process with two handles of one lockspace shows its pid on the leases of both" {
+	local pid
+	SANLOCK_RUN_DIR=$RUN1 hold lib -2 "$WORK/disk.img" "$WORK/other.img"
+	pid=$(pid_of lib)
+	run h1 list -r -n -o PATH,PID,COMMAND,STATUS
+	assert_line "$WORK/disk.img $pid lockhold ok"
+	assert_line "$WORK/other.img $pid lockhold ok"
+	run h1 list --stale -r -n -o PATH,STATUS
+	refute_output --partial stale
+	unhold lib
 }

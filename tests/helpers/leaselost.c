@@ -4,18 +4,24 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <lockspace.h>
 
 /*
- * leaselost DIR RESOURCE: acquire RESOURCE in DIR, print "ready", wait (up
- * to a minute) for lockspace_watch_fd() to turn ready, then print what
- * lockspace_lost() and lockspace_release() say. Exit status: 0 when the
- * release reported the loss (-ENOLINK), 1 otherwise, 2 usage.
+ * leaselost DIR RESOURCE [again]: acquire RESOURCE in DIR, print "ready",
+ * wait (up to a minute) for lockspace_watch_fd() to turn ready, then print
+ * what lockspace_lost() and lockspace_release() say. With "again", print
+ * "released", wait for a line on standard input (the daemon is back and the
+ * host joined again), and print what acquiring RESOURCE once more says, and
+ * then lockspace_lost(). Exit status: 0 when the release reported the loss
+ * (-ENOLINK) and the new acquire (with "again") succeeded, 1 otherwise, 2
+ * usage.
  */
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fputs("usage: leaselost DIR RESOURCE\n", stderr);
+	int again = argc == 4 && strcmp(argv[3], "again") == 0;
+	if (argc != 3 && !again) {
+		fputs("usage: leaselost DIR RESOURCE [again]\n", stderr);
 		return 2;
 	}
 	struct lockspace *ls;
@@ -42,6 +48,18 @@ int main(int argc, char **argv)
 	printf("lost: %s\n", lockspace_strerror(lockspace_lost(ls, 0)));
 	err = lockspace_release(ls, argv[2], 0);
 	printf("release: %s\n", lockspace_strerror(err));
+	int status = err == -ENOLINK ? 0 : 1;
+	if (again) {
+		char line[64];
+		puts("released");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			status = 1;
+		err = lockspace_acquire(ls, argv[2], 0);
+		printf("again: %s\n", lockspace_strerror(err));
+		printf("lost: %s\n", lockspace_strerror(lockspace_lost(ls, 0)));
+		status |= err != 0;
+	}
 	lockspace_close(ls);
-	return err == -ENOLINK ? 0 : 1;
+	return status;
 }

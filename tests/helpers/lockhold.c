@@ -13,7 +13,7 @@
 
 static void usage(void)
 {
-	fputs("usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] DIR "
+	fputs("usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] [-2] DIR "
 	      "RESOURCE...\n"
 	      "       lockhold -F [-s] [-w] [-i] FILE\n"
 	      "Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library), print \"ready\",\n"
@@ -21,6 +21,7 @@ static void usage(void)
 	      "  -s shared  -w wait  -t MS wait at most MS  -l literal  -b by name\n"
 	      "  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
 	      "  -D then open and close each lock file: POSIX drops the locks, the record stays\n"
+	      "  -2 take the last RESOURCE through a second handle of DIR\n"
 	      "Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n",
 	      stderr);
 	exit(2);
@@ -94,10 +95,10 @@ static int raw_lock(const char *file, int shared, int wait, int use_stdin)
 int main(int argc, char **argv)
 {
 	unsigned flags = 0;
-	int timeout = -1, record = 0, raw = 0, use_stdin = 0, drop = 0, opt;
+	int timeout = -1, record = 0, raw = 0, use_stdin = 0, drop = 0, second = 0, opt;
 	const char *owner = NULL;
 	pid_t child = 0;
-	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFD")) != -1) {
+	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFD2")) != -1) {
 		switch (opt) {
 		case 's':
 			flags |= LOCKSPACE_SHARED;
@@ -134,6 +135,9 @@ int main(int argc, char **argv)
 		case 'D':
 			drop = 1;
 			break;
+		case '2':
+			second = 1;
+			break;
 		default:
 			usage();
 		}
@@ -160,9 +164,18 @@ int main(int argc, char **argv)
 	}
 	const char *const *res = (const char *const *)&argv[optind + 1];
 	size_t n = (size_t)(argc - optind - 1), failed = 0;
-	err = lockspace_acquire_many(ls, res, n, flags, timeout, &failed);
+	size_t n1 = second && n > 1 ? n - 1 : n;
+	struct lockspace *ls2 = NULL;
+	err = lockspace_acquire_many(ls, res, n1, flags, timeout, &failed);
+	if (err == 0 && n1 < n) {
+		failed = n1;
+		err = lockspace_open(argv[optind], 0, &ls2);
+		if (err == 0)
+			err = lockspace_acquire(ls2, res[n1], flags);
+	}
 	if (err < 0) {
 		fprintf(stderr, "lockhold: %s: %s\n", res[failed < n ? failed : 0], lockspace_strerror(err));
+		lockspace_close(ls2);
 		lockspace_close(ls);
 		return err == -EBUSY || err == -ETIMEDOUT ? 75 : 1;
 	}
@@ -176,6 +189,7 @@ int main(int argc, char **argv)
 			close(fd); /* closing any descriptor of the file drops our locks on it */
 	}
 	int rc = announce() < 0 || wait_for_stop(use_stdin) < 0;
+	lockspace_close(ls2);
 	lockspace_close(ls);
 	return rc;
 }
