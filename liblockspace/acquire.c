@@ -117,7 +117,7 @@ static int acquire_one(struct lockspace *ls, const struct target *t, int shared,
 			(void)unlinkat(ls->dirfd, name, 0);
 		if (err == 0 && ls->dirfd >= 0)
 			err = lsi_lockfile_verify(fd, name, t->content);
-		if (err == -EBADMSG && ls->dirfd >= 0 && lsi_backend_changed(ls))
+		if (err == -EBADMSG && ls->dirfd >= 0 && lsi_backend_changed(ls) == -ESTALE)
 			err = -ESTALE; /* a lease file, not a corrupt lock file */
 
 		lsi_table_lock();

@@ -126,7 +126,8 @@ int lsi_lockfile_read(int fd, const char *name, char **path);
 
 /* ---- backend.h has the lock mechanism ---- */
 /* lockspace.c: -ESTALE if the directory of the fcntl handle @ls has become
- * a lockspace of another backend since it was opened, else 0. */
+ * a lockspace of another backend since it was opened, 0 if not, or -errno
+ * if its .backend cannot be read to tell (-EMFILE, -EACCES). */
 int lsi_backend_changed(const struct lockspace *ls);
 
 /* ---- records.c: holder records ---- */

@@ -144,10 +144,17 @@ int lsi_backend_changed(const struct lockspace *ls)
 {
 	if (ls->dirfd < 0 || ls->backend != &lsi_backend_fcntl)
 		return 0;
+	/* Without a descriptor: a process at its open files limit must get
+	 * -EMFILE where it opens its lock files, not a changed backend here. */
+	struct stat st;
+	if (fstatat(ls->dirfd, LSI_BACKEND_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
 	char buf[512];
 	int err = backend_file_read(ls->dirfd, buf, sizeof(buf));
 	if (err > 0)
 		return 0;
+	if (err < 0 && err != -EBADMSG)
+		return err; /* cannot tell (-EMFILE, -EACCES): say why, not that it changed */
 	char *nl = err == 0 ? strchr(buf, '\n') : NULL;
 	if (nl)
 		*nl = '\0';
