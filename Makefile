@@ -214,6 +214,10 @@ demo: all
 # root made with mmdebstrap and entered with chroot, from a clean clone of
 # the commit checked out here (HEAD; COMMIT=... for another). Needs root.
 fresh-root:
+	$(Q)if [ ! -x tests/fresh-root.sh ]; then \
+		echo "make fresh-root: needs a git clone (the release tarball does not carry tests/fresh-root.sh)" >&2; \
+		exit 2; \
+	fi
 	$(Q)tests/fresh-root.sh $(COMMIT)
 
 # lockspace(3) documents every function of the library; each name in its

@@ -46,12 +46,17 @@ static void join_started(const struct lockspace_join *join, void *arg)
 	}
 	if (note->ctx->quiet)
 		return;
-	if (join->event == LOCKSPACE_JOIN_EXPIRY)
-		printf("host id %u was last held by host %s, which stopped renewing it without leaving: "
-		       "joining sanlock lockspace %s at once if this is %s's daemon started again, "
-		       "else when its lease expires (up to %u seconds)...\n",
-		       join->host_id, join->host_name, note->dir, join->host_name, join->seconds);
-	else
+	if (join->event == LOCKSPACE_JOIN_EXPIRY) {
+		/* The name comes from the shared storage: printed escaped. */
+		printf("host id %u was last held by host ", join->host_id);
+		vl_print_safe(stdout, join->host_name);
+		printf(", which stopped renewing it without leaving: joining sanlock lockspace %s at once "
+		       "if this is ",
+		       note->dir);
+		vl_print_safe(stdout, join->host_name);
+		printf("'s daemon started again, else when its lease expires (up to %u seconds)...\n",
+		       join->seconds);
+	} else
 		printf("joining sanlock lockspace %s as host %u (takes a few seconds)...\n", note->dir,
 		       join->host_id);
 	fflush(stdout);

@@ -1175,8 +1175,6 @@ static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
 	return found;
 }
 
-/* The names of the hosts @hosts[0..@n) in their delta leases (malloc'd; ""
- * where one cannot be read), or NULL. */
 /* Another host's "wait" line older than this (seconds) is of a waiter gone:
  * a waiter rewrites its record every SL_RETRY_MS. */
 #define SL_WAIT_FRESH 10
