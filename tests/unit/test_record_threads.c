@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_record_threads.c: two handles of one lockspace rewriting the process's one record from many threads. */
+/* test_record_threads.c: two handles rewriting the process's one record from many threads. */
 #include <stdatomic.h>
 
 #include "testlib.h"
 
 #define THREADS 4
 #define ITER	1500
+#define FORKS	40
 
 static char scratch[PATH_MAX], dir[PATH_MAX], record[PATH_MAX];
 static char res[THREADS][PATH_MAX];
@@ -72,7 +73,8 @@ static void test_two_handles(void)
 		return;
 	}
 	char *holders = NULL;
-	if (lockspace_set_owner(handles[0], NULL, 0) < 0 || lockspace_holders_path(handles[0], &holders) < 0) {
+	if (lockspace_set_owner(handles[0], NULL, 0) < 0 ||
+	    lockspace_holders_path(handles[0], &holders) < 0) {
 		ok(0, "a record to watch");
 		return;
 	}
@@ -111,6 +113,54 @@ static void test_two_handles(void)
 	lockspace_close(handles[0]);
 }
 
+/* A child forked while threads rewrite the record: its own handle's record
+ * is written at once, never stuck on a mutex a parent's thread held. */
+static int fork_child_main(int rd, int wr, void *arg)
+{
+	(void)rd;
+	(void)arg;
+	struct lockspace *ls;
+	int rc = lockspace_open(dir, 0, &ls);
+	if (rc == 0) {
+		rc = lockspace_set_owner(ls, NULL, 0);
+		lockspace_close(ls);
+	}
+	tu_send(wr, rc);
+	return 0;
+}
+
+static void test_fork_while_rewriting(void)
+{
+	if (lockspace_open(dir, 0, &handles[0]) < 0 || lockspace_open(dir, 0, &handles[1]) < 0) {
+		ok(0, "two handles on one lockspace");
+		return;
+	}
+	atomic_store(&errors, 0);
+	pthread_t th[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&th[i], NULL, writer, (void *)(intptr_t)i);
+	int forks = 0, stuck = 0, failed = 0;
+	for (; forks < FORKS; forks++) {
+		struct tu_child c;
+		if (tu_spawn(&c, fork_child_main, NULL) < 0)
+			break;
+		int rc = tu_answer(&c);
+		if (rc == TU_NOANSWER)
+			stuck++;
+		else if (rc != 0)
+			failed++;
+		tu_stop(&c);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	is_int(forks, FORKS, "%d children forked while the threads rewrite the record", FORKS);
+	is_int(stuck, 0, "no child hangs writing its own record");
+	is_int(failed, 0, "every child writes its own record");
+	is_int(atomic_load(&errors), 0, "the threads' calls did not fail meanwhile");
+	lockspace_close(handles[1]);
+	lockspace_close(handles[0]);
+}
+
 int main(void)
 {
 	tu_init();
@@ -127,6 +177,7 @@ int main(void)
 		tu_touch(res[i]);
 	}
 	test_two_handles();
+	test_fork_while_rewriting();
 	tu_rmrf(scratch);
 	return tap_done();
 }
