@@ -339,14 +339,12 @@ static void records_lock(void)
 
 int lsi_record_sync(struct lockspace *ls)
 {
-	if (!ls->recording)
-		return 0;
 	pthread_mutex_lock(&ls->record_lock);
 	pid_t self = getpid();
 	int err = 0;
-	if (ls->record_pid != self) {
+	if (!ls->recording || ls->record_pid != self) {
 		pthread_mutex_unlock(&ls->record_lock);
-		return 0; /* a forked child holds nothing and owns no record */
+		return 0; /* none kept, or a forked child's, which holds nothing and owns no record */
 	}
 	records_lock();
 	struct text t;
