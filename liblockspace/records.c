@@ -296,15 +296,57 @@ static void add_wait_line(const char *name, int shared, time_t since, void *arg)
 	text_add(a->t, "wait %s %s %lld\n", name, shared ? "shared" : "exclusive", (long long)since);
 }
 
+/*
+ * The record is the process's, one file which every handle of the lockspace
+ * rewrites through one temporary name: one rewrite at a time in the process,
+ * from building the text to the rename, or one handle removes another's
+ * temporary file mid-write, or an older text wins the rename. Lock order:
+ * a handle's record_lock, then this, then the table's and the backend's.
+ * A fork while another thread rewrites leaves the child with this mutex
+ * taken: the prepare handler takes it first (before the table's, whose
+ * handlers are registered earlier and so run later), the child's makes it anew.
+ */
+static pthread_mutex_t records_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t records_once = PTHREAD_ONCE_INIT;
+
+static void records_prepare(void)
+{
+	pthread_mutex_lock(&records_mutex);
+}
+
+static void records_parent(void)
+{
+	pthread_mutex_unlock(&records_mutex);
+}
+
+static void records_child(void)
+{
+	pthread_mutex_init(&records_mutex, NULL);
+}
+
+static void records_init(void)
+{
+	lsi_table_lock(); /* registers the table's fork handlers before ours */
+	lsi_table_unlock();
+	pthread_atfork(records_prepare, records_parent, records_child);
+}
+
+static void records_lock(void)
+{
+	pthread_once(&records_once, records_init);
+	pthread_mutex_lock(&records_mutex);
+}
+
 int lsi_record_sync(struct lockspace *ls)
 {
-	if (!ls->recording)
-		return 0;
 	pthread_mutex_lock(&ls->record_lock);
 	pid_t self = getpid();
 	int err = 0;
-	if (ls->record_pid != self)
-		goto out; /* a forked child holds nothing and owns no record */
+	if (!ls->recording || ls->record_pid != self) {
+		pthread_mutex_unlock(&ls->record_lock);
+		return 0; /* none kept, or a forked child's, which holds nothing and owns no record */
+	}
+	records_lock();
 	struct text t;
 	err = text_init(&t);
 	if (err < 0)
@@ -357,6 +399,7 @@ int lsi_record_sync(struct lockspace *ls)
 	close(dfd);
 	text_free(&t);
 out:
+	pthread_mutex_unlock(&records_mutex);
 	pthread_mutex_unlock(&ls->record_lock);
 	return err;
 }
@@ -370,7 +413,9 @@ void lsi_record_remove(struct lockspace *ls)
 		return;
 	char name[32];
 	snprintf(name, sizeof(name), "%d", (int)ls->record_pid);
+	records_lock(); /* not between another handle's write and its rename */
 	unlinkat(dfd, name, 0);
+	pthread_mutex_unlock(&records_mutex);
 	close(dfd);
 }
 
