@@ -122,7 +122,8 @@ static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_
 				if (r == child)
 					return lost && o->on_lost != ACQUIRE_LOST_IGNORE ? VL_EXIT_OSERR
 											 : sv_status(status);
-			} else if (si.ssi_signo == SIGTERM && h->ls && lockspace_lost(h->ls, (pid_t)si.ssi_pid) == 1) {
+			} else if (si.ssi_signo == SIGTERM && h->ls &&
+				   lockspace_lost(h->ls, (pid_t)si.ssi_pid) == 1) {
 				/* The daemon revokes the leases of a registered process with
 				 * SIGTERM, again until its SIGKILL: never passed on. */
 				if (!lost)

@@ -213,16 +213,17 @@ static long long sl_host_id(const struct lockspace *ls)
 static char sl_sub_lsname[SANLK_NAME_LEN + 1]; /* the last answer, under sl_mutex */
 static long long sl_sub_id;
 
-static int sl_holders_sub(const struct lockspace *ls, char *buf, size_t len)
+static int sl_holders_sub(const struct lockspace *ls, int own, char *buf, size_t len)
 {
 	long long id = sl_host_id(ls);
 	pthread_mutex_lock(&sl_mutex);
 	if (id > 0) {
 		snprintf(sl_sub_lsname, sizeof(sl_sub_lsname), "%s", ls->backend_config);
 		sl_sub_id = id;
-	} else if (sl_sub_id > 0 && strcmp(sl_sub_lsname, ls->backend_config) == 0) {
-		/* The daemon went away (or came back and has not joined again):
-		 * this process's record is where it wrote it, and must go. */
+	} else if (own && sl_sub_id > 0 && strcmp(sl_sub_lsname, ls->backend_config) == 0) {
+		/* The host left, or its daemon went away (or came back and has
+		 * not joined again): this process's record is where it wrote it,
+		 * and must go. Nothing else is served from this memory. */
 		id = sl_sub_id;
 	}
 	pthread_mutex_unlock(&sl_mutex);

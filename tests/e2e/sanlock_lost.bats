@@ -63,6 +63,19 @@ wait_status() {
 	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
 }
 
+@test "a library process whose daemon went away is told so when it asks for its records' directory, not given the old host id" {
+	mkfifo "$WORK/in"
+	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_for 15 grep -q '^ready$' "$WORK/out"
+	daemon_kill "$RUN1"
+	wait_for 15 grep -q '^released$' "$WORK/out"
+	run cat "$WORK/out"
+	assert_line "holders: the sanlock daemon is not running"
+	kill "$PID"
+}
+
 @test "a library process whose daemon was restarted takes leases again once it released the lost ones" {
 	mkfifo "$WORK/in"
 	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
@@ -79,7 +92,7 @@ wait_status() {
 	run cat "$WORK/out"
 	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
 	assert_line "again: success"
-	assert_line --index 7 "lost: success"
+	assert_line --index 8 "lost: success"
 	assert_equal "$RC" 0
 }
 
