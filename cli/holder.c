@@ -80,8 +80,9 @@ static void hd_lost(const struct holder *h, const struct acquire_opts *o, const 
 static void hd_loop(struct holder *h, const struct acquire_opts *o, int sfd, int pidfd)
 {
 	pid_t for_pid = o->for_pid;
-	int watch = lockspace_watch_fd(h->ls);
 	while (h->nheld > 0 || holder_waiting(h)) {
+		/* Asked each pass: a hotplug after the last release may register anew. */
+		int watch = h->nheld ? lockspace_watch_fd(h->ls) : -1;
 		struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = h->listenfd, .events = POLLIN},
 				      {.fd = pidfd, .events = POLLIN},
@@ -93,7 +94,7 @@ static void hd_loop(struct holder *h, const struct acquire_opts *o, int sfd, int
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo == SIGTERM &&
-			    lockspace_lost(h->ls, (pid_t)si.ssi_pid) == -ENOLINK)
+			    lockspace_lost(h->ls, (pid_t)si.ssi_pid) == 1)
 				hd_lost(h, o, "the sanlock daemon revoked the leases");
 			return;
 		}

@@ -76,11 +76,9 @@ static int sv_status(int status)
 
 /* The locks were lost: act as --on-lost says; after all but ignore, hold
  * nothing and keep no record while the child ends. A supervisor whose
- * locks were all released loses nothing: it only stops watching. */
-static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child, const char *why, int *lost,
-		    int *watch)
+ * locks were all released loses nothing. */
+static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child, const char *why, int *lost)
 {
-	*watch = -1;
 	if (h->nheld == 0)
 		return;
 	*lost = 1;
@@ -93,8 +91,15 @@ static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child,
  * status, or VL_EXIT_OSERR when the locks were lost and the child was acted on. */
 static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_t child)
 {
-	int watch = lockspace_watch_fd(h->ls), lost = 0;
+	int lost = 0;
 	for (;;) {
+		/* Ignored, a loss ends with its last lease: a lease attached
+		 * later is registered anew, and watched. */
+		if (lost && o->on_lost == ACQUIRE_LOST_IGNORE && h->nheld == 0)
+			lost = 0;
+		/* Asked each pass: the descriptor changes when a loss was followed
+		 * by a release of every lease and a new acquire. */
+		int watch = !lost && h->ls && h->nheld ? lockspace_watch_fd(h->ls) : -1;
 		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = h->listenfd, .events = POLLIN},
 				      {.fd = watch, .events = POLLIN}};
@@ -104,7 +109,7 @@ static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_
 			break;
 		}
 		if (p[2].revents && !lost && lockspace_lost(h->ls, 0) == -ENOLINK)
-			sv_lost(h, o, child, "the sanlock daemon went away", &lost, &watch);
+			sv_lost(h, o, child, "the sanlock daemon went away", &lost);
 		if (p[1].revents & POLLIN)
 			holder_serve(h);
 		if (!(p[0].revents & POLLIN))
@@ -117,10 +122,12 @@ static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_
 				if (r == child)
 					return lost && o->on_lost != ACQUIRE_LOST_IGNORE ? VL_EXIT_OSERR
 											 : sv_status(status);
-			} else if (si.ssi_signo == SIGTERM && !lost && h->ls &&
-				   lockspace_lost(h->ls, (pid_t)si.ssi_pid) == -ENOLINK) {
-				/* The daemon revokes the leases of a registered process with SIGTERM. */
-				sv_lost(h, o, child, "the sanlock daemon revoked the leases", &lost, &watch);
+			} else if (si.ssi_signo == SIGTERM && h->ls &&
+				   lockspace_lost(h->ls, (pid_t)si.ssi_pid) == 1) {
+				/* The daemon revokes the leases of a registered process with
+				 * SIGTERM, again until its SIGKILL: never passed on. */
+				if (!lost)
+					sv_lost(h, o, child, "the sanlock daemon revoked the leases", &lost);
 			} else if (si.ssi_code != SI_KERNEL || getpgid(child) != getpgrp()) {
 				/* A terminal's signal (SI_KERNEL) already reached our process group. */
 				kill(child, (int)si.ssi_signo);

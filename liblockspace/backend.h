@@ -47,8 +47,10 @@ struct lsi_backend {
 	/* Hosts that share the directory must not share holder records (a pid
 	 * means nothing on another host): write into @buf the subdirectory of
 	 * .holders that is this host's. NULL: .holders itself. Returns 0 or
-	 * -errno (-ENOTCONN: this host has not joined). */
-	int (*holders_sub)(const struct lockspace *ls, char *buf, size_t len);
+	 * -errno (-ENOTCONN: this host has not joined, or left, or its daemon
+	 * went away). With @own, the caller only deletes this process's own
+	 * files: the subdirectory it last wrote them in will do. */
+	int (*holders_sub)(const struct lockspace *ls, int own, char *buf, size_t len);
 	/* Remove the lease file @name if it is free, never racing an acquirer.
 	 * Returns 1 removed (with @dry_run: would be), 0 kept, LSI_PRUNE_LOCKFILE
 	 * for an fcntl lock file (prune it as one), or -errno: a file it

@@ -213,16 +213,17 @@ static long long sl_host_id(const struct lockspace *ls)
 static char sl_sub_lsname[SANLK_NAME_LEN + 1]; /* the last answer, under sl_mutex */
 static long long sl_sub_id;
 
-static int sl_holders_sub(const struct lockspace *ls, char *buf, size_t len)
+static int sl_holders_sub(const struct lockspace *ls, int own, char *buf, size_t len)
 {
 	long long id = sl_host_id(ls);
 	pthread_mutex_lock(&sl_mutex);
 	if (id > 0) {
 		snprintf(sl_sub_lsname, sizeof(sl_sub_lsname), "%s", ls->backend_config);
 		sl_sub_id = id;
-	} else if (sl_sub_id > 0 && strcmp(sl_sub_lsname, ls->backend_config) == 0) {
-		/* The daemon went away (or came back and has not joined again):
-		 * this process's record is where it wrote it, and must go. */
+	} else if (own && sl_sub_id > 0 && strcmp(sl_sub_lsname, ls->backend_config) == 0) {
+		/* The host left, or its daemon went away (or came back and has
+		 * not joined again): this process's record is where it wrote it,
+		 * and must go. Nothing else is served from this memory. */
 		id = sl_sub_id;
 	}
 	pthread_mutex_unlock(&sl_mutex);
@@ -684,8 +685,9 @@ static struct sl_hold *sl_find(const struct lockspace *ls, const char *name, int
 	return NULL;
 }
 
-/* Did sl_sock's connection end (sl_mutex held)? The daemon never writes to
- * it: readable means its end. */
+/* Did sl_sock's connection end (sl_mutex held)? The daemon writes to it only
+ * its replies to sanlock_acquire() and sanlock_release(), which read them
+ * under sl_mutex: readable here, with the mutex held, means its end. */
 static int sl_sock_ended(void)
 {
 	struct pollfd p = {.fd = sl_sock, .events = POLLIN};
@@ -941,7 +943,9 @@ static int sl_drop(struct lockspace *ls, struct sl_hold *h)
 	struct sl_res res;
 	int err = sl_res_struct(ls, h->name, NULL, h->shared, &res);
 	struct sanlk_resource *rp = &res.r;
-	if (!err && sl_sock >= 0)
+	if (sl_gone)
+		err = -ENOLINK; /* the daemon holds nothing for us any more: forget it */
+	else if (!err && sl_sock >= 0)
 		err = sl_err(sanlock_release(sl_sock, -1, 0, 1, &rp));
 	for (struct sl_hold **p = &sl_holds; *p; p = &(*p)->next)
 		if (*p == h) {
@@ -1026,9 +1030,11 @@ static void sl_each_waiting(struct lockspace *ls,
  * The daemon ties this process's leases to its registration connection,
  * sl_sock: when the daemon dies (or is restarted) the connection ends and,
  * with no watchdog to reset the host, the leases expire on disk while the
- * process runs on. The daemon never writes to that connection, so it turns
- * readable only at its end. When the daemon revokes leases (its lockspace
- * lease failed), it sends SIGTERM, then SIGKILL, to the registered process.
+ * process runs on. The daemon writes to that connection only its replies to
+ * the acquires and releases made on it (under sl_mutex), so a poller may
+ * wake while one is in progress on another thread: sl_lost, under the mutex,
+ * tells. When the daemon revokes leases (its lockspace lease failed), it
+ * sends SIGTERM, repeatedly, then SIGKILL, to the registered process.
  */
 static int sl_watch_fd(struct lockspace *ls)
 {
@@ -1045,13 +1051,15 @@ static int sl_lost(struct lockspace *ls, pid_t sender)
 	(void)ls;
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();
+	/* The daemon's SIGTERMs repeat until its SIGKILL: each is told apart. */
+	int from_daemon = sl_sock >= 0 && sender > 0 && sender == sl_daemon_pid;
 	if (sl_sock >= 0 && !sl_gone) {
-		if (sender > 0 && sender == sl_daemon_pid)
+		if (from_daemon)
 			sl_gone = 1;
 		if (!sl_gone && sl_sock_ended())
 			sl_gone = 1;
 	}
-	int err = sl_gone ? -ENOLINK : 0;
+	int err = from_daemon ? 1 : sl_gone ? -ENOLINK : 0;
 	pthread_mutex_unlock(&sl_mutex);
 	return err;
 }

@@ -181,8 +181,12 @@ enum lsi_pid_state { LSI_PID_GONE, LSI_PID_LIVE, LSI_PID_UNKNOWN };
 enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start);
 /* /proc/<pid>/comm, malloc'd, NULL if unknown. */
 char *lsi_proc_comm(pid_t pid);
-/* Create .holders (mode 0700, or 02770 in a group lockspace). */
-int lsi_holders_dir(const struct lockspace *ls, int create);
+/* This host's .holders directory; @how: LSI_HOLDERS_CREATE creates it (mode
+ * 0700, or 02770 in a group lockspace); LSI_HOLDERS_OWN opens it to delete
+ * this process's own files, also after the host left or lost its daemon. */
+#define LSI_HOLDERS_CREATE 1
+#define LSI_HOLDERS_OWN	   2
+int lsi_holders_dir(const struct lockspace *ls, int how);
 
 /* ---- label.c: owner labels, claimed with a lock on <holders>/owner.<md5> ---- */
 #define LSI_LABEL_PREFIX   "owner."

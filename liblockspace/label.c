@@ -184,7 +184,7 @@ static void label_unlink(struct lockspace *ls)
 	char file[LSI_LABEL_FILE_LEN];
 	struct stat st;
 	label_file(ls->label_owner, file);
-	int dfd = lsi_holders_dir(ls, 0);
+	int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
 	if (dfd < 0)
 		return;
 	if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == ls->label->dev &&

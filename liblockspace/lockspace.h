@@ -338,7 +338,7 @@ LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
  * with the process ends and the leases expire on the shared storage while
  * the process runs on (without the wdmd watchdog nothing resets the host);
  * when the daemon revokes them (its lockspace lease failed), it sends the
- * process SIGTERM, then SIGKILL. A holder that must never run without its
+ * process SIGTERM (again and again), then SIGKILL. A holder that must never run without its
  * leases polls the descriptor below, and asks lockspace_lost() when it turns
  * ready and when a SIGTERM comes (with the sender's pid, e.g. the
  * ssi_pid of a signalfd read), then stops what it protects.
@@ -359,7 +359,10 @@ LOCKSPACE_API int lockspace_release_all(struct lockspace *ls);
  * started again meanwhile) and the descriptor changes; ask again after it.
  * Returns the descriptor (>= 0), -ENOENT when there is nothing to watch
  * (fcntl and direct mode; sanlock before the process's first acquire), or
- * -EINVAL (@ls NULL). Does not block.
+ * -EINVAL (@ls NULL). The daemon also answers acquires and releases on this
+ * connection: a poller may wake while another thread calls the daemon (a
+ * spurious wake-up) and must call lockspace_lost() to know. May wait for a
+ * call to the daemon in progress on another thread; does not block otherwise.
  */
 LOCKSPACE_API int lockspace_watch_fd(struct lockspace *ls);
 
@@ -369,10 +372,13 @@ LOCKSPACE_API int lockspace_watch_fd(struct lockspace *ls);
  *          it came from the backend (the sanlock daemon revoking the
  *          leases), or 0.
  * Returns 0 (held, as far as this process can tell: always for fcntl),
- * -ENOLINK (lost: the daemon's connection ended, or @sender is the daemon;
- * once lost, always lost: every later release returns -ENOLINK too and
- * forgets the hold; with none left, the next acquire starts afresh), or
- * -EINVAL. Does not block.
+ * 1 (lost, and @sender is the daemon: the signal is its revocation, which it
+ * repeats until it sends SIGKILL; never pass it on as a request to stop),
+ * -ENOLINK (lost: the daemon's connection ended or the daemon revoked the
+ * leases; once lost, always lost: every later release returns -ENOLINK too
+ * and forgets the hold; with none left, the next acquire starts afresh), or
+ * -EINVAL. May wait for a call to the daemon in progress on another thread;
+ * does not block otherwise.
  */
 LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
 

@@ -222,7 +222,7 @@ int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_
 	struct prune p = {.ls = ls, .flags = flags, .fn = fn, .arg = arg, .holders = LSI_HOLDERS_DIR};
 	char sub[32];
 	if (ls->backend->holders_sub) { /* a sanlock host must have joined to judge anything */
-		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
+		int err = ls->backend->holders_sub(ls, 0, sub, sizeof(sub));
 		if (err < 0)
 			return err;
 		snprintf(p.holders, sizeof(p.holders), "%s/%s", LSI_HOLDERS_DIR, sub);

@@ -136,11 +136,12 @@ static int holders_open(const struct lockspace *ls, int dfd, const char *name, i
 	return err;
 }
 
-int lsi_holders_dir(const struct lockspace *ls, int create)
+int lsi_holders_dir(const struct lockspace *ls, int how)
 {
 	char sub[32];
+	int create = how & LSI_HOLDERS_CREATE;
 	if (ls->backend->holders_sub) {
-		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
+		int err = ls->backend->holders_sub(ls, how & LSI_HOLDERS_OWN, sub, sizeof(sub));
 		if (err < 0) /* this host has no records there (not joined) */
 			return create ? err : -ENOENT;
 	}
@@ -161,7 +162,7 @@ int lockspace_holders_path(struct lockspace *ls, char **path)
 		return -EOPNOTSUPP;
 	char sub[32] = "";
 	if (ls->backend->holders_sub) {
-		int err = ls->backend->holders_sub(ls, sub, sizeof(sub));
+		int err = ls->backend->holders_sub(ls, 0, sub, sizeof(sub));
 		if (err < 0)
 			return err;
 	}
@@ -408,7 +409,7 @@ void lsi_record_remove(struct lockspace *ls)
 {
 	if (!ls->recording || ls->record_pid != getpid() || ls->dirfd < 0)
 		return;
-	int dfd = lsi_holders_dir(ls, 0);
+	int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
 	if (dfd < 0)
 		return;
 	char name[32];

@@ -63,6 +63,19 @@ wait_status() {
 	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
 }
 
+@test "a library process whose daemon went away is told so when it asks for its records' directory, not given the old host id" {
+	mkfifo "$WORK/in"
+	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_for 15 grep -q '^ready$' "$WORK/out"
+	daemon_kill "$RUN1"
+	wait_for 15 grep -q '^released$' "$WORK/out"
+	run cat "$WORK/out"
+	assert_line "holders: the sanlock daemon is not running"
+	kill "$PID"
+}
+
 @test "a library process whose daemon was restarted takes leases again once it released the lost ones" {
 	mkfifo "$WORK/in"
 	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
@@ -79,7 +92,7 @@ wait_status() {
 	run cat "$WORK/out"
 	assert_line "release: the sanlock daemon went away; the leases it kept for this process are lost, and another host may take them"
 	assert_line "again: success"
-	assert_line --index 7 "lost: success"
+	assert_line --index 8 "lost: success"
 	assert_equal "$RC" 0
 }
 
@@ -166,6 +179,47 @@ stopped() {
 	assert_equal "$RC" 3
 	run cat "$WORK/err"
 	assert_output ""
+}
+
+# restart_h1: host 1's daemon killed, started again and joined again.
+restart_h1() {
+	daemon_kill "$RUN1"
+	daemon_restart "$RUN1" "virlock-test-$$-h1"
+	h1 -q init --backend sanlock --host-id 1
+}
+
+@test "a lease attached after a release and a daemon restart is watched: the next daemon death kills the child" {
+	supervise "$WORK/err" --owner vm "$WORK/disk.img" -- sh -c 'echo $$ >"$0"; exec sleep 120' "$WORK/child"
+	run h1 release "$WORK/disk.img"
+	assert_success
+	restart_h1
+	run h1 acquire --attach --owner vm "$WORK/disk.img"
+	assert_success
+	kill -0 "$CHILD"
+	daemon_kill "$RUN1"
+	wait_for 10 gone "$CHILD"
+	wait_status "$SV"
+	assert_equal "$RC" 71
+	lost_said "sent SIGKILL to sh (pid $CHILD)"
+}
+
+@test "--on-lost=ignore: after a loss, a release and a restart, a new attached lease is watched and its loss acted on" {
+	supervise "$WORK/err" --on-lost=ignore --owner vm "$WORK/disk.img" -- sh -c 'echo $$ >"$0"; exec sleep 120' "$WORK/child"
+	restart_h1
+	wait_for 10 test -s "$WORK/err"
+	run h1 release --owner vm
+	assert_success
+	# The lost lease stays the old generation's until it expires: attach another.
+	touch "$WORK/disk2.img"
+	run h1 acquire --attach --owner vm "$WORK/disk2.img"
+	assert_success
+	: >"$WORK/err"
+	daemon_kill "$RUN1"
+	wait_for 10 grep -q 'locks lost' "$WORK/err"
+	kill -0 "$CHILD"
+	kill -TERM "$SV"
+	wait_status "$SV"
+	assert_equal "$RC" 143
 }
 
 @test "--on-lost=term: the child gets SIGTERM and its handler runs; the supervisor exits 71" {
