@@ -240,7 +240,7 @@ void lockspace_close(struct lockspace *ls)
 		return;
 	/* Remove the record first: rewriting it empty on the way out is waste. */
 	lsi_record_remove(ls);
-	ls->recording = 0;
+	__atomic_store_n(&ls->recording, 0, __ATOMIC_RELEASE);
 	lockspace_release_all(ls);
 	if (ls->label && ls->label_pid == getpid())
 		lsi_label_drop(ls); /* after the locks: a new claimer of the label finds them free */

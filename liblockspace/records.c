@@ -193,9 +193,9 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	free(ls->owner);
 	ls->owner = copy;
 	ls->child = child;
-	ls->recording = 1;
 	ls->auto_record = 0;
-	ls->record_pid = getpid();
+	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
+	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&ls->record_lock);
 	return lsi_record_sync(ls);
 }
@@ -204,9 +204,9 @@ void lsi_record_start(struct lockspace *ls)
 {
 	pthread_mutex_lock(&ls->record_lock);
 	if (!ls->recording) {
-		ls->recording = 1;
 		ls->auto_record = 1;
-		ls->record_pid = getpid();
+		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
+		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&ls->record_lock);
 }
@@ -338,8 +338,19 @@ static void records_lock(void)
 	pthread_mutex_lock(&records_mutex);
 }
 
+/* Does @ls keep a record of this process? Read without the handle's mutex:
+ * a forked child must never wait for a mutex that another thread of its
+ * parent held at the fork, and never will be let go. */
+static int record_kept_here(const struct lockspace *ls)
+{
+	return __atomic_load_n(&ls->recording, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&ls->record_pid, __ATOMIC_ACQUIRE) == getpid();
+}
+
 int lsi_record_sync(struct lockspace *ls)
 {
+	if (!record_kept_here(ls))
+		return 0;
 	pthread_mutex_lock(&ls->record_lock);
 	pid_t self = getpid();
 	int err = 0;
@@ -407,7 +418,7 @@ out:
 
 void lsi_record_remove(struct lockspace *ls)
 {
-	if (!ls->recording || ls->record_pid != getpid() || ls->dirfd < 0)
+	if (!record_kept_here(ls) || ls->dirfd < 0)
 		return;
 	int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
 	if (dfd < 0)
