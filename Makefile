@@ -131,10 +131,19 @@ $(VIRLOCK): $(CLI_OBJ) $(STLIB)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STLIB) $(LIBS_CLI) -pthread
 
-$(B)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(STLIB) $(CONFIG_H)
+# The unit tests' library (tests/unit/testlib.h) is compiled once and linked
+# into every unit test.
+TESTLIB_OBJ := $(B)/tests/unit/testlib.o
+
+$(TESTLIB_OBJ): tests/unit/testlib.c tests/unit/*.h liblockspace/lockspace.h $(CONFIG_H)
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
-	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(TESTLIB_OBJ) $(STLIB) $(CONFIG_H)
+	@mkdir -p $(@D)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STLIB) $(LIBS_LIB)
 
 $(B)/tests/helpers/%: tests/helpers/%.c $(STLIB) $(CONFIG_H)
 	@mkdir -p $(@D)

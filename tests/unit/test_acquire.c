@@ -4,7 +4,7 @@
 
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 
 /* Is there a descriptor of path in this process, and is it close-on-exec? -1 if none. */
 static int cloexec_of(const char *path)
@@ -40,7 +40,7 @@ static void test_exclusive_and_shared(void)
 	struct tu_lk lk;
 	struct stat st;
 
-	tu_join(res, scratch, "disk-a.img");
+	tu_join(res, tu_scratch_dir, "disk-a.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
 	if (lockspace_open(dir, 0, &ls) < 0) {
@@ -95,7 +95,7 @@ static void test_exclusive_and_shared(void)
 	is_int(lockspace_release(ls, res, 0), 0, "release by path what was taken by name");
 
 	/* Errors before anything touches the filesystem. */
-	tu_join(buf, scratch, "missing.img");
+	tu_join(buf, tu_scratch_dir, "missing.img");
 	is_int(lockspace_acquire(ls, buf, 0), -ENOENT, "nonexistent resource path: -ENOENT");
 	is_int(lockspace_acquire(ls, "", 0), -EINVAL, "empty resource: -EINVAL");
 	is_int(lockspace_acquire(ls, "../../etc/passwd", LOCKSPACE_BYNAME), -EINVAL,
@@ -110,10 +110,10 @@ static void test_modes(void)
 	struct lockspace *ls;
 	struct stat st;
 
-	tu_join(res, scratch, "disk-modes.img");
+	tu_join(res, tu_scratch_dir, "disk-modes.img");
 	tu_touch(res);
 	mode_t old = umask(0);
-	tu_join(d2, scratch, "ls-umask0");
+	tu_join(d2, tu_scratch_dir, "ls-umask0");
 	if (lockspace_open(d2, 0, &ls) == 0) {
 		is_int(lockspace_acquire(ls, res, 0), 0, "acquire with umask 0");
 		tu_lockfile(lf, d2, res, 0);
@@ -124,7 +124,7 @@ static void test_modes(void)
 	umask(old);
 
 	/* A group-writable, setgid lockspace gets group-writable lock files. */
-	tu_join(d2, scratch, "ls-group");
+	tu_join(d2, tu_scratch_dir, "ls-group");
 	mkdir(d2, 0700);
 	chmod(d2, 02770);
 	if (lockspace_open(d2, 0, &ls) == 0) {
@@ -144,8 +144,8 @@ static void test_contention(void)
 	struct lockspace *ls;
 	struct tu_child c1, c2;
 
-	tu_join(r1, scratch, "busy-1.img");
-	tu_join(r2, scratch, "busy-2.img");
+	tu_join(r1, tu_scratch_dir, "busy-1.img");
+	tu_join(r2, tu_scratch_dir, "busy-2.img");
 	tu_touch(r1);
 	tu_touch(r2);
 	if (lockspace_open(dir, 0, &ls) < 0)
@@ -192,7 +192,7 @@ static void test_timeout(void)
 	struct tu_child c;
 	size_t failed = 99;
 
-	tu_join(res, scratch, "timeout.img");
+	tu_join(res, tu_scratch_dir, "timeout.img");
 	tu_touch(res);
 	if (lockspace_open(dir, 0, &ls) < 0)
 		return;
@@ -230,11 +230,11 @@ static void test_named_twice(void)
 	struct lockspace *ls;
 	size_t failed = 99;
 
-	tu_join(res, scratch, "twice.img");
+	tu_join(res, tu_scratch_dir, "twice.img");
 	tu_touch(res);
-	tu_join(other, scratch, "other.img");
+	tu_join(other, tu_scratch_dir, "other.img");
 	tu_touch(other);
-	snprintf(dotted, sizeof(dotted), "%s/./twice.img", scratch);
+	snprintf(dotted, sizeof(dotted), "%s/./twice.img", tu_scratch_dir);
 	if (lockspace_open(dir, 0, &ls) < 0)
 		return;
 	const char *list[] = {other, res, dotted, other};
@@ -358,7 +358,7 @@ static void test_sa_restart(void)
 	struct sigaction sa, old;
 	timer_t timer;
 
-	tu_join(res, scratch, "restart.img");
+	tu_join(res, tu_scratch_dir, "restart.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
 	if (pipe2(handled_pipe, O_CLOEXEC) < 0 || lockspace_open(dir, 0, &ls) < 0)
@@ -408,7 +408,7 @@ static void test_wait_forever(void)
 	struct lockspace *ls;
 	struct tu_child c;
 
-	tu_join(res, scratch, "forever.img");
+	tu_join(res, tu_scratch_dir, "forever.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
 	if (lockspace_open(dir, 0, &ls) < 0)
@@ -467,7 +467,7 @@ static void test_thread_pid(void)
 	struct lockspace *ls;
 	pthread_t th;
 
-	tu_join(res, scratch, "thread.img");
+	tu_join(res, tu_scratch_dir, "thread.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
 	if (lockspace_open(dir, 0, &ls) < 0)
@@ -481,22 +481,11 @@ static void test_thread_pid(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
-	test_exclusive_and_shared();
-	test_modes();
-	test_contention();
-	test_timeout();
-	test_named_twice();
-	test_wait_forever();
-	test_sa_restart();
-	test_thread_pid();
-	tu_rmrf(scratch);
-	return tap_done();
+	tu_join(dir, tu_scratch_dir, "ls");
 }
+
+TU_MAIN(setup, test_exclusive_and_shared, test_modes, test_contention, test_timeout, test_named_twice,
+	test_wait_forever, test_sa_restart, test_thread_pid)

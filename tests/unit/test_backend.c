@@ -3,8 +3,6 @@
  */
 #include "testlib.h"
 
-static char scratch[PATH_MAX];
-
 static int open_status(const char *dir)
 {
 	struct lockspace *ls = NULL;
@@ -18,7 +16,7 @@ static void test_fcntl(void)
 	char dir[PATH_MAX], p[PATH_MAX];
 	struct lockspace *ls = NULL;
 
-	tu_join(dir, scratch, "plain");
+	tu_join(dir, tu_scratch_dir, "plain");
 	is_int(lockspace_open(dir, 0, &ls), 0, "a new lockspace opens");
 	is_str(lockspace_backend(ls), "fcntl", "without .backend it is fcntl");
 	is_int(lockspace_acquire(ls, "watched", LOCKSPACE_LITERAL), 0, "an fcntl lock is taken");
@@ -32,7 +30,7 @@ static void test_fcntl(void)
 	is_str(lockspace_backend(ls), "fcntl", "direct mode is fcntl");
 	lockspace_close(ls);
 
-	tu_join(dir, scratch, "init");
+	tu_join(dir, tu_scratch_dir, "init");
 	is_int(lockspace_init(dir, NULL, 0, 0), 0, "lockspace_init(NULL backend) makes an fcntl lockspace");
 	is_int(lockspace_init(dir, LOCKSPACE_BACKEND_FCNTL, 0, 0), 1, "again: it exists (1)");
 	tu_join(p, dir, ".backend");
@@ -41,9 +39,9 @@ static void test_fcntl(void)
 	is_int(lockspace_init(dir, "flock", 0, 0), -EINVAL, "an unknown backend: -EINVAL");
 	is_int(lockspace_init(NULL, NULL, 0, 0), -EINVAL, "no directory: -EINVAL");
 	is_int(lockspace_leave(dir), -EOPNOTSUPP, "leaving an fcntl lockspace: -EOPNOTSUPP");
-	tu_join(p, scratch, "missing");
+	tu_join(p, tu_scratch_dir, "missing");
 	is_int(lockspace_leave(p), -ENOENT, "leaving a missing directory: -ENOENT");
-	tu_join(p, scratch, "a/b/c");
+	tu_join(p, tu_scratch_dir, "a/b/c");
 	is_int(lockspace_init(p, NULL, 0, 0), -ENOENT, "missing parents without PARENTS: -ENOENT");
 	is_int(lockspace_init(p, NULL, 0, LOCKSPACE_OPEN_PARENTS), 0, "with PARENTS: made");
 }
@@ -53,7 +51,7 @@ static void test_backend_file(void)
 	char dir[PATH_MAX], p[PATH_MAX];
 	struct lockspace *ls = NULL;
 
-	tu_join(dir, scratch, "bad");
+	tu_join(dir, tu_scratch_dir, "bad");
 	is_int(lockspace_open(dir, 0, &ls), 0, "made");
 	lockspace_close(ls);
 	tu_join(p, dir, ".backend");
@@ -72,7 +70,7 @@ static void test_backend_file(void)
 	is_int(lockspace_open(dir, 0, &ls), 0, "sanlock with a name opens (no daemon needed)");
 	is_str(lockspace_backend(ls), "sanlock", "and is sanlock");
 	char rundir[PATH_MAX];
-	tu_join(rundir, scratch, "no-daemon-here");
+	tu_join(rundir, tu_scratch_dir, "no-daemon-here");
 	setenv("SANLOCK_RUN_DIR", rundir, 1);
 	is_int(lockspace_prune(ls, 0, NULL, NULL), -ECONNREFUSED,
 	       "prune in a sanlock lockspace without a daemon: -ECONNREFUSED");
@@ -111,16 +109,4 @@ static void test_strerror(void)
 		   "lockspace_strerror(%d) speaks of sanlock: %s", codes[i], lockspace_strerror(codes[i]));
 }
 
-int main(void)
-{
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	test_fcntl();
-	test_backend_file();
-	test_strerror();
-	tu_rmrf(scratch);
-	return tap_done();
-}
+TU_MAIN(test_fcntl, test_backend_file, test_strerror)

@@ -2,7 +2,7 @@
 /* test_corrupt.c: lock files that are wrong: bad content, symlinks, directories, FIFOs, huge files. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 static int nres;
 
 /* A fresh resource file and its lock file path. */
@@ -10,7 +10,7 @@ static void new_resource(char *res, char *lf)
 {
 	char base[32];
 	snprintf(base, sizeof(base), "vm-%d.img", nres++);
-	tu_join(res, scratch, base);
+	tu_join(res, tu_scratch_dir, base);
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
 }
@@ -41,11 +41,11 @@ static void test_bad_content(void)
 	refuses(ls, "garbage", 7, -EBADMSG, "wrong content");
 
 	/* The next resource's canonical path, plus a newline or a NUL. */
-	snprintf(buf, sizeof(buf), "%s/vm-%d.img\n", scratch, nres);
+	snprintf(buf, sizeof(buf), "%s/vm-%d.img\n", tu_scratch_dir, nres);
 	refuses(ls, buf, strlen(buf), -EBADMSG, "the path with a trailing newline");
-	snprintf(buf, sizeof(buf), "%s/vm-%d.img", scratch, nres);
+	snprintf(buf, sizeof(buf), "%s/vm-%d.img", tu_scratch_dir, nres);
 	refuses(ls, buf, strlen(buf) + 1, -EBADMSG, "the path with a trailing NUL");
-	tu_join(other, scratch, "someone-else.img");
+	tu_join(other, tu_scratch_dir, "someone-else.img");
 	refuses(ls, other, strlen(other), -EBADMSG, "another resource's path");
 
 	/* Longer than any path. */
@@ -127,7 +127,7 @@ static void test_symlinks(void)
 
 	/* A symlink to a file that even holds the right content. */
 	new_resource(res, lf);
-	tu_join(target, scratch, "decoy");
+	tu_join(target, tu_scratch_dir, "decoy");
 	tu_write_file(target, res, strlen(res));
 	symlink(target, lf);
 	is_int(try_acquire(res, 0, 5000), -ELOOP, "a symlink as lock file: -ELOOP");
@@ -138,14 +138,14 @@ static void test_symlinks(void)
 
 	/* A dangling symlink must not create its target. */
 	new_resource(res, lf);
-	tu_join(target, scratch, "created-through-symlink");
+	tu_join(target, tu_scratch_dir, "created-through-symlink");
 	symlink(target, lf);
 	is_int(try_acquire(res, 0, 5000), -ELOOP, "a dangling symlink as lock file: -ELOOP");
 	ok(access(target, F_OK) < 0 && errno == ENOENT, "nothing was created through the dangling symlink");
 
 	/* In this process too: nothing held, the target not locked (only if it returns at all). */
 	new_resource(res, lf);
-	tu_join(target, scratch, "decoy-2");
+	tu_join(target, tu_scratch_dir, "decoy-2");
 	tu_write_file(target, res, strlen(res));
 	symlink(target, lf);
 	if (try_acquire(res, 0, 5000) != TU_NOANSWER && lockspace_open(dir, 0, &ls) == 0) {
@@ -193,18 +193,11 @@ static void test_not_regular(void)
 	ok(lstat(lf, &st) == 0 && st.st_size == (1LL << 30), "the huge file is left alone");
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	test_bad_content();
-	test_symlinks();
-	test_not_regular();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_bad_content, test_symlinks, test_not_regular)

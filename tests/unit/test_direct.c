@@ -2,8 +2,6 @@
 /* test_direct.c: direct mode locks byte 0 of the resource itself, never creating or writing it. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX];
-
 /* Another process takes a QEMU-style OFD lock on bytes 100-203 of the image. */
 static int ofd_main(int rd, int wr, void *arg)
 {
@@ -14,7 +12,8 @@ static int ofd_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-int main(void)
+/* Direct mode: the image itself is locked, and nothing of it is changed. */
+static void test_direct_mode(void)
 {
 	struct lockspace *ls;
 	struct tu_child c;
@@ -23,18 +22,13 @@ int main(void)
 	char img[PATH_MAX], empty[PATH_MAX], lnk[PATH_MAX], missing[PATH_MAX], buf[256];
 	static const char content[] = "QFI\xfb\0\0\0\3 not really a qcow2 image";
 
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(img, scratch, "vm.qcow2");
+	tu_join(img, tu_scratch_dir, "vm.qcow2");
 	tu_write_file(img, content, sizeof(content));
-	tu_join(empty, scratch, "empty.img");
+	tu_join(empty, tu_scratch_dir, "empty.img");
 	tu_touch(empty);
-	tu_join(lnk, scratch, "vm-link.qcow2");
+	tu_join(lnk, tu_scratch_dir, "vm-link.qcow2");
 	symlink(img, lnk);
-	tu_join(missing, scratch, "missing.img");
+	tu_join(missing, tu_scratch_dir, "missing.img");
 
 	/* An old mtime shows any write. */
 	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
@@ -43,8 +37,7 @@ int main(void)
 	stat(img, &before);
 
 	if (lockspace_open(NULL, 0, &ls) < 0) {
-		printf("Bail out! direct mode\n");
-		return 1;
+		tu_bail("direct mode");
 	}
 	is_int(lockspace_acquire(ls, img, 0), 0, "direct mode: exclusive acquire of the image");
 	is_int(tu_probe_range(img, 0, 1, &lk), 0, "another process probes the image");
@@ -85,10 +78,10 @@ int main(void)
 	int rc = lockspace_acquire(ls, "some-lease", LOCKSPACE_LITERAL);
 	ok(rc < 0, "direct mode: a literal is not a file to lock (%d)", rc);
 	ok(access("some-lease", F_OK) < 0, "and nothing is created for it");
-	rc = lockspace_acquire(ls, scratch, 0);
+	rc = lockspace_acquire(ls, tu_scratch_dir, 0);
 	ok(rc < 0, "direct mode: a directory is refused (%d)", rc);
 	is_int(lockspace_release_all(ls), 0, "nothing left held");
 	lockspace_close(ls);
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(test_direct_mode)

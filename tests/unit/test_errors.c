@@ -2,7 +2,8 @@
 /* test_errors.c: lockspace_strerror() explains every code; the run-time version matches the header. */
 #include "testlib.h"
 
-int main(void)
+/* Every code has a one-line message of its own; the version matches the header. */
+static void test_strerror(void)
 {
 	static const struct {
 		int code;
@@ -40,7 +41,6 @@ int main(void)
 	char want[32];
 	const char *busy, *timeout;
 
-	tu_init();
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		const char *s = lockspace_strerror(codes[i].code);
 		ok(s != NULL && s[0] != '\0', "lockspace_strerror(%s) is a non-empty string: \"%s\"",
@@ -58,5 +58,6 @@ int main(void)
 	snprintf(want, sizeof(want), "%d.%d.%d", LOCKSPACE_VERSION_MAJOR, LOCKSPACE_VERSION_MINOR,
 		 LOCKSPACE_VERSION_PATCH);
 	is_str(lockspace_version(), want, "lockspace_version() matches the header's macros");
-	return tap_done();
 }
+
+TU_MAIN(test_strerror)

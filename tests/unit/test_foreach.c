@@ -2,7 +2,7 @@
 /* test_foreach.c: enumerating and inspecting lock files: states, holders, integrity, waiters. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX], comm[64];
+static char dir[PATH_MAX], comm[64];
 
 struct res {
 	char path[PATH_MAX], lf[PATH_MAX], name[LOCKSPACE_NAME_LEN + 1];
@@ -10,7 +10,7 @@ struct res {
 
 static void mkres(struct res *r, const char *base)
 {
-	tu_join(r->path, scratch, base);
+	tu_join(r->path, tu_scratch_dir, base);
 	tu_touch(r->path);
 	tu_name(r->path, 0, r->name);
 	tu_join(r->lf, dir, r->name);
@@ -186,11 +186,11 @@ static void test_walk(void)
 	l->stop_value = 5;
 	is_int(lockspace_inspect(ls, F.path, 0, tu_collect, l), 5, "inspect returns the callback's value");
 	char missing[PATH_MAX];
-	tu_join(missing, scratch, "never-locked.img");
+	tu_join(missing, tu_scratch_dir, "never-locked.img");
 	tu_touch(missing);
 	is_int(lockspace_inspect(ls, missing, 0, tu_collect, l), -ENOENT,
 	       "inspect without a lock file: -ENOENT");
-	tu_join(missing, scratch, "no-such-file.img");
+	tu_join(missing, tu_scratch_dir, "no-such-file.img");
 	is_int(lockspace_inspect(ls, missing, 0, tu_collect, l), -ENOENT,
 	       "inspect of a nonexistent path: -ENOENT");
 	is_int(lockspace_inspect(ls, "zz", LOCKSPACE_BYNAME, tu_collect, l), -EINVAL,
@@ -253,7 +253,7 @@ static void test_direct(void)
 	char img[PATH_MAX];
 	struct tu_infos *l = calloc(1, sizeof(*l));
 
-	tu_join(img, scratch, "direct.img");
+	tu_join(img, tu_scratch_dir, "direct.img");
 	tu_write_file(img, "not a path", 10);
 	if (lockspace_open(NULL, 0, &ls) < 0)
 		return;
@@ -303,19 +303,12 @@ static void test_probe(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
 	tu_comm(comm, sizeof(comm));
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	test_walk();
-	test_direct();
-	test_probe();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_walk, test_direct, test_probe)

@@ -4,7 +4,7 @@
 
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 static char r_res[PATH_MAX], s_res[PATH_MAX], t_res[PATH_MAX];
 static char r_lf[PATH_MAX], s_lf[PATH_MAX], t_lf[PATH_MAX];
 static struct lockspace *parent_ls;
@@ -154,26 +154,20 @@ static void test_fork_under_threads(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	tu_join(r_res, scratch, "r.img");
-	tu_join(s_res, scratch, "s.img");
-	tu_join(t_res, scratch, "t.img");
+	tu_join(r_res, tu_scratch_dir, "r.img");
+	tu_join(s_res, tu_scratch_dir, "s.img");
+	tu_join(t_res, tu_scratch_dir, "t.img");
 	tu_touch(r_res);
 	tu_touch(s_res);
 	tu_touch(t_res);
 	tu_lockfile(r_lf, dir, r_res, 0);
 	tu_lockfile(s_lf, dir, s_res, 0);
 	tu_lockfile(t_lf, dir, t_res, 0);
-	test_child_holds_nothing();
-	test_fork_under_threads();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_child_holds_nothing, test_fork_under_threads)

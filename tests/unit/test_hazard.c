@@ -2,7 +2,7 @@
 /* test_hazard.c: one process, thread A holds R: nothing another thread does may open R's file or drop R. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX], dir_link[PATH_MAX], dir_dotdot[PATH_MAX];
+static char dir[PATH_MAX], dir_link[PATH_MAX], dir_dotdot[PATH_MAX];
 static char res[PATH_MAX], res_link[PATH_MAX], lf[PATH_MAX], name[LOCKSPACE_NAME_LEN + 1];
 
 /* Thread A: acquire, say so, hold until told, release, say so. */
@@ -205,9 +205,9 @@ static void test_hazard_direct(void)
 	struct holder_thread A;
 	char file[PATH_MAX], flink[PATH_MAX];
 
-	tu_join(file, scratch, "direct.img");
+	tu_join(file, tu_scratch_dir, "direct.img");
 	tu_write_file(file, "QFI\xfb", 4);
-	tu_join(flink, scratch, "direct-link.img");
+	tu_join(flink, tu_scratch_dir, "direct-link.img");
 	symlink(file, flink);
 	if (lockspace_open(NULL, 0, &d1) < 0 || lockspace_open(NULL, 0, &d2) < 0) {
 		ok(0, "direct-mode handles");
@@ -231,32 +231,24 @@ static void test_hazard_direct(void)
 	lockspace_close(d1);
 }
 
-int main(void)
+/* The lockspace directory, its links and the resource every test here uses. */
+static void setup(void)
 {
 	char x[PATH_MAX];
 
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	tu_join(dir_link, scratch, "ls-link");
+	tu_join(dir_link, tu_scratch_dir, "ls-link");
 	symlink("ls", dir_link);
-	tu_join(x, scratch, "x");
+	tu_join(x, tu_scratch_dir, "x");
 	mkdir(x, 0700);
 	snprintf(dir_dotdot, sizeof(dir_dotdot), "%.4000s/../ls", x);
-	tu_join(res, scratch, "r.img");
+	tu_join(res, tu_scratch_dir, "r.img");
 	tu_touch(res);
-	tu_join(res_link, scratch, "r-link.img");
+	tu_join(res_link, tu_scratch_dir, "r-link.img");
 	symlink(res, res_link);
 	tu_name(res, 0, name);
 	tu_join(lf, dir, name);
-
-	test_hazard();
-	test_hazard_shared();
-	test_hazard_direct();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_hazard, test_hazard_shared, test_hazard_direct)

@@ -4,7 +4,7 @@
 
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 
 enum { STEP_RELEASE = 20, STEP_EXIT };
 
@@ -158,7 +158,7 @@ static void test_waiters_on_unlinked_file(void)
 		return;
 	is_int(tu_answer(&a), 0, "a child claims vm1");
 	tu_join(holders, dir, ".holders");
-	if (tu_md5sum(scratch, "vm1", 3, md5) < 0)
+	if (tu_md5sum(tu_scratch_dir, "vm1", 3, md5) < 0)
 		return;
 	char file[64];
 	snprintf(file, sizeof(file), "owner.%s", md5);
@@ -228,7 +228,7 @@ static void test_claim_in_progress(void)
 	pid_t pid = 0;
 	char label[PATH_MAX], md5[LOCKSPACE_NAME_LEN + 1], file[64];
 	if (lockspace_open(dir, 0, &ls) < 0 || lockspace_open(dir, 0, &mine) < 0 ||
-	    tu_spawn(&c, claimer_main, NULL) < 0 || tu_md5sum(scratch, "vm1", 3, md5) < 0)
+	    tu_spawn(&c, claimer_main, NULL) < 0 || tu_md5sum(tu_scratch_dir, "vm1", 3, md5) < 0)
 		return;
 	is_int(tu_answer(&c), 0, "a child claims vm1");
 	snprintf(file, sizeof(file), ".holders/owner.%s", md5);
@@ -253,19 +253,11 @@ static void test_claim_in_progress(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	test_one_holder();
-	test_crash_frees();
-	test_waiters_on_unlinked_file();
-	test_claim_in_progress();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_one_holder, test_crash_frees, test_waiters_on_unlinked_file, test_claim_in_progress)

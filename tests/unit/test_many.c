@@ -6,7 +6,7 @@
 
 #define N 5
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 static char res[N][PATH_MAX], lf[N][PATH_MAX], names[N][LOCKSPACE_NAME_LEN + 1];
 static const char *resv[N];
 static int by_name[N]; /* indices of res sorted by name */
@@ -82,7 +82,7 @@ static void test_rollback(void)
 
 	/* A nonexistent resource among them. */
 	char missing[PATH_MAX];
-	tu_join(missing, scratch, "missing.img");
+	tu_join(missing, tu_scratch_dir, "missing.img");
 	const char *with_missing[] = {resv[0], resv[1], missing, resv[3]};
 	failed = 99;
 	is_int(lockspace_acquire_many(ls, with_missing, 4, 0, -1, &failed), -ENOENT,
@@ -119,7 +119,7 @@ static void test_duplicates(void)
 	none_held_but(-1, "after the duplicate");
 	is_int(lockspace_release_all(ls), 0, "nothing held after the duplicate");
 
-	tu_join(lnk, scratch, "alias.img");
+	tu_join(lnk, tu_scratch_dir, "alias.img");
 	symlink(res[1], lnk);
 	const char *spelled[] = {resv[1], resv[2], lnk};
 	failed = 99;
@@ -132,7 +132,7 @@ static void test_duplicates(void)
 	/* A repeat among the names resolved so far comes before a later name
 	 * that does not resolve, as in the caller's order (and in sanlock). */
 	char nosuch[PATH_MAX];
-	tu_join(nosuch, scratch, "no-such.img");
+	tu_join(nosuch, tu_scratch_dir, "no-such.img");
 	const char *then_missing[] = {resv[0], resv[0], nosuch};
 	failed = 99;
 	is_int(lockspace_acquire_many(ls, then_missing, 3, 0, -1, &failed), -EINVAL,
@@ -264,19 +264,15 @@ static void test_no_deadlock(void)
 	none_held_but(-1, "after the opposite-order loops");
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
 	for (int i = 0; i < N; i++) {
 		char base[32];
 		snprintf(base, sizeof(base), "disk-%d.img", i);
-		tu_join(res[i], scratch, base);
+		tu_join(res[i], tu_scratch_dir, base);
 		tu_touch(res[i]);
 		resv[i] = res[i];
 		tu_name(res[i], 0, names[i]);
@@ -290,10 +286,6 @@ int main(void)
 				by_name[i] = by_name[j];
 				by_name[j] = t;
 			}
-	test_rollback();
-	test_duplicates();
-	test_emfile();
-	test_no_deadlock();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_rollback, test_duplicates, test_emfile, test_no_deadlock)

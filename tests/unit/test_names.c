@@ -2,8 +2,6 @@
 /* test_names.c: resource names: RFC 1321 vectors, md5sum(1) of canonical paths, spellings, validation. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX];
-
 static void test_rfc1321(void)
 {
 	static const struct {
@@ -42,7 +40,7 @@ static void check_path_name(const char *file, const char *label)
 		ok(0, "%s: realpath(%s): %s", label, file, strerror(errno));
 		return;
 	}
-	is_int(tu_md5sum(scratch, real, strlen(real), want), 0, "%s: md5sum(1) ran", label);
+	is_int(tu_md5sum(tu_scratch_dir, real, strlen(real), want), 0, "%s: md5sum(1) ran", label);
 	is_int(lockspace_name(NULL, file, 0, got), 0, "%s: lockspace_name() succeeds", label);
 	is_str(got, want, "%s: name is md5sum of the canonical path", label);
 	is_int(lockspace_canonical(file, 0, &canon), 0, "%s: lockspace_canonical() succeeds", label);
@@ -56,7 +54,7 @@ static void test_paths(void)
 	char base[LOCKSPACE_NAME_LEN + 1], other[LOCKSPACE_NAME_LEN + 1];
 	struct lockspace *ls = NULL;
 
-	tu_join(dir, scratch, "images");
+	tu_join(dir, tu_scratch_dir, "images");
 	mkdir(dir, 0755);
 	tu_join(file, dir, "vm1.img");
 	tu_touch(file);
@@ -74,16 +72,16 @@ static void test_paths(void)
 	snprintf(p, sizeof(p), "%s/../images/./vm1.img", dir);
 	is_int(tu_name(p, 0, other), 0, "dir/../dir/./file is named");
 	is_str(other, base, "dir/../dir/./file gives the same name");
-	snprintf(p, sizeof(p), "%s//images///vm1.img", scratch);
+	snprintf(p, sizeof(p), "%s//images///vm1.img", tu_scratch_dir);
 	is_int(tu_name(p, 0, other), 0, "doubled slashes are named");
 	is_str(other, base, "doubled slashes give the same name");
-	tu_join(lnk, scratch, "link.img");
+	tu_join(lnk, tu_scratch_dir, "link.img");
 	symlink(file, lnk);
 	is_int(tu_name(lnk, 0, other), 0, "symlink to the file is named");
 	is_str(other, base, "a symlink to the file gives the same name");
-	tu_join(lnk, scratch, "imglink");
+	tu_join(lnk, tu_scratch_dir, "imglink");
 	symlink("images", lnk);
-	snprintf(p, sizeof(p), "%s/imglink/vm1.img", scratch);
+	snprintf(p, sizeof(p), "%s/imglink/vm1.img", tu_scratch_dir);
 	is_int(tu_name(p, 0, other), 0, "path through a symlinked directory is named");
 	is_str(other, base, "a path through a symlinked directory gives the same name");
 
@@ -95,7 +93,7 @@ static void test_paths(void)
 		is_str(other, base, "relative vm1.img gives the same name");
 		/* LITERAL hashes the string as given, not the file. */
 		char want[33];
-		tu_md5sum(scratch, "./vm1.img", 9, want);
+		tu_md5sum(tu_scratch_dir, "./vm1.img", 9, want);
 		is_int(tu_name("./vm1.img", LOCKSPACE_LITERAL, other), 0, "literal ./vm1.img is named");
 		is_str(other, want, "literal ./vm1.img is the MD5 of the string as given");
 		ok(strcmp(other, base) != 0, "literal and path names differ");
@@ -106,7 +104,7 @@ static void test_paths(void)
 	}
 
 	/* The handle does not change names. */
-	tu_join(p, scratch, "ls");
+	tu_join(p, tu_scratch_dir, "ls");
 	if (lockspace_open(p, 0, &ls) == 0) {
 		is_int(lockspace_name(ls, file, 0, other), 0, "lockspace_name() with a handle");
 		is_str(other, base, "a handle gives the same name as no handle");
@@ -122,8 +120,8 @@ static void test_paths(void)
 	is_int(lockspace_canonical(p, 0, &canon), -ENOENT,
 	       "lockspace_canonical() of a nonexistent path: -ENOENT");
 	is_int(tu_name(p, LOCKSPACE_LITERAL, other), 0, "a nonexistent path is fine as a literal");
-	tu_join(p, scratch, "loop1");
-	tu_join(lnk, scratch, "loop2");
+	tu_join(p, tu_scratch_dir, "loop1");
+	tu_join(lnk, tu_scratch_dir, "loop2");
 	symlink(lnk, p);
 	symlink(p, lnk);
 	is_int(lockspace_name(NULL, p, 0, other), -ELOOP, "symlink loop: -ELOOP");
@@ -156,7 +154,7 @@ static void test_lookup_links(const char *gone_dir)
 	char dir[PATH_MAX], real[PATH_MAX], link[PATH_MAX], p[PATH_MAX * 2], q[PATH_MAX * 2];
 	char before[LOCKSPACE_NAME_LEN + 1], after[LOCKSPACE_NAME_LEN + 1];
 
-	tu_join(dir, scratch, "links");
+	tu_join(dir, tu_scratch_dir, "links");
 	mkdir(dir, 0755);
 	/* link2.img -> real2.img (relative), then real2.img deleted. */
 	tu_join(real, dir, "real2.img");
@@ -211,7 +209,7 @@ static void test_lookup(void)
 	char before[LOCKSPACE_NAME_LEN + 1], after[LOCKSPACE_NAME_LEN + 1];
 	char *canon = NULL;
 
-	tu_join(dir, scratch, "lookup");
+	tu_join(dir, tu_scratch_dir, "lookup");
 	mkdir(dir, 0755);
 	if (!realpath(dir, real)) {
 		ok(0, "realpath(%s)", dir);
@@ -245,7 +243,7 @@ static void test_lookup(void)
 	test_lookup_links(real);
 	/* What is locked must exist. */
 	struct lockspace *ls = NULL;
-	tu_join(p, scratch, "ls-lookup");
+	tu_join(p, tu_scratch_dir, "ls-lookup");
 	if (lockspace_open(p, 0, &ls) == 0) {
 		tu_join(p, dir, "gone.img");
 		is_int(lockspace_acquire(ls, p, LOCKSPACE_LOOKUP), -ENOENT,
@@ -287,17 +285,4 @@ static void test_valid_name(void)
 	       "BYNAME of the empty string: -EINVAL");
 }
 
-int main(void)
-{
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	test_rfc1321();
-	test_paths();
-	test_lookup();
-	test_valid_name();
-	tu_rmrf(scratch);
-	return tap_done();
-}
+TU_MAIN(test_rfc1321, test_paths, test_lookup, test_valid_name)

@@ -4,8 +4,6 @@
 
 #include "testlib.h"
 
-static char scratch[PATH_MAX];
-
 /* Open dir; on failure check that *out was set to NULL. */
 static int try_open(const char *dir, unsigned flags, struct lockspace **out)
 {
@@ -29,7 +27,7 @@ static void test_create(void)
 	char dir[PATH_MAX], parent[PATH_MAX], p[PATH_MAX];
 	struct lockspace *ls;
 
-	tu_join(dir, scratch, "new");
+	tu_join(dir, tu_scratch_dir, "new");
 	is_int(try_open(dir, 0, &ls), 0, "missing directory is created");
 	is_int(mode_of(dir), 0700, "created lockspace has mode 0700 (umask 022)");
 	is_str(lockspace_dir(ls), dir, "lockspace_dir() is the canonical directory");
@@ -39,18 +37,18 @@ static void test_create(void)
 	lockspace_close(ls);
 
 	mode_t old = umask(0);
-	tu_join(dir, scratch, "new-umask0");
+	tu_join(dir, tu_scratch_dir, "new-umask0");
 	is_int(try_open(dir, 0, &ls), 0, "created with umask 0");
 	is_int(mode_of(dir), 0700, "created lockspace has mode 0700 whatever the umask");
 	lockspace_close(ls);
 	umask(old);
 
-	tu_join(dir, scratch, "nocreate");
+	tu_join(dir, tu_scratch_dir, "nocreate");
 	is_int(try_open(dir, LOCKSPACE_OPEN_NOCREATE, &ls), -ENOENT,
 	       "missing directory with NOCREATE: -ENOENT");
 	is_int(mode_of(dir), -ENOENT, "NOCREATE created nothing");
 
-	tu_join(parent, scratch, "a");
+	tu_join(parent, tu_scratch_dir, "a");
 	tu_join(p, parent, "b");
 	tu_join(dir, p, "ls");
 	is_int(try_open(dir, 0, &ls), -ENOENT, "missing parent without PARENTS: -ENOENT");
@@ -62,7 +60,7 @@ static void test_create(void)
 	is_str(lockspace_dir(ls), dir, "lockspace_dir() after PARENTS");
 	lockspace_close(ls);
 
-	tu_join(dir, scratch, "trailing");
+	tu_join(dir, tu_scratch_dir, "trailing");
 	snprintf(p, sizeof(p), "%.4000s/", dir);
 	is_int(try_open(p, 0, &ls), 0, "a trailing slash is accepted");
 	is_str(lockspace_dir(ls), dir, "lockspace_dir() has no trailing slash");
@@ -74,12 +72,12 @@ static void test_refusals(void)
 	char dir[PATH_MAX], p[PATH_MAX];
 	struct lockspace *ls;
 
-	tu_join(p, scratch, "plainfile");
+	tu_join(p, tu_scratch_dir, "plainfile");
 	tu_touch(p);
 	is_int(try_open(p, 0, &ls), -ENOTDIR, "a regular file: -ENOTDIR");
 	is_int(try_open(p, LOCKSPACE_OPEN_NOCREATE, &ls), -ENOTDIR, "a regular file with NOCREATE: -ENOTDIR");
 
-	tu_join(dir, scratch, "worldw");
+	tu_join(dir, tu_scratch_dir, "worldw");
 	mkdir(dir, 0700);
 	chmod(dir, 0777);
 	is_int(try_open(dir, 0, &ls), -EPERM, "world-writable without the sticky bit: -EPERM");
@@ -122,12 +120,12 @@ static void test_refusals(void)
 
 	/* A world-writable lockspace reached through a symlink is refused as well. */
 	chmod(dir, 0777);
-	tu_join(p, scratch, "worldw-link");
+	tu_join(p, tu_scratch_dir, "worldw-link");
 	symlink(dir, p);
 	is_int(try_open(p, 0, &ls), -EPERM, "world-writable through a symlink: -EPERM");
 	chmod(dir, 0700);
 
-	tu_join(dir, scratch, "foreign");
+	tu_join(dir, tu_scratch_dir, "foreign");
 	mkdir(dir, 0700);
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam("nobody");
@@ -149,9 +147,9 @@ static void test_symlinks(void)
 	char dir[PATH_MAX], lnk[PATH_MAX], p[PATH_MAX];
 	struct lockspace *ls;
 
-	tu_join(dir, scratch, "real");
+	tu_join(dir, tu_scratch_dir, "real");
 	mkdir(dir, 0700);
-	tu_join(lnk, scratch, "alias");
+	tu_join(lnk, tu_scratch_dir, "alias");
 	symlink("real", lnk);
 	is_int(try_open(lnk, 0, &ls), 0, "a symlink to a directory is accepted");
 	is_str(lockspace_dir(ls), dir, "lockspace_dir() gives the resolved directory");
@@ -163,16 +161,16 @@ static void test_symlinks(void)
 	lockspace_close(ls);
 
 	/* A dangling symlink: the directory it names does not exist. */
-	tu_join(lnk, scratch, "dangling");
+	tu_join(lnk, tu_scratch_dir, "dangling");
 	symlink("nowhere", lnk);
 	is_int(try_open(lnk, LOCKSPACE_OPEN_NOCREATE, &ls), -ENOENT,
 	       "dangling symlink with NOCREATE: -ENOENT");
 	lockspace_close(ls);
 
 	/* A symlink to a regular file is not a directory. */
-	tu_join(p, scratch, "plainfile2");
+	tu_join(p, tu_scratch_dir, "plainfile2");
 	tu_touch(p);
-	tu_join(lnk, scratch, "filelink");
+	tu_join(lnk, tu_scratch_dir, "filelink");
 	symlink(p, lnk);
 	is_int(try_open(lnk, 0, &ls), -ENOTDIR, "symlink to a regular file: -ENOTDIR");
 }
@@ -188,7 +186,7 @@ static void test_direct_and_misc(void)
 	ok(1, "lockspace_close(NULL) is harmless");
 
 	char dir[PATH_MAX];
-	tu_join(dir, scratch, "twice");
+	tu_join(dir, tu_scratch_dir, "twice");
 	is_int(try_open(dir, 0, &ls), 0, "first handle on a lockspace");
 	is_int(try_open(dir, 0, &ls2), 0, "second handle on the same lockspace");
 	lockspace_close(ls2);
@@ -221,11 +219,11 @@ static void test_root_owned_as_user(void)
 		skip("needs root to switch to another user");
 		return;
 	}
-	tu_join(dir, scratch, "rootowned");
+	tu_join(dir, tu_scratch_dir, "rootowned");
 	mkdir(dir, 0755);
-	chmod(scratch, 0755);
+	chmod(tu_scratch_dir, 0755);
 	int rc = tu_run(as_nobody_open, dir, TU_DEADLINE_MS);
-	chmod(scratch, 0700);
+	chmod(tu_scratch_dir, 0700);
 	ok(rc > -2000 || rc < -3000, "a user may open a root-owned lockspace (got %d)", rc + 2000);
 	is_int(rc, -EACCES, "a user cannot lock in a root-owned 0755 lockspace: -EACCES");
 }
@@ -320,19 +318,5 @@ static void test_default_dir(void)
 	free(out);
 }
 
-int main(void)
-{
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	test_create();
-	test_refusals();
-	test_symlinks();
-	test_direct_and_misc();
-	test_root_owned_as_user();
-	test_default_dir();
-	tu_rmrf(scratch);
-	return tap_done();
-}
+TU_MAIN(test_create, test_refusals, test_symlinks, test_direct_and_misc, test_root_owned_as_user,
+	test_default_dir)

@@ -2,7 +2,7 @@
 /* test_prune.c: prune removes free lock files only, never a held one, and a dry run removes nothing. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 
 struct seen {
 	int n;
@@ -40,7 +40,8 @@ static int rawlock_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-int main(void)
+/* Prune removes free lock files and nothing held, in this process or another. */
+static void test_prune(void)
 {
 	struct lockspace *ls;
 	struct tu_child child, raw;
@@ -48,19 +49,14 @@ int main(void)
 	char a_lf[PATH_MAX], b_lf[PATH_MAX], bs_lf[PATH_MAX], c_lf[PATH_MAX], d_lf[PATH_MAX], e_lf[PATH_MAX];
 	char r_lf[PATH_MAX], junk[PATH_MAX], buf[PATH_MAX];
 
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	tu_touch(tu_join(a, scratch, "free.img"));
-	tu_touch(tu_join(b, scratch, "held-self.img"));
-	tu_touch(tu_join(bs, scratch, "held-self-shared.img"));
-	tu_touch(tu_join(c, scratch, "held-child.img"));
-	tu_touch(tu_join(d, scratch, "corrupt.img"));
-	tu_touch(tu_join(r, scratch, "raw-locked.img"));
+	tu_touch(tu_join(a, tu_scratch_dir, "free.img"));
+	tu_touch(tu_join(b, tu_scratch_dir, "held-self.img"));
+	tu_touch(tu_join(bs, tu_scratch_dir, "held-self-shared.img"));
+	tu_touch(tu_join(c, tu_scratch_dir, "held-child.img"));
+	tu_touch(tu_join(d, tu_scratch_dir, "corrupt.img"));
+	tu_touch(tu_join(r, tu_scratch_dir, "raw-locked.img"));
 	tu_lockfile(a_lf, dir, a, 0);
 	tu_lockfile(b_lf, dir, b, 0);
 	tu_lockfile(bs_lf, dir, bs, 0);
@@ -71,8 +67,7 @@ int main(void)
 	tu_join(junk, dir, "not-a-lock-file");
 
 	if (lockspace_open(dir, 0, &ls) < 0) {
-		printf("Bail out! lockspace_open\n");
-		return 1;
+		tu_bail("lockspace_open");
 	}
 	is_int(lockspace_prune(ls, 0, NULL, NULL), 0, "prune of an empty lockspace: 0");
 	lockspace_acquire(ls, a, 0);
@@ -138,6 +133,6 @@ int main(void)
 	free(dry);
 	free(real);
 	lockspace_close(ls);
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(test_prune)

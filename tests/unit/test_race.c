@@ -8,7 +8,7 @@
 #define READER_ROUNDS 250
 #define PRUNERS	      2
 
-static char scratch[PATH_MAX], dir[PATH_MAX], res[PATH_MAX], counter[PATH_MAX], marker[PATH_MAX];
+static char dir[PATH_MAX], res[PATH_MAX], counter[PATH_MAX], marker[PATH_MAX];
 
 /* Results each helper sends back, in this order. */
 struct result {
@@ -150,25 +150,21 @@ static int pruner_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-int main(void)
+/* Workers, readers and pruners on one resource: never two holders inside at once. */
+static void test_race(void)
 {
 	struct tu_child w[WORKERS], rdr[READERS], pr[PRUNERS];
 	struct result r;
 	char buf[64], lf[PATH_MAX];
 
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	tu_join(res, scratch, "contended.img");
+	tu_join(res, tu_scratch_dir, "contended.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
-	tu_join(counter, scratch, "counter");
+	tu_join(counter, tu_scratch_dir, "counter");
 	tu_write_file(counter, "0", 1);
-	tu_join(marker, scratch, "inside");
+	tu_join(marker, tu_scratch_dir, "inside");
 
 	for (int i = 0; i < WORKERS; i++)
 		tu_spawn(&w[i], worker_main, (void *)(intptr_t)i);
@@ -247,6 +243,6 @@ int main(void)
 	for (int i = 0; i < PRUNERS; i++)
 		bad_exit += tu_reap(&pr[i]) != 0;
 	is_int(bad_exit, 0, "every helper exited cleanly");
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(test_race)

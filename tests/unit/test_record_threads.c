@@ -8,7 +8,7 @@
 #define ITER	1500
 #define FORKS	40
 
-static char scratch[PATH_MAX], dir[PATH_MAX], record[PATH_MAX];
+static char dir[PATH_MAX], record[PATH_MAX];
 static char res[THREADS][PATH_MAX];
 static struct lockspace *handles[2];
 static atomic_int errors, first_error, torn, stop;
@@ -161,23 +161,17 @@ static void test_fork_while_rewriting(void)
 	lockspace_close(handles[0]);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
 	for (int i = 0; i < THREADS; i++) {
 		char base[32];
 		snprintf(base, sizeof(base), "r%d.img", i);
-		tu_join(res[i], scratch, base);
+		tu_join(res[i], tu_scratch_dir, base);
 		tu_touch(res[i]);
 	}
-	test_two_handles();
-	test_fork_while_rewriting();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_two_handles, test_fork_while_rewriting)

@@ -2,7 +2,7 @@
 /* test_records.c: holder records: written by set_owner, joined by foreach, listed, stale, pruned, deleted. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 
 struct rec {
 	pid_t pid, child;
@@ -87,8 +87,8 @@ static void test_own_record(void)
 	struct recs *rl = calloc(1, sizeof(*rl));
 	struct tu_infos *l = calloc(1, sizeof(*l));
 
-	tu_join(r_res, scratch, "vm-disk.img");
-	tu_join(s_res, scratch, "iso.img");
+	tu_join(r_res, tu_scratch_dir, "vm-disk.img");
+	tu_join(s_res, tu_scratch_dir, "iso.img");
 	tu_touch(r_res);
 	tu_touch(s_res);
 	tu_name(r_res, 0, rn);
@@ -224,8 +224,8 @@ static void test_other_processes(void)
 	struct recs *rl = calloc(1, sizeof(*rl));
 	struct tu_infos *l = calloc(1, sizeof(*l));
 
-	tu_join(t_res, scratch, "t.img");
-	tu_join(u_res, scratch, "u.img");
+	tu_join(t_res, tu_scratch_dir, "t.img");
+	tu_join(u_res, tu_scratch_dir, "u.img");
 	tu_touch(t_res);
 	tu_touch(u_res);
 	tu_name(t_res, 0, tn);
@@ -343,17 +343,11 @@ static void test_other_processes(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	test_own_record();
-	test_other_processes();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_own_record, test_other_processes)

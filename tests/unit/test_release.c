@@ -4,7 +4,7 @@
 
 #define N 4
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 static char res[N][PATH_MAX], lf[N][PATH_MAX];
 
 static void test_release_one(void)
@@ -15,7 +15,7 @@ static void test_release_one(void)
 	if (lockspace_open(dir, 0, &h1) < 0 || lockspace_open(dir, 0, &h2) < 0)
 		return;
 	is_int(lockspace_release(h1, res[0], 0), -ENOENT, "release of a resource never taken: -ENOENT");
-	tu_join(missing, scratch, "missing.img");
+	tu_join(missing, tu_scratch_dir, "missing.img");
 	is_int(lockspace_release(h1, missing, 0), -ENOENT, "release of a nonexistent path: -ENOENT");
 	is_int(lockspace_release(h1, "", 0), -EINVAL, "release of the empty string: -EINVAL");
 	is_int(lockspace_release(h1, "xyz", LOCKSPACE_BYNAME), -EINVAL,
@@ -30,7 +30,7 @@ static void test_release_one(void)
 	is_int(lockspace_release(h1, res[0], 0), -ENOENT, "a second release: -ENOENT");
 
 	/* Other spellings of the same resource release it. */
-	tu_join(lnk, scratch, "r1-link.img");
+	tu_join(lnk, tu_scratch_dir, "r1-link.img");
 	symlink(res[1], lnk);
 	is_int(lockspace_acquire(h1, res[1], 0), 0, "take r1 by path");
 	is_int(lockspace_release(h1, lnk, 0), 0, "release r1 through a symlink");
@@ -130,26 +130,18 @@ static void test_direct(void)
 	is_int(tu_try_elsewhere(NULL, res[0], 0), 0, "direct mode: close releases");
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
 	for (int i = 0; i < N; i++) {
 		char base[32];
 		snprintf(base, sizeof(base), "r%d.img", i);
-		tu_join(res[i], scratch, base);
+		tu_join(res[i], tu_scratch_dir, base);
 		tu_touch(res[i]);
 		tu_lockfile(lf[i], dir, res[i], 0);
 	}
-	test_release_one();
-	test_release_all_and_close();
-	test_release_wakes_waiter();
-	test_direct();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_release_one, test_release_all_and_close, test_release_wakes_waiter, test_direct)

@@ -2,7 +2,7 @@
 /* test_shared.c: shared holds inside one process are reference-counted; the last release drops the lock. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX], res[PATH_MAX], lf[PATH_MAX];
+static char dir[PATH_MAX], res[PATH_MAX], lf[PATH_MAX];
 
 static void test_same_handle(void)
 {
@@ -34,7 +34,7 @@ static void test_two_handles(void)
 	struct lockspace *h1, *h2;
 	char lnk[PATH_MAX];
 
-	tu_join(lnk, scratch, "ls-link");
+	tu_join(lnk, tu_scratch_dir, "ls-link");
 	symlink("ls", lnk);
 	if (lockspace_open(dir, 0, &h1) < 0 || lockspace_open(lnk, 0, &h2) < 0)
 		return;
@@ -89,21 +89,14 @@ static void test_with_other_process(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	tu_join(res, scratch, "shared.img");
+	tu_join(res, tu_scratch_dir, "shared.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);
-	test_same_handle();
-	test_two_handles();
-	test_with_other_process();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_same_handle, test_two_handles, test_with_other_process)

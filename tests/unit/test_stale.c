@@ -2,7 +2,7 @@
 /* test_stale.c: a handle whose directory became a sanlock lockspace refuses; prune judges each file alone. */
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 
 struct kept {
 	int removed, n;
@@ -37,18 +37,14 @@ static int exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int main(void)
+/* Prune past files it cannot judge; a handle whose lockspace became sanlock. */
+static void test_stale(void)
 {
 	struct lockspace *ls;
 	char a_lf[PATH_MAX], b_lf[PATH_MAX], backend[PATH_MAX], link_lf[PATH_MAX], dir_lf[PATH_MAX];
 	char name[LOCKSPACE_NAME_LEN + 1], path[PATH_MAX];
 
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
 
 	/* prune: one file it cannot judge never stops the others. */
@@ -116,6 +112,6 @@ int main(void)
 	is_int(lockspace_acquire(ls, "new", LOCKSPACE_LITERAL), 0, "acquire makes its lock file");
 	ok(exists(b_lf), "which is there");
 	lockspace_close(ls);
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(test_stale)

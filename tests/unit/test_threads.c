@@ -8,7 +8,7 @@
 #define RES	3
 #define ITER	1500
 
-static char scratch[PATH_MAX], dir[PATH_MAX];
+static char dir[PATH_MAX];
 static char res[RES][PATH_MAX], lf[RES][PATH_MAX];
 static struct lockspace *handles[2];
 
@@ -72,7 +72,7 @@ static void test_hammer(void)
 	pthread_t th[THREADS];
 	char lnk[PATH_MAX];
 
-	tu_join(lnk, scratch, "ls-link");
+	tu_join(lnk, tu_scratch_dir, "ls-link");
 	symlink("ls", lnk);
 	if (lockspace_open(dir, 0, &handles[0]) < 0 || lockspace_open(lnk, 0, &handles[1]) < 0) {
 		ok(0, "two handles");
@@ -196,25 +196,18 @@ static void test_wait_between_threads(void)
 	lockspace_close(h1);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
 	for (int i = 0; i < RES; i++) {
 		char base[32];
 		snprintf(base, sizeof(base), "t%d.img", i);
-		tu_join(res[i], scratch, base);
+		tu_join(res[i], tu_scratch_dir, base);
 		tu_touch(res[i]);
 		tu_lockfile(lf[i], dir, res[i], 0);
 	}
-	test_hammer();
-	test_churn();
-	test_wait_between_threads();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_hammer, test_churn, test_wait_between_threads)

@@ -7,7 +7,7 @@
 
 #include "testlib.h"
 
-static char scratch[PATH_MAX], dir[PATH_MAX], img[PATH_MAX];
+static char dir[PATH_MAX], img[PATH_MAX];
 static atomic_int waiting_done;
 static pthread_t main_thread;
 
@@ -83,9 +83,9 @@ static void test_direct_links(void)
 {
 	struct lockspace *ls;
 	char h1[PATH_MAX], h2[PATH_MAX], missing[PATH_MAX];
-	tu_join(h1, scratch, "h1.img");
-	tu_join(h2, scratch, "h2.img");
-	tu_join(missing, scratch, "missing.img");
+	tu_join(h1, tu_scratch_dir, "h1.img");
+	tu_join(h2, tu_scratch_dir, "h2.img");
+	tu_join(missing, tu_scratch_dir, "missing.img");
 	tu_touch(h1);
 	if (link(h1, h2) < 0 || lockspace_open(NULL, 0, &ls) < 0) {
 		printf("Bail out! cannot make a hard link or open direct mode\n");
@@ -108,19 +108,13 @@ static void test_direct_links(void)
 	lockspace_close(ls);
 }
 
-int main(void)
+/* The lockspace directory and the resources every test here uses. */
+static void setup(void)
 {
-	tu_init();
-	if (tu_scratch(scratch) < 0) {
-		printf("Bail out! cannot make a scratch directory\n");
-		return 1;
-	}
-	tu_join(dir, scratch, "ls");
+	tu_join(dir, tu_scratch_dir, "ls");
 	mkdir(dir, 0700);
-	tu_join(img, scratch, "disk.img");
+	tu_join(img, tu_scratch_dir, "disk.img");
 	tu_touch(img);
-	test_table_wait();
-	test_direct_links();
-	tu_rmrf(scratch);
-	return tap_done();
 }
+
+TU_MAIN(setup, test_table_wait, test_direct_links)
