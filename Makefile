@@ -150,7 +150,7 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(STLIB) $(CONFIG_H)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
 
-$(B)/tests/stress/%: tests/stress/%.c $(STLIB) $(CONFIG_H)
+$(B)/tests/stress/%: tests/stress/%.c tests/stress/*.h $(STLIB) $(CONFIG_H)
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)

@@ -8,16 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(void)
-{
-	fputs("usage: checklocks [-f] [-v] DIR\n"
-	      "Probe byte 0 of every lock file (32 hex digits) in DIR with F_GETLK and check that\n"
-	      "each holder the kernel names is a live process; -f: that every file is free;\n"
-	      "-v: print each held lock. Prints \"files=N held=H dead=D\".\n"
-	      "Exit 0 if all is well, 1 if not, 2 on usage.\n",
-	      stderr);
-	exit(2);
-}
+#include "stress.h"
+
+/* The usage text: usage(usage_text) prints it and exits 2. */
+static const char usage_text[] =
+	"usage: checklocks [-f] [-v] DIR\n"
+	"Probe byte 0 of every lock file (32 hex digits) in DIR with F_GETLK and check that\n"
+	"each holder the kernel names is a live process; -f: that every file is free;\n"
+	"-v: print each held lock. Prints \"files=N held=H dead=D\".\n"
+	"Exit 0 if all is well, 1 if not, 2 on usage.\n";
 
 static int is_name(const char *s)
 {
@@ -69,10 +68,10 @@ int main(int argc, char **argv)
 		else if (opt == 'v')
 			verbose = 1;
 		else
-			usage();
+			usage(usage_text);
 	}
 	if (optind + 1 != argc)
-		usage();
+		usage(usage_text);
 	int dirfd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dirfd < 0 ? NULL : fdopendir(dup(dirfd));
 	if (!d) {

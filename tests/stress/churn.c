@@ -8,26 +8,18 @@
 #include <unistd.h>
 #include <lockspace.h>
 
+#include "stress.h"
+
 #define MAX_PICK 3
 
-static void usage(void)
-{
-	fputs("usage: churn [-s SEED] [-t SECONDS] [-o OWNER] [-n COUNT] DIR RESOURCE...\n"
-	      "Until SECONDS pass (default 60) or COUNT rounds are done: take 1 to 3 random literal\n"
-	      "RESOURCEs (exclusive or shared, waiting up to 200 ms), hold them a random moment, release.\n"
-	      "-o records the holder with OWNER, so that a kill leaves a stale record behind.\n"
-	      "Prints \"ready\" once the lockspace is open; errors other than busy or timed out go to\n"
-	      "stderr. Exit 0, 1 on an error, 2 on usage.\n",
-	      stderr);
-	exit(2);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* The usage text: usage(usage_text) prints it and exits 2. */
+static const char usage_text[] =
+	"usage: churn [-s SEED] [-t SECONDS] [-o OWNER] [-n COUNT] DIR RESOURCE...\n"
+	"Until SECONDS pass (default 60) or COUNT rounds are done: take 1 to 3 random literal\n"
+	"RESOURCEs (exclusive or shared, waiting up to 200 ms), hold them a random moment, release.\n"
+	"-o records the holder with OWNER, so that a kill leaves a stale record behind.\n"
+	"Prints \"ready\" once the lockspace is open; errors other than busy or timed out go to\n"
+	"stderr. Exit 0, 1 on an error, 2 on usage.\n";
 
 int main(int argc, char **argv)
 {
@@ -50,11 +42,11 @@ int main(int argc, char **argv)
 			count = atol(optarg);
 			break;
 		default:
-			usage();
+			usage(usage_text);
 		}
 	}
 	if (optind + 2 > argc || limit <= 0)
-		usage();
+		usage(usage_text);
 	const char *dir = argv[optind];
 	char **res = argv + optind + 1;
 	size_t nres = (size_t)(argc - optind - 1);

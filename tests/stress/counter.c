@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <lockspace.h>
 
+#include "stress.h"
+
 /* What the workers tell the parent: shared memory, so it survives their exit. */
 struct board {
 	atomic_int writers_in; /* writers inside the critical section now */
@@ -22,40 +24,20 @@ struct board {
 	atomic_long changed;   /* a reader saw the counter change under its shared lock */
 	atomic_long acquires;  /* granted acquires, readers included */
 	atomic_long reads;     /* reader double-reads done */
-	atomic_long errors;
-	atomic_int first_error;
+	struct stress_errors errors;
 };
 
 static struct board *board;
 static volatile sig_atomic_t alarm_rang;
 
-static void usage(void)
-{
-	fputs("usage: counter [-N] [-r READERS] [-t SECONDS] [-R RESOURCE] DIR COUNTERFILE P M\n"
-	      "P writer processes each take RESOURCE (default \"counter\", literal) exclusively M times\n"
-	      "with LOCKSPACE_WAIT and add one to COUNTERFILE (read, sched_yield, write); READERS\n"
-	      "processes take it shared M times each and read the counter twice. -N takes no lock\n"
-	      "(to show that the test can fail). Prints one line of figures; exit 0 when the count\n"
-	      "is exactly P*M and no overlap was seen, 1 otherwise, 2 on usage.\n",
-	      stderr);
-	exit(2);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void note_error(int code, const char *what)
-{
-	int zero = 0;
-	if (atomic_compare_exchange_strong(&board->first_error, &zero, code))
-		fprintf(stderr, "counter: %s: %s\n", what,
-			code < 0 ? lockspace_strerror(code) : strerror(code));
-	atomic_fetch_add(&board->errors, 1);
-}
+/* The usage text: usage(usage_text) prints it and exits 2. */
+static const char usage_text[] =
+	"usage: counter [-N] [-r READERS] [-t SECONDS] [-R RESOURCE] DIR COUNTERFILE P M\n"
+	"P writer processes each take RESOURCE (default \"counter\", literal) exclusively M times\n"
+	"with LOCKSPACE_WAIT and add one to COUNTERFILE (read, sched_yield, write); READERS\n"
+	"processes take it shared M times each and read the counter twice. -N takes no lock\n"
+	"(to show that the test can fail). Prints one line of figures; exit 0 when the count\n"
+	"is exactly P*M and no overlap was seen, 1 otherwise, 2 on usage.\n";
 
 static long read_counter(int fd)
 {
@@ -98,7 +80,7 @@ static void writer(struct lockspace *ls, const char *res, const char *file, long
 	for (long i = 0; i < m; i++) {
 		int rc = ls ? lockspace_acquire(ls, res, LOCKSPACE_LITERAL | LOCKSPACE_WAIT) : 0;
 		if (rc < 0) {
-			note_error(rc, "writer acquire");
+			note_error(&board->errors, "counter", rc, "writer acquire");
 			return;
 		}
 		atomic_fetch_add(&board->acquires, 1);
@@ -107,11 +89,11 @@ static void writer(struct lockspace *ls, const char *res, const char *file, long
 			atomic_fetch_add(&board->overlaps, 1);
 		rc = bump(file);
 		if (rc < 0)
-			note_error(rc, "writer bump");
+			note_error(&board->errors, "counter", rc, "writer bump");
 		atomic_fetch_sub(&board->writers_in, 1);
 		rc = ls ? lockspace_release(ls, res, LOCKSPACE_LITERAL) : 0;
 		if (rc < 0) {
-			note_error(rc, "writer release");
+			note_error(&board->errors, "counter", rc, "writer release");
 			return;
 		}
 	}
@@ -124,7 +106,7 @@ static void reader(struct lockspace *ls, const char *res, const char *file, long
 			ls ? lockspace_acquire(ls, res, LOCKSPACE_LITERAL | LOCKSPACE_WAIT | LOCKSPACE_SHARED)
 			   : 0;
 		if (rc < 0) {
-			note_error(rc, "reader acquire");
+			note_error(&board->errors, "counter", rc, "reader acquire");
 			return;
 		}
 		atomic_fetch_add(&board->acquires, 1);
@@ -137,14 +119,14 @@ static void reader(struct lockspace *ls, const char *res, const char *file, long
 		if (rc == 0)
 			rc = peek(file, &b);
 		if (rc < 0)
-			note_error(rc, "reader read");
+			note_error(&board->errors, "counter", rc, "reader read");
 		else if (a != b)
 			atomic_fetch_add(&board->changed, 1);
 		atomic_fetch_add(&board->reads, 1);
 		atomic_fetch_sub(&board->readers_in, 1);
 		rc = ls ? lockspace_release(ls, res, LOCKSPACE_LITERAL) : 0;
 		if (rc < 0) {
-			note_error(rc, "reader release");
+			note_error(&board->errors, "counter", rc, "reader release");
 			return;
 		}
 	}
@@ -176,15 +158,15 @@ int main(int argc, char **argv)
 			res = optarg;
 			break;
 		default:
-			usage();
+			usage(usage_text);
 		}
 	}
 	if (optind + 4 != argc || readers < 0 || limit <= 0)
-		usage();
+		usage(usage_text);
 	const char *dir = argv[optind], *file = argv[optind + 1];
 	long p = atol(argv[optind + 2]), m = atol(argv[optind + 3]);
 	if (p <= 0 || m <= 0 || p + readers > 4096)
-		usage();
+		usage(usage_text);
 
 	board = mmap(NULL, sizeof(*board), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (board == MAP_FAILED) {
@@ -217,7 +199,7 @@ int main(int argc, char **argv)
 			struct lockspace *ls = NULL;
 			int rc = nolock ? 0 : lockspace_open(dir, 0, &ls);
 			if (rc < 0)
-				note_error(rc, "open");
+				note_error(&board->errors, "counter", rc, "open");
 			else if (i < p)
 				writer(ls, res, file, m);
 			else
@@ -266,11 +248,11 @@ int main(int argc, char **argv)
 	       "crashed=%ld%s\n",
 	       p, m, readers, count, expect, elapsed, acquires,
 	       elapsed > 0 ? (double)acquires / elapsed : 0.0, atomic_load(&board->overlaps),
-	       atomic_load(&board->reads), atomic_load(&board->changed), atomic_load(&board->errors), crashed,
-	       nolock ? " (no lock)" : "");
+	       atomic_load(&board->reads), atomic_load(&board->changed), atomic_load(&board->errors.count),
+	       crashed, nolock ? " (no lock)" : "");
 	free(pids);
 	return count == expect && atomic_load(&board->overlaps) == 0 && atomic_load(&board->changed) == 0 &&
-			       atomic_load(&board->errors) == 0 && crashed == 0
+			       atomic_load(&board->errors.count) == 0 && crashed == 0
 		       ? 0
 		       : 1;
 }

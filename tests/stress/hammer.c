@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <lockspace.h>
 
+#include "stress.h"
+
 #define MAX_RES	    64
 #define MAX_THREADS 256
 #define MAX_HANDLES 64
@@ -50,40 +52,22 @@ static struct lockspace *handles[MAX_HANDLES];
 static char res[MAX_RES][32];
 static char lockfile[MAX_RES][PATH_MAX];
 static atomic_int wflag[MAX_RES], readers[MAX_RES];
-static atomic_long granted, busy, errors, violations;
-static atomic_int first_error;
+static atomic_long granted, busy, violations;
+static struct stress_errors errors;
 
-static void usage(void)
-{
-	fputs("usage: hammer [-F] [-T THREADS] [-r RESOURCES] [-H HANDLES] [-n ITER] [-s SHARED%] [-t "
-	      "SECONDS] "
-	      "DIR...\n"
-	      "THREADS (default 16) threads take RESOURCES (default 8) literal resources ITER times each,\n"
-	      "through HANDLES handles per DIR (each DIR a spelling of one lockspace directory),\n"
-	      "nonblocking, waiting, or two at once; each checks an occupancy flag that must never be\n"
-	      "taken twice. A forked observer probes the lock files with F_GETLK: a resource held in\n"
-	      "here must be locked by this pid. With several handles, first checks that one never\n"
-	      "grants what another holds. -F injects a fault (open and close a held lock file) to show\n"
-	      "that the observer sees a dropped lock. Exit 0 clean, 1 on any violation or error, 2 on "
-	      "usage.\n",
-	      stderr);
-	exit(2);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void note_error(int rc, const char *what)
-{
-	int zero = 0;
-	if (atomic_compare_exchange_strong(&first_error, &zero, rc))
-		fprintf(stderr, "hammer: %s: %s\n", what, lockspace_strerror(rc));
-	atomic_fetch_add(&errors, 1);
-}
+/* The usage text: usage(usage_text) prints it and exits 2. */
+static const char usage_text[] =
+	"usage: hammer [-F] [-T THREADS] [-r RESOURCES] [-H HANDLES] [-n ITER] [-s SHARED%] [-t "
+	"SECONDS] "
+	"DIR...\n"
+	"THREADS (default 16) threads take RESOURCES (default 8) literal resources ITER times each,\n"
+	"through HANDLES handles per DIR (each DIR a spelling of one lockspace directory),\n"
+	"nonblocking, waiting, or two at once; each checks an occupancy flag that must never be\n"
+	"taken twice. A forked observer probes the lock files with F_GETLK: a resource held in\n"
+	"here must be locked by this pid. With several handles, first checks that one never\n"
+	"grants what another holds. -F injects a fault (open and close a held lock file) to show\n"
+	"that the observer sees a dropped lock. Exit 0 clean, 1 on any violation or error, 2 on "
+	"usage.\n";
 
 static void violation(const char *what, int r)
 {
@@ -145,7 +129,7 @@ static void *worker(void *arg)
 			continue;
 		}
 		if (rc < 0) {
-			note_error(rc, "acquire");
+			note_error(&errors, "hammer", rc, "acquire");
 			continue;
 		}
 		atomic_fetch_add(&granted, 1);
@@ -164,7 +148,7 @@ static void *worker(void *arg)
 			leave(r[k], shared);
 			rc = lockspace_release(ls, res[r[k]], LOCKSPACE_LITERAL);
 			if (rc < 0)
-				note_error(rc, "release");
+				note_error(&errors, "hammer", rc, "release");
 		}
 	}
 	return NULL;
@@ -241,7 +225,7 @@ static int spelling_check(void)
 	for (int h = 1; h < cfg.nhandles; h++) {
 		int rc = lockspace_acquire(handles[0], res[0], LOCKSPACE_LITERAL);
 		if (rc < 0) {
-			note_error(rc, "spelling check acquire");
+			note_error(&errors, "hammer", rc, "spelling check acquire");
 			return 1;
 		}
 		int x = lockspace_acquire(handles[h], res[0], LOCKSPACE_LITERAL);
@@ -304,14 +288,14 @@ int main(int argc, char **argv)
 			cfg.fault = 1;
 			break;
 		default:
-			usage();
+			usage(usage_text);
 		}
 	}
 	int ndirs = argc - optind;
 	cfg.nhandles = ndirs * per_dir;
 	if (ndirs < 1 || per_dir < 1 || cfg.nhandles > MAX_HANDLES || cfg.threads < 1 ||
 	    cfg.threads > MAX_THREADS || cfg.nres < 2 || cfg.nres > MAX_RES || cfg.iter < 1 || limit < 1)
-		usage();
+		usage(usage_text);
 
 	for (int h = 0; h < cfg.nhandles; h++) {
 		const char *dir = argv[optind + h % ndirs];
@@ -378,11 +362,11 @@ int main(int argc, char **argv)
 	printf("threads=%d resources=%d handles=%d iterations=%ld granted=%ld busy=%ld errors=%ld "
 	       "violations=%ld left_held=%d observer_checks=%ld observer_mismatches=%ld still_locked=%ld "
 	       "elapsed=%.3fs acquires_per_s=%.0f%s\n",
-	       cfg.threads, cfg.nres, cfg.nhandles, cfg.iter, g, atomic_load(&busy), atomic_load(&errors),
-	       atomic_load(&violations), left, atomic_load(&board->checks), atomic_load(&board->mismatches),
-	       atomic_load(&board->free_left), elapsed, elapsed > 0 ? (double)g / elapsed : 0.0,
-	       timed_out ? " (deadline)" : "");
-	if (bad || atomic_load(&errors) || atomic_load(&violations) || left ||
+	       cfg.threads, cfg.nres, cfg.nhandles, cfg.iter, g, atomic_load(&busy),
+	       atomic_load(&errors.count), atomic_load(&violations), left, atomic_load(&board->checks),
+	       atomic_load(&board->mismatches), atomic_load(&board->free_left), elapsed,
+	       elapsed > 0 ? (double)g / elapsed : 0.0, timed_out ? " (deadline)" : "");
+	if (bad || atomic_load(&errors.count) || atomic_load(&violations) || left ||
 	    atomic_load(&board->mismatches) || atomic_load(&board->free_left) || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0 || g == 0)
 		return 1;

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stress.h"
+
 #define MAX_LOCKS 65536
 
 struct lk {
@@ -49,26 +51,16 @@ static int is_mine(unsigned long ino)
 }
 static char buf[1 << 16];
 
-static void usage(void)
-{
-	fputs("usage: lockwatch [-t SECONDS] [-i MICROSECONDS] [-p FILE] DIR STOPFILE\n"
-	      "Sample /proc/locks every MICROSECONDS (default 5000) until STOPFILE exists or SECONDS\n"
-	      "(default 300) pass, and fail if two different pids ever hold conflicting POSIX locks\n"
-	      "(one of them a write lock) on one inode of DIR's filesystem. Prints \"ready\" after\n"
-	      "the first sample and a line of figures at the end: busy_samples saw locks on DIR's lock\n"
-	      "files, max_locks is the most distinct ones in a sample. -p reads FILE instead of /proc/locks\n"
-	      "(to show that a conflict is caught). Exit 0 clean, 1 on a conflict or\n"
-	      "error, 2 on usage.\n",
-	      stderr);
-	exit(2);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* The usage text: usage(usage_text) prints it and exits 2. */
+static const char usage_text[] =
+	"usage: lockwatch [-t SECONDS] [-i MICROSECONDS] [-p FILE] DIR STOPFILE\n"
+	"Sample /proc/locks every MICROSECONDS (default 5000) until STOPFILE exists or SECONDS\n"
+	"(default 300) pass, and fail if two different pids ever hold conflicting POSIX locks\n"
+	"(one of them a write lock) on one inode of DIR's filesystem. Prints \"ready\" after\n"
+	"the first sample and a line of figures at the end: busy_samples saw locks on DIR's lock\n"
+	"files, max_locks is the most distinct ones in a sample. -p reads FILE instead of /proc/locks\n"
+	"(to show that a conflict is caught). Exit 0 clean, 1 on a conflict or\n"
+	"error, 2 on usage.\n";
 
 /* Parse one /proc/locks line; 1 if it is a granted POSIX lock on device @maj:@min. */
 static int parse(char *line, unsigned maj, unsigned min, struct lk *out)
@@ -191,10 +183,10 @@ int main(int argc, char **argv)
 		else if (opt == 'i')
 			interval = atol(optarg);
 		else
-			usage();
+			usage(usage_text);
 	}
 	if (optind + 2 != argc || limit <= 0 || interval < 0)
-		usage();
+		usage(usage_text);
 	struct stat st;
 	if (stat(argv[optind], &st) < 0) {
 		perror(argv[optind]);
