@@ -162,12 +162,17 @@ $(B)/tests/bench/%: tests/bench/%.c $(STLIB) $(CONFIG_H)
 
 # make check: unit tests, the exported-symbol check, end-to-end tests, and the
 # unit, end-to-end and short stress tests again under ASan+UBSan; one closing
-# "N passed, N failed" line.
-check: all asan
+# "N passed, N failed" line. tests/run-suites runs independent suites at once.
+# The plain and the sanitizer builds are made together, a job a core, when
+# make was given no -j (the README's `make deps check`).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+check:
+	$(Q)$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) all asan
 	$(Q)tests/run-suites $(B) build-asan
 
-# The end-to-end tests with every virlock process under valgrind memcheck, and
-# the check of its logs (in $(B)/valgrind); its own "N passed, N failed" line.
+# The end-to-end tests with every virlock process under valgrind memcheck (two
+# halves at once), and the check of its logs (in $(B)/valgrind); its own
+# "N passed, N failed" line.
 check-valgrind: all
 	$(Q)tests/run-suites --valgrind $(B)
 
