@@ -31,7 +31,6 @@ long long tu_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* dir + "/" + name into buf (PATH_MAX bytes); returns buf. */
 char *tu_join(char *buf, const char *dir, const char *name)
 {
 	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
@@ -40,7 +39,6 @@ char *tu_join(char *buf, const char *dir, const char *name)
 	return buf;
 }
 
-/* Make a scratch directory under $TMPDIR (canonical path into buf, PATH_MAX). */
 int tu_scratch(char *buf)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -66,13 +64,11 @@ static int tu_rm_one(const char *path, const struct stat *st, int type, struct F
 	return 0;
 }
 
-/* Remove a tree, not following symlinks. */
 void tu_rmrf(const char *path)
 {
 	nftw(path, tu_rm_one, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Create or truncate path with exactly these bytes. */
 int tu_write_file(const char *path, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -84,7 +80,6 @@ int tu_write_file(const char *path, const void *data, size_t len)
 	return err;
 }
 
-/* Read a file that this process does NOT hold a lock on (NUL-terminated). */
 ssize_t tu_read_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -120,7 +115,6 @@ int tu_send(int fd, int v)
 	return n == (ssize_t)sizeof(v) ? 0 : -EPIPE;
 }
 
-/* Receive one int within timeout_ms: 0, -ETIMEDOUT, or -EPIPE (closed). */
 int tu_recv(int fd, int *v, int timeout_ms)
 {
 	long long deadline = tu_now_ms() + timeout_ms;
@@ -147,7 +141,6 @@ int tu_recv(int fd, int *v, int timeout_ms)
 	return 0;
 }
 
-/* Send a whole buffer (length first), for file contents read by a child. */
 int tu_send_buf(int fd, const void *buf, int len)
 {
 	if (tu_send(fd, len) < 0)
@@ -217,14 +210,12 @@ int tu_answer(struct tu_child *c)
 	return tu_answer_within(c, TU_DEADLINE_MS);
 }
 
-/* Child side: wait for the next order; -1 on EOF or when the child lived too long. */
 int tu_order(int rd)
 {
 	int v;
 	return tu_recv(rd, &v, TU_CHILD_LIFE_MS) == 0 ? v : -1;
 }
 
-/* Wait for the child to end (killing it after the deadline); its exit status or 128+signal. */
 int tu_reap(struct tu_child *c)
 {
 	int status = 0;
@@ -269,7 +260,6 @@ int tu_reap(struct tu_child *c)
 	return 128 + WTERMSIG(status);
 }
 
-/* Tell a helper child to quit and reap it. */
 int tu_stop(struct tu_child *c)
 {
 	if (c->pid <= 0)
@@ -322,13 +312,11 @@ static int tu_hold_main(int rd, int wr, void *arg)
 	}
 }
 
-/* Start a holder child; its first answer (tu_answer) is the acquire's result. */
 int tu_hold_start(struct tu_child *c, const struct tu_hold_spec *s)
 {
 	return tu_spawn(c, tu_hold_main, (void *)(uintptr_t)s);
 }
 
-/* Start a holder child and return the acquire's result (TU_NOANSWER if none). */
 int tu_hold(struct tu_child *c, const struct tu_hold_spec *s)
 {
 	int rc = tu_hold_start(c, s);
@@ -337,7 +325,6 @@ int tu_hold(struct tu_child *c, const struct tu_hold_spec *s)
 	return tu_answer(c);
 }
 
-/* One resource, one flag set, in a child that keeps it: the acquire's result. */
 int tu_hold1(struct tu_child *c, const char *dir, const char *res, unsigned flags)
 {
 	static struct tu_hold_spec spec;
@@ -350,7 +337,6 @@ int tu_hold1(struct tu_child *c, const char *dir, const char *res, unsigned flag
 	return tu_hold(c, &spec);
 }
 
-/* Try an acquire in another process, which then exits: the acquire's result. */
 int tu_try_elsewhere(const char *dir, const char *res, unsigned flags)
 {
 	struct tu_child c;
@@ -391,7 +377,6 @@ static int tu_probe_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-/* F_GETLK (as a would-be writer) on [start, start+len) of path, from another process. */
 int tu_probe_range(const char *path, long long start, long long len, struct tu_lk *lk)
 {
 	struct tu_probe_arg a = {path, start, len};
@@ -412,7 +397,6 @@ int tu_probe_range(const char *path, long long start, long long len, struct tu_l
 	return err;
 }
 
-/* The lock on byte 0 of path as another process sees it: F_UNLCK, F_RDLCK, F_WRLCK or -errno. */
 int tu_state(const char *path, pid_t *pid)
 {
 	struct tu_lk lk;
@@ -459,7 +443,6 @@ static int tu_read_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-/* Read up to size-1 bytes of path in another process; length or -errno. */
 ssize_t tu_read_elsewhere(const char *path, char *buf, size_t size)
 {
 	struct tu_read_arg a = {path, size - 1};
@@ -504,7 +487,6 @@ static int tu_run_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-/* Run fn(arg) in a child; its result, or TU_NOANSWER if it did not return within timeout_ms. */
 int tu_run(tu_call_fn fn, void *arg, int timeout_ms)
 {
 	struct tu_run_arg a = {fn, arg};
@@ -521,7 +503,6 @@ int tu_run(tu_call_fn fn, void *arg, int timeout_ms)
 
 /* ---- independent oracles: md5sum(1), /proc/locks, inotify ---- */
 
-/* MD5 of bytes by md5sum(1), lowercase hex into out[33]; scratch is a writable directory. */
 int tu_md5sum(const char *scratch, const void *bytes, size_t len, char out[33])
 {
 	char in[PATH_MAX], cmd[PATH_MAX + 32];
@@ -542,7 +523,6 @@ int tu_md5sum(const char *scratch, const void *bytes, size_t len, char out[33])
 	return rc;
 }
 
-/* 1 if /proc/locks shows pid blocked waiting for a POSIX lock on path's inode. */
 int tu_proc_waiting(pid_t pid, const char *path)
 {
 	struct stat st;
@@ -571,7 +551,6 @@ int tu_proc_waiting(pid_t pid, const char *path)
 	return found;
 }
 
-/* An inotify descriptor reporting opens of path (IN_OPEN); -errno on failure. */
 int tu_watch_opens(const char *path)
 {
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -585,7 +564,6 @@ int tu_watch_opens(const char *path)
 	return fd;
 }
 
-/* Number of opens reported since the last call. */
 int tu_opens(int fd)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -647,7 +625,6 @@ int tu_collect(const struct lockspace_info *info, void *arg)
 	return 0;
 }
 
-/* The collected entry for name, or NULL. */
 const struct tu_info *tu_find(const struct tu_infos *l, const char *name)
 {
 	for (size_t i = 0; i < l->n && i < TU_MAX_INFO; i++)
@@ -656,7 +633,6 @@ const struct tu_info *tu_find(const struct tu_infos *l, const char *name)
 	return NULL;
 }
 
-/* The holder entry of pid in e, or NULL. */
 const struct tu_holder *tu_holder_of(const struct tu_info *e, pid_t pid)
 {
 	for (size_t i = 0; e && i < e->nholders && i < TU_MAX_HOLDERS; i++)
@@ -665,7 +641,6 @@ const struct tu_holder *tu_holder_of(const struct tu_info *e, pid_t pid)
 	return NULL;
 }
 
-/* The stale record of pid in e, or NULL. */
 const struct tu_holder *tu_stale_of(const struct tu_info *e, pid_t pid)
 {
 	for (size_t i = 0; e && i < e->nstale && i < TU_MAX_HOLDERS; i++)
@@ -674,14 +649,12 @@ const struct tu_holder *tu_stale_of(const struct tu_info *e, pid_t pid)
 	return NULL;
 }
 
-/* Name of a resource (no handle), aborting the assertion chain on failure is up to the caller. */
 int tu_name(const char *res, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1])
 {
 	memset(out, 0, LOCKSPACE_NAME_LEN + 1);
 	return lockspace_name(NULL, res, flags, out);
 }
 
-/* The lock file of res in dir into buf (PATH_MAX); "" when res has no name. */
 char *tu_lockfile(char *buf, const char *dir, const char *res, unsigned flags)
 {
 	char name[LOCKSPACE_NAME_LEN + 1];
@@ -692,13 +665,11 @@ char *tu_lockfile(char *buf, const char *dir, const char *res, unsigned flags)
 	return buf;
 }
 
-/* Create an empty file (a resource to lock). */
 int tu_touch(const char *path)
 {
 	return tu_write_file(path, "", 0);
 }
 
-/* The comm of this process, as /proc/<pid>/comm gives it (children of fork share it). */
 void tu_comm(char *buf, size_t size)
 {
 	ssize_t n = tu_read_file("/proc/self/comm", buf, size);
