@@ -202,7 +202,8 @@ static void release_target(struct lockspace *ls, const struct target *t)
 int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
 			   int timeout_ms, size_t *failed)
 {
-	if (!ls || (!resources && n))
+	if (!ls || (!resources && n) || !LSI_FLAGS_OK(flags, LSI_ACQUIRE_FLAGS) ||
+	    !LSI_TIMEOUT_OK(timeout_ms))
 		return -EINVAL;
 	if (ls->backend->acquire_many)
 		return ls->backend->acquire_many(ls, resources, n, flags, timeout_ms, failed);
@@ -309,9 +310,7 @@ static struct lsi_entry *held_entry(struct lockspace *ls, const char *name, cons
 
 int lockspace_release(struct lockspace *ls, const char *resource, unsigned flags)
 {
-	if (!ls)
-		return -EINVAL;
-	if (!resource)
+	if (!ls || !resource || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS))
 		return -EINVAL;
 	if (ls->backend->release_one)
 		return ls->backend->release_one(ls, resource, flags);

@@ -15,6 +15,16 @@
 #define LSI_RECORD_MAX	 (16u << 20) /* a record larger than this is garbage */
 #define LSI_CONTENT_MAX	 4096	     /* PATH_MAX: a lock file larger than this is corrupt */
 
+/* Argument checks at the top of a public call: a flag it does not accept is
+ * the caller's mistake (-EINVAL), never silently ignored; a timeout is -1
+ * (for ever) or a number of milliseconds. */
+#define LSI_FLAGS_OK(flags, accepted) (((flags) & ~(unsigned)(accepted)) == 0)
+#define LSI_TIMEOUT_OK(ms)	      ((ms) >= -1)
+/* The flags of the calls that name a resource. */
+#define LSI_NAME_FLAGS (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME | LOCKSPACE_LOOKUP)
+/* The acquire calls take LOCKSPACE_LOOKUP and ignore it (lsi_resolve()). */
+#define LSI_ACQUIRE_FLAGS (LOCKSPACE_SHARED | LOCKSPACE_WAIT | LSI_NAME_FLAGS)
+
 struct lockspace {
 	int dirfd;     /* the lockspace directory, -1 in direct mode */
 	char *dir;     /* its canonical path, NULL in direct mode */

@@ -22,6 +22,8 @@ const char *lockspace_version(void)
 
 int lockspace_default_dir(char **out)
 {
+	if (!out)
+		return -EINVAL;
 	const char *env = getenv("VIRLOCK_LOCKSPACE");
 	int n;
 	*out = NULL;
@@ -167,7 +169,7 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (dir && !*dir)
+	if ((dir && !*dir) || !LSI_FLAGS_OK(flags, LOCKSPACE_OPEN_NOCREATE | LOCKSPACE_OPEN_PARENTS))
 		return -EINVAL;
 	if (dir && strlen(dir) >= PATH_MAX)
 		return -ENAMETOOLONG;
@@ -316,7 +318,7 @@ int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsig
 int lockspace_init_notify(const char *dir, const char *backend, unsigned host_id, unsigned flags,
 			  lockspace_join_fn fn, void *arg)
 {
-	if (!dir)
+	if (!dir || !LSI_FLAGS_OK(flags, LOCKSPACE_OPEN_NOCREATE | LOCKSPACE_OPEN_PARENTS))
 		return -EINVAL;
 	const struct lsi_backend *want = backend_by_name(backend);
 	if (!want) {

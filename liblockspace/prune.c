@@ -215,7 +215,7 @@ static int prune_records(struct prune *p)
 
 int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_file_fn fn, void *arg)
 {
-	if (!ls)
+	if (!ls || !LSI_FLAGS_OK(flags, LOCKSPACE_DRY_RUN))
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;

@@ -173,44 +173,6 @@ int lockspace_holders_path(struct lockspace *ls, char **path)
 	return 0;
 }
 
-int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
-{
-	if (!ls || (owner && !lsi_label_valid(owner)) || child < 0)
-		return -EINVAL;
-	if (ls->dirfd < 0)
-		return -EOPNOTSUPP;
-	char *copy = owner ? strdup(owner) : NULL;
-	if (owner && !copy)
-		return -ENOMEM;
-	pthread_mutex_lock(&ls->record_lock);
-	/* The label first: a label another live process claims is not ours to record. */
-	int err = lsi_label_set(ls, owner, 0, NULL);
-	if (err < 0) {
-		pthread_mutex_unlock(&ls->record_lock);
-		free(copy);
-		return err;
-	}
-	free(ls->owner);
-	ls->owner = copy;
-	ls->child = child;
-	ls->auto_record = 0;
-	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
-	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&ls->record_lock);
-	return lsi_record_sync(ls);
-}
-
-void lsi_record_start(struct lockspace *ls)
-{
-	pthread_mutex_lock(&ls->record_lock);
-	if (!ls->recording) {
-		ls->auto_record = 1;
-		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
-		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&ls->record_lock);
-}
-
 /* The record's text is built outside the file and written at once. It has a
  * line per lock: a holder of thousands would leave a hole of that size in
  * its heap for hours, so it lives in its own mapping, gone when written. */
@@ -347,6 +309,113 @@ static int record_kept_here(const struct lockspace *ls)
 	       __atomic_load_n(&ls->record_pid, __ATOMIC_ACQUIRE) == getpid();
 }
 
+/*
+ * The handles that keep this process's record, at most one per lockspace:
+ * a second one would rewrite the same <pid> file with only its own locks,
+ * and the first one's would show as held without a record. Guarded by
+ * records_mutex; a forked child's copy names its parent's handles, whose
+ * record_pid is not the child's.
+ */
+static struct lockspace **recorders;
+static size_t nrecorders, recorders_cap;
+
+static int same_lockspace(const struct lockspace *a, const struct lockspace *b)
+{
+	struct stat sa, sb;
+	return fstat(a->dirfd, &sa) == 0 && fstat(b->dirfd, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Another handle of this process that keeps a record of @ls's lockspace? */
+static int recorder_other(const struct lockspace *ls)
+{
+	pid_t self = getpid();
+	for (size_t i = 0; i < nrecorders; i++) {
+		const struct lockspace *o = recorders[i];
+		if (o != ls && __atomic_load_n(&o->recording, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&o->record_pid, __ATOMIC_ACQUIRE) == self && same_lockspace(o, ls))
+			return 1;
+	}
+	return 0;
+}
+
+static int recorder_add(struct lockspace *ls)
+{
+	for (size_t i = 0; i < nrecorders; i++)
+		if (recorders[i] == ls)
+			return 0;
+	if (nrecorders == recorders_cap) {
+		size_t cap = recorders_cap ? recorders_cap * 2 : 4;
+		struct lockspace **v = realloc(recorders, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		recorders = v;
+		recorders_cap = cap;
+	}
+	recorders[nrecorders++] = ls;
+	return 0;
+}
+
+static void recorder_remove(const struct lockspace *ls)
+{
+	for (size_t i = 0; i < nrecorders; i++)
+		if (recorders[i] == ls) {
+			recorders[i] = recorders[--nrecorders];
+			break;
+		}
+	if (!nrecorders) {
+		free(recorders);
+		recorders = NULL;
+		recorders_cap = 0;
+	}
+}
+
+int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
+{
+	if (!ls || (owner && !lsi_label_valid(owner)) || child < 0)
+		return -EINVAL;
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	char *copy = owner ? strdup(owner) : NULL;
+	if (owner && !copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&ls->record_lock);
+	/* One record per process, so one handle keeps it. */
+	records_lock();
+	int err = recorder_other(ls) ? -EALREADY : recorder_add(ls);
+	pthread_mutex_unlock(&records_mutex);
+	/* The label first: a label another live process claims is not ours to record. */
+	if (err == 0)
+		err = lsi_label_set(ls, owner, 0, NULL);
+	if (err < 0) {
+		pthread_mutex_unlock(&ls->record_lock);
+		free(copy);
+		return err;
+	}
+	free(ls->owner);
+	ls->owner = copy;
+	ls->child = child;
+	ls->auto_record = 0;
+	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
+	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&ls->record_lock);
+	return lsi_record_sync(ls);
+}
+
+void lsi_record_start(struct lockspace *ls)
+{
+	pthread_mutex_lock(&ls->record_lock);
+	if (!ls->recording) {
+		records_lock();
+		(void)recorder_add(ls); /* only lets set_owner() of another handle know */
+		pthread_mutex_unlock(&records_mutex);
+		ls->auto_record = 1;
+		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
+		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&ls->record_lock);
+}
+
 int lsi_record_sync(struct lockspace *ls)
 {
 	if (!record_kept_here(ls))
@@ -418,6 +487,11 @@ out:
 
 void lsi_record_remove(struct lockspace *ls)
 {
+	if (ls->dirfd >= 0) {
+		records_lock();
+		recorder_remove(ls);
+		pthread_mutex_unlock(&records_mutex);
+	}
 	if (!record_kept_here(ls) || ls->dirfd < 0)
 		return;
 	int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
@@ -655,7 +729,7 @@ int lsi_records_load_sub(const struct lockspace *ls, const char *sub, struct lsi
 	return records_load_fd(dfd, 0, out, n);
 }
 
-int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg)
+int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg)
 {
 	if (!ls || !fn)
 		return -EINVAL;

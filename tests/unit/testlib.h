@@ -786,7 +786,7 @@ static TU_UNUSED const struct tu_holder *tu_stale_of(const struct tu_info *e, pi
 static TU_UNUSED int tu_name(const char *res, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1])
 {
 	memset(out, 0, LOCKSPACE_NAME_LEN + 1);
-	return lockspace_name(NULL, res, flags, out);
+	return lockspace_name(res, flags, out);
 }
 
 /* The lock file of res in dir into buf (PATH_MAX); "" when res has no name. */
