@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acquire_wait.h"
 #include "control.h"
 #include "holder_core.h"
 
@@ -174,6 +175,7 @@ static int hc_try(struct holder *h, char **args, size_t *n, unsigned flags, char
 		int err = *n ? lockspace_acquire_many(h->ls, (const char *const *)args, *n, flags, 0, &failed)
 			     : 0;
 		if (err == 0) {
+			acquire_trim(*n);
 			if (skipped && *n)
 				hc_left_out(text, len, first_skipped, skipped, who, *n);
 			h->nheld += *n;

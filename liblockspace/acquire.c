@@ -2,7 +2,6 @@
 /* acquire.c: acquire and release resources, all-or-nothing, through the table. */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -266,10 +265,6 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 	for (i = 0; i < n; i++)
 		free(t[i].content);
 	free(t);
-	/* A holder of thousands of locks keeps its table for hours: hand the
-	 * pages of the paths just freed back, not only the table's. */
-	if (n >= 1024)
-		malloc_trim(0);
 	return err;
 }
 

@@ -24,12 +24,10 @@ int lockspace_default_dir(char **out)
 {
 	if (!out)
 		return -EINVAL;
-	const char *env = getenv("VIRLOCK_LOCKSPACE");
+	const char *env;
 	int n;
 	*out = NULL;
-	if (env && *env)
-		n = asprintf(out, "%s", env);
-	else if (geteuid() == 0)
+	if (geteuid() == 0)
 		n = asprintf(out, "/var/lib/virlock/lockspace");
 	else if ((env = getenv("XDG_RUNTIME_DIR")) && *env == '/')
 		n = asprintf(out, "%s/virlock", env);

@@ -107,9 +107,10 @@ LOCKSPACE_API const char *lockspace_version(void);
 LOCKSPACE_API const char *lockspace_strerror(int code);
 
 /**
- * Compute the default lockspace directory: $VIRLOCK_LOCKSPACE if set and not
- * empty, else /var/lib/virlock/lockspace for root, else
- * $XDG_RUNTIME_DIR/virlock, else /tmp/virlock-$UID.
+ * Compute the default lockspace directory: /var/lib/virlock/lockspace for
+ * root, else $XDG_RUNTIME_DIR/virlock, else /tmp/virlock-$UID. (A program may
+ * let its users choose another, as virlock does with $VIRLOCK_LOCKSPACE; the
+ * library reads no such variable.)
  * On success *out is a malloc'd string the caller frees. -ENOMEM on failure,
  * -EINVAL if @out is NULL.
  */
