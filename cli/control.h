@@ -93,6 +93,16 @@ void control_unlisten(const char *holders, int fd);
  * the caller then owns it, and ends it with control_answer().
  */
 int control_serve(int listenfd, control_handler_fn fn, void *arg);
+/* The same, giving the client @read_timeout_ms (not CONTROL_READ_TIMEOUT_MS)
+ * to send its request, and the holder as long to send the answer. */
+int control_serve_within(int listenfd, int read_timeout_ms, control_handler_fn fn, void *arg);
+/*
+ * The line reader of both ends: read one line of at most @max bytes (newline
+ * included) from the non-blocking @fd within @timeout_ms into a malloc'd
+ * *out, NUL-terminated without its newline. 0, -ETIMEDOUT, -E2BIG, -EPROTO
+ * (end of stream, or a NUL byte before the newline), -ENOMEM or -errno.
+ */
+int control_read_line(int fd, size_t max, int timeout_ms, char **out);
 /* Answer a deferred request on @fd (without blocking for long) and close it. */
 void control_answer(int fd, int code, const char *text);
 /*

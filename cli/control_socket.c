@@ -200,12 +200,22 @@ static int cs_peer_gone(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+int control_read_line(int fd, size_t max, int timeout_ms, char **out)
+{
+	return cs_read_line(fd, max, cs_now_ms() + timeout_ms, out);
+}
+
 int control_serve(int listenfd, control_handler_fn fn, void *arg)
+{
+	return control_serve_within(listenfd, CONTROL_READ_TIMEOUT_MS, fn, arg);
+}
+
+int control_serve_within(int listenfd, int read_timeout_ms, control_handler_fn fn, void *arg)
 {
 	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	long long deadline = cs_now_ms() + CONTROL_READ_TIMEOUT_MS;
+	long long deadline = cs_now_ms() + read_timeout_ms;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
@@ -233,11 +243,11 @@ int control_serve(int listenfd, control_handler_fn fn, void *arg)
 			/* Tell the client we took its request: if we end before the
 			 * answer, it knows not to start anew elsewhere. */
 			cs_send_all(fd, CONTROL_TAKEN "\n", strlen(CONTROL_TAKEN) + 1,
-				    cs_now_ms() + CONTROL_READ_TIMEOUT_MS);
+				    cs_now_ms() + read_timeout_ms);
 			free(line);
 			return fd;
 		}
-		cs_answer(fd, code, text, cs_now_ms() + CONTROL_READ_TIMEOUT_MS);
+		cs_answer(fd, code, text, cs_now_ms() + read_timeout_ms);
 	}
 	free(line);
 	close(fd);
