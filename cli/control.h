@@ -79,7 +79,7 @@ int control_parse_answer(const char *line, int *code, char *text, size_t len);
 /* control_socket.c: the transport. */
 
 /*
- * Bind and listen on <holders>/<getpid()>.sock, @holders being the
+ * Bind and listen on <holders>/<getpid()>.sock (LOCKSPACE_CONTROL_SUFFIX), @holders being the
  * lockspace's records directory for this host (lockspace_holders_path()),
  * replacing a stale file of that name; works for any length of @holders.
  * Returns 0 with *fd (non-blocking, close-on-exec) or a negative errno.

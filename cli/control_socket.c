@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lockspace.h>
+
 #include "control.h"
 
 static long long cs_now_ms(void)
@@ -58,9 +60,11 @@ static void cs_address(const char *holders, int dfd, pid_t pid, struct sockaddr_
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%d.sock", holders, (int)pid);
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%d" LOCKSPACE_CONTROL_SUFFIX, holders,
+			 (int)pid);
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
-		snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%d.sock", dfd, (int)pid);
+		snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%d" LOCKSPACE_CONTROL_SUFFIX,
+			 dfd, (int)pid);
 }
 
 int control_listen(const char *holders, int *fd)
@@ -70,7 +74,7 @@ int control_listen(const char *holders, int *fd)
 	if (dfd < 0)
 		return dfd;
 	char name[32];
-	snprintf(name, sizeof(name), "%d.sock", (int)getpid());
+	snprintf(name, sizeof(name), "%d" LOCKSPACE_CONTROL_SUFFIX, (int)getpid());
 	/* Our pid is ours now: a file of that name is a dead holder's. */
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
 		int err = -errno;
@@ -106,7 +110,7 @@ void control_unlisten(const char *holders, int fd)
 	if (dfd < 0)
 		return;
 	char name[32];
-	snprintf(name, sizeof(name), "%d.sock", (int)getpid());
+	snprintf(name, sizeof(name), "%d" LOCKSPACE_CONTROL_SUFFIX, (int)getpid());
 	unlinkat(dfd, name, 0);
 	close(dfd);
 }

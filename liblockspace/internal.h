@@ -167,6 +167,21 @@ struct lsi_record {
 
 /* Parse a record; returns 0 or -EBADMSG. @out must be freed with lsi_record_free. */
 int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out);
+/* Open the record file @file of the records directory @dfd: a descriptor or -errno. */
+int lsi_record_open(int dfd, const char *file);
+/* Read (bounded: a regular file of at most LSI_RECORD_MAX bytes) and parse
+ * the record open on @fd: 0, -EBADMSG or -ENOMEM. */
+int lsi_record_read(int fd, struct lsi_record *r);
+/* What a file of a records directory is, by its name; the one place that
+ * names them. The pid it belongs to goes to *@pid (not for labels). */
+enum lsi_holders_file {
+	LSI_HF_OTHER,  /* not ours: left alone */
+	LSI_HF_RECORD, /* <pid>: a holder record (records.c) */
+	LSI_HF_TEMP,   /* .<pid>.tmp: a record being written (also <pid>.tmp, .<pid>, .<pid>.sock) */
+	LSI_HF_SOCKET, /* <pid>.sock: its control socket (LOCKSPACE_CONTROL_SUFFIX) */
+	LSI_HF_LABEL,  /* owner.<md5 of the label>: a label file (label.c) */
+};
+enum lsi_holders_file lsi_holders_file(const char *name, pid_t *pid);
 void lsi_record_free(struct lsi_record *r);
 /* Load every record under .holders (liveness filled in). */
 int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n);

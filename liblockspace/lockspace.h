@@ -631,11 +631,19 @@ typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg
 LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 
 /**
- * The directory where this host's holders keep their records and control
- * sockets (<pid> and <pid>.sock): <dir>/.holders, or in a sanlock lockspace
- * <dir>/.holders/h<host id>, since hosts that share the directory must not
- * share pids. *@path is malloc'd. Returns 0, -EOPNOTSUPP in direct mode,
- * -ENOTCONN if this host has not joined the sanlock lockspace, or -errno.
+ * The control socket of holder <pid> is <records directory>/<pid> followed by
+ * this suffix. The program that serves it (virlock's holders) binds it and
+ * removes it when it stops; lockspace_prune() removes it with the record of
+ * a process that is gone. The library reads and writes nothing through it.
+ */
+#define LOCKSPACE_CONTROL_SUFFIX ".sock"
+
+/**
+ * The directory where this host's holders keep their records, label files
+ * and control sockets (<pid>, owner.<md5 of the label> and <pid>.sock):
+ * <dir>/.holders, or in a sanlock lockspace <dir>/.holders/h<host id>, since
+ * hosts that share the directory must not share pids. *@path is malloc'd. Returns 0, -EOPNOTSUPP in direct
+ * mode, -ENOTCONN if this host has not joined the sanlock lockspace, or -errno.
  */
 LOCKSPACE_API int lockspace_holders_path(struct lockspace *ls, char **path);
 

@@ -616,33 +616,66 @@ int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out)
 	return err;
 }
 
-/* Read one record file (bounded), parse it and (with @judge) check it
- * still describes a live process. */
-static int load_one(int dfd, const char *file, int judge, struct lsi_record *r)
+int lsi_record_open(int dfd, const char *file)
 {
 	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
+	return fd < 0 ? -errno : fd;
+}
+
+int lsi_record_read(int fd, struct lsi_record *r)
+{
 	struct stat st;
-	int err = 0;
-	char *buf = NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LSI_RECORD_MAX || st.st_size == 0) {
-		err = -EBADMSG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size);
-	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	if (n != st.st_size) {
-		err = buf ? -EBADMSG : -ENOMEM;
-		goto out;
-	}
-	err = lsi_record_parse(buf, (size_t)n, r);
-	if (err == 0 && (pid_t)strtol(file, NULL, 10) != r->pid) {
+	memset(r, 0, sizeof(*r));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LSI_RECORD_MAX || st.st_size == 0)
+		return -EBADMSG;
+	char *buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = read(fd, buf, (size_t)st.st_size);
+	int err = n == st.st_size ? lsi_record_parse(buf, (size_t)n, r) : -EBADMSG;
+	free(buf);
+	if (err == 0)
+		r->mtime = st.st_mtime;
+	return err;
+}
+
+enum lsi_holders_file lsi_holders_file(const char *name, pid_t *pid)
+{
+	size_t plen = strlen(LSI_LABEL_PREFIX);
+	if (strncmp(name, LSI_LABEL_PREFIX, plen) == 0)
+		return lockspace_valid_name(name + plen) ? LSI_HF_LABEL : LSI_HF_OTHER;
+	const char *n = name + (name[0] == '.');
+	size_t len = strspn(n, "0123456789");
+	if (len == 0 || len > 10)
+		return LSI_HF_OTHER;
+	long v = strtol(n, NULL, 10);
+	if (v <= 0 || v > 0x7fffffff)
+		return LSI_HF_OTHER;
+	*pid = (pid_t)v;
+	const char *rest = n + len;
+	int known = !*rest || strcmp(rest, ".tmp") == 0 || strcmp(rest, LOCKSPACE_CONTROL_SUFFIX) == 0;
+	if (!known)
+		return LSI_HF_OTHER;
+	if (n != name) /* .<pid>.tmp, and any other dotted companion of a pid */
+		return LSI_HF_TEMP;
+	if (!*rest)
+		return LSI_HF_RECORD;
+	return strcmp(rest, ".tmp") == 0 ? LSI_HF_TEMP : LSI_HF_SOCKET;
+}
+
+/* Read one record file (bounded), parse it and (with @judge) check it
+ * still describes a live process. */
+static int load_one(int dfd, const char *file, pid_t pid, int judge, struct lsi_record *r)
+{
+	int fd = lsi_record_open(dfd, file);
+	if (fd < 0)
+		return fd;
+	int err = lsi_record_read(fd, r);
+	close(fd);
+	if (err == 0 && pid != r->pid) {
 		lsi_record_free(r);
 		err = -EBADMSG;
 	}
-	if (err == 0)
-		r->mtime = st.st_mtime;
 	if (err == 0 && judge) {
 		enum lsi_pid_state ps = r->start ? lsi_pid_judge(r->pid, r->start) : LSI_PID_GONE;
 		r->live = ps == LSI_PID_LIVE;
@@ -650,20 +683,7 @@ static int load_one(int dfd, const char *file, int judge, struct lsi_record *r)
 		if (r->live)
 			r->command = lsi_proc_comm(r->pid);
 	}
-out:
-	free(buf);
-	close(fd);
 	return err;
-}
-
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
 }
 
 /* Load the records of the directory @dfd (which this closes). */
@@ -679,10 +699,11 @@ static int records_load_fd(int dfd, int judge, struct lsi_record **out, size_t *
 	int err = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && !err) {
-		if (!all_digits(de->d_name))
+		pid_t pid;
+		if (lsi_holders_file(de->d_name, &pid) != LSI_HF_RECORD)
 			continue;
 		struct lsi_record r;
-		if (load_one(dirfd(d), de->d_name, judge, &r) < 0)
+		if (load_one(dirfd(d), de->d_name, pid, judge, &r) < 0)
 			continue; /* garbage records are prune's business, not list's */
 		struct lsi_record *nv = realloc(v, (cnt + 1) * sizeof(*nv));
 		if (!nv) {
