@@ -140,7 +140,7 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	if (!err)
 		err = lockspace_holders_path(ls, &holders);
 	if (!err)
-		err = control_call(holders, pid, request, &code, text, sizeof(text));
+		err = control_call(ls, pid, request, &code, text, sizeof(text));
 	char holders_dir[4096];
 	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
 	free(holders);

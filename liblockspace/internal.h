@@ -42,6 +42,8 @@ struct lockspace {
 	pid_t label_pid;		   /* the process that claimed it (a forked child holds nothing) */
 	const struct lsi_backend *backend; /* never NULL; fcntl unless the directory says */
 	char *backend_config;		   /* what a non-fcntl backend keeps (its lockspace name) */
+	int control_fd;			   /* lockspace_control_listen()'s socket, if control_pid */
+	pid_t control_pid;		   /* the process that made it; 0 for none */
 };
 
 /* ---- name.c ---- */
@@ -139,6 +141,11 @@ int lsi_lockfile_read(int fd, const char *name, char **path);
  * a lockspace of another backend since it was opened, 0 if not, or -errno
  * if its .backend cannot be read to tell (-EMFILE, -EACCES). */
 int lsi_backend_changed(const struct lockspace *ls);
+
+/* ---- endpoint.c: a holder's control socket ---- */
+/* Close the handle's control socket and, in the process that made it,
+ * remove its file (lockspace_close(), once locks and label are let go). */
+void lsi_control_drop(struct lockspace *ls);
 
 /* ---- records.c: holder records ---- */
 /* Does the directory @st (.holders, or a host's directory in it) fit @ls? */

@@ -244,6 +244,7 @@ void lockspace_close(struct lockspace *ls)
 	lockspace_release_all(ls);
 	if (ls->label && ls->label_pid == getpid())
 		lsi_label_drop(ls); /* after the locks: a new claimer of the label finds them free */
+	lsi_control_drop(ls);	    /* last: a client that finds no socket finds all of it free */
 	free(ls->label_owner);
 	if (ls->backend && ls->backend->close)
 		ls->backend->close(ls);

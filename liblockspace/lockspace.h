@@ -631,12 +631,44 @@ typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg
 LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 
 /**
- * The control socket of holder <pid> is <records directory>/<pid> followed by
- * this suffix. The program that serves it (virlock's holders) binds it and
- * removes it when it stops; lockspace_prune() removes it with the record of
- * a process that is gone. The library reads and writes nothing through it.
+ * Control sockets. A holder process that others may ask to do things (to
+ * release locks, say) listens on a stream socket in this host's records
+ * directory: <records directory>/<pid> followed by this suffix. The library
+ * makes it, connects to it, and removes it (lockspace_close() of the handle
+ * that made it, or lockspace_prune() with the record of a process that is
+ * gone); what is said over it is the program's own protocol.
  */
 #define LOCKSPACE_CONTROL_SUFFIX ".sock"
+
+/**
+ * Listen on this process's control socket in @ls's records directory
+ * (made if missing, as for a record), replacing a file that a dead process
+ * left under this pid. The socket file is closed to other users (mode
+ * 0600 through the umask). *@fd gets a non-blocking, close-on-exec
+ * listening descriptor to poll and accept(2) on; the handle owns it: never
+ * close it. lockspace_close() closes it and removes the file, after it has
+ * released the locks and the label, so that a client that finds no socket
+ * finds them free. A second call returns the same descriptor. After fork()
+ * the child's handle has none (the file is its parent's).
+ * Returns 0, -EINVAL, -EOPNOTSUPP (direct mode), -ENOTCONN (a sanlock host
+ * that has not joined), -EPERM (a records directory that does not fit the
+ * lockspace), or another negative errno.
+ */
+LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
+
+/**
+ * Connect to the control socket of holder @pid in @ls's records directory.
+ * Pass only a pid the kernel confirms as a holder (F_GETLK on a lock or label
+ * file, or a live record): the socket file may have been planted, so the
+ * peer must be that very pid (SO_PEERCRED), and run as the caller's user or
+ * root (root reaches every user's holders). Blocks only while the holder's
+ * backlog is full, up to @timeout_ms (-1 for ever).
+ * Returns a non-blocking, close-on-exec descriptor that the caller closes,
+ * or -ENOENT or -ECONNREFUSED (no one listens there), -EACCES, -ETIMEDOUT,
+ * -ESRCH (the socket is not @pid's, or @pid runs as another user),
+ * -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or another negative errno.
+ */
+LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
 
 /**
  * The directory where this host's holders keep their records, label files

@@ -169,6 +169,43 @@ static void test_second_recorder(void)
 	unlink(lnk);
 }
 
+/* The control socket: made, reached and removed by the library. */
+static void test_control_socket(void)
+{
+	struct lockspace *ls, *direct;
+	int fd = -1, again = -1;
+	char sock[PATH_MAX], name[32];
+	if (lockspace_open(dir, 0, &ls) < 0 || lockspace_open(NULL, 0, &direct) < 0) {
+		ok(0, "handles for the control socket");
+		return;
+	}
+	is_int(lockspace_control_listen(NULL, &fd), -EINVAL, "control_listen(NULL): -EINVAL");
+	is_int(lockspace_control_listen(ls, NULL), -EINVAL, "control_listen() without fd: -EINVAL");
+	is_int(lockspace_control_listen(direct, &fd), -EOPNOTSUPP,
+	       "control_listen() in direct mode: -EOPNOTSUPP");
+	is_int(lockspace_control_connect(ls, getpid(), -2), -EINVAL,
+	       "control_connect() with timeout -2: -EINVAL");
+	is_int(lockspace_control_connect(ls, 0, 0), -EINVAL, "control_connect() to pid 0: -EINVAL");
+	is_int(lockspace_control_connect(direct, getpid(), 0), -EOPNOTSUPP,
+	       "control_connect() in direct mode: -EOPNOTSUPP");
+	is_int(lockspace_control_connect(ls, getpid(), 0), -ENOENT, "nobody listens yet: -ENOENT");
+	is_int(lockspace_control_listen(ls, &fd), 0, "control_listen()");
+	is_int(lockspace_control_listen(ls, &again), 0, "control_listen() again");
+	ok(fd >= 0 && again == fd, "gives the same descriptor");
+	snprintf(name, sizeof(name), ".holders/%d" LOCKSPACE_CONTROL_SUFFIX, (int)getpid());
+	tu_join(sock, dir, name);
+	struct stat st;
+	ok(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 077) == 0,
+	   "the socket file is <records>/<pid>.sock, closed to others");
+	int c = lockspace_control_connect(ls, getpid(), 1000);
+	ok(c >= 0, "control_connect() to this process's socket");
+	if (c >= 0)
+		close(c);
+	lockspace_close(direct);
+	lockspace_close(ls);
+	ok(lstat(sock, &st) < 0 && errno == ENOENT, "lockspace_close() removes the socket file");
+}
+
 int main(void)
 {
 	tu_init();
@@ -194,6 +231,7 @@ int main(void)
 	test_label_checks(ls);
 	lockspace_close(ls);
 	test_second_recorder();
+	test_control_socket();
 	tu_rmrf(scratch);
 	return tap_done();
 }
