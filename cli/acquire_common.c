@@ -77,7 +77,7 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	if (err == -ETIMEDOUT && o->wait_given > 0)
 		vl_error("%s: still busy after %g %s%s", res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
 			 vl_advice(err));
-	else if (err == -EBADMSG && lockspace_name(NULL, res, o->flags & LOCKSPACE_LITERAL, name) == 0)
+	else if (err == -EBADMSG && lockspace_name(res, o->flags & LOCKSPACE_LITERAL, name) == 0)
 		/* Name the file: in a lockspace shared by hosts, each host says the same. */
 		vl_error("%s: corrupt lock file or record: its lock file %s is not one this lockspace "
 			 "can use; check it with 'virlock inspect %s' and remove it if no one holds it",

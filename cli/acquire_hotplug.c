@@ -81,8 +81,8 @@ struct ah_req {
  * when the label is no longer @pid's. One deadline: the time spent trying
  * is taken off the wait the holder is asked for.
  */
-static int ah_call(struct lockspace *ls, const char *owner, const char *holders, pid_t pid,
-		   const struct ah_req *r, int *code, char *text, size_t len)
+static int ah_call(struct lockspace *ls, const char *owner, pid_t pid, const struct ah_req *r, int *code,
+		   char *text, size_t len)
 {
 	int patience = r->wait_ms < 0 || r->wait_ms > CONTROL_TIMEOUT_MS ? r->wait_ms : CONTROL_TIMEOUT_MS;
 	long long start = ah_now_ms();
@@ -93,8 +93,8 @@ static int ah_call(struct lockspace *ls, const char *owner, const char *holders,
 		int err = control_format_acquire_wait(r->flags, left, r->resources, r->n, &request);
 		if (err)
 			return err;
-		err = control_call_timeout(holders, pid, request, left < 0 ? -1 : left + CONTROL_TIMEOUT_MS,
-					   code, text, len);
+		err = control_call_timeout(ls, pid, request, left < 0 ? -1 : left + CONTROL_TIMEOUT_MS, code,
+					   text, len);
 		free(request);
 		if ((err != -ENOENT && err != -ECONNREFUSED) || !ah_owns(ls, owner, pid) ||
 		    (patience >= 0 && ah_now_ms() - start >= patience))
@@ -180,7 +180,7 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	err = lockspace_holders_path(ls, &holders);
 	struct ah_req r = {o->flags, (const char *const *)resources, o->n, wait_ms};
 	if (!err)
-		err = ah_call(ls, o->owner, holders, pid, &r, &code, text, sizeof(text));
+		err = ah_call(ls, o->owner, pid, &r, &code, text, sizeof(text));
 	size_t bad = o->n;
 	if (err && (err == -ENOENT || err == -ECONNREFUSED || err == -ECONNRESET || err == -EPROTO) &&
 	    !ah_owns(ls, o->owner, pid)) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* acquire_wait.c: a blocking acquire bounded by a timer and broken by signals. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
@@ -121,6 +122,12 @@ static int aw_locks_step(void *arg, int wait)
 				      a->failed);
 }
 
+void acquire_trim(size_t n)
+{
+	if (n >= 1024)
+		malloc_trim(0);
+}
+
 int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, double wait,
 		 size_t *failed, int *signo)
 {
@@ -130,6 +137,8 @@ int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, u
 		lockspace_release_all(ls);
 		err = -EINTR;
 	}
+	if (err == 0)
+		acquire_trim(n);
 	return err;
 }
 

@@ -27,4 +27,11 @@ int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, u
  */
 int acquire_wait_owner(struct lockspace *ls, const char *owner, double *wait, int *signo);
 
+/*
+ * After taking @n locks: a holder of thousands keeps them for hours, so the
+ * pages that resolving their paths used go back to the system
+ * (malloc_trim(3)), not only the table's. Nothing for a few.
+ */
+void acquire_trim(size_t n);
+
 #endif

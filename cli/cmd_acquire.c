@@ -205,7 +205,7 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 			status = acquire_hotplug(ls, pid, o);
 			struct ca_count count = {pid, 0};
 			if (status == 0 && ctx->verbose &&
-			    lockspace_holders(ls, ca_count_record, &count) == 1)
+			    lockspace_records(ls, ca_count_record, &count) == 1)
 				vl_verbose(ctx, "%zu lock%s now held by holder %d (owner %s)", count.n,
 					   count.n == 1 ? "" : "s", (int)pid, o->owner);
 			lockspace_close(ls);

@@ -146,7 +146,7 @@ static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_
 	}
 	*name = ctx->lockspace;
 	if (!*name) {
-		int err = lockspace_default_dir(dir);
+		int err = vl_default_dir(dir);
 		if (err < 0) {
 			vl_error("%s: default lockspace: %s", cmd, lockspace_strerror(err));
 			return virlock_exit_code(err);

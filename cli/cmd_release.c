@@ -140,7 +140,7 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	if (!err)
 		err = lockspace_holders_path(ls, &holders);
 	if (!err)
-		err = control_call(holders, pid, request, &code, text, sizeof(text));
+		err = control_call(ls, pid, request, &code, text, sizeof(text));
 	char holders_dir[4096];
 	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
 	free(holders);
@@ -204,10 +204,10 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 /* The lock name of @res: a path, a literal string, or a name whose file is gone. */
 static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 1])
 {
-	int err = lockspace_name(NULL, res, literal ? LOCKSPACE_LITERAL : 0, name);
+	int err = lockspace_name(res, literal ? LOCKSPACE_LITERAL : 0, name);
 	if (err == -ENOENT && !literal) /* a name, or a path its holder knew before it was deleted */
-		err = lockspace_name(NULL, res,
-				     lockspace_valid_name(res) ? LOCKSPACE_BYNAME : LOCKSPACE_LOOKUP, name);
+		err = lockspace_name(res, lockspace_valid_name(res) ? LOCKSPACE_BYNAME : LOCKSPACE_LOOKUP,
+				     name);
 	return err;
 }
 
@@ -281,12 +281,12 @@ static int cr_pid(struct lockspace *ls, pid_t pid)
 {
 	char what[64];
 	pid_t holder = pid;
-	lockspace_holders(ls, cr_supervisor_of, &holder);
+	lockspace_records(ls, cr_supervisor_of, &holder);
 	snprintf(what, sizeof(what), "pid %d", (int)pid);
 	int err = lockspace_foreach(ls, 0, cr_kernel_holder, &holder);
 	if (err == 0) {
 		struct cr_label l = {holder, ls};
-		err = lockspace_holders(ls, cr_label_owner, &l);
+		err = lockspace_records(ls, cr_label_owner, &l);
 	}
 	if (err < 0) {
 		vl_error("%s: %s: %s%s", what, lockspace_dir(ls), lockspace_strerror(err), vl_advice(err));
@@ -320,9 +320,9 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 		if (err == 0)
 			err = cr_add(&p, holder);
 		else if (err == -ENOENT)
-			err = lockspace_holders(ls, cr_collect_record, &p);
+			err = lockspace_records(ls, cr_collect_record, &p);
 	} else {
-		err = lockspace_holders(ls, cr_collect_record, &p);
+		err = lockspace_records(ls, cr_collect_record, &p);
 	}
 	if (err < 0) {
 		vl_error("%s: holder records: %s%s", lockspace_dir(ls), lockspace_strerror(err),

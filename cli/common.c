@@ -110,6 +110,18 @@ int virlock_exit_code(int err)
 /* How to join the lockspace the command opened, as vl_check_joined() says it. */
 static char join_advice[PATH_MAX + 64];
 
+/* The default lockspace: $VIRLOCK_LOCKSPACE (the command's choice, not the
+ * library's), else the library's default. */
+int vl_default_dir(char **out)
+{
+	const char *env = getenv("VIRLOCK_LOCKSPACE");
+	if (env && *env) {
+		*out = strdup(env);
+		return *out ? 0 : -ENOMEM;
+	}
+	return lockspace_default_dir(out);
+}
+
 void vl_join_advice(const char *dir)
 {
 	snprintf(join_advice, sizeof(join_advice),
@@ -307,7 +319,7 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 	if (ctx->direct)
 		return virlock_exit_code(lockspace_open(NULL, 0, ls));
 	if (!ctx->lockspace) {
-		err = lockspace_default_dir(&dir);
+		err = vl_default_dir(&dir);
 		if (err < 0) {
 			vl_error("default lockspace: %s", lockspace_strerror(err));
 			return virlock_exit_code(err);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <lockspace.h>
+
 /*
  * Protocol: one request line, one answer line, one connection each.
  *
@@ -76,42 +78,41 @@ void control_format_answer(int code, const char *text, char *buf, size_t len);
 /* Parse an answer line: *code gets 0 or the holder's negative errno, @text its text. 0 or -EPROTO. */
 int control_parse_answer(const char *line, int *code, char *text, size_t len);
 
-/* control_socket.c: the transport. */
-
-/*
- * Bind and listen on <holders>/<getpid()>.sock, @holders being the
- * lockspace's records directory for this host (lockspace_holders_path()),
- * replacing a stale file of that name; works for any length of @holders.
- * Returns 0 with *fd (non-blocking, close-on-exec) or a negative errno.
- */
-int control_listen(const char *holders, int *fd);
-/* Close @fd and remove this process's socket file. Accepts fd < 0. */
-void control_unlisten(const char *holders, int fd);
+/* control_socket.c: the transport, over the sockets lockspace_control_listen()
+ * and lockspace_control_connect() give. */
 /*
  * Accept and serve one connection on @listenfd with @fn, if one is pending.
  * Returns -1, or the connection's descriptor when @fn answered CONTROL_DEFER:
  * the caller then owns it, and ends it with control_answer().
  */
 int control_serve(int listenfd, control_handler_fn fn, void *arg);
+/* The same, giving the client @read_timeout_ms (not CONTROL_READ_TIMEOUT_MS)
+ * to send its request, and the holder as long to send the answer. */
+int control_serve_within(int listenfd, int read_timeout_ms, control_handler_fn fn, void *arg);
+/*
+ * The line reader of both ends: read one line of at most @max bytes (newline
+ * included) from the non-blocking @fd within @timeout_ms into a malloc'd
+ * *out, NUL-terminated without its newline. 0, -ETIMEDOUT, -E2BIG, -EPROTO
+ * (end of stream, or a NUL byte before the newline), -ENOMEM or -errno.
+ */
+int control_read_line(int fd, size_t max, int timeout_ms, char **out);
 /* Answer a deferred request on @fd (without blocking for long) and close it. */
 void control_answer(int fd, int code, const char *text);
 /*
- * Send @request to the holder @pid whose socket is in @holders and wait up to
+ * Send @request to the holder @pid of @ls (lockspace_control_connect(),
+ * waiting CONTROL_TIMEOUT_MS at most for a full backlog) and wait up to
  * CONTROL_TIMEOUT_MS for its answer. Returns 0 with *code and @text set from
- * the answer, or a negative errno of the transport: -ENOENT or -ECONNREFUSED
- * (no holder listens), -EACCES, -ETIMEDOUT (no answer), -EPROTO (garbage, or
- * the holder closed the connection without an answer: it ended), -ESRCH (the
- * socket is not @pid's, or @pid runs as a user we may not talk to),
- * -ECONNABORTED (the holder took the request, then closed the connection
- * without an answer: it ended before it was done).
- * The caller passes only a pid the kernel confirms as a holder (F_GETLK on
- * a lock or label file, or a live record: pid and start time): the socket
- * file may have been planted, so the peer must be that very pid
- * (SO_PEERCRED), and its uid ours or root's; root talks to any user's holder.
+ * the answer, or a negative errno of the transport: those of
+ * lockspace_control_connect() (-ENOENT or -ECONNREFUSED: no holder listens;
+ * -ESRCH: the socket is not @pid's, or @pid runs as a user we may not talk
+ * to), -ETIMEDOUT (no answer), -EPROTO (garbage, or the holder closed the
+ * connection without an answer: it ended), -ECONNABORTED (the holder took the
+ * request, then closed the connection without an answer: it ended before it
+ * was done). The caller passes only a pid the kernel confirms as a holder.
  */
-int control_call(const char *holders, pid_t pid, const char *request, int *code, char *text, size_t len);
+int control_call(struct lockspace *ls, pid_t pid, const char *request, int *code, char *text, size_t len);
 /* The same, waiting up to @timeout_ms (-1: for ever) for the answer. */
-int control_call_timeout(const char *holders, pid_t pid, const char *request, int timeout_ms, int *code,
+int control_call_timeout(struct lockspace *ls, pid_t pid, const char *request, int timeout_ms, int *code,
 			 char *text, size_t len);
 
 #endif

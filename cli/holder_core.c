@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acquire_wait.h"
 #include "control.h"
 #include "holder_core.h"
 
@@ -66,7 +67,7 @@ static int hc_listen(struct holder *h)
 		return -ENOMEM;
 	c->sock = c->timer = -1;
 	int ep = -1;
-	int err = control_listen(h->holders, &c->sock);
+	int err = lockspace_control_listen(h->ls, &c->sock);
 	if (!err) {
 		ep = epoll_create1(EPOLL_CLOEXEC);
 		c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -81,8 +82,7 @@ static int hc_listen(struct holder *h)
 			close(ep);
 		if (c->timer >= 0)
 			close(c->timer);
-		control_unlisten(h->holders, c->sock);
-		free(c);
+		free(c); /* the socket is the handle's: lockspace_close() removes it */
 		return err;
 	}
 	h->ctl = c;
@@ -97,8 +97,6 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 	h->owner = owner;
 	/* The record first: it makes the directory where the socket lives. */
 	int err = lockspace_set_owner(h->ls, owner, child);
-	if (!err && !h->holders)
-		err = lockspace_holders_path(h->ls, &h->holders);
 	if (!err && h->listenfd < 0)
 		err = hc_listen(h);
 	return err;
@@ -174,6 +172,7 @@ static int hc_try(struct holder *h, char **args, size_t *n, unsigned flags, char
 		int err = *n ? lockspace_acquire_many(h->ls, (const char *const *)args, *n, flags, 0, &failed)
 			     : 0;
 		if (err == 0) {
+			acquire_trim(*n);
 			if (skipped && *n)
 				hc_left_out(text, len, first_skipped, skipped, who, *n);
 			h->nheld += *n;
@@ -255,19 +254,17 @@ static int hc_acquire(struct holder *h, const struct control_request *req, char 
 
 /*
  * Let go of everything, in the order a newcomer needs: record, locks and
- * label (lockspace_close), then the socket. A connection still in the
- * socket's backlog is reset; its client finds the label free and starts
- * anew.
+ * label, then the socket (lockspace_close() does it in that order). A
+ * connection still in the socket's backlog is reset; its client finds the
+ * label free and starts anew.
  */
 static void hc_let_go(struct holder *h)
 {
 	lockspace_close(h->ls);
 	h->ls = NULL;
 	h->nheld = 0;
-	if (h->ctl && h->ctl->sock >= 0) {
-		control_unlisten(h->holders, h->ctl->sock);
+	if (h->ctl)
 		h->ctl->sock = -1;
-	}
 }
 
 /* A detached holder left with nothing, and no hotplug to wait for besides
@@ -432,6 +429,4 @@ void holder_finish(struct holder *h)
 		h->ctl = NULL;
 		h->listenfd = -1;
 	}
-	free(h->holders);
-	h->holders = NULL;
 }

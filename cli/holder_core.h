@@ -14,7 +14,6 @@ struct hc_ctl;
 struct holder {
 	struct lockspace *ls;
 	const char *dir;      /* lockspace directory, NULL in direct mode */
-	char *holders;	      /* this host's records directory, once published */
 	int listenfd;	      /* what the loop polls for holder_serve() (the control socket and the
 			       * hotplugs that wait, as one epoll set); -1 without a control socket */
 	size_t nheld;	      /* holds taken through @ls and not released */

@@ -81,6 +81,9 @@ const char *vl_advice(int err);
 /* Name @dir in the advice to join a sanlock lockspace (-ENOTCONN), as
  * vl_check_joined() does; the lockspace a command opens is named so. */
 void vl_join_advice(const char *dir);
+/* The default lockspace into *@out (malloc'd): $VIRLOCK_LOCKSPACE, else
+ * lockspace_default_dir(). 0 or -ENOMEM. */
+int vl_default_dir(char **out);
 
 /*
  * Print the error of turning the resource argument @res into a name

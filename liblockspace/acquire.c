@@ -2,7 +2,6 @@
 /* acquire.c: acquire and release resources, all-or-nothing, through the table. */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,7 +201,8 @@ static void release_target(struct lockspace *ls, const struct target *t)
 int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
 			   int timeout_ms, size_t *failed)
 {
-	if (!ls || (!resources && n))
+	if (!ls || (!resources && n) || !LSI_FLAGS_OK(flags, LSI_ACQUIRE_FLAGS) ||
+	    !LSI_TIMEOUT_OK(timeout_ms))
 		return -EINVAL;
 	if (ls->backend->acquire_many)
 		return ls->backend->acquire_many(ls, resources, n, flags, timeout_ms, failed);
@@ -265,10 +265,6 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 	for (i = 0; i < n; i++)
 		free(t[i].content);
 	free(t);
-	/* A holder of thousands of locks keeps its table for hours: hand the
-	 * pages of the paths just freed back, not only the table's. */
-	if (n >= 1024)
-		malloc_trim(0);
 	return err;
 }
 
@@ -309,9 +305,7 @@ static struct lsi_entry *held_entry(struct lockspace *ls, const char *name, cons
 
 int lockspace_release(struct lockspace *ls, const char *resource, unsigned flags)
 {
-	if (!ls)
-		return -EINVAL;
-	if (!resource)
+	if (!ls || !resource || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS))
 		return -EINVAL;
 	if (ls->backend->release_one)
 		return ls->backend->release_one(ls, resource, flags);

@@ -55,6 +55,8 @@ const char *lockspace_strerror(int code)
 		       "another host may take them";
 	case -ESTALE:
 		return "the lockspace became a sanlock lockspace after it was opened; open it again";
+	case -EALREADY:
+		return "another handle of this process keeps its holder record in this lockspace";
 	case -EEXIST:
 		return "a lockspace of another backend, or joined with another host id";
 	default:

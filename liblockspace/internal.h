@@ -15,6 +15,16 @@
 #define LSI_RECORD_MAX	 (16u << 20) /* a record larger than this is garbage */
 #define LSI_CONTENT_MAX	 4096	     /* PATH_MAX: a lock file larger than this is corrupt */
 
+/* Argument checks at the top of a public call: a flag it does not accept is
+ * the caller's mistake (-EINVAL), never silently ignored; a timeout is -1
+ * (for ever) or a number of milliseconds. */
+#define LSI_FLAGS_OK(flags, accepted) (((flags) & ~(unsigned)(accepted)) == 0)
+#define LSI_TIMEOUT_OK(ms)	      ((ms) >= -1)
+/* The flags of the calls that name a resource. */
+#define LSI_NAME_FLAGS (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME | LOCKSPACE_LOOKUP)
+/* The acquire calls take LOCKSPACE_LOOKUP and ignore it (lsi_resolve()). */
+#define LSI_ACQUIRE_FLAGS (LOCKSPACE_SHARED | LOCKSPACE_WAIT | LSI_NAME_FLAGS)
+
 struct lockspace {
 	int dirfd;     /* the lockspace directory, -1 in direct mode */
 	char *dir;     /* its canonical path, NULL in direct mode */
@@ -32,6 +42,8 @@ struct lockspace {
 	pid_t label_pid;		   /* the process that claimed it (a forked child holds nothing) */
 	const struct lsi_backend *backend; /* never NULL; fcntl unless the directory says */
 	char *backend_config;		   /* what a non-fcntl backend keeps (its lockspace name) */
+	int control_fd;			   /* lockspace_control_listen()'s socket, if control_pid */
+	pid_t control_pid;		   /* the process that made it; 0 for none */
 };
 
 /* ---- name.c ---- */
@@ -130,6 +142,11 @@ int lsi_lockfile_read(int fd, const char *name, char **path);
  * if its .backend cannot be read to tell (-EMFILE, -EACCES). */
 int lsi_backend_changed(const struct lockspace *ls);
 
+/* ---- endpoint.c: a holder's control socket ---- */
+/* Close the handle's control socket and, in the process that made it,
+ * remove its file (lockspace_close(), once locks and label are let go). */
+void lsi_control_drop(struct lockspace *ls);
+
 /* ---- records.c: holder records ---- */
 /* Does the directory @st (.holders, or a host's directory in it) fit @ls? */
 int lsi_holders_fit(const struct lockspace *ls, const struct stat *st);
@@ -157,6 +174,21 @@ struct lsi_record {
 
 /* Parse a record; returns 0 or -EBADMSG. @out must be freed with lsi_record_free. */
 int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out);
+/* Open the record file @file of the records directory @dfd: a descriptor or -errno. */
+int lsi_record_open(int dfd, const char *file);
+/* Read (bounded: a regular file of at most LSI_RECORD_MAX bytes) and parse
+ * the record open on @fd: 0, -EBADMSG or -ENOMEM. */
+int lsi_record_read(int fd, struct lsi_record *r);
+/* What a file of a records directory is, by its name; the one place that
+ * names them. The pid it belongs to goes to *@pid (not for labels). */
+enum lsi_holders_file {
+	LSI_HF_OTHER,  /* not ours: left alone */
+	LSI_HF_RECORD, /* <pid>: a holder record (records.c) */
+	LSI_HF_TEMP,   /* .<pid>.tmp: a record being written (also <pid>.tmp, .<pid>, .<pid>.sock) */
+	LSI_HF_SOCKET, /* <pid>.sock: its control socket (LOCKSPACE_CONTROL_SUFFIX) */
+	LSI_HF_LABEL,  /* owner.<md5 of the label>: a label file (label.c) */
+};
+enum lsi_holders_file lsi_holders_file(const char *name, pid_t *pid);
 void lsi_record_free(struct lsi_record *r);
 /* Load every record under .holders (liveness filled in). */
 int lsi_records_load(const struct lockspace *ls, struct lsi_record **out, size_t *n);

@@ -249,7 +249,8 @@ int lsi_label_set(struct lockspace *ls, const char *owner, int wait, const struc
 
 int lockspace_claim_owner(struct lockspace *ls, const char *owner, unsigned flags, int timeout_ms)
 {
-	if (!ls || !lsi_label_valid(owner) || (flags & ~(unsigned)LOCKSPACE_WAIT))
+	if (!ls || !lsi_label_valid(owner) || !LSI_FLAGS_OK(flags, LOCKSPACE_WAIT) ||
+	    !LSI_TIMEOUT_OK(timeout_ms))
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;

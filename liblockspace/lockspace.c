@@ -22,12 +22,12 @@ const char *lockspace_version(void)
 
 int lockspace_default_dir(char **out)
 {
-	const char *env = getenv("VIRLOCK_LOCKSPACE");
+	if (!out)
+		return -EINVAL;
+	const char *env;
 	int n;
 	*out = NULL;
-	if (env && *env)
-		n = asprintf(out, "%s", env);
-	else if (geteuid() == 0)
+	if (geteuid() == 0)
 		n = asprintf(out, "/var/lib/virlock/lockspace");
 	else if ((env = getenv("XDG_RUNTIME_DIR")) && *env == '/')
 		n = asprintf(out, "%s/virlock", env);
@@ -167,7 +167,7 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (dir && !*dir)
+	if ((dir && !*dir) || !LSI_FLAGS_OK(flags, LOCKSPACE_OPEN_NOCREATE | LOCKSPACE_OPEN_PARENTS))
 		return -EINVAL;
 	if (dir && strlen(dir) >= PATH_MAX)
 		return -ENAMETOOLONG;
@@ -244,6 +244,7 @@ void lockspace_close(struct lockspace *ls)
 	lockspace_release_all(ls);
 	if (ls->label && ls->label_pid == getpid())
 		lsi_label_drop(ls); /* after the locks: a new claimer of the label finds them free */
+	lsi_control_drop(ls);	    /* last: a client that finds no socket finds all of it free */
 	free(ls->label_owner);
 	if (ls->backend && ls->backend->close)
 		ls->backend->close(ls);
@@ -316,7 +317,7 @@ int lockspace_init(const char *dir, const char *backend, unsigned host_id, unsig
 int lockspace_init_notify(const char *dir, const char *backend, unsigned host_id, unsigned flags,
 			  lockspace_join_fn fn, void *arg)
 {
-	if (!dir)
+	if (!dir || !LSI_FLAGS_OK(flags, LOCKSPACE_OPEN_NOCREATE | LOCKSPACE_OPEN_PARENTS))
 		return -EINVAL;
 	const struct lsi_backend *want = backend_by_name(backend);
 	if (!want) {

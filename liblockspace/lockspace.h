@@ -40,6 +40,9 @@ extern "C" {
  * shared over shared, shares the hold) without touching the file.
  *
  * Return convention: every call that can fail returns 0 or a negative errno.
+ * Each call checks its arguments first: a flag it does not accept, a NULL
+ * pointer it needs, or a timeout other than -1 or >= 0 is -EINVAL, before
+ * anything is done.
  * -EBUSY means "held by someone else" (an outcome, not a fault); -ETIMEDOUT a
  * wait that expired; -EBADMSG a corrupt lock file or holder record. Nothing
  * prints, exits or aborts. lockspace_strerror() explains every code.
@@ -61,7 +64,8 @@ enum lockspace_open_flags {
 	LOCKSPACE_OPEN_PARENTS = 1u << 1,
 };
 
-/** Flags of the resource calls; each call documents those it accepts. */
+/** Flags of the resource calls; each call documents those it accepts and
+ *  answers -EINVAL to any other. */
 enum lockspace_flags {
 	/** Take a shared (read) lock instead of an exclusive (write) lock. */
 	LOCKSPACE_SHARED = 1u << 0,
@@ -86,8 +90,8 @@ enum lockspace_flags {
 	 *  itself, or a directory on its way) is followed: its text, relative to
 	 *  the link's directory, is named by the same rule, at most 40 links in
 	 *  all (-ELOOP beyond, as the kernel). For finding the lock of a deleted
-	 *  file, also through a link to it. The acquire calls ignore it: what is
-	 *  locked must exist. */
+	 *  file, also through a link to it. The acquire and release calls
+	 *  ignore it: what is locked must exist. */
 	LOCKSPACE_LOOKUP = 1u << 7,
 };
 
@@ -103,10 +107,12 @@ LOCKSPACE_API const char *lockspace_version(void);
 LOCKSPACE_API const char *lockspace_strerror(int code);
 
 /**
- * Compute the default lockspace directory: $VIRLOCK_LOCKSPACE if set and not
- * empty, else /var/lib/virlock/lockspace for root, else
- * $XDG_RUNTIME_DIR/virlock, else /tmp/virlock-$UID.
- * On success *out is a malloc'd string the caller frees. -ENOMEM on failure.
+ * Compute the default lockspace directory: /var/lib/virlock/lockspace for
+ * root, else $XDG_RUNTIME_DIR/virlock, else /tmp/virlock-$UID. (A program may
+ * let its users choose another, as virlock does with $VIRLOCK_LOCKSPACE; the
+ * library reads no such variable.)
+ * On success *out is a malloc'd string the caller frees. -ENOMEM on failure,
+ * -EINVAL if @out is NULL.
  */
 LOCKSPACE_API int lockspace_default_dir(char **out);
 
@@ -117,7 +123,7 @@ LOCKSPACE_API int lockspace_default_dir(char **out);
  *         truncated). A missing directory is created with mode 0700 unless
  *         LOCKSPACE_OPEN_NOCREATE; its parent must exist unless
  *         LOCKSPACE_OPEN_PARENTS. A symlink to a directory is resolved first.
- * @flags: enum lockspace_open_flags.
+ * @flags: enum lockspace_open_flags (any other bit: -EINVAL).
  * @out:   receives the handle; set to NULL on failure.
  * Returns 0, or -ENOENT (missing, NOCREATE or no parent), -ENOTDIR (not a
  * directory), -EPERM (writable by others, sticky bit or not, owned by
@@ -172,7 +178,7 @@ LOCKSPACE_API const char *lockspace_backend(const struct lockspace *ls);
  *           (made by another host sharing it) is only joined.
  * @host_id: sanlock: this host's id, 1-2000, different on every host that
  *           shares the directory; 0 for fcntl.
- * @flags:   enum lockspace_open_flags.
+ * @flags:   enum lockspace_open_flags (any other bit: -EINVAL).
  * Returns 0 if made (and joined), 1 if it was already a lockspace of that
  * backend (sanlock: now joined, or joined already with @host_id), or the
  * errors of lockspace_open() and: -EINVAL (unknown backend, bad host id),
@@ -250,18 +256,21 @@ LOCKSPACE_API int lockspace_leave(const char *dir);
  *         LOCKSPACE_LOOKUP names a path that no longer exists as it was
  *         named while it existed (no -ENOENT then, unless @resource ends
  *         in "." or "..").
- * Returns 0, -EINVAL (empty resource, or not a name with BYNAME),
- * -ENAMETOOLONG, -ENOENT (path does not exist), -ELOOP, or another errno
- * from realpath(3). @ls may be NULL.
+ *         No other flag.
+ * Returns 0, -EINVAL (@resource or @out NULL, empty resource, not a name
+ * with BYNAME, or another flag), -ENAMETOOLONG, -ENOENT (path does not
+ * exist), -ELOOP, or another errno from realpath(3). Needs no handle: the
+ * name of a resource is the same in every lockspace.
  */
-LOCKSPACE_API int lockspace_name(const struct lockspace *ls, const char *resource, unsigned flags,
-				 char out[LOCKSPACE_NAME_LEN + 1]);
+LOCKSPACE_API int lockspace_name(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1]);
 
 /**
  * Canonicalise @resource as lockspace_name() would hash it: *out is a
  * malloc'd copy of the realpath (or of @resource with LOCKSPACE_LITERAL; with
  * LOCKSPACE_LOOKUP, of what a path that no longer exists was).
- * Returns 0 or the errors of lockspace_name().
+ * @flags: LOCKSPACE_LITERAL, LOCKSPACE_LOOKUP; no other.
+ * Returns 0 or the errors of lockspace_name() (-EINVAL also when @out is
+ * NULL, or with LOCKSPACE_BYNAME).
  */
 LOCKSPACE_API int lockspace_canonical(const char *resource, unsigned flags, char **out);
 
@@ -278,9 +287,10 @@ LOCKSPACE_API int lockspace_acquire(struct lockspace *ls, const char *resource, 
  * Acquire @n resources all-or-nothing, in name order (so that two callers
  * never deadlock each other), and keep them until released.
  * @flags:      LOCKSPACE_SHARED, LOCKSPACE_WAIT, LOCKSPACE_LITERAL,
- *              LOCKSPACE_BYNAME.
+ *              LOCKSPACE_BYNAME (LOCKSPACE_LOOKUP is ignored); no other.
  * @timeout_ms: with LOCKSPACE_WAIT, the longest total wait in milliseconds,
- *              or -1 for ever; ignored without it.
+ *              or -1 for ever; unused without it, but -1 or >= 0 all the
+ *              same (-EINVAL otherwise).
  * @failed:     if not NULL, on failure receives the index in @resources of
  *              the resource that failed.
  * Blocks only with LOCKSPACE_WAIT. A wait for ever blocks in F_SETLKW (the
@@ -321,7 +331,8 @@ LOCKSPACE_API int lockspace_acquire_many(struct lockspace *ls, const char *const
 
 /**
  * Release one hold of @resource taken through @ls.
- * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire.
+ * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire
+ *         (LOCKSPACE_LOOKUP is ignored); no other.
  * Returns 0, or -ENOENT if @ls does not hold it, -ENOLINK (sanlock: the
  * daemon went away, so the lease was lost already; the hold is forgotten),
  * or the errors of lockspace_name().
@@ -396,8 +407,12 @@ LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
  * lockspace_claim_owner() does without LOCKSPACE_WAIT (keeping a claim @ls
  * already has for it, and letting go of a claim of another label), and
  * answers -EBUSY, recording nothing, when another process or handle has it.
- * One recording handle per lockspace per process. Returns 0, -EINVAL,
- * -EBUSY, -EOPNOTSUPP (direct mode), or an errno from writing the record.
+ * One recording handle per lockspace per process: while another handle of
+ * this process keeps the record of the same lockspace directory (through
+ * set_owner(), or automatically in a sanlock lockspace), this call answers
+ * -EALREADY, claiming and recording nothing; once that handle is closed,
+ * another may. Returns 0, -EINVAL, -EBUSY, -EALREADY, -EOPNOTSUPP (direct
+ * mode), -ENOMEM, or an errno from writing the record.
  */
 LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child);
 
@@ -414,10 +429,11 @@ LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, p
  * Without LOCKSPACE_WAIT a busy label file is given up to 100 ms, since a
  * prune, or a holder letting go, holds a label file only while it unlinks
  * it; a file unlinked or free meanwhile is claimed anew, at its path.
- * @flags:      LOCKSPACE_WAIT to wait while another holder has the label.
+ * @flags:      LOCKSPACE_WAIT to wait while another holder has the label;
+ *              no other.
  * @timeout_ms: with LOCKSPACE_WAIT, the longest wait in milliseconds, or -1
  *              for ever (F_SETLKW: a caught signal without SA_RESTART
- *              returns -EINTR).
+ *              returns -EINTR); -1 or >= 0 also without it.
  * Returns 0 (claimed, or claimed already by @ls), -EBUSY (another process,
  * or another handle of this one, has it), -ETIMEDOUT, -EINTR, -EINVAL (not a
  * valid label), -EOPNOTSUPP (direct mode), -EBADMSG (the label file is not a
@@ -555,6 +571,7 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * with no other owner is free). Waiters come from the "wait" lines of the records: this host's
  * of live processes, another host's of records rewritten in the last 10 seconds (a waiter there
  * rewrites its record every half second; the hosts' clocks must agree that closely).
+ * @flags: LOCKSPACE_ALL, LOCKSPACE_WAITERS; no other.
  * Returns 0, a callback's non-zero value, -EOPNOTSUPP in direct mode,
  * -ESTALE (the directory became a sanlock lockspace after @ls was opened;
  * lockspace_inspect() too), or a negative errno if the directory cannot be
@@ -565,7 +582,8 @@ LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, locksp
 /**
  * Report one resource, waiters included: @resource is a path (or, with
  * LOCKSPACE_LITERAL, a string; with LOCKSPACE_BYNAME, a name; with
- * LOCKSPACE_LOOKUP, a path that may no longer exist). Calls @fn once.
+ * LOCKSPACE_LOOKUP, a path that may no longer exist; LOCKSPACE_WAITERS is
+ * accepted and always implied; no other flag). Calls @fn once.
  * Returns 0, a callback's value, -ENOENT (no lock file), or the errors of
  * lockspace_name(). In direct mode the resource file itself is probed.
  */
@@ -589,7 +607,10 @@ LOCKSPACE_API int lockspace_inspect(struct lockspace *ls, const char *resource, 
 LOCKSPACE_API int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags,
 				  enum lockspace_state *state, pid_t *pid);
 
-/** One live holder process, as lockspace_holders() reports it. */
+/** One live holder record, as lockspace_records() reports it: what a process
+ *  that called lockspace_set_owner() says of itself. The holders of a lock
+ *  are those the kernel confirms (struct lockspace_holder); a record only
+ *  labels them. */
 struct lockspace_record {
 	pid_t pid;
 	pid_t child;	   /* 0 if none */
@@ -598,7 +619,7 @@ struct lockspace_record {
 	const char *const *names;
 };
 
-/** Callback of lockspace_holders(); same contract as lockspace_info_fn. */
+/** Callback of lockspace_records(); same contract as lockspace_info_fn. */
 typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg);
 
 /**
@@ -607,14 +628,54 @@ typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg
  * lockspace keeps of every other holder are skipped too (see
  * lockspace_foreach() for those). Returns 0, a callback's value, -EOPNOTSUPP in direct mode, or -errno.
  */
-LOCKSPACE_API int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg);
+LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 
 /**
- * The directory where this host's holders keep their records and control
- * sockets (<pid> and <pid>.sock): <dir>/.holders, or in a sanlock lockspace
- * <dir>/.holders/h<host id>, since hosts that share the directory must not
- * share pids. *@path is malloc'd. Returns 0, -EOPNOTSUPP in direct mode,
- * -ENOTCONN if this host has not joined the sanlock lockspace, or -errno.
+ * Control sockets. A holder process that others may ask to do things (to
+ * release locks, say) listens on a stream socket in this host's records
+ * directory: <records directory>/<pid> followed by this suffix. The library
+ * makes it, connects to it, and removes it (lockspace_close() of the handle
+ * that made it, or lockspace_prune() with the record of a process that is
+ * gone); what is said over it is the program's own protocol.
+ */
+#define LOCKSPACE_CONTROL_SUFFIX ".sock"
+
+/**
+ * Listen on this process's control socket in @ls's records directory
+ * (made if missing, as for a record), replacing a file that a dead process
+ * left under this pid. The socket file is closed to other users (mode
+ * 0600 through the umask). *@fd gets a non-blocking, close-on-exec
+ * listening descriptor to poll and accept(2) on; the handle owns it: never
+ * close it. lockspace_close() closes it and removes the file, after it has
+ * released the locks and the label, so that a client that finds no socket
+ * finds them free. A second call returns the same descriptor. After fork()
+ * the child's handle has none (the file is its parent's).
+ * Returns 0, -EINVAL, -EOPNOTSUPP (direct mode), -ENOTCONN (a sanlock host
+ * that has not joined), -EPERM (a records directory that does not fit the
+ * lockspace), or another negative errno.
+ */
+LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
+
+/**
+ * Connect to the control socket of holder @pid in @ls's records directory.
+ * Pass only a pid the kernel confirms as a holder (F_GETLK on a lock or label
+ * file, or a live record): the socket file may have been planted, so the
+ * peer must be that very pid (SO_PEERCRED), and run as the caller's user or
+ * root (root reaches every user's holders). Blocks only while the holder's
+ * backlog is full, up to @timeout_ms (-1 for ever).
+ * Returns a non-blocking, close-on-exec descriptor that the caller closes,
+ * or -ENOENT or -ECONNREFUSED (no one listens there), -EACCES, -ETIMEDOUT,
+ * -ESRCH (the socket is not @pid's, or @pid runs as another user),
+ * -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or another negative errno.
+ */
+LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
+
+/**
+ * The directory where this host's holders keep their records, label files
+ * and control sockets (<pid>, owner.<md5 of the label> and <pid>.sock):
+ * <dir>/.holders, or in a sanlock lockspace <dir>/.holders/h<host id>, since
+ * hosts that share the directory must not share pids. *@path is malloc'd. Returns 0, -EOPNOTSUPP in direct
+ * mode, -ENOTCONN if this host has not joined the sanlock lockspace, or -errno.
  */
 LOCKSPACE_API int lockspace_holders_path(struct lockspace *ls, char **path);
 
@@ -635,7 +696,8 @@ typedef void (*lockspace_prune_fn)(const char *what, void *arg);
  * pruned all the same; lockspace_prune_files() reports such files.
  * A stray fcntl lock file in a sanlock lockspace (made by an fcntl handle
  * of an older version) is pruned as a lock file: removed while free.
- * @flags: LOCKSPACE_DRY_RUN. @fn (may be NULL) is called for each removal.
+ * @flags: LOCKSPACE_DRY_RUN; no other. @fn (may be NULL) is called for each
+ * removal.
  * Returns the number of files removed (or that would be), or -errno for the
  * lockspace as a whole (-ESTALE: it became a sanlock lockspace after @ls
  * was opened; -ENOTCONN; -ENOMEM...).

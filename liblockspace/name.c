@@ -235,6 +235,12 @@ static int canonical(const char *resource, unsigned flags, char **out)
 
 int lockspace_canonical(const char *resource, unsigned flags, char **out)
 {
+	if (!out)
+		return -EINVAL;
+	if (!LSI_FLAGS_OK(flags, LOCKSPACE_LITERAL | LOCKSPACE_LOOKUP)) {
+		*out = NULL;
+		return -EINVAL;
+	}
 	return canonical(resource, flags, out);
 }
 
@@ -268,10 +274,10 @@ int lsi_resolve_lookup(const char *resource, unsigned flags, char out[LOCKSPACE_
 	return resolve(resource, flags, out, content);
 }
 
-int lockspace_name(const struct lockspace *ls, const char *resource, unsigned flags,
-		   char out[LOCKSPACE_NAME_LEN + 1])
+int lockspace_name(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1])
 {
-	(void)ls;
+	if (!out || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS))
+		return -EINVAL;
 	char *content;
 	int err = resolve(resource, flags, out, &content);
 	free(content);

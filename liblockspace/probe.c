@@ -442,7 +442,7 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 
 int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
 {
-	if (!ls || !fn)
+	if (!ls || !fn || !LSI_FLAGS_OK(flags, LOCKSPACE_WAITERS | LOCKSPACE_ALL))
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
@@ -480,7 +480,7 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags, lockspace_info_fn fn,
 		      void *arg)
 {
-	if (!ls || !fn)
+	if (!ls || !fn || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS | LOCKSPACE_WAITERS))
 		return -EINVAL;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
 	int err = lsi_resolve_lookup(resource, flags, name, &content);
@@ -507,8 +507,7 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, enum lockspace_state *state,
 		    pid_t *pid)
 {
-	if (!ls || !state || !pid ||
-	    (flags & ~(unsigned)(LOCKSPACE_LITERAL | LOCKSPACE_BYNAME | LOCKSPACE_LOOKUP)))
+	if (!ls || !state || !pid || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS))
 		return -EINVAL;
 	*state = LOCKSPACE_STATE_FREE;
 	*pid = 0;

@@ -129,16 +129,6 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 	return err;
 }
 
-static int all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 /* Is the holder behind .holders/<pid>... gone? The record (when readable)
  * gives the start time that tells a reused pid. */
 static int holder_gone(int dfd, pid_t pid)
@@ -151,30 +141,17 @@ static int holder_gone(int dfd, pid_t pid)
 	 * gone: its record stays. */
 	char file[32];
 	snprintf(file, sizeof(file), "%d", (int)pid);
-	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = lsi_record_open(dfd, file);
 	if (fd < 0) /* no record: a live pid may be writing its first one; a zombie is gone */
 		return lsi_pid_judge(pid, 0) == LSI_PID_GONE;
-	struct stat st;
+	struct lsi_record r;
 	int gone = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= LSI_RECORD_MAX) {
-		char *buf = malloc((size_t)st.st_size);
-		struct lsi_record r;
-		if (buf && read(fd, buf, (size_t)st.st_size) == st.st_size &&
-		    lsi_record_parse(buf, (size_t)st.st_size, &r) == 0) {
-			gone = r.pid != pid || !r.start || lsi_pid_judge(pid, r.start) == LSI_PID_GONE;
-			lsi_record_free(&r);
-		}
-		free(buf);
+	if (lsi_record_read(fd, &r) == 0) { /* garbage is kept: not known to be gone */
+		gone = r.pid != pid || !r.start || lsi_pid_judge(pid, r.start) == LSI_PID_GONE;
+		lsi_record_free(&r);
 	}
 	close(fd);
 	return gone;
-}
-
-/* owner.<32 hex digits>: a label file (label.c). */
-static int label_file(const char *name)
-{
-	size_t len = strlen(LSI_LABEL_PREFIX);
-	return strncmp(name, LSI_LABEL_PREFIX, len) == 0 && lockspace_valid_name(name + len);
 }
 
 /* Remove records, temporary records and sockets of holders that are gone,
@@ -195,16 +172,14 @@ static int prune_records(struct prune *p)
 	struct dirent *de;
 	int err = 0;
 	while (!err && (de = readdir(d))) {
-		if (label_file(de->d_name)) {
+		pid_t pid = 0;
+		enum lsi_holders_file kind = lsi_holders_file(de->d_name, &pid);
+		if (kind == LSI_HF_LABEL) {
 			err = judged(p, p->holders, de->d_name,
 				     prune_file(p, dirfd(d), p->holders, de->d_name));
 			continue;
 		}
-		const char *n = de->d_name + (de->d_name[0] == '.');
-		size_t len = strcspn(n, ".");
-		if (!all_digits(n, len) || (n[len] && strcmp(n + len, ".sock") && strcmp(n + len, ".tmp")))
-			continue;
-		if (!holder_gone(dirfd(d), (pid_t)strtol(n, NULL, 10)))
+		if (kind == LSI_HF_OTHER || !holder_gone(dirfd(d), pid))
 			continue;
 		if (p->flags & LOCKSPACE_DRY_RUN || unlinkat(dirfd(d), de->d_name, 0) == 0)
 			removed(p, p->holders, de->d_name);
@@ -215,7 +190,7 @@ static int prune_records(struct prune *p)
 
 int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_file_fn fn, void *arg)
 {
-	if (!ls)
+	if (!ls || !LSI_FLAGS_OK(flags, LOCKSPACE_DRY_RUN))
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;

@@ -173,44 +173,6 @@ int lockspace_holders_path(struct lockspace *ls, char **path)
 	return 0;
 }
 
-int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
-{
-	if (!ls || (owner && !lsi_label_valid(owner)) || child < 0)
-		return -EINVAL;
-	if (ls->dirfd < 0)
-		return -EOPNOTSUPP;
-	char *copy = owner ? strdup(owner) : NULL;
-	if (owner && !copy)
-		return -ENOMEM;
-	pthread_mutex_lock(&ls->record_lock);
-	/* The label first: a label another live process claims is not ours to record. */
-	int err = lsi_label_set(ls, owner, 0, NULL);
-	if (err < 0) {
-		pthread_mutex_unlock(&ls->record_lock);
-		free(copy);
-		return err;
-	}
-	free(ls->owner);
-	ls->owner = copy;
-	ls->child = child;
-	ls->auto_record = 0;
-	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
-	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&ls->record_lock);
-	return lsi_record_sync(ls);
-}
-
-void lsi_record_start(struct lockspace *ls)
-{
-	pthread_mutex_lock(&ls->record_lock);
-	if (!ls->recording) {
-		ls->auto_record = 1;
-		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
-		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&ls->record_lock);
-}
-
 /* The record's text is built outside the file and written at once. It has a
  * line per lock: a holder of thousands would leave a hole of that size in
  * its heap for hours, so it lives in its own mapping, gone when written. */
@@ -347,6 +309,113 @@ static int record_kept_here(const struct lockspace *ls)
 	       __atomic_load_n(&ls->record_pid, __ATOMIC_ACQUIRE) == getpid();
 }
 
+/*
+ * The handles that keep this process's record, at most one per lockspace:
+ * a second one would rewrite the same <pid> file with only its own locks,
+ * and the first one's would show as held without a record. Guarded by
+ * records_mutex; a forked child's copy names its parent's handles, whose
+ * record_pid is not the child's.
+ */
+static struct lockspace **recorders;
+static size_t nrecorders, recorders_cap;
+
+static int same_lockspace(const struct lockspace *a, const struct lockspace *b)
+{
+	struct stat sa, sb;
+	return fstat(a->dirfd, &sa) == 0 && fstat(b->dirfd, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Another handle of this process that keeps a record of @ls's lockspace? */
+static int recorder_other(const struct lockspace *ls)
+{
+	pid_t self = getpid();
+	for (size_t i = 0; i < nrecorders; i++) {
+		const struct lockspace *o = recorders[i];
+		if (o != ls && __atomic_load_n(&o->recording, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&o->record_pid, __ATOMIC_ACQUIRE) == self && same_lockspace(o, ls))
+			return 1;
+	}
+	return 0;
+}
+
+static int recorder_add(struct lockspace *ls)
+{
+	for (size_t i = 0; i < nrecorders; i++)
+		if (recorders[i] == ls)
+			return 0;
+	if (nrecorders == recorders_cap) {
+		size_t cap = recorders_cap ? recorders_cap * 2 : 4;
+		struct lockspace **v = realloc(recorders, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		recorders = v;
+		recorders_cap = cap;
+	}
+	recorders[nrecorders++] = ls;
+	return 0;
+}
+
+static void recorder_remove(const struct lockspace *ls)
+{
+	for (size_t i = 0; i < nrecorders; i++)
+		if (recorders[i] == ls) {
+			recorders[i] = recorders[--nrecorders];
+			break;
+		}
+	if (!nrecorders) {
+		free(recorders);
+		recorders = NULL;
+		recorders_cap = 0;
+	}
+}
+
+int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
+{
+	if (!ls || (owner && !lsi_label_valid(owner)) || child < 0)
+		return -EINVAL;
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	char *copy = owner ? strdup(owner) : NULL;
+	if (owner && !copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&ls->record_lock);
+	/* One record per process, so one handle keeps it. */
+	records_lock();
+	int err = recorder_other(ls) ? -EALREADY : recorder_add(ls);
+	pthread_mutex_unlock(&records_mutex);
+	/* The label first: a label another live process claims is not ours to record. */
+	if (err == 0)
+		err = lsi_label_set(ls, owner, 0, NULL);
+	if (err < 0) {
+		pthread_mutex_unlock(&ls->record_lock);
+		free(copy);
+		return err;
+	}
+	free(ls->owner);
+	ls->owner = copy;
+	ls->child = child;
+	ls->auto_record = 0;
+	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
+	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&ls->record_lock);
+	return lsi_record_sync(ls);
+}
+
+void lsi_record_start(struct lockspace *ls)
+{
+	pthread_mutex_lock(&ls->record_lock);
+	if (!ls->recording) {
+		records_lock();
+		(void)recorder_add(ls); /* only lets set_owner() of another handle know */
+		pthread_mutex_unlock(&records_mutex);
+		ls->auto_record = 1;
+		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
+		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&ls->record_lock);
+}
+
 int lsi_record_sync(struct lockspace *ls)
 {
 	if (!record_kept_here(ls))
@@ -418,6 +487,11 @@ out:
 
 void lsi_record_remove(struct lockspace *ls)
 {
+	if (ls->dirfd >= 0) {
+		records_lock();
+		recorder_remove(ls);
+		pthread_mutex_unlock(&records_mutex);
+	}
 	if (!record_kept_here(ls) || ls->dirfd < 0)
 		return;
 	int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
@@ -542,33 +616,66 @@ int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out)
 	return err;
 }
 
-/* Read one record file (bounded), parse it and (with @judge) check it
- * still describes a live process. */
-static int load_one(int dfd, const char *file, int judge, struct lsi_record *r)
+int lsi_record_open(int dfd, const char *file)
 {
 	int fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
+	return fd < 0 ? -errno : fd;
+}
+
+int lsi_record_read(int fd, struct lsi_record *r)
+{
 	struct stat st;
-	int err = 0;
-	char *buf = NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LSI_RECORD_MAX || st.st_size == 0) {
-		err = -EBADMSG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size);
-	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	if (n != st.st_size) {
-		err = buf ? -EBADMSG : -ENOMEM;
-		goto out;
-	}
-	err = lsi_record_parse(buf, (size_t)n, r);
-	if (err == 0 && (pid_t)strtol(file, NULL, 10) != r->pid) {
+	memset(r, 0, sizeof(*r));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LSI_RECORD_MAX || st.st_size == 0)
+		return -EBADMSG;
+	char *buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = read(fd, buf, (size_t)st.st_size);
+	int err = n == st.st_size ? lsi_record_parse(buf, (size_t)n, r) : -EBADMSG;
+	free(buf);
+	if (err == 0)
+		r->mtime = st.st_mtime;
+	return err;
+}
+
+enum lsi_holders_file lsi_holders_file(const char *name, pid_t *pid)
+{
+	size_t plen = strlen(LSI_LABEL_PREFIX);
+	if (strncmp(name, LSI_LABEL_PREFIX, plen) == 0)
+		return lockspace_valid_name(name + plen) ? LSI_HF_LABEL : LSI_HF_OTHER;
+	const char *n = name + (name[0] == '.');
+	size_t len = strspn(n, "0123456789");
+	if (len == 0 || len > 10)
+		return LSI_HF_OTHER;
+	long v = strtol(n, NULL, 10);
+	if (v <= 0 || v > 0x7fffffff)
+		return LSI_HF_OTHER;
+	*pid = (pid_t)v;
+	const char *rest = n + len;
+	int known = !*rest || strcmp(rest, ".tmp") == 0 || strcmp(rest, LOCKSPACE_CONTROL_SUFFIX) == 0;
+	if (!known)
+		return LSI_HF_OTHER;
+	if (n != name) /* .<pid>.tmp, and any other dotted companion of a pid */
+		return LSI_HF_TEMP;
+	if (!*rest)
+		return LSI_HF_RECORD;
+	return strcmp(rest, ".tmp") == 0 ? LSI_HF_TEMP : LSI_HF_SOCKET;
+}
+
+/* Read one record file (bounded), parse it and (with @judge) check it
+ * still describes a live process. */
+static int load_one(int dfd, const char *file, pid_t pid, int judge, struct lsi_record *r)
+{
+	int fd = lsi_record_open(dfd, file);
+	if (fd < 0)
+		return fd;
+	int err = lsi_record_read(fd, r);
+	close(fd);
+	if (err == 0 && pid != r->pid) {
 		lsi_record_free(r);
 		err = -EBADMSG;
 	}
-	if (err == 0)
-		r->mtime = st.st_mtime;
 	if (err == 0 && judge) {
 		enum lsi_pid_state ps = r->start ? lsi_pid_judge(r->pid, r->start) : LSI_PID_GONE;
 		r->live = ps == LSI_PID_LIVE;
@@ -576,20 +683,7 @@ static int load_one(int dfd, const char *file, int judge, struct lsi_record *r)
 		if (r->live)
 			r->command = lsi_proc_comm(r->pid);
 	}
-out:
-	free(buf);
-	close(fd);
 	return err;
-}
-
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
 }
 
 /* Load the records of the directory @dfd (which this closes). */
@@ -605,10 +699,11 @@ static int records_load_fd(int dfd, int judge, struct lsi_record **out, size_t *
 	int err = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && !err) {
-		if (!all_digits(de->d_name))
+		pid_t pid;
+		if (lsi_holders_file(de->d_name, &pid) != LSI_HF_RECORD)
 			continue;
 		struct lsi_record r;
-		if (load_one(dirfd(d), de->d_name, judge, &r) < 0)
+		if (load_one(dirfd(d), de->d_name, pid, judge, &r) < 0)
 			continue; /* garbage records are prune's business, not list's */
 		struct lsi_record *nv = realloc(v, (cnt + 1) * sizeof(*nv));
 		if (!nv) {
@@ -655,7 +750,7 @@ int lsi_records_load_sub(const struct lockspace *ls, const char *sub, struct lsi
 	return records_load_fd(dfd, 0, out, n);
 }
 
-int lockspace_holders(struct lockspace *ls, lockspace_record_fn fn, void *arg)
+int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg)
 {
 	if (!ls || !fn)
 		return -EINVAL;

@@ -31,6 +31,13 @@ check "pkg-config file installed" test -f "$dest/usr/lib/pkgconfig/liblockspace.
 check "a man3 link to lockspace(3) for each function it documents" \
 	test "$(readlink "$dest/usr/share/man/man3/lockspace_open.3")" = lockspace.3 -a \
 	"$(find "$dest/usr/share/man/man3" -type l | wc -l)" -eq "$(grep -c '^\.Nm lockspace_' "$top/man/lockspace.3")"
+# man FUNCTION works for every function the library exports.
+nolink=
+while read -r f; do
+	[ "$(readlink "$dest/usr/share/man/man3/$f.3")" = lockspace.3 ] || nolink="$nolink $f"
+done < <(sed -n 's/^[[:space:]]*\(lockspace_[a-z_]*\);.*/\1/p' "$top/liblockspace/liblockspace.sym")
+check "a man3 link for every function of liblockspace.sym" test -z "$nolink"
+[ -z "$nolink" ] || echo "# no man3 link:$nolink"
 
 # The EXAMPLES program of lockspace(3), built with nothing but the installed
 # header and pkg-config.

@@ -9,15 +9,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* A holder waits this long for the rest of a request: no time at all here,
- * where the whole input is sent before the holder reads. */
-#include "control.h"
-#undef CONTROL_READ_TIMEOUT_MS
-#define CONTROL_READ_TIMEOUT_MS 0
+#include <lockspace.h>
 
-/* The protocol lives in the command's sources: compile them in, static helpers included. */
-#include "../../cli/control.c"
-#include "../../cli/control_socket.c"
+/* The protocol is the command's object (cli/control.c, cli/control_socket.c), linked in. */
+#include "control.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -112,7 +107,7 @@ static void read_line(const uint8_t *data, size_t size, size_t max)
 	}
 	close(sv[0]);
 	char *line = NULL;
-	int err = cs_read_line(sv[1], max, cs_now_ms() + 1000, &line);
+	int err = control_read_line(sv[1], max, 1000, &line);
 	const char *nl = memchr(data, '\n', size);
 	if (err == 0) {
 		/* Exactly the bytes before the first newline, none of them NUL, within the limit. */
@@ -156,7 +151,8 @@ static void serve(const uint8_t *data, size_t size, int code)
 		abort();
 	if (size && send(c, data, size, MSG_NOSIGNAL) != (ssize_t)size)
 		abort(); /* inputs are small: the socket buffer takes them whole */
-	control_serve(listenfd, handler, &code);
+	/* No wait for the rest of a request: the whole input is sent already. */
+	control_serve_within(listenfd, 0, handler, &code);
 	char buf[CONTROL_MAX_ANSWER + 1];
 	ssize_t n = recv(c, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n > 0) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fuzz_record.c: libFuzzer target for the holder record parser (lsi_record_parse). */
+/* fuzz_record.c: libFuzzer target for the holder record parser and the records directory's file names. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +32,27 @@ static void check(const uint8_t *data, size_t size, const struct lsi_record *r)
 	}
 }
 
+/* A file name of the records directory: what prune may remove is named by a
+ * real pid, which the name spells exactly. */
+static void check_name(const uint8_t *data, size_t size)
+{
+	char name[64];
+	if (size >= sizeof(name) || memchr(data, '\0', size))
+		return;
+	memcpy(name, data, size);
+	name[size] = '\0';
+	pid_t pid = 0;
+	enum lsi_holders_file kind = lsi_holders_file(name, &pid);
+	if (kind == LSI_HF_OTHER || kind == LSI_HF_LABEL)
+		return;
+	if (pid <= 0 || strspn(name + (name[0] == '.'), "0123456789") == 0)
+		abort();
+	if (kind == LSI_HF_RECORD && strspn(name, "0123456789") != size)
+		abort();
+	if (kind == LSI_HF_SOCKET && (size < 5 || strcmp(name + size - 5, LOCKSPACE_CONTROL_SUFFIX) != 0))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,5 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* a refused record leaves nothing behind */
 	}
 	free(buf);
+	check_name(data, size);
 	return 0;
 }

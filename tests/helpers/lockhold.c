@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; drop && i < n; i++) {
 		char name[LOCKSPACE_NAME_LEN + 1], file[4096];
-		if (lockspace_name(ls, res[i], flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME), name) < 0)
+		if (lockspace_name(res[i], flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME), name) < 0)
 			continue;
 		snprintf(file, sizeof(file), "%s/%s", argv[optind], name);
 		int fd = open(file, O_RDONLY | O_CLOEXEC);

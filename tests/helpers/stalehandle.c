@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 			err = lockspace_acquire(ls, res, flags | LOCKSPACE_LITERAL);
 			if (err < 0)
 				break;
-			lockspace_name(ls, res, LOCKSPACE_LITERAL, name);
+			lockspace_name(res, LOCKSPACE_LITERAL, name);
 			snprintf(file, sizeof(file), "%s/%s", lockspace_dir(ls), name);
 			unlink(file); /* before the release: no one else may take it meanwhile */
 			lockspace_release(ls, res, LOCKSPACE_LITERAL);

@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < cfg.nres; r++) {
 		char name[LOCKSPACE_NAME_LEN + 1];
 		snprintf(res[r], sizeof(res[r]), "res-%d", r);
-		if (lockspace_name(NULL, res[r], LOCKSPACE_LITERAL, name) < 0)
+		if (lockspace_name(res[r], LOCKSPACE_LITERAL, name) < 0)
 			return 1;
 		snprintf(lockfile[r], sizeof(lockfile[r]), "%s/%s", lockspace_dir(handles[0]), name);
 	}

@@ -297,7 +297,7 @@ static void test_probe(void)
 	is_int(lockspace_acquire(ls, T.path, 0), 0, "take T");
 	is_int(lockspace_release(ls, T.path, 0), 0, "and let it go");
 	char name[LOCKSPACE_NAME_LEN + 1];
-	lockspace_name(ls, T.path, 0, name);
+	lockspace_name(T.path, 0, name);
 	is_int(lockspace_probe(ls, name, LOCKSPACE_BYNAME, &state, &pid), 0, "probe T by name");
 	ok(state == LOCKSPACE_STATE_FREE && pid == 0, "T: free");
 	lockspace_close(ls);

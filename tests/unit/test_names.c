@@ -20,15 +20,15 @@ static void test_rfc1321(void)
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		memset(out, 'X', sizeof(out));
-		int rc = lockspace_name(NULL, v[i].in, LOCKSPACE_LITERAL, out);
+		int rc = lockspace_name(v[i].in, LOCKSPACE_LITERAL, out);
 		is_int(rc, 0, "literal \"%.20s\" is named", v[i].in);
 		ok(out[LOCKSPACE_NAME_LEN] == '\0', "literal \"%.20s\": name is NUL-terminated", v[i].in);
 		out[LOCKSPACE_NAME_LEN] = '\0';
 		is_str(out, v[i].md5, "literal \"%.20s\" hashes to the RFC 1321 MD5", v[i].in);
 	}
 	/* The empty string has an MD5, but an empty resource is not a resource. */
-	is_int(lockspace_name(NULL, "", LOCKSPACE_LITERAL, out), -EINVAL, "empty literal resource: -EINVAL");
-	is_int(lockspace_name(NULL, "", 0, out), -EINVAL, "empty path resource: -EINVAL");
+	is_int(lockspace_name("", LOCKSPACE_LITERAL, out), -EINVAL, "empty literal resource: -EINVAL");
+	is_int(lockspace_name("", 0, out), -EINVAL, "empty path resource: -EINVAL");
 }
 
 static void check_path_name(const char *file, const char *label)
@@ -41,7 +41,7 @@ static void check_path_name(const char *file, const char *label)
 		return;
 	}
 	is_int(tu_md5sum(tu_scratch_dir, real, strlen(real), want), 0, "%s: md5sum(1) ran", label);
-	is_int(lockspace_name(NULL, file, 0, got), 0, "%s: lockspace_name() succeeds", label);
+	is_int(lockspace_name(file, 0, got), 0, "%s: lockspace_name() succeeds", label);
 	is_str(got, want, "%s: name is md5sum of the canonical path", label);
 	is_int(lockspace_canonical(file, 0, &canon), 0, "%s: lockspace_canonical() succeeds", label);
 	is_str(canon, real, "%s: canonical path is realpath(3)", label);
@@ -106,7 +106,7 @@ static void test_paths(void)
 	/* The handle does not change names. */
 	tu_join(p, tu_scratch_dir, "ls");
 	if (lockspace_open(p, 0, &ls) == 0) {
-		is_int(lockspace_name(ls, file, 0, other), 0, "lockspace_name() with a handle");
+		is_int(lockspace_name(file, 0, other), 0, "lockspace_name() with a handle");
 		is_str(other, base, "a handle gives the same name as no handle");
 		lockspace_close(ls);
 	} else {
@@ -115,7 +115,7 @@ static void test_paths(void)
 
 	/* Errors. */
 	tu_join(p, dir, "missing.img");
-	is_int(lockspace_name(NULL, p, 0, other), -ENOENT, "nonexistent path: -ENOENT");
+	is_int(lockspace_name(p, 0, other), -ENOENT, "nonexistent path: -ENOENT");
 	char *canon = (char *)1;
 	is_int(lockspace_canonical(p, 0, &canon), -ENOENT,
 	       "lockspace_canonical() of a nonexistent path: -ENOENT");
@@ -124,14 +124,13 @@ static void test_paths(void)
 	tu_join(lnk, tu_scratch_dir, "loop2");
 	symlink(lnk, p);
 	symlink(p, lnk);
-	is_int(lockspace_name(NULL, p, 0, other), -ELOOP, "symlink loop: -ELOOP");
+	is_int(lockspace_name(p, 0, other), -ELOOP, "symlink loop: -ELOOP");
 
 	char *longp = malloc(PATH_MAX + 100);
 	memset(longp, 'a', PATH_MAX + 99);
 	longp[0] = '/';
 	longp[PATH_MAX + 99] = '\0';
-	is_int(lockspace_name(NULL, longp, 0, other), -ENAMETOOLONG,
-	       "path longer than PATH_MAX: -ENAMETOOLONG");
+	is_int(lockspace_name(longp, 0, other), -ENAMETOOLONG, "path longer than PATH_MAX: -ENAMETOOLONG");
 	free(longp);
 
 	canon = NULL;
@@ -144,7 +143,7 @@ static void test_paths(void)
 /* name of @path (LOOKUP) into @out; 0 or a negative errno. */
 static int lookup_name(const char *path, char out[LOCKSPACE_NAME_LEN + 1])
 {
-	return lockspace_name(NULL, path, LOCKSPACE_LOOKUP, out);
+	return lockspace_name(path, LOCKSPACE_LOOKUP, out);
 }
 
 /* LOOKUP follows a dangling symbolic link (the path's own, or its
@@ -161,11 +160,11 @@ static void test_lookup_links(const char *gone_dir)
 	tu_write_file(real, "", 0);
 	tu_join(link, dir, "link2.img");
 	is_int(symlink("real2.img", link), 0, "symlink link2.img -> real2.img");
-	is_int(lockspace_name(NULL, link, 0, before), 0, "the name through the link");
+	is_int(lockspace_name(link, 0, before), 0, "the name through the link");
 	unlink(real);
 	is_int(lookup_name(link, after), 0, "LOOKUP of a dangling link");
 	is_str(after, before, "a dangling link names its deleted target");
-	is_int(lockspace_name(NULL, link, 0, after), -ENOENT, "without LOOKUP: -ENOENT");
+	is_int(lockspace_name(link, 0, after), -ENOENT, "without LOOKUP: -ENOENT");
 	/* A chain of links, absolute and relative, the last dangling. */
 	tu_join(p, dir, "chain1");
 	is_int(symlink(link, p), 0, "chain1 -> absolute link2.img");
@@ -181,7 +180,7 @@ static void test_lookup_links(const char *gone_dir)
 	tu_join(link, dir, "sublink");
 	is_int(symlink("sub", link), 0, "sublink -> sub");
 	tu_join(p, link, "disk.img");
-	is_int(lockspace_name(NULL, p, 0, before), 0, "the name through a linked directory");
+	is_int(lockspace_name(p, 0, before), 0, "the name through a linked directory");
 	unlink(q);
 	tu_join(q, dir, "sub");
 	rmdir(q);
@@ -217,15 +216,15 @@ static void test_lookup(void)
 	}
 	tu_join(p, dir, "gone.img");
 	tu_write_file(p, "", 0);
-	is_int(lockspace_name(NULL, p, 0, before), 0, "the name of an existing file");
-	is_int(lockspace_name(NULL, p, LOCKSPACE_LOOKUP, after), 0, "LOOKUP of an existing file");
+	is_int(lockspace_name(p, 0, before), 0, "the name of an existing file");
+	is_int(lockspace_name(p, LOCKSPACE_LOOKUP, after), 0, "LOOKUP of an existing file");
 	is_str(after, before, "LOOKUP of an existing file: the same name");
 	unlink(p);
-	is_int(lockspace_name(NULL, p, 0, after), -ENOENT, "the deleted file: -ENOENT without LOOKUP");
-	is_int(lockspace_name(NULL, p, LOCKSPACE_LOOKUP, after), 0, "the deleted file with LOOKUP");
+	is_int(lockspace_name(p, 0, after), -ENOENT, "the deleted file: -ENOENT without LOOKUP");
+	is_int(lockspace_name(p, LOCKSPACE_LOOKUP, after), 0, "the deleted file with LOOKUP");
 	is_str(after, before, "LOOKUP names the deleted file as it was named");
 	snprintf(p, sizeof(p), "%s/../lookup//gone.img", dir);
-	is_int(lockspace_name(NULL, p, LOCKSPACE_LOOKUP, after), 0, "another spelling of the deleted file");
+	is_int(lockspace_name(p, LOCKSPACE_LOOKUP, after), 0, "another spelling of the deleted file");
 	is_str(after, before, "another spelling gives the same name");
 	tu_join(p, dir, "gone.img");
 	rmdir(dir);
@@ -238,7 +237,7 @@ static void test_lookup(void)
 	is_int(lockspace_canonical(p, LOCKSPACE_LOOKUP, &canon), 0, "LOOKUP of a spelling with . and ..");
 	is_str(canon ? canon : "", want, "'.' and '..' are resolved lexically when nothing is left");
 	free(canon);
-	is_int(lockspace_name(NULL, "nosuchdir-lookup/.", LOCKSPACE_LOOKUP, after), -ENOENT,
+	is_int(lockspace_name("nosuchdir-lookup/.", LOCKSPACE_LOOKUP, after), -ENOENT,
 	       "LOOKUP of a path that ends in '.': -ENOENT");
 	test_lookup_links(real);
 	/* What is locked must exist. */
@@ -269,20 +268,18 @@ static void test_valid_name(void)
 	ok(!lockspace_valid_name("0cc175b9c0f1b6a831c399e26977266 "), "a trailing space is not a hex digit");
 	ok(!lockspace_valid_name("0cc175b9c0f1b6a8/1c399e269772661"), "a slash is not a hex digit");
 
-	is_int(lockspace_name(NULL, "0CC175B9C0F1B6A831C399E269772661", LOCKSPACE_BYNAME, out), 0,
+	is_int(lockspace_name("0CC175B9C0F1B6A831C399E269772661", LOCKSPACE_BYNAME, out), 0,
 	       "BYNAME accepts an uppercase name");
 	is_str(out, "0cc175b9c0f1b6a831c399e269772661", "BYNAME lowercases the name");
-	is_int(lockspace_name(NULL, "0cc175b9c0f1b6a831c399e269772661", LOCKSPACE_BYNAME, out), 0,
+	is_int(lockspace_name("0cc175b9c0f1b6a831c399e269772661", LOCKSPACE_BYNAME, out), 0,
 	       "BYNAME accepts a lowercase name");
 	is_str(out, "0cc175b9c0f1b6a831c399e269772661", "BYNAME copies a lowercase name");
-	is_int(lockspace_name(NULL, "/etc/passwd", LOCKSPACE_BYNAME, out), -EINVAL,
-	       "BYNAME of a path: -EINVAL");
-	is_int(lockspace_name(NULL, "0cc175b9c0f1b6a831c399e26977266", LOCKSPACE_BYNAME, out), -EINVAL,
+	is_int(lockspace_name("/etc/passwd", LOCKSPACE_BYNAME, out), -EINVAL, "BYNAME of a path: -EINVAL");
+	is_int(lockspace_name("0cc175b9c0f1b6a831c399e26977266", LOCKSPACE_BYNAME, out), -EINVAL,
 	       "BYNAME of 31 digits: -EINVAL");
-	is_int(lockspace_name(NULL, "0cc175b9c0f1b6a831c399e2697726610", LOCKSPACE_BYNAME, out), -EINVAL,
+	is_int(lockspace_name("0cc175b9c0f1b6a831c399e2697726610", LOCKSPACE_BYNAME, out), -EINVAL,
 	       "BYNAME of 33 digits: -EINVAL");
-	is_int(lockspace_name(NULL, "", LOCKSPACE_BYNAME, out), -EINVAL,
-	       "BYNAME of the empty string: -EINVAL");
+	is_int(lockspace_name("", LOCKSPACE_BYNAME, out), -EINVAL, "BYNAME of the empty string: -EINVAL");
 }
 
 TU_MAIN(test_rfc1321, test_paths, test_lookup, test_valid_name)

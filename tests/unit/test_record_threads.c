@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_record_threads.c: two handles rewriting the process's one record from many threads. */
+/* test_record_threads.c: threads rewriting the process's one record, and a second handle refused it. */
 #include <stdatomic.h>
 
 #include "testlib.h"
@@ -33,10 +33,13 @@ static void *writer(void *arg)
 {
 	int id = (int)(intptr_t)arg;
 	struct lockspace *ls = handles[id % 2];
+	/* handles[0] keeps the record; the other handle of the same lockspace
+	 * is refused one, and its locks never rewrite it. */
+	int want = id % 2 ? -EALREADY : 0;
 	for (int i = 0; i < ITER; i++) {
 		int rc = lockspace_set_owner(ls, NULL, 0);
-		if (rc < 0)
-			note_error(rc);
+		if (rc != want)
+			note_error(rc ? rc : 1);
 		if ((rc = lockspace_acquire(ls, res[id], 0)) < 0) {
 			note_error(rc);
 			continue;
@@ -98,7 +101,9 @@ static void test_two_handles(void)
 	char buf[8192];
 	ssize_t n = tu_read_file(record, buf, sizeof(buf));
 	ok(record_whole(buf, n), "the record read back at the end is whole");
-	is_int(lockspace_set_owner(handles[1], NULL, 0), 0, "one more rewrite succeeds");
+	is_int(lockspace_set_owner(handles[1], NULL, 0), -EALREADY,
+	       "the other handle of the lockspace is refused the record: -EALREADY");
+	is_int(lockspace_set_owner(handles[0], NULL, 0), 0, "one more rewrite succeeds");
 	n = tu_read_file(record, buf, sizeof(buf));
 	ok(record_whole(buf, n) && !strstr(buf, "\nlock "), "it lists no lock: none is held");
 
@@ -109,8 +114,10 @@ static void test_two_handles(void)
 	tu_join(tmp, tmp, tname);
 	ok(access(tmp, F_OK) < 0 && errno == ENOENT, "no temporary record file is left");
 
-	lockspace_close(handles[1]);
 	lockspace_close(handles[0]);
+	is_int(lockspace_set_owner(handles[1], NULL, 0), 0,
+	       "once that handle is closed, the other may record");
+	lockspace_close(handles[1]);
 }
 
 /* A child forked while threads rewrite the record: its own handle's record
@@ -136,6 +143,10 @@ static void test_fork_while_rewriting(void)
 		return;
 	}
 	atomic_store(&errors, 0);
+	if (lockspace_set_owner(handles[0], NULL, 0) < 0) {
+		ok(0, "a record to rewrite");
+		return;
+	}
 	pthread_t th[THREADS];
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, writer, (void *)(intptr_t)i);

@@ -99,7 +99,7 @@ static void test_own_record(void)
 
 	is_int(lockspace_acquire(ls, r_res, 0), 0, "acquire before any owner is set");
 	ok(access(rec, F_OK) < 0, "no record without lockspace_set_owner()");
-	is_int(lockspace_holders(ls, collect_rec, rl), 0, "lockspace_holders() without records");
+	is_int(lockspace_records(ls, collect_rec, rl), 0, "lockspace_records() without records");
 	is_int(rl->n, 0, "no live records");
 	lockspace_release(ls, r_res, 0);
 
@@ -145,9 +145,9 @@ static void test_own_record(void)
 	ok(h && h->mode == LOCKSPACE_STATE_SHARED && (h->flags & LOCKSPACE_HOLDER_RECORD),
 	   "foreach: s held shared by us, with a record");
 
-	is_int(lockspace_holders(ls, collect_rec, rl), 0, "lockspace_holders()");
+	is_int(lockspace_records(ls, collect_rec, rl), 0, "lockspace_records()");
 	const struct rec *mine = rec_of(rl, getpid());
-	ok(mine != NULL, "lockspace_holders lists this process");
+	ok(mine != NULL, "lockspace_records lists this process");
 	if (mine) {
 		is_int(mine->child, kid.pid, "holders: child");
 		is_str(mine->owner, "vm-42", "holders: owner");
@@ -167,7 +167,7 @@ static void test_own_record(void)
 	ok(strstr(text, "\nowner ") == NULL && strstr(text, "\nchild ") == NULL,
 	   "no owner or child line now");
 	memset(rl, 0, sizeof(*rl));
-	lockspace_holders(ls, collect_rec, rl);
+	lockspace_records(ls, collect_rec, rl);
 	mine = rec_of(rl, getpid());
 	ok(mine && !mine->has_owner && mine->child == 0, "holders: owner NULL and child 0");
 	is_int(lockspace_set_owner(ls, "vm-42", 0), 0, "set the owner again");
@@ -187,7 +187,7 @@ static void test_own_record(void)
 	if (lockspace_open(NULL, 0, &direct) == 0) {
 		is_int(lockspace_set_owner(direct, "x", 0), -EOPNOTSUPP,
 		       "direct mode: set_owner: -EOPNOTSUPP");
-		is_int(lockspace_holders(direct, collect_rec, rl), -EOPNOTSUPP,
+		is_int(lockspace_records(direct, collect_rec, rl), -EOPNOTSUPP,
 		       "direct mode: holders: -EOPNOTSUPP");
 		lockspace_close(direct);
 	}
@@ -264,7 +264,7 @@ static void test_other_processes(void)
 	ok(h && h->has_owner && strcmp(h->owner, "owner-c") == 0 && h->mode == LOCKSPACE_STATE_SHARED,
 	   "u: c is a shared holder labelled owner-c");
 
-	is_int(lockspace_holders(ls, collect_rec, rl), 0, "lockspace_holders()");
+	is_int(lockspace_records(ls, collect_rec, rl), 0, "lockspace_records()");
 	is_int(rl->n, 3, "three live records");
 	ok(rec_names(rec_of(rl, a.pid), tn), "a's record names t");
 
@@ -282,7 +282,7 @@ static void test_other_processes(void)
 		rename(tmp, rec);
 	}
 	memset(rl, 0, sizeof(*rl));
-	lockspace_holders(ls, collect_rec, rl);
+	lockspace_records(ls, collect_rec, rl);
 	ok(rec_of(rl, b.pid) == NULL, "a record whose start time does not match its pid is not listed");
 	is_int(rl->n, 2, "two live records left");
 	memset(l, 0, sizeof(*l));
@@ -306,8 +306,8 @@ static void test_other_processes(void)
 	tu_stop(&a);
 	ok(access(rec, F_OK) == 0, "the dead process's record is still on disk");
 	memset(rl, 0, sizeof(*rl));
-	lockspace_holders(ls, collect_rec, rl);
-	ok(rec_of(rl, apid) == NULL, "lockspace_holders skips the dead process's record");
+	lockspace_records(ls, collect_rec, rl);
+	ok(rec_of(rl, apid) == NULL, "lockspace_records skips the dead process's record");
 	memset(l, 0, sizeof(*l));
 	lockspace_foreach(ls, LOCKSPACE_ALL, tu_collect, l);
 	e = tu_find(l, tn);

@@ -51,11 +51,11 @@ static void test_stale(void)
 	is_int(lockspace_open(dir, 0, &ls), 0, "open an fcntl lockspace");
 	is_int(lockspace_acquire(ls, "free", LOCKSPACE_LITERAL), 0, "acquire a resource");
 	is_int(lockspace_release(ls, "free", LOCKSPACE_LITERAL), 0, "and let it go: its lock file is free");
-	lockspace_name(ls, "free", LOCKSPACE_LITERAL, name);
+	lockspace_name("free", LOCKSPACE_LITERAL, name);
 	tu_join(a_lf, dir, name);
-	lockspace_name(ls, "link", LOCKSPACE_LITERAL, name);
+	lockspace_name("link", LOCKSPACE_LITERAL, name);
 	symlink("/etc/passwd", tu_join(link_lf, dir, name));
-	lockspace_name(ls, "dir", LOCKSPACE_LITERAL, name);
+	lockspace_name("dir", LOCKSPACE_LITERAL, name);
 	mkdir(tu_join(dir_lf, dir, name), 0700);
 	struct kept k = {0};
 	is_int(lockspace_prune_files(ls, 0, note, &k), 1, "prune removes the free lock file");
@@ -75,7 +75,7 @@ static void test_stale(void)
 
 	/* The directory becomes a sanlock lockspace after the handle opened it. */
 	is_int(lockspace_acquire(ls, "held", LOCKSPACE_LITERAL), 0, "hold a resource through the handle");
-	lockspace_name(ls, "new", LOCKSPACE_LITERAL, name);
+	lockspace_name("new", LOCKSPACE_LITERAL, name);
 	tu_join(b_lf, dir, name);
 	tu_write_file(tu_join(backend, dir, ".backend"), "sanlock\nvirlock-test\n", 21);
 	is_int(lockspace_acquire(ls, "new", LOCKSPACE_LITERAL), -ESTALE, "a new resource: -ESTALE");
@@ -86,7 +86,7 @@ static void test_stale(void)
 	       "shared: -ESTALE too");
 	ok(!exists(b_lf), "no lock file either");
 	/* A lease file (1 MiB, not a lock file's content) met by the old handle. */
-	lockspace_name(ls, "lease", LOCKSPACE_LITERAL, name);
+	lockspace_name("lease", LOCKSPACE_LITERAL, name);
 	tu_join(path, dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ok(fd >= 0 && ftruncate(fd, 1 << 20) == 0 && pwrite(fd, "\x10\x20\x15\x06", 4, 0) == 4,

@@ -652,7 +652,7 @@ const struct tu_holder *tu_stale_of(const struct tu_info *e, pid_t pid)
 int tu_name(const char *res, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1])
 {
 	memset(out, 0, LOCKSPACE_NAME_LEN + 1);
-	return lockspace_name(NULL, res, flags, out);
+	return lockspace_name(res, flags, out);
 }
 
 char *tu_lockfile(char *buf, const char *dir, const char *res, unsigned flags)
