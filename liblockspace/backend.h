@@ -11,26 +11,47 @@
 /* The file in a lockspace directory that names its backend; absent = fcntl. */
 #define LSI_BACKEND_FILE ".backend"
 
+/* One resource of an acquire, resolved by the public call. */
+struct lsi_target {
+	size_t index;	      /* in the caller's array */
+	const char *resource; /* as the caller named it */
+	unsigned rflags;      /* LOCKSPACE_LITERAL / BYNAME */
+	char name[LOCKSPACE_NAME_LEN + 1];
+	char *content; /* canonical path or literal; NULL when taken by name */
+	int have_id;   /* direct mode: dev and ino of the file, the table's key */
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * What a backend does for one lockspace handle. The public calls own the
+ * algorithm (resolve, sort, de-duplicate, deadline, give back on failure,
+ * keep the holder record); a backend supplies the verbs on its resources.
+ * A verb left NULL is one the backend has no use for.
+ */
 struct lsi_backend {
 	const char *name;
-	/* fcntl: lock byte 0 of @fd. @wait: 0 try once, 1 wait; @deadline NULL
-	 * for ever. Returns 0, -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK or -errno. */
-	int (*acquire)(int fd, int shared, int wait, const struct timespec *deadline);
-	/* fcntl: unlock byte 0 of @fd (closing the descriptor would too). */
-	int (*release)(int fd);
-	/* fcntl: who holds byte 0 of @fd, as another process sees it. */
-	int (*probe)(int fd, enum lockspace_state *state, pid_t *pid);
+	/* Take the resources @t[0..@n) (distinct, in name order), one after
+	 * another: the caller gives those taken back with unlock_one when
+	 * one fails. @wait: 0 try once, 1 wait until @deadline (NULL: for
+	 * ever). Returns 0, -EBUSY, -ETIMEDOUT, -EINTR or another -errno. */
+	int (*lock_one)(struct lockspace *ls, const struct lsi_target *t, int shared, int wait,
+			const struct timespec *deadline);
+	void (*unlock_one)(struct lockspace *ls, const struct lsi_target *t);
+	/* Or take them all or none in one verb (a backend whose waiter must
+	 * hold none while it waits); *@bad: the position in @t that failed. */
+	int (*lock_set)(struct lockspace *ls, const struct lsi_target *t, size_t n, int shared, int wait,
+			const struct timespec *deadline, size_t *bad);
+	/* Release the hold of @ls on @resource (lockspace_release()); *@dropped
+	 * 1 when a hold was dropped, even with an error: the record changed. */
+	int (*unlock)(struct lockspace *ls, const char *resource, unsigned flags, int *dropped);
+	/* Release every hold of @ls; returns how many. */
+	int (*unlock_all)(struct lockspace *ls);
 
 	/* A backend whose leases are not fcntl locks on lock files sets the
-	 * handle-level operations below; the public calls hand themselves
-	 * over to them whole. NULL for fcntl, whose code path stays the
-	 * lock-file one in acquire.c, probe.c and prune.c. */
+	 * handle-level operations below. NULL for fcntl. */
 	int (*open)(struct lockspace *ls, char *config); /* @config: the backend file's rest */
 	void (*close)(struct lockspace *ls);
-	int (*acquire_many)(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
-			    int timeout_ms, size_t *failed);
-	int (*release_one)(struct lockspace *ls, const char *resource, unsigned flags);
-	int (*release_all)(struct lockspace *ls);
 	int (*report)(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn,
 		      void *arg); /* @name NULL: every lease (foreach) */
 	/* Call @fn for each lease @ls holds (for its holder record). */

@@ -774,34 +774,6 @@ static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], s
 	return err;
 }
 
-static int sl_name_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* Sort @names in place; return where each one came from (malloc'd), or NULL. */
-static size_t *sl_name_order(char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n)
-{
-	size_t *order = calloc(n ? n : 1, sizeof(*order));
-	char(*tagged)[LOCKSPACE_NAME_LEN + 1 + sizeof(size_t)] = calloc(n ? n : 1, sizeof(*tagged));
-	if (!order || !tagged) {
-		free(order);
-		free(tagged);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		memcpy(tagged[i], names[i], LOCKSPACE_NAME_LEN + 1);
-		memcpy(tagged[i] + LOCKSPACE_NAME_LEN + 1, &i, sizeof(i));
-	}
-	qsort(tagged, n, sizeof(*tagged), sl_name_cmp); /* names are unique: compare the names only */
-	for (size_t i = 0; i < n; i++) {
-		memcpy(names[i], tagged[i], LOCKSPACE_NAME_LEN + 1);
-		memcpy(&order[i], tagged[i] + LOCKSPACE_NAME_LEN + 1, sizeof(order[i]));
-	}
-	free(tagged);
-	return order;
-}
-
 /* Add @names[0..@n) to the waits of @ls for the acquire @call; with @n 0,
  * take @call's out. Without memory a wait is only not reported. */
 static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LOCKSPACE_NAME_LEN + 1],
@@ -831,43 +803,30 @@ static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LO
 	pthread_mutex_unlock(&sl_mutex);
 }
 
-static int sl_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
-			   int timeout_ms, size_t *failed)
+/* Take the leases of @t[0..@n) all or none, trying again while one is busy
+ * and @wait: the daemon queues no waiter, and one holding some would
+ * deadlock another. */
+static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t n, int shared, int wait,
+		       const struct timespec *deadline, size_t *bad)
 {
-	if (n == 0)
-		return 0;
-	int shared = !!(flags & LOCKSPACE_SHARED), err = 0;
-	size_t i, bad = 0;
-	char(*names)[LOCKSPACE_NAME_LEN + 1] = calloc(n ? n : 1, sizeof(*names));
-	struct sl_res *res = calloc(n ? n : 1, sizeof(*res));
-	struct sanlk_resource **rp = calloc(n ? n : 1, sizeof(*rp));
-	struct sl_hold **spare =
-		calloc(n ? n : 1, sizeof(*spare));		/* allocated before: no ENOMEM once held */
-	char **contents = calloc(n ? n : 1, sizeof(*contents)); /* for new lease files */
-	if (!names || !res || !rp || !spare || !contents)
+	int err = 0;
+	size_t i;
+	char(*names)[LOCKSPACE_NAME_LEN + 1] = calloc(n, sizeof(*names));
+	struct sl_res *res = calloc(n, sizeof(*res));
+	struct sanlk_resource **rp = calloc(n, sizeof(*rp));
+	struct sl_hold **spare = calloc(n, sizeof(*spare)); /* allocated before: no ENOMEM once held */
+	*bad = 0;
+	if (!names || !res || !rp || !spare)
 		err = -ENOMEM;
 	for (i = 0; i < n && !err; i++) {
-		err = lsi_resolve(resources[i], flags, names[i], &contents[i]);
-		bad = i;
-		for (size_t j = 0; j < i && !err; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				err = -EINVAL; /* named twice: i is the first repeat */
-		if (!err && !(spare[i] = calloc(1, sizeof(**spare))))
+		memcpy(names[i], t[i].name, sizeof(names[i]));
+		*bad = i;
+		if (!(spare[i] = calloc(1, sizeof(**spare))))
 			err = -ENOMEM;
-	}
-	/* In name order, as the fcntl backend: the same order on every host. */
-	size_t *order = err ? NULL : sl_name_order(names, n);
-	if (!err && !order)
-		err = -ENOMEM;
-	for (i = 0; i < n && !err; i++) {
-		err = sl_res_struct(ls, names[i], NULL, shared, &res[i]);
+		else
+			err = sl_res_struct(ls, names[i], NULL, shared, &res[i]);
 		rp[i] = &res[i].r;
-		bad = i;
 	}
-	struct timespec deadline;
-	int wait = !!(flags & LOCKSPACE_WAIT);
-	if (wait && timeout_ms >= 0)
-		lsi_deadline(&deadline, timeout_ms);
 	int stale = 0, waiting = 0;
 	/* The daemon names no holder process: every holder keeps a record. */
 	if (!err)
@@ -875,15 +834,15 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	while (!err) {
 		/* Before every try: a prune may have removed a free lease file. */
 		for (i = 0; i < n && !err; i++)
-			if ((err = sl_ensure_lease(ls, names[i], contents[order[i]])) != 0)
-				bad = i;
+			if ((err = sl_ensure_lease(ls, names[i], t[i].content)) != 0)
+				*bad = i;
 		if (err)
 			break;
 		pthread_mutex_lock(&sl_mutex);
 		sl_forget_if_forked();
-		err = sl_try(ls, names, rp, spare, n, shared, &bad);
+		err = sl_try(ls, names, rp, spare, n, shared, bad);
 		pthread_mutex_unlock(&sl_mutex);
-		if (err == -ESTALE && wait && timeout_ms >= 0 && lsi_ms_left(&deadline) <= 0) {
+		if (err == -ESTALE && deadline && lsi_ms_left(deadline) <= 0) {
 			err = -ETIMEDOUT;
 			break;
 		}
@@ -904,7 +863,7 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 			sl_wait_set(ls, names, names, n, shared);
 		waiting = 1;
 		(void)lsi_record_sync(ls);
-		long left = timeout_ms >= 0 ? lsi_ms_left(&deadline) : SL_RETRY_MS;
+		long left = deadline ? lsi_ms_left(deadline) : SL_RETRY_MS;
 		if (left <= 0) {
 			err = -ETIMEDOUT;
 			break;
@@ -912,28 +871,22 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 		struct timespec ts = {.tv_nsec = (left < SL_RETRY_MS ? left : SL_RETRY_MS) * 1000000L};
 		/* As F_SETLKW does: a caught signal ends a wait for ever; a
 		 * finite one only loses a pause. */
-		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && timeout_ms < 0) {
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && !deadline) {
 			err = -EINTR;
 			break;
 		}
 		err = 0;
 	}
-	if (err && failed)
-		*failed = order && bad < n ? order[bad] : bad;
 	if (waiting)
 		sl_wait_set(ls, names, NULL, 0, shared);
-	free(order);
 	for (i = 0; spare && i < n; i++)
 		free(spare[i]);
 	free(spare);
-	for (i = 0; contents && i < n; i++)
-		free(contents[i]);
-	free(contents);
 	free(rp);
 	free(res);
 	free(names);
-	if ((!err && n) || waiting)
-		(void)lsi_record_sync(ls);
+	if (err && waiting)
+		(void)lsi_record_sync(ls); /* the waits are gone; on success the caller syncs */
 	return err;
 }
 
@@ -965,7 +918,7 @@ static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN
 	}
 }
 
-static int sl_release_one(struct lockspace *ls, const char *resource, unsigned flags)
+static int sl_unlock(struct lockspace *ls, const char *resource, unsigned flags, int *dropped)
 {
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
 	int err = lsi_resolve(resource, flags, name, &content);
@@ -977,12 +930,11 @@ static int sl_release_one(struct lockspace *ls, const char *resource, unsigned f
 	struct sl_hold *h = sl_find(ls, name, 0);
 	err = h ? sl_drop(ls, h) : -ENOENT;
 	pthread_mutex_unlock(&sl_mutex);
-	if (h)
-		(void)lsi_record_sync(ls);
+	*dropped = h != NULL;
 	return err;
 }
 
-static int sl_release_all(struct lockspace *ls)
+static int sl_unlock_all(struct lockspace *ls)
 {
 	int count = 0;
 	pthread_mutex_lock(&sl_mutex);
@@ -997,8 +949,6 @@ static int sl_release_all(struct lockspace *ls)
 		count++;
 	}
 	pthread_mutex_unlock(&sl_mutex);
-	if (count)
-		(void)lsi_record_sync(ls);
 	return count;
 }
 
@@ -1578,9 +1528,9 @@ const struct lsi_backend lsi_backend_sanlock = {
 	.name = LOCKSPACE_BACKEND_SANLOCK,
 	.open = sl_open,
 	.close = sl_close,
-	.acquire_many = sl_acquire_many,
-	.release_one = sl_release_one,
-	.release_all = sl_release_all,
+	.lock_set = sl_lock_set,
+	.unlock = sl_unlock,
+	.unlock_all = sl_unlock_all,
 	.report = sl_report,
 	.each_held = sl_each_held,
 	.each_waiting = sl_each_waiting,

@@ -124,6 +124,13 @@ int lsi_lockfile_verify(int fd, const char *name, const char *content);
  * or NULL), or -errno. */
 int lsi_lockfile_read(int fd, const char *name, char **path);
 
+/* ---- backend_fcntl.c: the POSIX lock on byte 0 of a lock file ---- */
+/* Lock byte 0 of @fd. @wait: 0 try once, 1 wait; @deadline NULL for ever.
+ * Returns 0, -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK or -errno. */
+int lsi_fcntl_lock(int fd, int shared, int wait, const struct timespec *deadline);
+/* Who holds byte 0 of @fd, as another process sees it. */
+int lsi_fcntl_probe(int fd, enum lockspace_state *state, pid_t *pid);
+
 /* ---- backend.h has the lock mechanism ---- */
 /* lockspace.c: -ESTALE if the directory of the fcntl handle @ls has become
  * a lockspace of another backend since it was opened, 0 if not, or -errno
@@ -219,7 +226,7 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
  * process, a /proc mounted with hidepid). */
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
-/* ---- time ---- */
+/* ---- clock.c ---- */
 /* Monotonic deadline @ms from now into @ts. */
 void lsi_deadline(struct timespec *ts, int ms);
 /* Milliseconds left until @ts (0 if past). */

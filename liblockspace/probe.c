@@ -348,7 +348,7 @@ static int probe_self(struct lsi_entry *e, struct state *s, char **path, int *in
 	enum lockspace_state other;
 	pid_t pid;
 	/* F_GETLK ignores our own locks: it names another shared holder, if any. */
-	if (lsi_backend_fcntl.probe(e->fd, &other, &pid) == 0 && other != LOCKSPACE_STATE_FREE)
+	if (lsi_fcntl_probe(e->fd, &other, &pid) == 0 && other != LOCKSPACE_STATE_FREE)
 		s->pid = pid;
 	*integrity = name ? lsi_lockfile_read(e->fd, name, path) : 0;
 	return 0;
@@ -395,7 +395,7 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 				return err;
 			info.integrity = err;
 		} else {
-			err = lsi_backend_fcntl.probe(fd, &s.state, &s.pid);
+			err = lsi_fcntl_probe(fd, &s.state, &s.pid);
 			if (err < 0)
 				info.integrity = err;
 		}
@@ -544,7 +544,7 @@ int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, 
 	free(content);
 	if (fd < 0)
 		return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
-	err = lsi_backend_fcntl.probe(fd, state, pid);
+	err = lsi_fcntl_probe(fd, state, pid);
 	lsi_close_unheld(fd);
 	if (err < 0) {
 		*state = LOCKSPACE_STATE_FREE;

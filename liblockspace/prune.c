@@ -88,7 +88,7 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 	if (p->flags & LOCKSPACE_DRY_RUN) {
 		enum lockspace_state state;
 		pid_t pid;
-		if (lsi_backend_fcntl.probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
+		if (lsi_fcntl_probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
 			removed(p, sub, name);
 		lsi_close_unheld(fd);
 		return 0;
@@ -108,7 +108,7 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 		close(fd);
 		return -ENOMEM;
 	}
-	int err = lsi_backend_fcntl.acquire(fd, 0, 0, NULL);
+	int err = lsi_fcntl_lock(fd, 0, 0, NULL);
 	struct stat now;
 	/* An fcntl handle whose directory became a sanlock lockspace must not
 	 * remove lease files, whose holders no fcntl lock shows. */
