@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* backend_fcntl.c: POSIX fcntl record locks on byte 0 of a lock file. */
+/* backend_fcntl.c: the fcntl backend: POSIX record locks on byte 0 of lock files, held through the table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -250,10 +250,24 @@ static int fcntl_unlock_all(struct lockspace *ls)
 	return a.count;
 }
 
+/* Every file with a valid name is a lock file, which the prune removes as
+ * one when it is free (prune.c); nothing else in the directory is fcntl's. */
+static int fcntl_prune_one(struct lockspace *ls, const char *name, int dry_run)
+{
+	(void)ls;
+	(void)dry_run;
+	return lockspace_valid_name(name) ? LSI_PRUNE_LOCKFILE : 0;
+}
+
 const struct lsi_backend lsi_backend_fcntl = {
 	.name = "fcntl",
 	.lock_one = fcntl_lock_one,
 	.unlock_one = fcntl_unlock_one,
 	.unlock = fcntl_unlock,
 	.unlock_all = fcntl_unlock_all,
+	.view_open = lsi_fcntl_view_open,
+	.report_one = lsi_fcntl_report_one,
+	.view_close = lsi_fcntl_view_close,
+	.probe = lsi_fcntl_probe_one,
+	.prune_one = fcntl_prune_one,
 };

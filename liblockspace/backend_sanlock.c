@@ -320,7 +320,7 @@ static int sl_no_lockfiles(const struct lockspace *ls)
 
 /*
  * An fcntl handle opened before .backend was published makes a new lock
- * file, then looks for .backend (acquire.c); we publish .backend, then look
+ * file, then looks for .backend (backend_fcntl.c); we publish .backend, then look
  * for lock files. So one of the two sees the other: the handle takes its
  * file back and refuses, or we see the file. Give such a file a moment to
  * go; one that stays is held by an fcntl holder: the directory goes back to
@@ -1139,9 +1139,14 @@ static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
 
 /* What a report knows once for all leases. */
 struct sl_view {
+	struct lockspace *ls;
+	unsigned flags;
+	lockspace_info_fn fn;
+	void *arg;
 	long long self_host;
 	struct lsi_record *recs; /* this host's records */
 	size_t nrecs;
+	struct lsi_claims claims;  /* theirs, by name */
 	struct lsi_record *others; /* other hosts' records: only their waits are used */
 	unsigned *other_hosts;	   /* the host of each */
 	size_t nothers;
@@ -1162,6 +1167,7 @@ struct sl_delta_slot {
 
 static void sl_view_free(struct sl_view *v)
 {
+	lsi_claims_free(&v->claims);
 	lsi_records_free(v->recs, v->nrecs);
 	lsi_records_free(v->others, v->nothers);
 	free(v->other_hosts);
@@ -1297,9 +1303,9 @@ static int sl_waiters(const struct sl_view *v, const char *name, pid_t **pids, u
 
 /* Report one lease: its owners as sanlock reads them from the disk, joined
  * with this host's holder records for the owner that is this host. */
-static int sl_report_one(struct lockspace *ls, const char *name, int always, struct sl_view *v,
-			 unsigned flags, lockspace_info_fn fn, void *arg)
+static int sl_report_one(struct sl_view *v, const char *name, int always)
 {
+	struct lockspace *ls = v->ls;
 	struct lockspace_info info = {0};
 	char lockfile[PATH_MAX];
 	struct sl_res res;
@@ -1351,10 +1357,8 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, str
 	time_t self_since = mine ? mine->since : 0;
 	pthread_mutex_unlock(&sl_mutex);
 
-	size_t nclaims = 0;
-	for (size_t r = 0; r < v->nrecs; r++)
-		for (size_t c = 0; c < v->recs[r].nclaims; c++)
-			nclaims += strcmp(v->recs[r].claims[c].name, name) == 0;
+	size_t nclaims;
+	const struct lsi_claim_ref *claims = lsi_claims_of(&v->claims, name, &nclaims);
 	size_t cap = (size_t)nhosts + nclaims + 1;
 	struct lockspace_holder *h = calloc(cap, sizeof(*h)), *st = calloc(cap, sizeof(*st));
 	pid_t *wpids = NULL;
@@ -1401,30 +1405,27 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, str
 	 * its current generation and the daemon says the process holds it. */
 	pid_t self = getpid();
 	int self_named = 0;
-	for (size_t r = 0; r < v->nrecs; r++)
-		for (size_t c = 0; c < v->recs[r].nclaims; c++) {
-			const struct lsi_record *rec = &v->recs[r];
-			if (strcmp(rec->claims[c].name, name) != 0)
-				continue;
-			int holds = self_owner && !self_lost && (rec->live || rec->unknown) &&
-				    sl_pid_holds(ls, rec->pid, name);
-			struct lockspace_holder *e = holds ? &h[nh++] : &st[ns++];
-			*e = (struct lockspace_holder){
-				.pid = rec->pid,
-				.mode = rec->claims[c].shared ? LOCKSPACE_STATE_SHARED
-							      : LOCKSPACE_STATE_EXCLUSIVE,
-				.flags = (holds ? LOCKSPACE_HOLDER_RECORD : LOCKSPACE_HOLDER_STALE) |
-					 (rec->pid == self ? LOCKSPACE_HOLDER_SELF : 0),
-				.command = rec->command,
-				.owner = rec->owner,
-				.child = rec->child,
-				.since = rec->claims[c].since,
-				.host_id = self_owner ? (unsigned)v->self_host : 0,
-				.generation = self_owner ? self_gen : 0,
-				.host_name = self_owner ? self_name : NULL,
-			};
-			self_named |= holds;
-		}
+	for (size_t i = 0; i < nclaims; i++) {
+		const struct lsi_record *rec = claims[i].rec;
+		const struct lsi_claim *claim = claims[i].claim;
+		int holds = self_owner && !self_lost && (rec->live || rec->unknown) &&
+			    sl_pid_holds(ls, rec->pid, name);
+		struct lockspace_holder *e = holds ? &h[nh++] : &st[ns++];
+		*e = (struct lockspace_holder){
+			.pid = rec->pid,
+			.mode = claim->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE,
+			.flags = (holds ? LOCKSPACE_HOLDER_RECORD : LOCKSPACE_HOLDER_STALE) |
+				 (rec->pid == self ? LOCKSPACE_HOLDER_SELF : 0),
+			.command = rec->command,
+			.owner = rec->owner,
+			.child = rec->child,
+			.since = claim->since,
+			.host_id = self_owner ? (unsigned)v->self_host : 0,
+			.generation = self_owner ? self_gen : 0,
+			.host_name = self_owner ? self_name : NULL,
+		};
+		self_named |= holds;
+	}
 	if (self_owner && !self_lost && !self_named) {
 		/* Held on this host by a process without a record: this one, or
 		 * one that is not known here. */
@@ -1451,7 +1452,7 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, str
 			.generation = self_gen,
 			.host_name = self_name,
 		};
-	if (info.state == LOCKSPACE_STATE_FREE && !(flags & LOCKSPACE_ALL) && !always)
+	if (info.state == LOCKSPACE_STATE_FREE && !(v->flags & LOCKSPACE_ALL) && !always)
 		goto out;
 	if (v->waiters && (err = sl_waiters(v, name, &wpids, &whosts, &info.nwaiters)) < 0)
 		goto out;
@@ -1462,7 +1463,7 @@ static int sl_report_one(struct lockspace *ls, const char *name, int always, str
 	static const unsigned no_hosts[1];
 	info.waiters = wpids;
 	info.waiter_hosts = whosts ? whosts : no_hosts; /* sanlock's, even when none wait */
-	err = fn(&info, arg);
+	err = v->fn(&info, v->arg);
 out:
 	free(self_comm);
 	free(wpids);
@@ -1473,55 +1474,55 @@ out:
 	return err;
 }
 
-static int sl_report(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn, void *arg)
+static void sl_view_close(void *view)
 {
-	struct sl_view v = {.self_host = sl_host_id(ls), .now = time(NULL)};
-	if (v.self_host < 0)
-		return (int)v.self_host;
-	v.waiters = name || (flags & LOCKSPACE_WAITERS);
-	int err = lsi_records_load(ls, &v.recs, &v.nrecs);
-	if (!err && v.waiters)
-		err = sl_view_others(ls, &v);
+	sl_view_free(view);
+	free(view);
+}
+
+static int sl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view)
+{
+	long long self_host = sl_host_id(ls);
+	if (self_host < 0)
+		return (int)self_host;
+	struct sl_view *v = malloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*v = (struct sl_view){.ls = ls,
+			      .flags = flags,
+			      .fn = fn,
+			      .arg = arg,
+			      .self_host = self_host,
+			      .now = time(NULL),
+			      .waiters = !!(flags & LOCKSPACE_WAITERS)};
+	int err = lsi_records_load(ls, &v->recs, &v->nrecs);
+	if (err >= 0 && lsi_claims_index(&v->claims, v->recs, v->nrecs) < 0)
+		err = -ENOMEM;
+	if (!err && v->waiters)
+		err = sl_view_others(ls, v);
 	if (err < 0) {
-		sl_view_free(&v);
+		sl_view_close(v);
 		return err;
 	}
 	/* Each host's current generation: a lease of an older one is lost. A
 	 * daemon that cannot say (just after a join) leaves it unknown. */
-	if (sanlock_get_hosts(ls->backend_config, 0, &v.hosts, &v.nhosts, 0) < 0) {
-		free(v.hosts);
-		v.hosts = NULL;
-		v.nhosts = 0;
+	if (sanlock_get_hosts(ls->backend_config, 0, &v->hosts, &v->nhosts, 0) < 0) {
+		free(v->hosts);
+		v->hosts = NULL;
+		v->nhosts = 0;
 	}
-	if (name) {
-		struct stat st;
-		if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			err = -errno;
-		if (!err)
-			err = sl_report_one(ls, name, 1, &v, flags, fn, arg);
-		sl_view_free(&v);
-		return err;
-	}
-	int fd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
-		sl_view_free(&v);
-		return err;
-	}
-	struct dirent *de;
-	while (!err && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
-			continue;
-		char one[LOCKSPACE_NAME_LEN + 1];
-		memcpy(one, de->d_name, sizeof(one));
-		err = sl_report_one(ls, one, 0, &v, flags, fn, arg);
-	}
-	closedir(d);
-	sl_view_free(&v);
-	return err;
+	*view = v;
+	return 0;
+}
+
+static int sl_view_report(void *view, const char *name, const char *direct_path, int always)
+{
+	struct sl_view *v = view;
+	(void)direct_path; /* a sanlock lockspace is never direct */
+	struct stat st;
+	if (always && fstatat(v->ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return sl_report_one(v, name, always);
 }
 
 const struct lsi_backend lsi_backend_sanlock = {
@@ -1531,7 +1532,9 @@ const struct lsi_backend lsi_backend_sanlock = {
 	.lock_set = sl_lock_set,
 	.unlock = sl_unlock,
 	.unlock_all = sl_unlock_all,
-	.report = sl_report,
+	.view_open = sl_view_open,
+	.report_one = sl_view_report,
+	.view_close = sl_view_close,
 	.each_held = sl_each_held,
 	.each_waiting = sl_each_waiting,
 	.init = sl_init,
