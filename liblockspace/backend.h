@@ -11,28 +11,72 @@
 /* The file in a lockspace directory that names its backend; absent = fcntl. */
 #define LSI_BACKEND_FILE ".backend"
 
+/* One resource of an acquire, resolved by the public call. */
+struct lsi_target {
+	size_t index;	      /* in the caller's array */
+	const char *resource; /* as the caller named it */
+	unsigned rflags;      /* LOCKSPACE_LITERAL / BYNAME */
+	char name[LOCKSPACE_NAME_LEN + 1];
+	char *content; /* canonical path or literal; NULL when taken by name */
+	int have_id;   /* direct mode: dev and ino of the file, the table's key */
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * What a backend does for one lockspace handle. The public calls own the
+ * algorithm (resolve, sort, de-duplicate, deadline, give back on failure,
+ * walk the directory, keep the holder record); a backend supplies the
+ * verbs on its resources. Every backend sets lock_set, or lock_one and
+ * unlock_one, and unlock, unlock_all, the view verbs and prune_one; the
+ * others may be NULL, as each says.
+ */
 struct lsi_backend {
 	const char *name;
-	/* fcntl: lock byte 0 of @fd. @wait: 0 try once, 1 wait; @deadline NULL
-	 * for ever. Returns 0, -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK or -errno. */
-	int (*acquire)(int fd, int shared, int wait, const struct timespec *deadline);
-	/* fcntl: unlock byte 0 of @fd (closing the descriptor would too). */
-	int (*release)(int fd);
-	/* fcntl: who holds byte 0 of @fd, as another process sees it. */
-	int (*probe)(int fd, enum lockspace_state *state, pid_t *pid);
+	/* Take the resources @t[0..@n) (distinct, in name order), one after
+	 * another: the caller gives those taken back with unlock_one when
+	 * one fails. @wait: 0 try once, 1 wait until @deadline (NULL: for
+	 * ever). Returns 0, -EBUSY, -ETIMEDOUT, -EINTR or another -errno. */
+	int (*lock_one)(struct lockspace *ls, const struct lsi_target *t, int shared, int wait,
+			const struct timespec *deadline);
+	void (*unlock_one)(struct lockspace *ls, const struct lsi_target *t);
+	/* Or take them all or none in one verb (a backend whose waiter must
+	 * hold none while it waits); *@bad: the position in @t that failed. */
+	int (*lock_set)(struct lockspace *ls, const struct lsi_target *t, size_t n, int shared, int wait,
+			const struct timespec *deadline, size_t *bad);
+	/* Release the hold of @ls on @resource (lockspace_release()); *@dropped
+	 * 1 when a hold was dropped, even with an error: the record changed. */
+	int (*unlock)(struct lockspace *ls, const char *resource, unsigned flags, int *dropped);
+	/* Release every hold of @ls; returns how many. */
+	int (*unlock_all)(struct lockspace *ls);
 
-	/* A backend whose leases are not fcntl locks on lock files sets the
-	 * handle-level operations below; the public calls hand themselves
-	 * over to them whole. NULL for fcntl, whose code path stays the
-	 * lock-file one in acquire.c, probe.c and prune.c. */
+	/* A report (lockspace_foreach(), lockspace_inspect()): view_open
+	 * reads once what every file's report needs (records, waiters, the
+	 * hosts) into *@view, and frees it on failure; view_close frees it.
+	 * report_one tells the view's @fn about the file @name (in direct
+	 * mode, the resource file @direct_path); with @always (inspect), a
+	 * free one too, and -ENOENT for one that is not there, which a
+	 * listing skips (removed since readdir). */
+	int (*view_open)(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view);
+	int (*report_one)(void *view, const char *name, const char *direct_path, int always);
+	void (*view_close)(void *view);
+	/* lockspace_probe() of @name (or @direct_path); NULL: -EOPNOTSUPP. */
+	int (*probe)(struct lockspace *ls, const char *name, const char *direct_path,
+		     enum lockspace_state *state, pid_t *pid);
+
+	/* Judge the file @name of the lockspace directory for a prune (a
+	 * valid name, or one that starts with a dot) and remove it if it is
+	 * free, never racing an acquirer. Returns 1 removed (with @dry_run:
+	 * would be), 0 kept (or not the backend's), LSI_PRUNE_LOCKFILE for an
+	 * fcntl lock file (the caller prunes it as one), or -errno: a file it
+	 * cannot judge (-EBADMSG, -ELOOP: not a lease of this lockspace) is
+	 * kept and reported, and prune goes on with the others. */
+	int (*prune_one)(struct lockspace *ls, const char *name, int dry_run);
+
+	/* The operations of the handle itself: NULL when the backend has no
+	 * use for them (fcntl has none). */
 	int (*open)(struct lockspace *ls, char *config); /* @config: the backend file's rest */
 	void (*close)(struct lockspace *ls);
-	int (*acquire_many)(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
-			    int timeout_ms, size_t *failed);
-	int (*release_one)(struct lockspace *ls, const char *resource, unsigned flags);
-	int (*release_all)(struct lockspace *ls);
-	int (*report)(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn,
-		      void *arg); /* @name NULL: every lease (foreach) */
 	/* Call @fn for each lease @ls holds (for its holder record). */
 	void (*each_held)(struct lockspace *ls,
 			  void (*fn)(const char *name, int shared, time_t since, void *arg), void *arg);
@@ -51,12 +95,6 @@ struct lsi_backend {
 	 * went away). With @own, the caller only deletes this process's own
 	 * files: the subdirectory it last wrote them in will do. */
 	int (*holders_sub)(const struct lockspace *ls, int own, char *buf, size_t len);
-	/* Remove the lease file @name if it is free, never racing an acquirer.
-	 * Returns 1 removed (with @dry_run: would be), 0 kept, LSI_PRUNE_LOCKFILE
-	 * for an fcntl lock file (prune it as one), or -errno: a file it
-	 * cannot judge (-EBADMSG, -ELOOP: not a lease of this lockspace) is
-	 * kept and reported, and prune goes on with the others. */
-	int (*prune_one)(struct lockspace *ls, const char *name, int dry_run);
 	/* lockspace_watch_fd() and lockspace_lost(); NULL: the locks cannot be
 	 * lost while the process lives (fcntl). */
 	int (*watch_fd)(struct lockspace *ls);

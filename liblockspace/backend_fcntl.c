@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* backend_fcntl.c: POSIX fcntl record locks on byte 0 of a lock file. */
+/* backend_fcntl.c: the fcntl backend: POSIX record locks on byte 0 of lock files, held through the table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,7 +20,7 @@ static int set_lock(int fd, short type, int cmd)
 	return fcntl(fd, cmd, &fl);
 }
 
-static int fcntl_acquire(int fd, int shared, int wait, const struct timespec *deadline)
+int lsi_fcntl_lock(int fd, int shared, int wait, const struct timespec *deadline)
 {
 	short type = shared ? F_RDLCK : F_WRLCK;
 	if (wait && !deadline) {
@@ -48,12 +51,7 @@ static int fcntl_acquire(int fd, int shared, int wait, const struct timespec *de
 	}
 }
 
-static int fcntl_release(int fd)
-{
-	return set_lock(fd, F_UNLCK, F_SETLK) == 0 ? 0 : -errno;
-}
-
-static int fcntl_probe(int fd, enum lockspace_state *state, pid_t *pid)
+int lsi_fcntl_probe(int fd, enum lockspace_state *state, pid_t *pid)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 	if (fcntl(fd, F_GETLK, &fl) < 0)
@@ -65,9 +63,211 @@ static int fcntl_probe(int fd, enum lockspace_state *state, pid_t *pid)
 	return 0;
 }
 
+/*
+ * The process already has an entry for this file: share it, or wait for it,
+ * or say busy. Called with the table locked; returns 0 (joined), -EAGAIN (the
+ * table changed: look again), or an error.
+ */
+static int join_or_wait(struct lsi_entry *e, struct lockspace *ls, int shared, int wait,
+			const struct timespec *deadline)
+{
+	if (shared && e->shared && !e->pending)
+		return lsi_entry_ref(e, ls);
+	if (!wait)
+		return -EBUSY;
+	int err = lsi_table_wait(deadline);
+	return err < 0 ? err : -EAGAIN;
+}
+
+/* Take one resource, through the table: returns 0 with one more hold of
+ * @ls, or an error. */
+static int fcntl_lock_one(struct lockspace *ls, const struct lsi_target *t, int shared, int wait,
+			  const struct timespec *deadline)
+{
+	const char *name = t->name;
+	for (;;) {
+		struct stat st;
+		int err;
+		/* Held by this process already? Ask the table before opening:
+		 * opening and closing a held file would drop its lock. */
+		lsi_table_lock();
+		if (lsi_table_count()) {
+			int rc = ls->dirfd < 0 ? stat(t->content, &st)
+					       : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+			struct lsi_entry *e = rc == 0 ? lsi_table_find(st.st_dev, st.st_ino) : NULL;
+			if (e) {
+				err = join_or_wait(e, ls, shared, wait, deadline);
+				lsi_table_unlock();
+				if (err == -EAGAIN)
+					continue;
+				return err;
+			}
+		}
+		lsi_table_unlock();
+
+		int fd = lsi_lockfile_open(ls, name, t->content, shared, 1, &st);
+		if (fd < 0)
+			return fd;
+
+		lsi_table_lock();
+		struct lsi_entry *e = lsi_table_find(st.st_dev, st.st_ino);
+		if (e) {
+			/* Another thread got there between our look and our open. */
+			err = lsi_entry_stash(e, fd);
+			if (err == 0)
+				err = join_or_wait(e, ls, shared, wait, deadline);
+			lsi_table_unlock();
+			if (err == -EAGAIN)
+				continue;
+			return err;
+		}
+		e = lsi_table_insert(st.st_dev, st.st_ino, fd, shared, t->resource, t->rflags);
+		lsi_table_unlock();
+		if (!e) {
+			close(fd);
+			return -ENOMEM;
+		}
+
+		err = lsi_fcntl_lock(fd, shared, wait, deadline);
+		if (err == 0 && !lsi_lockfile_still_named(ls, name, t->content, &st))
+			err = -EAGAIN; /* pruned while we waited: lock the new file */
+		/* A new (empty) lock file: is the directory still an fcntl
+		 * lockspace? If not, take the file back, unless another holder
+		 * shares it; a lease is never empty, so it is not one. */
+		if (err == 0 && ls->dirfd >= 0 && st.st_size == 0 && (err = lsi_backend_changed(ls)) != 0 &&
+		    (!shared || lsi_fcntl_lock(fd, 0, 0, NULL) == 0))
+			(void)unlinkat(ls->dirfd, name, 0);
+		if (err == 0 && ls->dirfd >= 0)
+			err = lsi_lockfile_verify(fd, name, t->content);
+		if (err == -EBADMSG && ls->dirfd >= 0 && lsi_backend_changed(ls) == -ESTALE)
+			err = -ESTALE; /* a lease file, not a corrupt lock file */
+
+		lsi_table_lock();
+		if (err == 0) {
+			e->pending = 0;
+			e->since = time(NULL);
+			lsi_name_pack(name, e->digest);
+			err = lsi_entry_ref(e, ls);
+			lsi_table_broadcast();
+		}
+		if (err < 0)
+			lsi_table_drop(e); /* closes fd: unlocks if we had locked */
+		lsi_table_unlock();
+		if (err == -EAGAIN)
+			continue;
+		return err;
+	}
+}
+
+/* Find the entry @ls holds for @name: by the file's inode, else by a scan
+ * (the file may have been renamed or removed by someone careless). */
+static struct lsi_entry *held_entry(struct lockspace *ls, const char *name, const char *content);
+
+static void fcntl_unlock_one(struct lockspace *ls, const struct lsi_target *t)
+{
+	lsi_table_lock();
+	struct lsi_entry *e = held_entry(ls, t->name, t->content);
+	if (e)
+		lsi_entry_unref(e, ls, 0);
+	lsi_table_unlock();
+}
+
+struct find_arg {
+	struct lockspace *ls;
+	unsigned char digest[LOCKSPACE_NAME_LEN / 2];
+	struct lsi_entry *found;
+};
+
+static void find_by_name(struct lsi_entry *e, void *arg)
+{
+	struct find_arg *a = arg;
+	if (!a->found && !e->pending && memcmp(e->digest, a->digest, sizeof(a->digest)) == 0 &&
+	    lsi_entry_refs_of(e, a->ls))
+		a->found = e;
+}
+
+static struct lsi_entry *held_entry(struct lockspace *ls, const char *name, const char *content)
+{
+	struct stat st;
+	int rc = ls->dirfd < 0 ? (content ? stat(content, &st) : -1)
+			       : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+	if (rc == 0) {
+		struct lsi_entry *e = lsi_table_find(st.st_dev, st.st_ino);
+		if (e && !e->pending && lsi_entry_refs_of(e, ls))
+			return e;
+	}
+	struct find_arg a = {.ls = ls};
+	lsi_name_pack(name, a.digest);
+	lsi_table_each(find_by_name, &a);
+	return a.found;
+}
+
+static int fcntl_unlock(struct lockspace *ls, const char *resource, unsigned flags, int *dropped)
+{
+	unsigned rflags = flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME);
+	/* The string the caller acquired by finds the entry without another
+	 * realpath and MD5; any other spelling goes by the canonical name. */
+	lsi_table_lock();
+	struct lsi_entry *e = lsi_table_find_resource(resource, rflags, ls);
+	int err = e ? lsi_entry_unref(e, ls, 0) : -ENOENT;
+	lsi_table_unlock();
+	if (!e) {
+		struct lsi_target t = {0};
+		err = lsi_resolve(resource, flags, t.name, &t.content);
+		if (err == 0) {
+			lsi_table_lock();
+			e = held_entry(ls, t.name, t.content);
+			err = e ? lsi_entry_unref(e, ls, 0) : -ENOENT;
+			lsi_table_unlock();
+		}
+		free(t.content);
+	}
+	*dropped = err == 0;
+	return err;
+}
+
+struct release_all_arg {
+	struct lockspace *ls;
+	int count;
+};
+
+static void release_if_ours(struct lsi_entry *e, void *arg)
+{
+	struct release_all_arg *a = arg;
+	unsigned n = lsi_entry_refs_of(e, a->ls);
+	if (n && !e->pending) {
+		a->count += (int)n;
+		lsi_entry_unref(e, a->ls, 1);
+	}
+}
+
+static int fcntl_unlock_all(struct lockspace *ls)
+{
+	struct release_all_arg a = {.ls = ls};
+	lsi_table_lock();
+	lsi_table_each(release_if_ours, &a);
+	lsi_table_unlock();
+	return a.count;
+}
+
+/* Every file with a valid name is a lock file, which the prune removes as
+ * one when it is free (prune.c); nothing else in the directory is fcntl's. */
+static int fcntl_prune_one(struct lockspace *ls, const char *name, int dry_run)
+{
+	(void)ls;
+	(void)dry_run;
+	return lockspace_valid_name(name) ? LSI_PRUNE_LOCKFILE : 0;
+}
+
 const struct lsi_backend lsi_backend_fcntl = {
 	.name = "fcntl",
-	.acquire = fcntl_acquire,
-	.release = fcntl_release,
-	.probe = fcntl_probe,
+	.lock_one = fcntl_lock_one,
+	.unlock_one = fcntl_unlock_one,
+	.unlock = fcntl_unlock,
+	.unlock_all = fcntl_unlock_all,
+	.view_open = lsi_fcntl_view_open,
+	.report_one = lsi_fcntl_report_one,
+	.view_close = lsi_fcntl_view_close,
+	.probe = lsi_fcntl_probe_one,
+	.prune_one = fcntl_prune_one,
 };

@@ -24,6 +24,7 @@
 #include "internal.h"
 #include "sanlock_client.h" /* the sanlock_* calls, through the library opened on first use */
 #include "sanlock_delta.h"
+#include "sanlock_lease.h"
 
 /*
  * The directory holds:
@@ -35,17 +36,12 @@
  */
 #define SL_LOCKSPACE_LEASE ".lockspace.lease"
 #define SL_LEASE_SIZE	   (1 << 20)
-/* The resource's path (or literal string, up to 4096 bytes) and a NUL, in
- * the last 8 KiB of a lease file: sanlock's sectors (leader, request, one per
- * host id up to 2000, 512 bytes each) end 23 KiB before the end, and it never
- * writes there. */
-#define SL_PATH_AREA	  (2 * LSI_CONTENT_MAX)
-#define SL_PATH_OFFSET	  (SL_LEASE_SIZE - SL_PATH_AREA)
-#define SL_IO_TIMEOUT	  1    /* seconds: a join takes about 3 s, not 21 */
-#define SL_MAX_HOST_ID	  2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
-#define SL_RETRY_MS	  500
-#define SL_STALE_TRIES	  100 /* leases of pruned files in a row before giving up */
-#define SL_STALE_PAUSE_MS 10
+#define SL_PATH_OFFSET	   (SL_LEASE_SIZE - SL_PATH_AREA)
+#define SL_IO_TIMEOUT	   1	/* seconds: a join takes about 3 s, not 21 */
+#define SL_MAX_HOST_ID	   2000 /* what a 1 MiB lockspace lease with 512-byte sectors holds */
+#define SL_RETRY_MS	   500
+#define SL_STALE_TRIES	   100 /* leases of pruned files in a row before giving up */
+#define SL_STALE_PAUSE_MS  10
 
 /* The leases this process holds, whichever handle took them. */
 struct sl_hold {
@@ -167,16 +163,8 @@ static int sl_lockspace_struct(const struct lockspace *ls, struct sanlk_lockspac
 	return err;
 }
 
-/* A resource with its one disk, as libsanlock wants them laid out. */
-struct sl_res {
-	struct sanlk_resource r;
-	struct sanlk_disk disk;
-};
-_Static_assert(offsetof(struct sl_res, disk) == offsetof(struct sanlk_resource, disks),
-	       "disk follows its resource");
-
-static int sl_res_struct(const struct lockspace *ls, const char *name, const char *path_name, int shared,
-			 struct sl_res *res)
+int lsi_sl_res_struct(const struct lockspace *ls, const char *name, const char *path_name, int shared,
+		      struct sl_res *res)
 {
 	memset(res, 0, sizeof(*res));
 	int err = sl_copy_name(res->r.lockspace_name, ls->backend_config);
@@ -191,7 +179,7 @@ static int sl_res_struct(const struct lockspace *ls, const char *name, const cha
 }
 
 /* This host's id in the lockspace: 0 if not joined (or joining), or -errno. */
-static long long sl_host_id(const struct lockspace *ls)
+long long lsi_sl_host_id(const struct lockspace *ls)
 {
 	struct sanlk_lockspace *lss = NULL;
 	int count = 0;
@@ -215,7 +203,7 @@ static long long sl_sub_id;
 
 static int sl_holders_sub(const struct lockspace *ls, int own, char *buf, size_t len)
 {
-	long long id = sl_host_id(ls);
+	long long id = lsi_sl_host_id(ls);
 	pthread_mutex_lock(&sl_mutex);
 	if (id > 0) {
 		snprintf(sl_sub_lsname, sizeof(sl_sub_lsname), "%s", ls->backend_config);
@@ -238,7 +226,7 @@ static int sl_holders_sub(const struct lockspace *ls, int own, char *buf, size_t
  * two seconds after a join: until then *generation is 0, unknown. */
 static int sl_self(const struct lockspace *ls, uint64_t *id, uint64_t *generation)
 {
-	long long hid = sl_host_id(ls);
+	long long hid = lsi_sl_host_id(ls);
 	if (hid <= 0)
 		return hid < 0 ? (int)hid : -ENOTCONN;
 	struct sanlk_host *hss = NULL;
@@ -320,7 +308,7 @@ static int sl_no_lockfiles(const struct lockspace *ls)
 
 /*
  * An fcntl handle opened before .backend was published makes a new lock
- * file, then looks for .backend (acquire.c); we publish .backend, then look
+ * file, then looks for .backend (backend_fcntl.c); we publish .backend, then look
  * for lock files. So one of the two sees the other: the handle takes its
  * file back and refuses, or we see the file. Give such a file a moment to
  * go; one that stays is held by an fcntl holder: the directory goes back to
@@ -471,7 +459,7 @@ static int sl_init(struct lockspace *ls, unsigned host_id, lockspace_join_fn fn,
 		if (err < 0)
 			return err;
 	}
-	long long joined = sl_host_id(ls);
+	long long joined = lsi_sl_host_id(ls);
 	if (joined == 0)
 		err = sl_join_check(ls, host_id, fn, arg);
 	else if (joined < 0)
@@ -496,7 +484,7 @@ static int sl_leave(struct lockspace *ls)
 	int err = sl_daemon();
 	if (err < 0)
 		return err;
-	long long id = sl_host_id(ls);
+	long long id = lsi_sl_host_id(ls);
 	if (id <= 0)
 		return id < 0 ? (int)id : -ENOTCONN;
 	struct sanlk_lockspace sls;
@@ -523,7 +511,7 @@ static const unsigned char sl_leader_magic[4] = {0x10, 0x20, 0x15, 0x06};
  * an older version makes), or why it is not one: -ELOOP a symbolic link,
  * -EBADMSG anything else (a directory, a FIFO, a truncated lease).
  */
-static int sl_lease_shape(const struct lockspace *ls, const char *name, const struct stat *st)
+int lsi_sl_lease_shape(const struct lockspace *ls, const char *name, const struct stat *st)
 {
 	if (S_ISLNK(st->st_mode))
 		return -ELOOP;
@@ -547,7 +535,7 @@ static int sl_lease_shape(const struct lockspace *ls, const char *name, const st
 /* What sanlock's answer on reading a lease file means: a file that is not
  * a lease of this lockspace (leader errors, too small, all zeros) is
  * corrupt. */
-static int sl_lease_err(int rv)
+int lsi_sl_lease_err(int rv)
 {
 	return rv == -EINVAL || rv == -EMSGSIZE ? -EBADMSG : sl_err(rv);
 }
@@ -573,7 +561,7 @@ static int sl_write_path(const struct lockspace *ls, const char *tmp, const char
 /* Read the path area of the lease file @name into @buf: 0 (with @buf the
  * content, verified against the name), -ENODATA if it is empty, -EBADMSG if
  * it does not hash to the name, or -errno. */
-static int sl_read_path(const struct lockspace *ls, const char *name, char buf[SL_PATH_AREA])
+int lsi_sl_read_path(const struct lockspace *ls, const char *name, char buf[SL_PATH_AREA])
 {
 	int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -604,20 +592,20 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name, const c
 		/* Not a lease (a stray fcntl lock file, an empty or truncated
 		 * file, a directory): that resource's problem, reported as
 		 * corrupt, never made into a lease nor handed to sanlock. */
-		int err = sl_lease_shape(ls, name, &st);
+		int err = lsi_sl_lease_shape(ls, name, &st);
 		if (err)
 			return err == -ENOENT ? 0 : err < 0 ? err : -EBADMSG;
 		/* As a lock file's content: a path that does not hash to the
 		 * name is corrupt, never trusted (none, by name only, is fine). */
 		char path[SL_PATH_AREA];
-		err = content ? sl_read_path(ls, name, path) : 0;
+		err = content ? lsi_sl_read_path(ls, name, path) : 0;
 		return err == -EBADMSG ? err : 0;
 	}
 	if (errno != ENOENT)
 		return -errno;
 	/* The temporary name has the host id: another host's process may have
 	 * our pid, and each removes its own name before it starts. */
-	long long host = sl_host_id(ls);
+	long long host = lsi_sl_host_id(ls);
 	if (host <= 0)
 		return host < 0 ? (int)host : -ENOTCONN;
 	/* ... and a count, for two threads of this process making one lease. */
@@ -628,7 +616,7 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name, const c
 	int err = sl_create_file(ls, tmp, NULL, SL_LEASE_SIZE);
 	struct sl_res res;
 	if (!err)
-		err = sl_res_struct(ls, name, tmp, 0, &res);
+		err = lsi_sl_res_struct(ls, name, tmp, 0, &res);
 	if (!err) {
 		int rv = sanlock_write_resource(&res.r, 0, 0, 0);
 		err = rv == -ENOENT || rv == -ECONNREFUSED ? sl_daemon() : 0;
@@ -657,7 +645,7 @@ static int sl_ensure_lease(const struct lockspace *ls, const char *name, const c
 static int sl_verify(const struct lockspace *ls, const char *name, uint64_t id, uint64_t generation)
 {
 	struct sl_res res;
-	int err = sl_res_struct(ls, name, NULL, 0, &res);
+	int err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
 	if (err)
 		return err;
 	struct sanlk_host *hosts = NULL;
@@ -774,34 +762,6 @@ static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], s
 	return err;
 }
 
-static int sl_name_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* Sort @names in place; return where each one came from (malloc'd), or NULL. */
-static size_t *sl_name_order(char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n)
-{
-	size_t *order = calloc(n ? n : 1, sizeof(*order));
-	char(*tagged)[LOCKSPACE_NAME_LEN + 1 + sizeof(size_t)] = calloc(n ? n : 1, sizeof(*tagged));
-	if (!order || !tagged) {
-		free(order);
-		free(tagged);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		memcpy(tagged[i], names[i], LOCKSPACE_NAME_LEN + 1);
-		memcpy(tagged[i] + LOCKSPACE_NAME_LEN + 1, &i, sizeof(i));
-	}
-	qsort(tagged, n, sizeof(*tagged), sl_name_cmp); /* names are unique: compare the names only */
-	for (size_t i = 0; i < n; i++) {
-		memcpy(names[i], tagged[i], LOCKSPACE_NAME_LEN + 1);
-		memcpy(&order[i], tagged[i] + LOCKSPACE_NAME_LEN + 1, sizeof(order[i]));
-	}
-	free(tagged);
-	return order;
-}
-
 /* Add @names[0..@n) to the waits of @ls for the acquire @call; with @n 0,
  * take @call's out. Without memory a wait is only not reported. */
 static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LOCKSPACE_NAME_LEN + 1],
@@ -831,43 +791,30 @@ static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LO
 	pthread_mutex_unlock(&sl_mutex);
 }
 
-static int sl_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
-			   int timeout_ms, size_t *failed)
+/* Take the leases of @t[0..@n) all or none, trying again while one is busy
+ * and @wait: the daemon queues no waiter, and one holding some would
+ * deadlock another. */
+static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t n, int shared, int wait,
+		       const struct timespec *deadline, size_t *bad)
 {
-	if (n == 0)
-		return 0;
-	int shared = !!(flags & LOCKSPACE_SHARED), err = 0;
-	size_t i, bad = 0;
-	char(*names)[LOCKSPACE_NAME_LEN + 1] = calloc(n ? n : 1, sizeof(*names));
-	struct sl_res *res = calloc(n ? n : 1, sizeof(*res));
-	struct sanlk_resource **rp = calloc(n ? n : 1, sizeof(*rp));
-	struct sl_hold **spare =
-		calloc(n ? n : 1, sizeof(*spare));		/* allocated before: no ENOMEM once held */
-	char **contents = calloc(n ? n : 1, sizeof(*contents)); /* for new lease files */
-	if (!names || !res || !rp || !spare || !contents)
+	int err = 0;
+	size_t i;
+	char(*names)[LOCKSPACE_NAME_LEN + 1] = calloc(n, sizeof(*names));
+	struct sl_res *res = calloc(n, sizeof(*res));
+	struct sanlk_resource **rp = calloc(n, sizeof(*rp));
+	struct sl_hold **spare = calloc(n, sizeof(*spare)); /* allocated before: no ENOMEM once held */
+	*bad = 0;
+	if (!names || !res || !rp || !spare)
 		err = -ENOMEM;
 	for (i = 0; i < n && !err; i++) {
-		err = lsi_resolve(resources[i], flags, names[i], &contents[i]);
-		bad = i;
-		for (size_t j = 0; j < i && !err; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				err = -EINVAL; /* named twice: i is the first repeat */
-		if (!err && !(spare[i] = calloc(1, sizeof(**spare))))
+		memcpy(names[i], t[i].name, sizeof(names[i]));
+		*bad = i;
+		if (!(spare[i] = calloc(1, sizeof(**spare))))
 			err = -ENOMEM;
-	}
-	/* In name order, as the fcntl backend: the same order on every host. */
-	size_t *order = err ? NULL : sl_name_order(names, n);
-	if (!err && !order)
-		err = -ENOMEM;
-	for (i = 0; i < n && !err; i++) {
-		err = sl_res_struct(ls, names[i], NULL, shared, &res[i]);
+		else
+			err = lsi_sl_res_struct(ls, names[i], NULL, shared, &res[i]);
 		rp[i] = &res[i].r;
-		bad = i;
 	}
-	struct timespec deadline;
-	int wait = !!(flags & LOCKSPACE_WAIT);
-	if (wait && timeout_ms >= 0)
-		lsi_deadline(&deadline, timeout_ms);
 	int stale = 0, waiting = 0;
 	/* The daemon names no holder process: every holder keeps a record. */
 	if (!err)
@@ -875,15 +822,15 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 	while (!err) {
 		/* Before every try: a prune may have removed a free lease file. */
 		for (i = 0; i < n && !err; i++)
-			if ((err = sl_ensure_lease(ls, names[i], contents[order[i]])) != 0)
-				bad = i;
+			if ((err = sl_ensure_lease(ls, names[i], t[i].content)) != 0)
+				*bad = i;
 		if (err)
 			break;
 		pthread_mutex_lock(&sl_mutex);
 		sl_forget_if_forked();
-		err = sl_try(ls, names, rp, spare, n, shared, &bad);
+		err = sl_try(ls, names, rp, spare, n, shared, bad);
 		pthread_mutex_unlock(&sl_mutex);
-		if (err == -ESTALE && wait && timeout_ms >= 0 && lsi_ms_left(&deadline) <= 0) {
+		if (err == -ESTALE && deadline && lsi_ms_left(deadline) <= 0) {
 			err = -ETIMEDOUT;
 			break;
 		}
@@ -904,7 +851,7 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 			sl_wait_set(ls, names, names, n, shared);
 		waiting = 1;
 		(void)lsi_record_sync(ls);
-		long left = timeout_ms >= 0 ? lsi_ms_left(&deadline) : SL_RETRY_MS;
+		long left = deadline ? lsi_ms_left(deadline) : SL_RETRY_MS;
 		if (left <= 0) {
 			err = -ETIMEDOUT;
 			break;
@@ -912,28 +859,22 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 		struct timespec ts = {.tv_nsec = (left < SL_RETRY_MS ? left : SL_RETRY_MS) * 1000000L};
 		/* As F_SETLKW does: a caught signal ends a wait for ever; a
 		 * finite one only loses a pause. */
-		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && timeout_ms < 0) {
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && !deadline) {
 			err = -EINTR;
 			break;
 		}
 		err = 0;
 	}
-	if (err && failed)
-		*failed = order && bad < n ? order[bad] : bad;
 	if (waiting)
 		sl_wait_set(ls, names, NULL, 0, shared);
-	free(order);
 	for (i = 0; spare && i < n; i++)
 		free(spare[i]);
 	free(spare);
-	for (i = 0; contents && i < n; i++)
-		free(contents[i]);
-	free(contents);
 	free(rp);
 	free(res);
 	free(names);
-	if ((!err && n) || waiting)
-		(void)lsi_record_sync(ls);
+	if (err && waiting)
+		(void)lsi_record_sync(ls); /* the waits are gone; on success the caller syncs */
 	return err;
 }
 
@@ -941,7 +882,7 @@ static int sl_acquire_many(struct lockspace *ls, const char *const *resources, s
 static int sl_drop(struct lockspace *ls, struct sl_hold *h)
 {
 	struct sl_res res;
-	int err = sl_res_struct(ls, h->name, NULL, h->shared, &res);
+	int err = lsi_sl_res_struct(ls, h->name, NULL, h->shared, &res);
 	struct sanlk_resource *rp = &res.r;
 	if (sl_gone)
 		err = -ENOLINK; /* the daemon holds nothing for us any more: forget it */
@@ -965,7 +906,7 @@ static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN
 	}
 }
 
-static int sl_release_one(struct lockspace *ls, const char *resource, unsigned flags)
+static int sl_unlock(struct lockspace *ls, const char *resource, unsigned flags, int *dropped)
 {
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
 	int err = lsi_resolve(resource, flags, name, &content);
@@ -977,12 +918,11 @@ static int sl_release_one(struct lockspace *ls, const char *resource, unsigned f
 	struct sl_hold *h = sl_find(ls, name, 0);
 	err = h ? sl_drop(ls, h) : -ENOENT;
 	pthread_mutex_unlock(&sl_mutex);
-	if (h)
-		(void)lsi_record_sync(ls);
+	*dropped = h != NULL;
 	return err;
 }
 
-static int sl_release_all(struct lockspace *ls)
+static int sl_unlock_all(struct lockspace *ls)
 {
 	int count = 0;
 	pthread_mutex_lock(&sl_mutex);
@@ -997,8 +937,6 @@ static int sl_release_all(struct lockspace *ls)
 		count++;
 	}
 	pthread_mutex_unlock(&sl_mutex);
-	if (count)
-		(void)lsi_record_sync(ls);
 	return count;
 }
 
@@ -1085,7 +1023,7 @@ static int sl_stale_tmp(const struct lockspace *ls, const char *file)
 	    sscanf(file + 1 + LOCKSPACE_NAME_LEN, ".h%lld.%d.%u.tmp%n", &host, &pid, &count, &end) != 3 ||
 	    file[1 + LOCKSPACE_NAME_LEN + end] != '\0' || pid <= 0)
 		return 0;
-	return host == sl_host_id(ls) && kill(pid, 0) < 0 && errno == ESRCH;
+	return host == lsi_sl_host_id(ls) && kill(pid, 0) < 0 && errno == ESRCH;
 }
 
 /*
@@ -1112,12 +1050,12 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 	struct stat st;
 	if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	int err = sl_lease_shape(ls, name, &st);
+	int err = lsi_sl_lease_shape(ls, name, &st);
 	if (err)
 		return err == -ENOENT ? 0 : err;
 	struct sl_res res;
 	struct sanlk_resource *rp = &res.r;
-	err = sl_res_struct(ls, name, NULL, 0, &res);
+	err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
 	if (err)
 		return err;
 	if (dry_run) {
@@ -1127,7 +1065,7 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 		free(hosts);
 		if (rv == -ENOENT)
 			return 0; /* gone */
-		return rv < 0 ? sl_lease_err(rv) : n == 0;
+		return rv < 0 ? lsi_sl_lease_err(rv) : n == 0;
 	}
 	uint64_t id = 0, gen = 0;
 	int removed = 0;
@@ -1142,7 +1080,7 @@ static int sl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 		goto out;
 	int rv = sanlock_acquire(sl_sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, &rp, NULL);
 	if (rv < 0) {
-		err = sl_lease_err(rv);
+		err = lsi_sl_lease_err(rv);
 		/* Gone, or held: keep. Not a lease of this lockspace
 		 * (-EBADMSG): kept, and said. */
 		if (rv == -ENOENT || err == -EBUSY)
@@ -1164,424 +1102,27 @@ out:
 	return err < 0 ? err : removed;
 }
 
-/* Does @pid hold the lease @name, as this host's daemon says? The holder
- * records of every host sharing the directory are there; only this host's
- * daemon knows its own processes. */
-static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
+int lsi_sl_self_hold(const struct lockspace *ls, const char *name, time_t *since)
 {
-	int count = 0;
-	char *state = NULL, want[2 * SANLK_NAME_LEN + 4];
-	if (sanlock_inquire(-1, pid, 0, &count, &state) < 0 || !state) {
-		free(state);
-		return 0;
-	}
-	snprintf(want, sizeof(want), "%s:%s:", ls->backend_config, name);
-	int found = 0;
-	for (char *p = state; !found && (p = strstr(p, want)); p++)
-		found = p == state || p[-1] == ' ';
-	free(state);
-	return found;
-}
-
-/* Another host's "wait" line older than this (seconds) is of a waiter gone:
- * a waiter rewrites its record every SL_RETRY_MS. */
-#define SL_WAIT_FRESH 10
-
-/* What a report knows once for all leases. */
-struct sl_view {
-	long long self_host;
-	struct lsi_record *recs; /* this host's records */
-	size_t nrecs;
-	struct lsi_record *others; /* other hosts' records: only their waits are used */
-	unsigned *other_hosts;	   /* the host of each */
-	size_t nothers;
-	struct sanlk_host *hosts; /* each host's current generation */
-	int nhosts;
-	int waiters; /* report waiters */
-	time_t now;
-	struct sl_delta_slot **deltas; /* the delta leases read so far: one read per host id */
-	size_t ndeltas;
-};
-
-/* One host id's delta lease as a report read it (err < 0: unreadable). */
-struct sl_delta_slot {
-	unsigned host_id;
-	int err;
-	struct lsi_delta d;
-};
-
-static void sl_view_free(struct sl_view *v)
-{
-	lsi_records_free(v->recs, v->nrecs);
-	lsi_records_free(v->others, v->nothers);
-	free(v->other_hosts);
-	free(v->hosts);
-	for (size_t i = 0; i < v->ndeltas; i++)
-		free(v->deltas[i]);
-	free(v->deltas);
-}
-
-/* The delta lease of @host_id, read at its first use in the report (a
- * listing reads each host's once, not once per lease), or NULL when it
- * cannot be read. It lasts as long as @v. */
-static const struct lsi_delta *sl_view_delta(const struct lockspace *ls, struct sl_view *v, uint64_t host_id)
-{
-	for (size_t i = 0; i < v->ndeltas; i++)
-		if (v->deltas[i]->host_id == host_id)
-			return v->deltas[i]->err ? NULL : &v->deltas[i]->d;
-	struct sl_delta_slot **more = realloc(v->deltas, (v->ndeltas + 1) * sizeof(*more));
-	if (!more)
-		return NULL;
-	v->deltas = more;
-	struct sl_delta_slot *slot = calloc(1, sizeof(*slot));
-	if (!slot)
-		return NULL;
-	slot->host_id = (unsigned)host_id;
-	slot->err = lsi_delta_read(ls, (unsigned)host_id, &slot->d);
-	v->deltas[v->ndeltas++] = slot;
-	return slot->err ? NULL : &slot->d;
-}
-
-/* The name of the daemon that holds @host_id's delta lease, or NULL. */
-static const char *sl_view_name(const struct lockspace *ls, struct sl_view *v, uint64_t host_id)
-{
-	const struct lsi_delta *d = sl_view_delta(ls, v, host_id);
-	return d && d->host_name[0] ? d->host_name : NULL;
-}
-
-/* The generation @host_id has now, 0 if unknown: the daemon's, or the one
- * its delta lease shows (the daemon of a host that joined again reports it
- * only after its first renewal, and a host that has not joined knows none). */
-static uint64_t sl_current_gen(const struct lockspace *ls, struct sl_view *v, uint64_t host_id)
-{
-	uint64_t gen = 0;
-	for (int i = 0; i < v->nhosts; i++)
-		if (v->hosts[i].host_id == host_id)
-			gen = v->hosts[i].generation;
-	const struct lsi_delta *d = sl_view_delta(ls, v, host_id);
-	return d && d->generation > gen ? d->generation : gen;
-}
-
-/* Add the records of the other hosts' directories .holders/h<id> to @v. */
-static int sl_view_others(const struct lockspace *ls, struct sl_view *v)
-{
-	int fd = openat(ls->dirfd, LSI_HOLDERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return 0; /* no records: no waiters */
-	}
-	int err = 0;
-	struct dirent *de;
-	while (!err && (de = readdir(d))) {
-		unsigned id;
-		int end = 0;
-		if (sscanf(de->d_name, "h%u%n", &id, &end) != 1 || de->d_name[end] || id == 0 ||
-		    (long long)id == v->self_host)
-			continue;
-		struct lsi_record *r = NULL;
-		size_t n = 0;
-		if (lsi_records_load_sub(ls, de->d_name, &r, &n) < 0 || n == 0) {
-			lsi_records_free(r, n);
-			continue; /* unreadable: that host's business */
-		}
-		struct lsi_record *all = realloc(v->others, (v->nothers + n) * sizeof(*all));
-		unsigned *hosts = all ? realloc(v->other_hosts, (v->nothers + n) * sizeof(*hosts)) : NULL;
-		if (all)
-			v->others = all;
-		if (hosts)
-			v->other_hosts = hosts;
-		if (!all || !hosts) {
-			lsi_records_free(r, n);
-			err = -ENOMEM;
-			break;
-		}
-		for (size_t i = 0; i < n; i++) {
-			v->others[v->nothers] = r[i];
-			v->other_hosts[v->nothers++] = id;
-		}
-		free(r); /* its contents moved */
-	}
-	closedir(d);
-	return err;
-}
-
-/* The waiters of @name: this host's live records that wait for it, and the
- * other hosts' recent ones. */
-static int sl_waiters(const struct sl_view *v, const char *name, pid_t **pids, unsigned **hosts, size_t *n)
-{
-	size_t cap = 0;
-	*n = 0;
-	*pids = NULL;
-	*hosts = NULL;
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
-			if (!cap)
-				return 0;
-			*pids = calloc(cap, sizeof(**pids));
-			*hosts = calloc(cap, sizeof(**hosts));
-			if (!*pids || !*hosts)
-				return -ENOMEM;
-		}
-		for (size_t i = 0; i < v->nrecs + v->nothers; i++) {
-			int local = i < v->nrecs;
-			const struct lsi_record *r = local ? &v->recs[i] : &v->others[i - v->nrecs];
-			if (local ? !(r->live || r->unknown) : r->mtime < v->now - SL_WAIT_FRESH)
-				continue;
-			for (size_t w = 0; w < r->nwaits; w++) {
-				if (strcmp(r->waits[w].name, name) != 0)
-					continue;
-				if (pass == 0) {
-					cap++;
-					continue;
-				}
-				(*pids)[*n] = r->pid;
-				(*hosts)[(*n)++] =
-					local ? (unsigned)v->self_host : v->other_hosts[i - v->nrecs];
-			}
-		}
-	}
-	return 0;
-}
-
-/* Report one lease: its owners as sanlock reads them from the disk, joined
- * with this host's holder records for the owner that is this host. */
-static int sl_report_one(struct lockspace *ls, const char *name, int always, struct sl_view *v,
-			 unsigned flags, lockspace_info_fn fn, void *arg)
-{
-	struct lockspace_info info = {0};
-	char lockfile[PATH_MAX];
-	struct sl_res res;
-	memcpy(info.name, name, sizeof(info.name));
-	snprintf(lockfile, sizeof(lockfile), "%s/%s", ls->dir, name);
-	info.lockfile = lockfile;
-	int err = sl_res_struct(ls, name, NULL, 0, &res);
-	if (err)
-		return err;
-	struct sanlk_host *hosts = NULL;
-	int nhosts = 0;
-	char path[SL_PATH_AREA];
-	/* A file that is not a lease is reported as corrupt, with the path
-	 * a stray fcntl lock file names; sanlock never reads it. */
-	struct stat fst;
-	int shape = fstatat(ls->dirfd, name, &fst, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-									    : sl_lease_shape(ls, name, &fst);
-	if (shape == -ENOENT && !always)
-		return 0; /* pruned since readdir */
-	if (shape == LSI_PRUNE_LOCKFILE) {
-		char *stray = NULL;
-		int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd >= 0 && lsi_lockfile_read(fd, name, &stray) == 0 && strlen(stray) < sizeof(path)) {
-			memcpy(path, stray, strlen(stray) + 1);
-			info.path = path;
-		}
-		free(stray);
-		if (fd >= 0)
-			close(fd);
-	}
-	if (shape) /* not a lease (corrupt), or unreadable */
-		info.integrity = shape > 0 || shape == -ELOOP ? -EBADMSG : shape;
-	int rv = shape ? 0 : sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
-	if (rv < 0) {
-		info.integrity = sl_lease_err(rv);
-		nhosts = 0;
-	}
-	/* The path, as for a lock file: verified against the name, or why not. */
-	int path_err = shape ? 0 : sl_read_path(ls, name, path);
-	if (!shape && path_err == 0)
-		info.path = path;
-	if (!info.integrity && path_err != -ENOENT)
-		info.integrity = path_err;
-	/* Mode: ours from our records; others' shared when several hosts own it. */
 	pthread_mutex_lock(&sl_mutex);
 	sl_forget_if_forked();
 	struct sl_hold *mine = sl_find(ls, name, 1);
-	int self_shared = mine ? mine->shared : -1;
-	time_t self_since = mine ? mine->since : 0;
+	int shared = mine ? mine->shared : -1;
+	*since = mine ? mine->since : 0;
 	pthread_mutex_unlock(&sl_mutex);
-
-	size_t nclaims = 0;
-	for (size_t r = 0; r < v->nrecs; r++)
-		for (size_t c = 0; c < v->recs[r].nclaims; c++)
-			nclaims += strcmp(v->recs[r].claims[c].name, name) == 0;
-	size_t cap = (size_t)nhosts + nclaims + 1;
-	struct lockspace_holder *h = calloc(cap, sizeof(*h)), *st = calloc(cap, sizeof(*st));
-	pid_t *wpids = NULL;
-	unsigned *whosts = NULL;
-	char *self_comm = NULL;
-	if (!h || !st) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* The owners: another host's as it is; a lost one (its host joined
-	 * again since) holds nothing. This host's are joined below. */
-	const char *self_name = NULL;
-	size_t nh = 0, ns = 0;
-	int nlive = 0, self_owner = 0, self_lost = 0;
-	unsigned long long self_gen = 0;
-	enum lockspace_state claimed = nhosts > 1 ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
-	for (int i = 0; i < nhosts; i++) {
-		uint64_t now = sl_current_gen(ls, v, hosts[i].host_id);
-		int lost = now && hosts[i].generation < now;
-		nlive += !lost;
-		if ((long long)hosts[i].host_id == v->self_host) {
-			self_owner = 1;
-			self_lost = lost;
-			self_gen = hosts[i].generation;
-			self_name = sl_view_name(ls, v, hosts[i].host_id);
-			continue;
-		}
-		struct lockspace_holder *e = lost ? &st[ns++] : &h[nh++];
-		*e = (struct lockspace_holder){
-			.mode = claimed,
-			.flags = LOCKSPACE_HOLDER_REMOTE | (lost ? LOCKSPACE_HOLDER_STALE : 0),
-			.host_id = (unsigned)hosts[i].host_id, /* 1-2000 */
-			.generation = hosts[i].generation,
-			.host_name = sl_view_name(ls, v, hosts[i].host_id),
-		};
-	}
-	int shared_hint = nlive > 1 || (res.r.flags & SANLK_RES_SHARED) || self_shared > 0;
-	info.state = nlive == 0	   ? LOCKSPACE_STATE_FREE
-		     : shared_hint ? LOCKSPACE_STATE_SHARED
-				   : LOCKSPACE_STATE_EXCLUSIVE;
-	for (size_t i = 0; i < nh; i++)
-		h[i].mode = info.state;
-	/* This host's records: a holder only when this host owns the lease in
-	 * its current generation and the daemon says the process holds it. */
-	pid_t self = getpid();
-	int self_named = 0;
-	for (size_t r = 0; r < v->nrecs; r++)
-		for (size_t c = 0; c < v->recs[r].nclaims; c++) {
-			const struct lsi_record *rec = &v->recs[r];
-			if (strcmp(rec->claims[c].name, name) != 0)
-				continue;
-			int holds = self_owner && !self_lost && (rec->live || rec->unknown) &&
-				    sl_pid_holds(ls, rec->pid, name);
-			struct lockspace_holder *e = holds ? &h[nh++] : &st[ns++];
-			*e = (struct lockspace_holder){
-				.pid = rec->pid,
-				.mode = rec->claims[c].shared ? LOCKSPACE_STATE_SHARED
-							      : LOCKSPACE_STATE_EXCLUSIVE,
-				.flags = (holds ? LOCKSPACE_HOLDER_RECORD : LOCKSPACE_HOLDER_STALE) |
-					 (rec->pid == self ? LOCKSPACE_HOLDER_SELF : 0),
-				.command = rec->command,
-				.owner = rec->owner,
-				.child = rec->child,
-				.since = rec->claims[c].since,
-				.host_id = self_owner ? (unsigned)v->self_host : 0,
-				.generation = self_owner ? self_gen : 0,
-				.host_name = self_owner ? self_name : NULL,
-			};
-			self_named |= holds;
-		}
-	if (self_owner && !self_lost && !self_named) {
-		/* Held on this host by a process without a record: this one, or
-		 * one that is not known here. */
-		if (self_shared >= 0)
-			self_comm = lsi_proc_comm(self);
-		h[nh++] = (struct lockspace_holder){
-			.pid = self_shared >= 0 ? self : 0,
-			.mode = self_shared > 0	   ? LOCKSPACE_STATE_SHARED
-				: self_shared == 0 ? LOCKSPACE_STATE_EXCLUSIVE
-						   : info.state,
-			.flags = LOCKSPACE_HOLDER_NORECORD | (self_shared >= 0 ? LOCKSPACE_HOLDER_SELF : 0),
-			.command = self_comm,
-			.since = self_since,
-			.host_id = (unsigned)v->self_host,
-			.generation = self_gen,
-			.host_name = self_name,
-		};
-	}
-	if (self_owner && self_lost) /* as every host shows it; a record of it is stale above */
-		st[ns++] = (struct lockspace_holder){
-			.mode = claimed,
-			.flags = LOCKSPACE_HOLDER_STALE,
-			.host_id = (unsigned)v->self_host,
-			.generation = self_gen,
-			.host_name = self_name,
-		};
-	if (info.state == LOCKSPACE_STATE_FREE && !(flags & LOCKSPACE_ALL) && !always)
-		goto out;
-	if (v->waiters && (err = sl_waiters(v, name, &wpids, &whosts, &info.nwaiters)) < 0)
-		goto out;
-	info.holders = h;
-	info.nholders = nh;
-	info.stale = st;
-	info.nstale = ns;
-	static const unsigned no_hosts[1];
-	info.waiters = wpids;
-	info.waiter_hosts = whosts ? whosts : no_hosts; /* sanlock's, even when none wait */
-	err = fn(&info, arg);
-out:
-	free(self_comm);
-	free(wpids);
-	free(whosts);
-	free(h);
-	free(st);
-	free(hosts);
-	return err;
-}
-
-static int sl_report(struct lockspace *ls, const char *name, unsigned flags, lockspace_info_fn fn, void *arg)
-{
-	struct sl_view v = {.self_host = sl_host_id(ls), .now = time(NULL)};
-	if (v.self_host < 0)
-		return (int)v.self_host;
-	v.waiters = name || (flags & LOCKSPACE_WAITERS);
-	int err = lsi_records_load(ls, &v.recs, &v.nrecs);
-	if (!err && v.waiters)
-		err = sl_view_others(ls, &v);
-	if (err < 0) {
-		sl_view_free(&v);
-		return err;
-	}
-	/* Each host's current generation: a lease of an older one is lost. A
-	 * daemon that cannot say (just after a join) leaves it unknown. */
-	if (sanlock_get_hosts(ls->backend_config, 0, &v.hosts, &v.nhosts, 0) < 0) {
-		free(v.hosts);
-		v.hosts = NULL;
-		v.nhosts = 0;
-	}
-	if (name) {
-		struct stat st;
-		if (fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			err = -errno;
-		if (!err)
-			err = sl_report_one(ls, name, 1, &v, flags, fn, arg);
-		sl_view_free(&v);
-		return err;
-	}
-	int fd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
-		sl_view_free(&v);
-		return err;
-	}
-	struct dirent *de;
-	while (!err && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
-			continue;
-		char one[LOCKSPACE_NAME_LEN + 1];
-		memcpy(one, de->d_name, sizeof(one));
-		err = sl_report_one(ls, one, 0, &v, flags, fn, arg);
-	}
-	closedir(d);
-	sl_view_free(&v);
-	return err;
+	return shared;
 }
 
 const struct lsi_backend lsi_backend_sanlock = {
 	.name = LOCKSPACE_BACKEND_SANLOCK,
 	.open = sl_open,
 	.close = sl_close,
-	.acquire_many = sl_acquire_many,
-	.release_one = sl_release_one,
-	.release_all = sl_release_all,
-	.report = sl_report,
+	.lock_set = sl_lock_set,
+	.unlock = sl_unlock,
+	.unlock_all = sl_unlock_all,
+	.view_open = lsi_sl_view_open,
+	.report_one = lsi_sl_view_report,
+	.view_close = lsi_sl_view_close,
 	.each_held = sl_each_held,
 	.each_waiting = sl_each_waiting,
 	.init = sl_init,

@@ -136,6 +136,13 @@ int lsi_lockfile_verify(int fd, const char *name, const char *content);
  * or NULL), or -errno. */
 int lsi_lockfile_read(int fd, const char *name, char **path);
 
+/* ---- backend_fcntl.c: the POSIX lock on byte 0 of a lock file ---- */
+/* Lock byte 0 of @fd. @wait: 0 try once, 1 wait; @deadline NULL for ever.
+ * Returns 0, -EBUSY, -ETIMEDOUT, -EINTR, -EDEADLK or -errno. */
+int lsi_fcntl_lock(int fd, int shared, int wait, const struct timespec *deadline);
+/* Who holds byte 0 of @fd, as another process sees it. */
+int lsi_fcntl_probe(int fd, enum lockspace_state *state, pid_t *pid);
+
 /* ---- backend.h has the lock mechanism ---- */
 /* lockspace.c: -ESTALE if the directory of the fcntl handle @ls has become
  * a lockspace of another backend since it was opened, 0 if not, or -errno
@@ -171,6 +178,23 @@ struct lsi_record {
 	char *command;	 /* /proc/<pid>/comm when live */
 	time_t mtime;	 /* when the record was last written */
 };
+
+/* ---- claims.c: the records' claims by name ---- */
+struct lsi_claim_ref {
+	const char *name;
+	const struct lsi_record *rec;
+	const struct lsi_claim *claim;
+	size_t seq; /* its place in the records' order */
+};
+struct lsi_claims {
+	struct lsi_claim_ref *refs; /* sorted by name, then seq */
+	size_t n;
+};
+/* Index the claims of @recs[0..@nrecs) (which must outlive @c). Returns 0 or -ENOMEM. */
+int lsi_claims_index(struct lsi_claims *c, const struct lsi_record *recs, size_t nrecs);
+/* The claims on @name, in the records' order: *@n of them from the result. */
+const struct lsi_claim_ref *lsi_claims_of(const struct lsi_claims *c, const char *name, size_t *n);
+void lsi_claims_free(struct lsi_claims *c);
 
 /* Parse a record; returns 0 or -EBADMSG. @out must be freed with lsi_record_free. */
 int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out);
@@ -251,7 +275,14 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
  * process, a /proc mounted with hidepid). */
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
-/* ---- time ---- */
+/* ---- probe.c: the fcntl backend's report verbs (see backend.h) ---- */
+int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view);
+int lsi_fcntl_report_one(void *view, const char *name, const char *direct_path, int always);
+void lsi_fcntl_view_close(void *view);
+int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *direct,
+			enum lockspace_state *state, pid_t *pid);
+
+/* ---- clock.c ---- */
 /* Monotonic deadline @ms from now into @ts. */
 void lsi_deadline(struct timespec *ts, int ms);
 /* Milliseconds left until @ts (0 if past). */

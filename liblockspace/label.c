@@ -92,11 +92,11 @@ static int label_settle(int dfd, const char *file, int fd, const struct stat *st
 		return -EAGAIN;
 	enum lockspace_state state;
 	pid_t pid;
-	if (lsi_backend_fcntl.probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
+	if (lsi_fcntl_probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
 		return -EAGAIN;
 	struct timespec settle;
 	lsi_deadline(&settle, LABEL_SETTLE_MS);
-	int err = lsi_backend_fcntl.acquire(fd, 0, 1, &settle);
+	int err = lsi_fcntl_lock(fd, 0, 1, &settle);
 	return err == -ETIMEDOUT ? -EBUSY : err;
 }
 
@@ -135,7 +135,7 @@ static int label_lock(struct lockspace *ls, int dfd, const char *file, int wait,
 		close(fd);
 		return -ENOMEM;
 	}
-	int err = lsi_backend_fcntl.acquire(fd, 0, wait, deadline);
+	int err = lsi_fcntl_lock(fd, 0, wait, deadline);
 	if (err == -EBUSY)
 		err = label_settle(dfd, file, fd, &st);
 	if (err == 0) {
@@ -291,7 +291,7 @@ static int label_probe_file(int dfd, const char *file, pid_t *pid)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		err = -EBADMSG;
 	else
-		err = lsi_backend_fcntl.probe(fd, &state, &holder);
+		err = lsi_fcntl_probe(fd, &state, &holder);
 	lsi_close_unheld(fd);
 	if (err < 0)
 		return err;

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* probe.c: the lock state of lock files: one F_GETLK per file, joined with the records. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,13 +12,6 @@
 #include "backend.h"
 #include "internal.h"
 
-/* One record's claim on a lock file, sorted by name for lookup. */
-struct claim_ref {
-	const char *name;
-	const struct lsi_record *rec;
-	const struct lsi_claim *claim;
-};
-
 struct walk {
 	struct lockspace *ls;
 	unsigned flags;
@@ -27,8 +19,7 @@ struct walk {
 	void *arg;
 	struct lsi_record *records;
 	size_t nrecords;
-	struct claim_ref *claims;
-	size_t nclaims;
+	struct lsi_claims claims;
 	struct lsi_waiter *waiters;
 	size_t nwaiters;
 	pid_t self;
@@ -55,11 +46,6 @@ struct comm {
 	char *name; /* NULL if unknown */
 };
 
-static int claim_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct claim_ref *)a)->name, ((const struct claim_ref *)b)->name);
-}
-
 static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
 {
 	memset(w, 0, sizeof(*w));
@@ -80,22 +66,9 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 		if (err < 0)
 			return err;
 	}
-	size_t total = 0;
-	for (size_t i = 0; i < w->nrecords; i++)
-		total += w->records[i].nclaims;
-	if (total) {
-		w->claims = malloc(total * sizeof(*w->claims));
-		if (!w->claims)
-			return -ENOMEM;
-		for (size_t i = 0; i < w->nrecords; i++)
-			for (size_t j = 0; j < w->records[i].nclaims; j++)
-				w->claims[w->nclaims++] = (struct claim_ref){
-					.name = w->records[i].claims[j].name,
-					.rec = &w->records[i],
-					.claim = &w->records[i].claims[j],
-				};
-		qsort(w->claims, w->nclaims, sizeof(*w->claims), claim_cmp);
-	}
+	int err = lsi_claims_index(&w->claims, w->records, w->nrecords);
+	if (err < 0)
+		return err;
 	if (flags & LOCKSPACE_WAITERS)
 		return lsi_read_waiters(&w->waiters, &w->nwaiters);
 	return 0;
@@ -104,7 +77,7 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 static void walk_free(struct walk *w)
 {
 	lsi_records_free(w->records, w->nrecords);
-	free(w->claims);
+	lsi_claims_free(&w->claims);
 	free(w->waiters);
 	free(w->holders);
 	free(w->stale);
@@ -118,25 +91,6 @@ static void walk_free(struct walk *w)
 			free(c->name);
 			free(c);
 		}
-}
-
-/* The claims on @name: a range of w->claims. */
-static const struct claim_ref *claims_of(const struct walk *w, const char *name, size_t *n)
-{
-	*n = 0;
-	if (!w->nclaims)
-		return NULL;
-	struct claim_ref key = {.name = name};
-	const struct claim_ref *hit = bsearch(&key, w->claims, w->nclaims, sizeof(key), claim_cmp);
-	if (!hit)
-		return NULL;
-	const struct claim_ref *first = hit, *end = hit + 1;
-	while (first > w->claims && strcmp(first[-1].name, name) == 0)
-		first--;
-	while (end < w->claims + w->nclaims && strcmp(end->name, name) == 0)
-		end++;
-	*n = (size_t)(end - first);
-	return first;
 }
 
 /* Room for one more of @n elements of @size in @buf, whose capacity is *@cap:
@@ -247,7 +201,7 @@ static int claim_confirmed(const struct walk *w, const struct state *s, const st
 static int build_holders(struct walk *w, const char *name, const struct state *s, size_t *nh, size_t *ns)
 {
 	size_t nc;
-	const struct claim_ref *c = claims_of(w, name, &nc);
+	const struct lsi_claim_ref *c = lsi_claims_of(&w->claims, name, &nc);
 	int kernel_named = 0, self_named = 0;
 	*nh = *ns = 0;
 	for (size_t i = 0; i < nc; i++) {
@@ -348,7 +302,7 @@ static int probe_self(struct lsi_entry *e, struct state *s, char **path, int *in
 	enum lockspace_state other;
 	pid_t pid;
 	/* F_GETLK ignores our own locks: it names another shared holder, if any. */
-	if (lsi_backend_fcntl.probe(e->fd, &other, &pid) == 0 && other != LOCKSPACE_STATE_FREE)
+	if (lsi_fcntl_probe(e->fd, &other, &pid) == 0 && other != LOCKSPACE_STATE_FREE)
 		s->pid = pid;
 	*integrity = name ? lsi_lockfile_read(e->fd, name, path) : 0;
 	return 0;
@@ -395,7 +349,7 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 				return err;
 			info.integrity = err;
 		} else {
-			err = lsi_backend_fcntl.probe(fd, &s.state, &s.pid);
+			err = lsi_fcntl_probe(fd, &s.state, &s.pid);
 			if (err < 0)
 				info.integrity = err;
 		}
@@ -440,88 +394,39 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 	return err;
 }
 
-int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
+int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view)
 {
-	if (!ls || !fn || !LSI_FLAGS_OK(flags, LOCKSPACE_WAITERS | LOCKSPACE_ALL))
-		return -EINVAL;
-	if (ls->dirfd < 0)
-		return -EOPNOTSUPP;
-	if (ls->backend->report)
-		return ls->backend->report(ls, NULL, flags, fn, arg);
-	struct walk w;
 	int err = lsi_backend_changed(ls); /* lease files would all read as corrupt lock files */
 	if (err)
 		return err;
-	err = walk_init(&w, ls, flags, fn, arg);
-	int dfd = err ? -1 : openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!err && !d) {
-		err = -errno;
-		if (dfd >= 0)
-			close(dfd);
-	}
-	struct dirent *de;
-	while (!err && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
-			continue;
-		char name[LOCKSPACE_NAME_LEN + 1];
-		for (int i = 0; i <= LOCKSPACE_NAME_LEN; i++)
-			name[i] = de->d_name[i];
-		err = report(&w, name, NULL, 0);
-		if (err == -ENOENT)
-			err = 0;
-	}
-	if (d)
-		closedir(d);
-	walk_free(&w);
-	return err;
-}
-
-int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags, lockspace_info_fn fn,
-		      void *arg)
-{
-	if (!ls || !fn || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS | LOCKSPACE_WAITERS))
-		return -EINVAL;
-	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve_lookup(resource, flags, name, &content);
-	if (!err && ls->backend->report) {
-		free(content);
-		return ls->backend->report(ls, name, flags, fn, arg);
-	}
-	if (!err && ls->dirfd < 0 && !content)
-		err = -EINVAL;
-	if (!err)
-		err = lsi_backend_changed(ls);
-	struct walk w;
-	if (!err)
-		err = walk_init(&w, ls, flags | LOCKSPACE_WAITERS, fn, arg);
-	else
-		memset(&w, 0, sizeof(w));
-	if (!err)
-		err = report(&w, name, ls->dirfd < 0 ? content : NULL, 1);
-	walk_free(&w);
-	free(content);
-	return err;
-}
-
-int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, enum lockspace_state *state,
-		    pid_t *pid)
-{
-	if (!ls || !state || !pid || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS))
-		return -EINVAL;
-	*state = LOCKSPACE_STATE_FREE;
-	*pid = 0;
-	if (ls->backend->report)
-		return -EOPNOTSUPP;
-	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve_lookup(resource, flags, name, &content);
-	if (err < 0)
+	struct walk *w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	err = walk_init(w, ls, flags, fn, arg);
+	if (err) {
+		walk_free(w);
+		free(w);
 		return err;
-	const char *direct = ls->dirfd < 0 ? content : NULL;
-	if (ls->dirfd < 0 && !direct) {
-		free(content);
-		return -EINVAL;
 	}
+	*view = w;
+	return 0;
+}
+
+int lsi_fcntl_report_one(void *view, const char *name, const char *direct_path, int always)
+{
+	int err = report(view, name, direct_path, always);
+	return err == -ENOENT && !always ? 0 : err; /* removed since readdir */
+}
+
+void lsi_fcntl_view_close(void *view)
+{
+	walk_free(view);
+	free(view);
+}
+
+int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *direct,
+			enum lockspace_state *state, pid_t *pid)
+{
 	/* Held by this process: the table says so, and the file is never opened. */
 	struct stat st;
 	lsi_table_lock();
@@ -534,16 +439,13 @@ int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, 
 		}
 	}
 	lsi_table_unlock();
-	if (*pid) {
-		free(content);
+	if (*pid)
 		return 0;
-	}
 	int fd = direct ? open(direct, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 			: openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	free(content);
 	if (fd < 0)
 		return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
-	err = lsi_backend_fcntl.probe(fd, state, pid);
+	int err = lsi_fcntl_probe(fd, state, pid);
 	lsi_close_unheld(fd);
 	if (err < 0) {
 		*state = LOCKSPACE_STATE_FREE;

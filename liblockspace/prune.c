@@ -61,7 +61,7 @@ static int judged(struct prune *p, const char *sub, const char *name, int err)
  * A lock file (or a label file, in @sub of the lockspace) is removed only
  * while we hold its exclusive lock. An acquirer that opened it before the
  * unlink gets the lock after us, sees that the name no longer leads to its
- * inode, and retries on a new file (acquire.c, label.c), so two holders never
+ * inode, and retries on a new file (backend_fcntl.c, label.c), so two holders never
  * hold one resource, or one label, through two files.
  */
 static int prune_file(struct prune *p, int dirfd, const char *sub, const char *name)
@@ -88,7 +88,7 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 	if (p->flags & LOCKSPACE_DRY_RUN) {
 		enum lockspace_state state;
 		pid_t pid;
-		if (lsi_backend_fcntl.probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
+		if (lsi_fcntl_probe(fd, &state, &pid) == 0 && state == LOCKSPACE_STATE_FREE)
 			removed(p, sub, name);
 		lsi_close_unheld(fd);
 		return 0;
@@ -108,7 +108,7 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 		close(fd);
 		return -ENOMEM;
 	}
-	int err = lsi_backend_fcntl.acquire(fd, 0, 0, NULL);
+	int err = lsi_fcntl_lock(fd, 0, 0, NULL);
 	struct stat now;
 	/* An fcntl handle whose directory became a sanlock lockspace must not
 	 * remove lease files, whose holders no fcntl lock shows. */
@@ -214,19 +214,13 @@ int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_
 	}
 	struct dirent *de;
 	while (!err && (de = readdir(d))) {
-		if (ls->backend->prune_one) { /* lease files, and its own leftovers */
-			if (!lockspace_valid_name(de->d_name) && de->d_name[0] != '.')
-				continue;
-			err = ls->backend->prune_one(ls, de->d_name, !!(flags & LOCKSPACE_DRY_RUN));
-			if (err == LSI_PRUNE_LOCKFILE) /* a stray fcntl lock file: as one */
-				err = prune_file(&p, ls->dirfd, NULL, de->d_name);
-			else if (err > 0)
-				removed(&p, NULL, de->d_name);
-		} else if (lockspace_valid_name(de->d_name)) {
-			err = prune_file(&p, ls->dirfd, NULL, de->d_name);
-		} else {
+		if (!lockspace_valid_name(de->d_name) && de->d_name[0] != '.')
 			continue;
-		}
+		err = ls->backend->prune_one(ls, de->d_name, !!(flags & LOCKSPACE_DRY_RUN));
+		if (err == LSI_PRUNE_LOCKFILE)
+			err = prune_file(&p, ls->dirfd, NULL, de->d_name);
+		else if (err > 0)
+			removed(&p, NULL, de->d_name);
 		err = judged(&p, NULL, de->d_name, err);
 	}
 	if (d)
