@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "strutil.h"
 #include "virlock.h"
 
 struct row {

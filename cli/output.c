@@ -2,12 +2,12 @@
 /* output.c: the column table of list, libsmartcols set-up, words, JSON strings, times and help text. */
 #include <errno.h>
 #include <locale.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "output.h"
+#include "strutil.h"
 #include "virlock.h"
 
 struct vl_coldesc {
@@ -281,73 +281,6 @@ const char *vl_format_time(time_t t, char buf[VL_TIME_LEN])
 	return buf;
 }
 
-/* Length of the valid UTF-8 sequence at @s, or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t len;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are not valid. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-int vl_utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t len = utf8_seq(p);
-		if (!len)
-			return 0;
-		p += len;
-	}
-	return 1;
-}
-
-char *vl_utf8_clean(const char *s)
-{
-	/* Each bad byte grows to the three bytes of U+FFFD at most. */
-	char *out = malloc(strlen(s) * 3 + 1);
-	if (!out)
-		return NULL;
-	const unsigned char *p = (const unsigned char *)s;
-	char *o = out;
-	while (*p) {
-		size_t len = utf8_seq(p);
-		if (len) {
-			memcpy(o, p, len);
-			o += len;
-			p += len;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 void vl_json_string(FILE *out, const char *s)
 {
 	if (!s) {
@@ -357,7 +290,7 @@ void vl_json_string(FILE *out, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	fputc('"', out);
 	while (*p) {
-		size_t len = utf8_seq(p);
+		size_t len = vl_utf8_seq((const char *)p);
 		if (!len) {
 			fputs("\\ufffd", out);
 			p++;
@@ -395,43 +328,25 @@ void vl_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/* @s escaped: "-" for NULL or "", "\x2d" for "-" itself; otherwise control
- * characters, backslash and invalid UTF-8 as \xNN, and with @raw also blanks and
- * every byte that is not ASCII. */
-static void print_escaped(FILE *out, const char *s, int raw)
+/* "-" for NULL or "" (unknown), and so "\x2d" for "-" itself. */
+static void print_escaped(FILE *out, const char *s, unsigned flags)
 {
-	if (!s || !*s) {
+	if (!s || !*s)
 		fputc('-', out);
-		return;
-	}
-	if (strcmp(s, "-") == 0) {
+	else if (strcmp(s, "-") == 0)
 		fputs("\\x2d", out);
-		return;
-	}
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t len = utf8_seq(p);
-		if (len > 1 && !raw) {
-			fwrite(p, 1, len, out);
-			p += len;
-			continue;
-		}
-		if (len != 1 || *p < 0x20 || *p == 0x7f || *p == '\\' || (raw && *p == ' '))
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-		p++;
-	}
+	else
+		vl_fputs_escaped(out, s, flags);
 }
 
 void vl_print_safe(FILE *out, const char *s)
 {
-	print_escaped(out, s, 0);
+	print_escaped(out, s, VL_ESC_BACKSLASH | VL_ESC_BADUTF8);
 }
 
 void vl_print_raw_cell(FILE *out, const char *s)
 {
-	print_escaped(out, s, 1);
+	print_escaped(out, s, VL_ESC_BACKSLASH | VL_ESC_BADUTF8 | VL_ESC_NONASCII | VL_ESC_BLANK);
 }
 
 int vl_finish_stdout(int status)

@@ -109,10 +109,6 @@ const char *vl_row_status(const struct lockspace_info *info, const struct locksp
 /* Format @t into @buf; returns @buf, or NULL when @t is 0 (unknown) or invalid. */
 const char *vl_format_time(time_t t, char buf[VL_TIME_LEN]);
 
-/* 1 if @s is valid UTF-8, else 0. */
-int vl_utf8_valid(const char *s);
-/* A malloc'd copy of @s with each invalid UTF-8 byte replaced by U+FFFD. */
-char *vl_utf8_clean(const char *s);
 /* Print @s as a JSON string (invalid UTF-8 as U+FFFD), or null when NULL. */
 void vl_json_string(FILE *out, const char *s);
 /* Print @s with control characters, backslash and invalid UTF-8 escaped as

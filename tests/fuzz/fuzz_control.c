@@ -18,6 +18,7 @@
 /* The protocol lives in the command's sources: compile them in, static helpers included. */
 #include "../../cli/control.c"
 #include "../../cli/control_socket.c"
+#include "../../cli/strutil.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
