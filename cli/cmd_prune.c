@@ -2,6 +2,7 @@
 /* cmd_prune.c: virlock prune, removing free lock files and stale holder records. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "output.h"
