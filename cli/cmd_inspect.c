@@ -205,31 +205,21 @@ static int no_such_file(const char *res)
 	return VL_EXIT_NOINPUT;
 }
 
-static const char summary[] = "Show everything about one resource: its lock file, holders and waiters.";
+static int json, literal;
 
-int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption options[] = {
+	{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
+	{"literal", '\0', POPT_ARG_NONE, &literal, 0, "take RESOURCE as a string, not a path", NULL},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 {
-	int json = 0, literal = 0;
-	struct poptOption options[] = {
-		{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
-		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "take RESOURCE as a string, not a path", NULL},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
 	struct lockspace *ls = NULL;
 	char *missing = NULL;
 	int status = VL_EXIT_USAGE;
 
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...] RESOURCE-or-NAME") < 0)
-		return VL_EXIT_OSERR;
-	int rc = poptGetNextOpt(p.con);
-	if (rc != -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
 	if (nargs != 1) {
 		vl_error("inspect: %s; try 'virlock inspect --help'",
 			 nargs ? "give one resource only" : "no resource given");
@@ -263,7 +253,7 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		flags = LOCKSPACE_LOOKUP;
 	}
 
-	status = vl_open_existing_lockspace(ctx, &ls, &missing);
+	status = vl_lockspace_open(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
 	if (!ls && (flags & LOCKSPACE_LOOKUP)) {
@@ -299,10 +289,19 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		status = vl_resource_error(res, err);
 		goto out;
 	}
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = VL_EXIT_OK;
 out:
 	lockspace_close(ls);
 	free(missing);
-	vl_popt_end(&p);
 	return status;
 }
+
+const struct virlock_cmd vl_cmd_inspect = {
+	.name = "inspect",
+	.summary = "show everything about one resource",
+	.help = "Show everything about one resource: its lock file, holders and waiters.",
+	.usage = "[OPTION...] RESOURCE-or-NAME",
+	.options = options,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.run = run,
+};

@@ -473,78 +473,67 @@ static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 	return err;
 }
 
-static const char summary[] = "Show the held locks of the lockspace, one row per holder.";
+static int json, raw, noheadings, output_all, all, stale;
+static pid_t pid;
+static char *owner;
+static struct vl_columns cols;
+static int cols_given, on_default = 1; /* the columns are the default set, perhaps +LIST */
 
-int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption options[] = {
+	{"all", 'a', POPT_ARG_NONE, &all, 0, "also show free lock files", NULL},
+	{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
+	{"noheadings", 'n', POPT_ARG_NONE, &noheadings, 0, "don't print headings", NULL},
+	{"output", 'o', POPT_ARG_STRING, NULL, 'o', "output columns (+LIST adds to the default)", "LIST"},
+	{"output-all", '\0', POPT_ARG_NONE, &output_all, 0, "output all columns", NULL},
+	{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "show only locks held by PID or by its supervisor", "PID"},
+	{"owner", '\0', POPT_ARG_STRING, NULL, 'O', "show only locks held with this owner label", "LABEL"},
+	{"raw", 'r', POPT_ARG_NONE, &raw, 0, "use the raw output format", NULL},
+	{"stale", '\0', POPT_ARG_NONE, &stale, 0, "also show stale holder records, as MODE stale", NULL},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+/* The columns start as the default set, before any -o. */
+static void cols_start(void)
 {
-	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, stale = 0;
-	pid_t pid = 0;
-	char *owner = NULL;
-	struct vl_columns cols;
-	int cols_given = 0, on_default = 1; /* the columns are the default set, perhaps +LIST */
-	struct poptOption options[] = {
-		{"all", 'a', POPT_ARG_NONE, &all, 0, "also show free lock files", NULL},
-		{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
-		{"noheadings", 'n', POPT_ARG_NONE, &noheadings, 0, "don't print headings", NULL},
-		{"output", 'o', POPT_ARG_STRING, NULL, 'o', "output columns (+LIST adds to the default)",
-		 "LIST"},
-		{"output-all", '\0', POPT_ARG_NONE, &output_all, 0, "output all columns", NULL},
-		{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "show only locks held by PID or by its supervisor",
-		 "PID"},
-		{"owner", '\0', POPT_ARG_STRING, NULL, 'O', "show only locks held with this owner label",
-		 "LABEL"},
-		{"raw", 'r', POPT_ARG_NONE, &raw, 0, "use the raw output format", NULL},
-		{"stale", '\0', POPT_ARG_NONE, &stale, 0, "also show stale holder records, as MODE stale",
-		 NULL},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
+	static int started;
+	if (!started)
+		cols_default(&cols);
+	started = 1;
+}
+
+static int option(struct virlock_ctx *ctx, int val, char *arg)
+{
+	(void)ctx;
+	cols_start();
+	if (val == 'o') {
+		int bad = !arg || cols_parse(&cols, arg) < 0;
+		if (!bad && arg[0] != '+')
+			on_default = 0;
+		free(arg);
+		if (bad)
+			return VL_EXIT_USAGE;
+		cols_given = 1;
+		return 0;
+	}
+	if (val == 'p') {
+		int bad = vl_parse_pid("--pid", arg, &pid);
+		free(arg);
+		return bad ? VL_EXIT_USAGE : 0;
+	}
+	free(owner);
+	owner = arg;
+	return vl_check_label("--owner", owner) ? VL_EXIT_USAGE : 0;
+}
+
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
+{
 	struct lockspace *ls = NULL;
 	char *missing = NULL;
 	struct list_run lr = {0};
 	int status = VL_EXIT_USAGE;
 
-	cols_default(&cols);
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
-		return VL_EXIT_OSERR;
-	int rc;
-	while ((rc = poptGetNextOpt(p.con)) > 0) {
-		if (rc == 'o') {
-			char *spec = poptGetOptArg(p.con);
-			int bad = !spec || cols_parse(&cols, spec) < 0;
-			if (!bad && spec[0] != '+')
-				on_default = 0;
-			free(spec);
-			if (bad)
-				goto out;
-			cols_given = 1;
-			continue;
-		}
-		if (rc == 'p') {
-			char *value = poptGetOptArg(p.con);
-			int bad = vl_parse_pid("--pid", value, &pid);
-			free(value);
-			if (bad)
-				goto out;
-			continue;
-		}
-		if (rc == 'O') {
-			free(owner);
-			owner = poptGetOptArg(p.con);
-			if (vl_check_label("--owner", owner))
-				goto out;
-			continue;
-		}
-		status = vl_popt_common(&p, rc, summary, cols_help);
-		goto out;
-	}
-	if (rc < -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
+	cols_start();
 	if (nargs > 0) {
 		vl_error("list: %s: unexpected argument; to see one resource, use 'virlock inspect'",
 			 args[0]);
@@ -556,10 +545,6 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 	}
 	if (output_all && cols_given) {
 		vl_error("list: --output and --output-all exclude each other; give one");
-		goto out;
-	}
-	if (ctx->direct) {
-		vl_error("list: --direct has no lockspace to list; give -L DIR or drop --direct");
 		goto out;
 	}
 	if (output_all)
@@ -574,7 +559,7 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 
 	/* A lockspace that does not exist holds nothing: list it empty, and
 	 * leave it uncreated. */
-	status = vl_open_existing_lockspace(ctx, &ls, &missing);
+	status = vl_lockspace_open(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
 	if (ls && on_default && !output_all && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
@@ -598,14 +583,31 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = VL_EXIT_OK;
 out:
 	for (size_t i = 0; i < lr.nrows; i++)
 		row_free(&lr.rows[i]);
 	free(lr.rows);
 	lockspace_close(ls);
 	free(missing);
-	vl_popt_end(&p);
-	free(owner);
 	return status;
 }
+
+static void end(void)
+{
+	free(owner);
+}
+
+const struct virlock_cmd vl_cmd_list = {
+	.name = "list",
+	.summary = "show held locks (and free lock files with -a)",
+	.help = "Show the held locks of the lockspace, one row per holder.",
+	.usage = "[OPTION...]",
+	.options = options,
+	.help_extra = cols_help,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.no_direct = "--direct has no lockspace to list; give -L DIR or drop --direct",
+	.option = option,
+	.run = run,
+	.end = end,
+};

@@ -331,13 +331,10 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 	return status;
 }
 
-int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
+int vl_lockspace_open(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
-	return open_lockspace(ctx, ls, NULL);
-}
-
-int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
-{
+	if (ctx->cmd->lockspace == VL_LOCKSPACE_CREATE)
+		return open_lockspace(ctx, ls, NULL);
 	return open_lockspace(ctx, ls, missing);
 }
 
