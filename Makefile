@@ -193,9 +193,9 @@ FUZZ_RUNS ?= 200000
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
 	$(WARNINGS) -Iliblockspace -Icli
-CONTROL_SRC := $(wildcard cli/control*.c)
+CONTROL_SRC := $(wildcard cli/control*.c) cli/strutil.c cli/clock.c
 build-fuzz/fuzz_control: FUZZ_LINK = $(CONTROL_SRC)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) liblockspace/*.h cli/control*.[ch] $(CONFIG_H)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) liblockspace/*.h cli/control*.[ch] cli/strutil.[ch] cli/clock.[ch] $(CONFIG_H)
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  FUZZCC  $<" || true
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_LINK) $(LIBS_LIB)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "acquire_hotplug.h"
+#include "clock.h"
 #include "control.h"
 
 /* The holder waits for us (it never blocks its loop in a wait): milliseconds, -1 for ever. */
@@ -59,13 +60,6 @@ static int ah_lost(pid_t pid, const struct acquire_opts *o, const char *holders,
 	return err == -EACCES || err == -EPERM ? VL_EXIT_NOPERM : VL_EXIT_OSERR;
 }
 
-static long long ah_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What to ask for: the request is made anew for each try, with the wait that is left. */
 struct ah_req {
 	unsigned flags;
@@ -85,9 +79,9 @@ static int ah_call(struct lockspace *ls, const char *owner, pid_t pid, const str
 		   char *text, size_t len)
 {
 	int patience = r->wait_ms < 0 || r->wait_ms > CONTROL_TIMEOUT_MS ? r->wait_ms : CONTROL_TIMEOUT_MS;
-	long long start = ah_now_ms();
+	long long start = vl_now_ms();
 	for (;;) {
-		int elapsed = (int)(ah_now_ms() - start);
+		int elapsed = (int)(vl_now_ms() - start);
 		int left = r->wait_ms <= 0 ? r->wait_ms : r->wait_ms > elapsed ? r->wait_ms - elapsed : 1;
 		char *request = NULL;
 		int err = control_format_acquire_wait(r->flags, left, r->resources, r->n, &request);
@@ -97,7 +91,7 @@ static int ah_call(struct lockspace *ls, const char *owner, pid_t pid, const str
 					   text, len);
 		free(request);
 		if ((err != -ENOENT && err != -ECONNREFUSED) || !ah_owns(ls, owner, pid) ||
-		    (patience >= 0 && ah_now_ms() - start >= patience))
+		    (patience >= 0 && vl_now_ms() - start >= patience))
 			return err;
 		struct timespec pause = {0, 10 * 1000 * 1000};
 		nanosleep(&pause, NULL);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "acquire_wait.h"
+#include "clock.h"
 
 static volatile sig_atomic_t aw_signo;
 static volatile sig_atomic_t aw_expired;
@@ -48,13 +49,6 @@ static void aw_arm(double seconds)
 
 /* One blocking step: @wait 0 tries once, 1 waits for ever (until a signal). */
 typedef int (*aw_step_fn)(void *arg, int wait);
-
-static double aw_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Run @step under the deadline and the signals; -EINTR with *signo for a signal. */
 static int aw_run(aw_step_fn step, void *arg, double wait, int *signo)
@@ -156,13 +150,13 @@ static int aw_owner_step(void *arg, int wait)
 int acquire_wait_owner(struct lockspace *ls, const char *owner, double *wait, int *signo)
 {
 	struct aw_owner a = {ls, owner};
-	double start = aw_now();
+	long long start = vl_now_ms();
 	int err = aw_run(aw_owner_step, &a, *wait, signo);
 	if (err == 1)
 		err = -EINTR; /* the caller closes @ls, and the claim goes with it */
 	if (err == 0 && *wait > 0) {
 		/* What is left for the locks; a little at least, so that free ones are taken. */
-		double left = *wait - (aw_now() - start);
+		double left = *wait - (double)(vl_now_ms() - start) / 1000;
 		*wait = left > 0.01 ? left : 0.01;
 	}
 	return err;

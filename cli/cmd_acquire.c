@@ -15,9 +15,6 @@
 #include "holder.h"
 #include "supervisor.h"
 
-#define CA_SUMMARY                                                                                           \
-	"Take locks: around COMMAND, or in a detached holder that keeps them until 'virlock release'."
-
 struct ca_args {
 	int mode; /* 0 exclusive, 1 shared */
 	int literal;
@@ -196,7 +193,7 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 {
 	for (int round = 1;; round++) {
 		struct lockspace *ls = NULL;
-		int status = vl_open_lockspace(ctx, &ls);
+		int status = vl_lockspace_open(ctx, &ls, NULL);
 		if (status)
 			return status;
 		pid_t pid = 0;
@@ -246,119 +243,89 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 	}
 }
 
-int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
-{
-	struct ca_args a = {.conflict = VL_EXIT_BUSY};
-	int nkill = 0;
-	struct poptOption options[] = {
-		{"shared", 's', POPT_ARG_NONE, NULL, 's', "take shared (read) locks", NULL},
-		{"exclusive", 'x', POPT_ARG_NONE, NULL, 'x', "take exclusive (write) locks (default)", NULL},
-		{"nonblock", 'n', POPT_ARG_NONE, NULL, 'n', "fail at once if a resource is busy (default)",
-		 NULL},
-		{"wait", 'w', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, 'w',
-		 "wait for busy resources, for ever or up to SECONDS", "SECONDS"},
-		{"owner", 'o', POPT_ARG_STRING, NULL, 'o',
-		 "label the holder; a live holder's label adds to it (without a command)", "LABEL"},
-		{"attach", '\0', POPT_ARG_NONE, &a.attach, 0,
-		 "only add to the live holder --owner names; fail if there is none", NULL},
-		{"conflict-exit-code", 'E', POPT_ARG_STRING, NULL, 'E',
-		 "exit status when busy, 1-255 (default 75)", "N"},
-		{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path",
-		 NULL},
-		{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
-		{"for-pid", '\0', POPT_ARG_STRING, NULL, 'P', "release when process PID exits", "PID"},
-		{"on-lost", '\0', POPT_ARG_STRING, NULL, 'L',
-		 "if the locks are lost: kill (default), term, pause or ignore COMMAND (or PID)", "POLICY"},
-		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
-		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
-		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
-		POPT_TABLEEND,
-	};
-	int split = 1;
-	while (split < argc && strcmp(argv[split], "--") != 0)
-		split++;
-	/* popt names the program after argv[0] in --help and --usage. */
-	const char **pargv = calloc((size_t)split + 1, sizeof(*pargv));
-	if (!pargv)
-		return VL_EXIT_OSERR;
-	memcpy(pargv, argv, (size_t)split * sizeof(*pargv));
-	pargv[0] = "virlock acquire";
-	poptContext con = poptGetContext("virlock acquire", split, pargv, options, 0);
-	poptSetOtherOptionHelp(con, "[OPTION...] RESOURCE... [-- COMMAND [ARG...]]");
-	/* Which -w values were attached: those are always -w's. */
-	unsigned char *attached = calloc((size_t)split, 1);
-	size_t nattached =
-		attached ? vl_popt_attached(options, 'w', split, pargv, attached, (size_t)split) : 0;
-	int rc = 0, status = attached ? 0 : VL_EXIT_OSERR, nwait = 0;
-	while (!status && (rc = poptGetNextOpt(con)) > 0) {
-		if (rc == 'n') {
-			a.wait = 0;
-			a.wait_set = 0;
-		} else if (rc == 's' || rc == 'x') {
-			a.mode = rc == 's';
-		} else if (rc == 'w') {
-			int att = (size_t)nwait < nattached && attached[nwait];
-			nwait++;
-			a.wait_set = 1;
-			status = ca_wait_value(&a, poptGetOptArg(con), att);
-		} else if (rc == 'P') {
-			char *value = poptGetOptArg(con);
-			status = vl_parse_pid("--for-pid", value, &a.for_pid);
-			free(value);
-		} else if (rc == 'L') {
-			char *value = poptGetOptArg(con);
-			status = acquire_parse_on_lost(value ? value : "", &a.on_lost);
-			a.on_lost_set = 1;
-			free(value);
-		} else if (rc == 'E') {
-			char *value = poptGetOptArg(con);
-			status = vl_parse_range("-E", value, 1, 255, "an exit status", &a.conflict);
-			free(value);
-		} else if (rc == 'o') {
-			free(a.owner);
-			a.owner = poptGetOptArg(con);
-		} else if (rc == 'h') {
-			vl_print_help(con, CA_SUMMARY, NULL);
-			goto out;
-		} else if (rc == 'u') {
-			poptPrintUsage(con, stdout, 0);
-			goto out;
-		} else if (rc == 'V') {
-			vl_print_version();
-			goto out;
-		}
-	}
-	if (!status && rc < -1) {
-		vl_error("acquire: %s: %s; try 'virlock acquire --help'",
-			 poptBadOption(con, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-		status = VL_EXIT_USAGE;
-	}
-	if (status)
-		goto out;
+static struct ca_args a = {.conflict = VL_EXIT_BUSY};
+static int nkill;
+/* Which -w values were attached ("-w5", "--wait=5"): those are always -w's. */
+static unsigned char *attached;
+static size_t nattached, nwait;
 
-	const char **rest = poptGetArgs(con);
-	size_t nrest = 0;
-	while (rest && rest[nrest])
-		nrest++;
-	const char **resources = calloc(a.nextra + nrest + 1, sizeof(*resources));
-	const char **in_argv = vl_args_in_argv(rest, nrest, split, argv);
-	if (!resources || !in_argv) {
-		free(resources);
-		free(in_argv);
-		status = VL_EXIT_OSERR;
-		goto out;
+static struct poptOption options[] = {
+	{"shared", 's', POPT_ARG_NONE, NULL, 's', "take shared (read) locks", NULL},
+	{"exclusive", 'x', POPT_ARG_NONE, NULL, 'x', "take exclusive (write) locks (default)", NULL},
+	{"nonblock", 'n', POPT_ARG_NONE, NULL, 'n', "fail at once if a resource is busy (default)", NULL},
+	{"wait", 'w', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, 'w',
+	 "wait for busy resources, for ever or up to SECONDS", "SECONDS"},
+	{"owner", 'o', POPT_ARG_STRING, NULL, 'o',
+	 "label the holder; a live holder's label adds to it (without a command)", "LABEL"},
+	{"attach", '\0', POPT_ARG_NONE, &a.attach, 0,
+	 "only add to the live holder --owner names; fail if there is none", NULL},
+	{"conflict-exit-code", 'E', POPT_ARG_STRING, NULL, 'E', "exit status when busy, 1-255 (default 75)",
+	 "N"},
+	{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path", NULL},
+	{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
+	{"for-pid", '\0', POPT_ARG_STRING, NULL, 'P', "release when process PID exits", "PID"},
+	{"on-lost", '\0', POPT_ARG_STRING, NULL, 'L',
+	 "if the locks are lost: kill (default), term, pause or ignore COMMAND (or PID)", "POLICY"},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int option(struct virlock_ctx *ctx, int val, char *arg)
+{
+	int status = 0;
+	switch (val) {
+	case 'n':
+		a.wait = 0;
+		a.wait_set = 0;
+		break;
+	case 's':
+	case 'x':
+		a.mode = val == 's';
+		break;
+	case 'w': {
+		if (!attached) {
+			attached = calloc((size_t)ctx->argc, 1);
+			if (!attached) {
+				free(arg);
+				return VL_EXIT_OSERR;
+			}
+			nattached = vl_popt_attached(options, 'w', ctx->argc, ctx->argv, attached,
+						     (size_t)ctx->argc);
+		}
+		int att = nwait < nattached && attached[nwait];
+		nwait++;
+		a.wait_set = 1;
+		return ca_wait_value(&a, arg, att);
 	}
+	case 'P':
+		status = vl_parse_pid("--for-pid", arg, &a.for_pid);
+		break;
+	case 'L':
+		status = acquire_parse_on_lost(arg ? arg : "", &a.on_lost);
+		a.on_lost_set = 1;
+		break;
+	case 'E':
+		status = vl_parse_range("-E", arg, 1, 255, "an exit status", &a.conflict);
+		break;
+	case 'o':
+		free(a.owner);
+		a.owner = arg;
+		return 0;
+	}
+	free(arg);
+	return status;
+}
+
+static int run(struct virlock_ctx *ctx, int nrest, const char **rest)
+{
+	int status = 0;
+	const char **resources = calloc(a.nextra + (size_t)nrest + 1, sizeof(*resources));
+	if (!resources)
+		return VL_EXIT_OSERR;
 	for (size_t i = 0; i < a.nextra; i++)
 		resources[i] = a.extra[i];
 	if (nrest)
-		memcpy(resources + a.nextra, in_argv, nrest * sizeof(*resources));
-	free(in_argv);
-	/* A holder may keep thousands of locks for hours: popt's copies of the
-	 * command line go now. */
-	poptFreeContext(con);
-	con = NULL;
-	free(pargv);
-	pargv = NULL;
+		memcpy(resources + a.nextra, rest, (size_t)nrest * sizeof(*resources));
 	struct acquire_opts o = {
 		.flags = (a.mode ? LOCKSPACE_SHARED : 0) | (a.literal ? LOCKSPACE_LITERAL : 0),
 		.wait = a.wait,
@@ -370,8 +337,8 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 		.on_lost = a.on_lost,
 		.for_pid = a.for_pid,
 		.resources = resources,
-		.n = a.nextra + nrest,
-		.command = split < argc ? argv + split + 1 : NULL,
+		.n = a.nextra + (size_t)nrest,
+		.command = ctx->after_dashes,
 		.attach = a.attach,
 		.quiet = ctx->quiet,
 	};
@@ -384,13 +351,29 @@ int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv)
 	if (!status)
 		status = ca_run(ctx, &o);
 	free(resources);
-out:
+	return status;
+}
+
+/* What the options kept. */
+static void end(void)
+{
 	for (size_t i = 0; i < a.nextra; i++)
 		free(a.extra[i]);
 	free(a.extra);
 	free(a.owner);
 	free(attached);
-	poptFreeContext(con);
-	free(pargv);
-	return status;
 }
+
+const struct virlock_cmd vl_cmd_acquire = {
+	.name = "acquire",
+	.summary = "take locks, around a command or in a detached holder",
+	.help = "Take locks: around COMMAND, or in a detached holder that keeps them until 'virlock "
+		"release'.",
+	.usage = "[OPTION...] RESOURCE... [-- COMMAND [ARG...]]",
+	.options = options,
+	.lockspace = VL_LOCKSPACE_CREATE,
+	.dashes = 1,
+	.option = option,
+	.run = run,
+	.end = end,
+};

@@ -6,36 +6,24 @@
 #include "output.h"
 #include "virlock.h"
 
-static const char summary[] = "Print the lock file name (MD5 of the canonical path) of each resource.";
+static int literal;
 
-int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption options[] = {
+	{"literal", '\0', POPT_ARG_NONE, &literal, 0, "hash each RESOURCE as a string, not a path", NULL},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+/* A name does not depend on the lockspace, which is not even opened. */
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 {
-	int literal = 0;
-	struct poptOption options[] = {
-		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "hash each RESOURCE as a string, not a path",
-		 NULL},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
-	int status = VL_EXIT_USAGE;
-
-	(void)ctx; /* a name does not depend on the lockspace, which is not even opened */
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...] RESOURCE...") < 0)
-		return VL_EXIT_OSERR;
-	int rc = poptGetNextOpt(p.con);
-	if (rc != -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
+	(void)ctx;
 	if (nargs == 0) {
 		vl_error("hash: no resource given; try 'virlock hash --help'");
-		goto out;
+		return VL_EXIT_USAGE;
 	}
 	/* Like md5sum: print the names that can be computed, fail for the others. */
-	status = VL_EXIT_OK;
+	int status = VL_EXIT_OK;
 	for (int i = 0; i < nargs; i++) {
 		char name[LOCKSPACE_NAME_LEN + 1];
 		int err = lockspace_name(args[i], literal ? LOCKSPACE_LITERAL : 0, name);
@@ -53,8 +41,15 @@ int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv)
 		}
 		puts(name);
 	}
-	status = vl_finish_stdout(status);
-out:
-	vl_popt_end(&p);
 	return status;
 }
+
+const struct virlock_cmd vl_cmd_hash = {
+	.name = "hash",
+	.summary = "print the lock file name of each resource",
+	.help = "Print the lock file name (MD5 of the canonical path) of each resource.",
+	.usage = "[OPTION...] RESOURCE...",
+	.options = options,
+	.lockspace = VL_LOCKSPACE_NONE,
+	.run = run,
+};

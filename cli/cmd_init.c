@@ -9,10 +9,6 @@
 #include "output.h"
 #include "virlock.h"
 
-static const char summary[] = "Make a lockspace explicitly (its first use makes an fcntl one implicitly).";
-
-static const char leave_summary[] = "Make this host leave a sanlock lockspace.";
-
 /* Advice for the errors only init and leave of a sanlock lockspace give. */
 static const char *sanlock_advice(int err)
 {
@@ -124,24 +120,19 @@ static int init_sanlock(const struct virlock_ctx *ctx, const char *dir, unsigned
 	if (!ctx->quiet)
 		printf("%s sanlock lockspace %s as host %u\n", err ? "joined" : "created and joined", dir,
 		       host_id);
-	return vl_finish_stdout(VL_EXIT_OK);
+	return VL_EXIT_OK;
 }
 
-/* The directory init or leave works on: -L DIR or the default; no operands,
- * no --direct. Returns 0 with *@name set (*@dir owns it when it is the
+/* The directory init or leave works on: -L DIR or the default; no operands
+ * (@nargs of @args). Returns 0 with *@name set (*@dir owns it when it is the
  * default), or the exit status after one line on stderr. */
-static int target_dir(const struct virlock_ctx *ctx, const char *cmd, struct vl_popt *p, char **dir,
+static int target_dir(const struct virlock_ctx *ctx, int nargs, const char **args, char **dir,
 		      const char **name)
 {
-	int nargs;
-	const char **args = vl_popt_args(p, &nargs);
+	const char *cmd = ctx->cmd->name;
 	if (nargs > 0) {
 		vl_error("%s: %s: unexpected argument; name the directory with 'virlock -L DIR %s'", cmd,
 			 args[0], cmd);
-		return VL_EXIT_USAGE;
-	}
-	if (ctx->direct) {
-		vl_error("%s: --direct uses no lockspace; give -L DIR or drop --direct", cmd);
 		return VL_EXIT_USAGE;
 	}
 	*name = ctx->lockspace;
@@ -219,28 +210,16 @@ static int leave_busy(const char *dir)
 	return VL_EXIT_BUSY;
 }
 
-int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption leave_options[] = {
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int leave_run(struct virlock_ctx *ctx, int nargs, const char **args)
 {
-	struct poptOption options[] = {
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
 	char *dir = NULL;
-	int status = VL_EXIT_USAGE;
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
-		return VL_EXIT_OSERR;
-	int rc;
-	while ((rc = poptGetNextOpt(p.con)) > 0) {
-		status = vl_popt_common(&p, rc, leave_summary, NULL);
-		goto out;
-	}
-	if (rc < -1) {
-		status = vl_popt_common(&p, rc, leave_summary, NULL);
-		goto out;
-	}
 	const char *name;
-	status = target_dir(ctx, "leave", &p, &dir, &name);
+	int status = target_dir(ctx, nargs, args, &dir, &name);
 	if (status)
 		goto out;
 	int err = lockspace_leave(name);
@@ -272,53 +251,55 @@ int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv)
 	}
 	if (!ctx->quiet)
 		printf("left sanlock lockspace %s\n", name);
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = VL_EXIT_OK;
 out:
-	vl_popt_end(&p);
 	free(dir);
 	return status;
 }
 
-int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
+static const char no_direct[] = "--direct uses no lockspace; give -L DIR or drop --direct";
+
+const struct virlock_cmd vl_cmd_leave = {
+	.name = "leave",
+	.summary = "make this host leave a sanlock lockspace",
+	.help = "Make this host leave a sanlock lockspace.",
+	.usage = "[OPTION...]",
+	.options = leave_options,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.no_direct = no_direct,
+	.run = leave_run,
+};
+
+static int host_id, host_id_given;
+static char *backend;
+
+static struct poptOption init_options[] = {
+	{"backend", '\0', POPT_ARG_STRING, NULL, 'b', "lock backend: fcntl (default) or sanlock", "BACKEND"},
+	{"host-id", '\0', POPT_ARG_STRING, NULL, 'H', "this host's id in a sanlock lockspace (1-2000)", "N"},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int init_option(struct virlock_ctx *ctx, int val, char *arg)
 {
-	int host_id = 0, host_id_given = 0;
-	char *backend = NULL, *dir = NULL;
-	struct poptOption options[] = {
-		{"backend", '\0', POPT_ARG_STRING, NULL, 'b', "lock backend: fcntl (default) or sanlock",
-		 "BACKEND"},
-		{"host-id", '\0', POPT_ARG_STRING, NULL, 'H',
-		 "this host's id in a sanlock lockspace (1-2000)", "N"},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
+	(void)ctx;
+	if (val == 'b') {
+		free(backend);
+		backend = arg;
+		return 0;
+	}
+	host_id_given = 1;
+	int status = vl_parse_range("--host-id", arg, 1, 2000, "a host id", &host_id);
+	free(arg);
+	return status;
+}
+
+static int init_run(struct virlock_ctx *ctx, int nargs, const char **args)
+{
 	struct lockspace *ls = NULL;
+	char *dir = NULL;
 	int status = VL_EXIT_USAGE;
 
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
-		return VL_EXIT_OSERR;
-	int rc;
-	while ((rc = poptGetNextOpt(p.con)) > 0) {
-		if (rc == 'b') {
-			free(backend);
-			backend = poptGetOptArg(p.con);
-		} else if (rc == 'H') {
-			host_id_given = 1;
-			char *value = poptGetOptArg(p.con);
-			status = vl_parse_range("--host-id", value, 1, 2000, "a host id", &host_id);
-			free(value);
-			if (status)
-				goto out;
-			status = VL_EXIT_USAGE;
-		} else {
-			status = vl_popt_common(&p, rc, summary, NULL);
-			goto out;
-		}
-	}
-	if (rc < -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
 	int sanlock = backend && strcmp(backend, LOCKSPACE_BACKEND_SANLOCK) == 0;
 	if (backend && !sanlock && strcmp(backend, LOCKSPACE_BACKEND_FCNTL) != 0) {
 		vl_error("init: --backend %s: unknown backend; give fcntl or sanlock", backend);
@@ -335,7 +316,7 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 		goto out;
 	}
 	const char *name;
-	status = target_dir(ctx, "init", &p, &dir, &name);
+	status = target_dir(ctx, nargs, args, &dir, &name);
 	if (status)
 		goto out;
 	/* --host-id alone joins the sanlock lockspace the directory already is. */
@@ -372,7 +353,7 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 			vl_print_safe(stdout, lockspace_dir(ls));
 			fputs(" exists already\n", stdout);
 		}
-		status = vl_finish_stdout(VL_EXIT_OK);
+		status = VL_EXIT_OK;
 		goto out;
 	}
 	if (!ctx->quiet) {
@@ -380,11 +361,27 @@ int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv)
 		vl_print_safe(stdout, lockspace_dir(ls));
 		fputs(existed ? " exists already\n" : "\n", stdout);
 	}
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = VL_EXIT_OK;
 out:
 	lockspace_close(ls);
-	vl_popt_end(&p);
-	free(backend);
 	free(dir);
 	return status;
 }
+
+static void init_end(void)
+{
+	free(backend);
+}
+
+const struct virlock_cmd vl_cmd_init = {
+	.name = "init",
+	.summary = "make a lockspace explicitly",
+	.help = "Make a lockspace explicitly (its first use makes an fcntl one implicitly).",
+	.usage = "[OPTION...]",
+	.options = init_options,
+	.lockspace = VL_LOCKSPACE_CREATE,
+	.no_direct = no_direct,
+	.option = init_option,
+	.run = init_run,
+	.end = init_end,
+};

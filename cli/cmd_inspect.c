@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "jsonwrt.h"
 #include "output.h"
 #include "virlock.h"
 
@@ -89,100 +90,67 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	}
 }
 
-static void json_key(const char *indent, const char *key)
-{
-	printf("%s\"%s\": ", indent, key);
-}
-
-static void json_pid(pid_t pid)
+/* A pid, or null when unknown. */
+static void json_pid(struct vl_json *j, const char *name, pid_t pid)
 {
 	if (pid > 0)
-		printf("%d", (int)pid);
+		vl_json_int(j, name, pid);
 	else
-		fputs("null", stdout);
+		vl_json_null(j, name);
 }
 
-/* An array of holders, or of @stale records: their mode is only "claimed". */
-static void json_holders(const struct lockspace_holder *hs, size_t n, int stale)
+/* An array of holders, or of @stale records: their mode is only "claimed".
+ * The keys are the list columns' names. */
+static void json_holders(struct vl_json *j, const char *name, const struct lockspace_holder *hs, size_t n,
+			 int stale)
 {
 	char tbuf[VL_TIME_LEN];
-	fputs(n ? "[\n" : "[", stdout);
+	vl_json_open(j, name, '[', 0);
 	for (size_t i = 0; i < n; i++) {
 		const struct lockspace_holder *h = &hs[i];
-		fputs("    {\n", stdout);
-		json_key("      ", "pid");
-		json_pid(h->pid);
-		fputs(",\n", stdout);
-		if (!stale || h->host_id) { /* a stale record of fcntl has no host */
-			json_key("      ", "host");
-			if (h->host_id)
-				printf("%u,\n", h->host_id);
-			else
-				fputs("null,\n", stdout);
-			json_key("      ", "gen"); /* the list column's name, as every key here */
-			if (h->host_id)
-				printf("%llu,\n", h->generation);
-			else
-				fputs("null,\n", stdout);
+		vl_json_open(j, NULL, '{', 0);
+		json_pid(j, "pid", h->pid);
+		if (h->host_id) {
+			vl_json_uint(j, "host", h->host_id);
+			vl_json_uint(j, "gen", h->generation);
+		} else if (!stale) { /* a stale record of fcntl has no host */
+			vl_json_null(j, "host");
+			vl_json_null(j, "gen");
 		}
-		json_key("      ", stale ? "claimed" : "mode");
-		vl_json_string(stdout, vl_state_word(h->mode));
-		fputs(",\n", stdout);
-		json_key("      ", "command");
-		vl_json_string(stdout, h->command);
-		fputs(",\n", stdout);
-		json_key("      ", "owner");
-		vl_json_string(stdout, h->owner);
-		fputs(",\n", stdout);
-		json_key("      ", "child");
-		json_pid(h->child);
-		fputs(",\n", stdout);
-		json_key("      ", "since");
-		vl_json_string(stdout, vl_format_time(h->since, tbuf));
-		fputs(",\n", stdout);
-		json_key("      ", "status");
-		vl_json_string(stdout, vl_holder_word(h));
-		fputs(i + 1 < n ? "\n    },\n" : "\n    }\n  ", stdout);
+		vl_json_string(j, stale ? "claimed" : "mode", vl_state_word(h->mode));
+		vl_json_string(j, "command", h->command);
+		vl_json_string(j, "owner", h->owner);
+		json_pid(j, "child", h->child);
+		vl_json_string(j, "since", vl_format_time(h->since, tbuf));
+		vl_json_string(j, "status", vl_holder_word(h));
+		vl_json_close(j, '}');
 	}
-	putchar(']');
+	vl_json_close(j, ']');
 }
 
 static void print_json(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
 {
-	fputs("{\n", stdout);
-	json_key("  ", "name");
-	vl_json_string(stdout, info->name);
-	fputs(",\n", stdout);
-	json_key("  ", "path");
-	vl_json_string(stdout, info->path);
-	fputs(",\n", stdout);
-	json_key("  ", "lockfile");
-	vl_json_string(stdout, info->lockfile);
-	fputs(",\n", stdout);
-	json_key("  ", "integrity");
-	vl_json_string(stdout, vl_integrity_word(info->integrity));
-	fputs(",\n", stdout);
-	json_key("  ", "state");
-	vl_json_string(stdout, vl_state_word(info->state));
-	fputs(",\n", stdout);
-	json_key("  ", "holders");
-	json_holders(info->holders, info->nholders, 0);
-	fputs(",\n", stdout);
-	json_key("  ", "waiters");
-	putchar('[');
+	struct vl_json j = {.out = stdout};
+	vl_json_open(&j, NULL, '{', 0);
+	vl_json_string(&j, "name", info->name);
+	vl_json_string(&j, "path", info->path);
+	vl_json_string(&j, "lockfile", info->lockfile);
+	vl_json_string(&j, "integrity", vl_integrity_word(info->integrity));
+	vl_json_string(&j, "state", vl_state_word(info->state));
+	json_holders(&j, "holders", info->holders, info->nholders, 0);
+	vl_json_open(&j, "waiters", '[', 1);
 	for (size_t i = 0; i < nwaiters; i++)
-		printf("%s%d", i ? ", " : "", (int)waiters[i]);
-	fputs("],\n", stdout);
+		vl_json_int(&j, NULL, waiters[i]);
+	vl_json_close(&j, ']');
 	if (info->waiter_hosts) { /* sanlock: the host of each waiter */
-		json_key("  ", "waiter_hosts");
-		putchar('[');
+		vl_json_open(&j, "waiter_hosts", '[', 1);
 		for (size_t i = 0; i < nwaiters; i++)
-			printf("%s%u", i ? ", " : "", info->waiter_hosts[i]);
-		fputs("],\n", stdout);
+			vl_json_uint(&j, NULL, info->waiter_hosts[i]);
+		vl_json_close(&j, ']');
 	}
-	json_key("  ", "stale_records");
-	json_holders(info->stale, info->nstale, 1);
-	fputs("\n}\n", stdout);
+	json_holders(&j, "stale_records", info->stale, info->nstale, 1);
+	vl_json_close(&j, '}');
+	putchar('\n');
 }
 
 static int inspect_cb(const struct lockspace_info *info, void *arg)
@@ -237,31 +205,21 @@ static int no_such_file(const char *res)
 	return VL_EXIT_NOINPUT;
 }
 
-static const char summary[] = "Show everything about one resource: its lock file, holders and waiters.";
+static int json, literal;
 
-int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption options[] = {
+	{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
+	{"literal", '\0', POPT_ARG_NONE, &literal, 0, "take RESOURCE as a string, not a path", NULL},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 {
-	int json = 0, literal = 0;
-	struct poptOption options[] = {
-		{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
-		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "take RESOURCE as a string, not a path", NULL},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
 	struct lockspace *ls = NULL;
 	char *missing = NULL;
 	int status = VL_EXIT_USAGE;
 
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...] RESOURCE-or-NAME") < 0)
-		return VL_EXIT_OSERR;
-	int rc = poptGetNextOpt(p.con);
-	if (rc != -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
 	if (nargs != 1) {
 		vl_error("inspect: %s; try 'virlock inspect --help'",
 			 nargs ? "give one resource only" : "no resource given");
@@ -295,7 +253,7 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		flags = LOCKSPACE_LOOKUP;
 	}
 
-	status = vl_open_existing_lockspace(ctx, &ls, &missing);
+	status = vl_lockspace_open(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
 	if (!ls && (flags & LOCKSPACE_LOOKUP)) {
@@ -331,10 +289,19 @@ int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv)
 		status = vl_resource_error(res, err);
 		goto out;
 	}
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = VL_EXIT_OK;
 out:
 	lockspace_close(ls);
 	free(missing);
-	vl_popt_end(&p);
 	return status;
 }
+
+const struct virlock_cmd vl_cmd_inspect = {
+	.name = "inspect",
+	.summary = "show everything about one resource",
+	.help = "Show everything about one resource: its lock file, holders and waiters.",
+	.usage = "[OPTION...] RESOURCE-or-NAME",
+	.options = options,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.run = run,
+};

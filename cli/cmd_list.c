@@ -1,11 +1,271 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cmd_list.c: virlock list, one row per holder of each lock, through libsmartcols. */
+/* cmd_list.c: virlock list, one row per holder of each lock, through libsmartcols; its columns. */
 #include <errno.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <libsmartcols.h>
 
 #include "output.h"
+#include "strutil.h"
 #include "virlock.h"
+
+/* The columns, in the order --output-all shows them. */
+enum vl_col {
+	VL_COL_NAME,
+	VL_COL_PATH,
+	VL_COL_MODE,
+	VL_COL_HOST,
+	VL_COL_GEN,
+	VL_COL_PID,
+	VL_COL_COMMAND,
+	VL_COL_OWNER,
+	VL_COL_CHILD,
+	VL_COL_SINCE,
+	VL_COL_WAITERS,
+	VL_COL_LOCKFILE,
+	VL_COL_STATUS,
+	VL_NCOLS
+};
+
+/* A column may be named twice in -o, as util-linux allows. */
+#define VL_MAXCOLS (VL_NCOLS * 2)
+
+struct vl_columns {
+	size_t n;
+	enum vl_col id[VL_MAXCOLS + 1]; /* one more: the HOST of cols_sanlock() */
+};
+
+/* Output modes of a table. */
+enum vl_out_flags {
+	VL_OUT_JSON = 1u << 0,
+	VL_OUT_RAW = 1u << 1,
+	VL_OUT_NOHEADINGS = 1u << 2,
+};
+
+struct coldesc {
+	const char *name;
+	double whint;
+	int flags;
+	int json_type;
+	const char *help;
+};
+
+static const struct coldesc coldescs[VL_NCOLS] = {
+	[VL_COL_NAME] = {"NAME", 32, 0, SCOLS_JSON_STRING, "lock file name (MD5 of the resource)"},
+	[VL_COL_PATH] = {"PATH", 0.4, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
+			 "resource the lock file stands for"},
+	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING,
+			 "exclusive, shared, free (with --all), stale or unconfirmed (with --stale)"},
+	[VL_COL_HOST] = {"HOST", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			 "sanlock: id of the host owning the lease"},
+	[VL_COL_GEN] = {"GEN", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			"sanlock: generation of that host (counts its joins)"},
+	[VL_COL_PID] = {"PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder process"},
+	[VL_COL_COMMAND] = {"COMMAND", 15, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's command name"},
+	[VL_COL_OWNER] = {"OWNER", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "holder's owner label"},
+	[VL_COL_CHILD] = {"CHILD", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder's supervised child"},
+	[VL_COL_SINCE] = {"SINCE", 25, 0, SCOLS_JSON_STRING, "when the holder took the lock"},
+	[VL_COL_WAITERS] =
+		{"WAITERS", 0.1, 0, SCOLS_JSON_ARRAY_NUMBER,
+		 "processes waiting for the lock (fcntl: reads /proc/locks, slow with many locks)"},
+	[VL_COL_LOCKFILE] = {"LOCKFILE", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "lock file path"},
+	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
+			   "ok, norecord, remote, stale, unconfirmed, corrupt, empty or unreadable"},
+};
+
+static const enum vl_col default_cols[] = {VL_COL_PATH,	 VL_COL_MODE,	 VL_COL_PID,
+					   VL_COL_OWNER, VL_COL_COMMAND, VL_COL_SINCE};
+
+/* The default set: PATH MODE PID OWNER COMMAND SINCE. */
+static void cols_default(struct vl_columns *c)
+{
+	c->n = 0;
+	for (size_t i = 0; i < sizeof(default_cols) / sizeof(default_cols[0]); i++)
+		c->id[c->n++] = default_cols[i];
+}
+
+/* The default set of a sanlock lockspace: HOST before PID. Applied to @c
+ * built on the default set (with or without a +LIST), unless it names HOST. */
+static void cols_sanlock(struct vl_columns *c)
+{
+	size_t at = c->n;
+	for (size_t i = c->n; i-- > 0;) {
+		if (c->id[i] == VL_COL_HOST)
+			return;
+		if (c->id[i] == VL_COL_PID)
+			at = i;
+	}
+	memmove(&c->id[at + 1], &c->id[at], (c->n - at) * sizeof(c->id[0]));
+	c->id[at] = VL_COL_HOST;
+	c->n++;
+}
+
+/* Every column, once. */
+static void cols_all(struct vl_columns *c)
+{
+	c->n = 0;
+	for (int i = 0; i < VL_NCOLS; i++)
+		c->id[c->n++] = (enum vl_col)i;
+}
+
+/*
+ * Parse a comma-separated list of column names (any case) into @c; a list
+ * that starts with '+' is appended to what @c holds already. On error print
+ * one line naming the bad column and return -1.
+ */
+static int cols_parse(struct vl_columns *c, const char *spec)
+{
+	const char *p = spec;
+	if (*p == '+')
+		p++;
+	else
+		c->n = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		int found = -1;
+		for (int i = 0; i < VL_NCOLS && len; i++)
+			if (strlen(coldescs[i].name) == len && strncasecmp(coldescs[i].name, p, len) == 0)
+				found = i;
+		if (found < 0) {
+			if (len)
+				vl_error("%.*s: unknown column; see 'virlock list --help' for the columns",
+					 (int)len, p);
+			else
+				vl_error(
+					"'%s': empty column name in the list; give names separated by commas",
+					spec);
+			return -1;
+		}
+		if (c->n >= VL_MAXCOLS) {
+			vl_error("'%s': too many columns; name each column at most twice", spec);
+			return -1;
+		}
+		c->id[c->n++] = (enum vl_col)found;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+/* The heading of column @col, "PATH". */
+static const char *col_name(enum vl_col col)
+{
+	return coldescs[col].name;
+}
+
+/* Print "Available output columns:" and a line per column. */
+static void cols_help(FILE *out)
+{
+	fputs("\nAvailable output columns (default: PATH,MODE,PID,OWNER,COMMAND,SINCE;\n"
+	      "in a sanlock lockspace PATH,MODE,HOST,PID,OWNER,COMMAND,SINCE):\n",
+	      out);
+	for (int i = 0; i < VL_NCOLS; i++)
+		fprintf(out, "  %-9s %s\n", coldescs[i].name, coldescs[i].help);
+}
+
+/*
+ * A libsmartcols table named "locks" with the columns of @c: numbers are
+ * JSON numbers, WAITERS a JSON array of numbers. NULL when out of memory.
+ * Sets LC_CTYPE from the environment first (virlock leaves it "C" elsewhere).
+ */
+static struct libscols_table *table_new(const struct vl_columns *c, unsigned outflags)
+{
+	/* Names in the user's charset, as lslocks shows them. Only here: the
+	 * locale files cost every acquire a dozen system calls otherwise. */
+	setlocale(LC_CTYPE, "");
+	struct libscols_table *tb = scols_new_table();
+	if (!tb)
+		return NULL;
+	if (scols_table_set_name(tb, "locks") != 0)
+		goto fail;
+	scols_table_enable_json(tb, !!(outflags & VL_OUT_JSON));
+	scols_table_enable_raw(tb, !!(outflags & VL_OUT_RAW));
+	scols_table_enable_noheadings(tb, !!(outflags & VL_OUT_NOHEADINGS));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct coldesc *d = &coldescs[c->id[i]];
+		struct libscols_column *cl = scols_table_new_column(tb, d->name, d->whint, d->flags);
+		if (!cl)
+			goto fail;
+		if (!(outflags & VL_OUT_JSON))
+			continue;
+		scols_column_set_json_type(cl, d->json_type);
+		/* An array cell is one chunk per line: WAITERS holds one pid a line. */
+		if (d->json_type == SCOLS_JSON_ARRAY_NUMBER &&
+		    (scols_column_set_flags(cl, d->flags | SCOLS_FL_WRAP) != 0 ||
+		     scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL) !=
+			     0))
+			goto fail;
+	}
+	return tb;
+fail:
+	scols_unref_table(tb);
+	return NULL;
+}
+
+/*
+ * Cell data for a WAITERS cell: the unique pids joined by ',' for tables, by
+ * '\n' for JSON. NULL when there are none in a table; in JSON " "
+ * (libsmartcols 2.38 prints [null] for empty data, but copies a blank
+ * verbatim: []). Malloc'd; NULL also when out of memory (*oom set).
+ */
+static char *waiters_cell(const pid_t *w, size_t n, unsigned outflags, int *oom)
+{
+	int json = !!(outflags & VL_OUT_JSON);
+	pid_t *u;
+	char *s = NULL;
+	*oom = 0;
+	if (vl_waiters_unique(w, n, &u, &n) < 0) {
+		*oom = 1;
+		return NULL;
+	}
+	if (n == 0) {
+		if (!json)
+			return NULL;
+		s = strdup(" ");
+		*oom = !s;
+		return s;
+	}
+	/* A pid has at most 10 digits, plus its separator. */
+	s = malloc(n * 12 + 1);
+	if (s) {
+		size_t len = 0;
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)sprintf(s + len, "%s%d", i ? (json ? "\n" : ",") : "", (int)u[i]);
+	}
+	*oom = !s;
+	free(u);
+	return s;
+}
+
+/* The MODE of a row: "stale" for a stale record, else the holder's mode
+ * (or, with @h NULL, the file's state). */
+static const char *row_mode(const struct lockspace_info *info, const struct lockspace_holder *h)
+{
+	if (h && (h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_UNCONFIRMED)))
+		return vl_holder_word(h); /* a claim, never a live mode */
+	return vl_state_word(h ? h->mode : info->state);
+}
+
+/*
+ * The STATUS of a row: "stale" (the row is a stale record), else the
+ * lock file's trouble ("corrupt", "empty", "unreadable"), else "norecord"
+ * (held by a process without a holder record), "remote" (held on another
+ * host of a sanlock lockspace), else "ok". @h may be NULL
+ * for a row without a holder.
+ */
+static const char *row_status(const struct lockspace_info *info, const struct lockspace_holder *h)
+{
+	if (h && (h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_UNCONFIRMED)))
+		return vl_holder_word(h);
+	if (info->integrity != 0)
+		return vl_integrity_word(info->integrity);
+	if (h)
+		return vl_holder_word(h);
+	/* A held lock whose holder the library could not name. */
+	return info->state == LOCKSPACE_STATE_FREE ? "ok" : "norecord";
+}
 
 struct row {
 	char *cell[VL_NCOLS]; /* only the wanted columns are filled */
@@ -73,7 +333,7 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 	if (!err)
 		err = set_cell(lr, r, VL_COL_PATH, info->path);
 	if (!err)
-		err = set_cell(lr, r, VL_COL_MODE, vl_row_mode(info, h));
+		err = set_cell(lr, r, VL_COL_MODE, row_mode(info, h));
 	if (!err && h && h->host_id) {
 		snprintf(nbuf, sizeof(nbuf), "%u", h->host_id);
 		err = set_cell(lr, r, VL_COL_HOST, nbuf);
@@ -94,14 +354,14 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 		err = set_cell(lr, r, VL_COL_SINCE, vl_format_time(h->since, tbuf));
 	if (!err && lr->want[VL_COL_WAITERS]) {
 		int oom;
-		r->cell[VL_COL_WAITERS] = vl_waiters_cell(info->waiters, info->nwaiters, lr->outflags, &oom);
+		r->cell[VL_COL_WAITERS] = waiters_cell(info->waiters, info->nwaiters, lr->outflags, &oom);
 		if (oom)
 			err = -ENOMEM;
 	}
 	if (!err)
 		err = set_cell(lr, r, VL_COL_LOCKFILE, info->lockfile);
 	if (!err)
-		err = set_cell(lr, r, VL_COL_STATUS, vl_row_status(info, h));
+		err = set_cell(lr, r, VL_COL_STATUS, row_status(info, h));
 	if (err) {
 		row_free(r);
 		return err;
@@ -161,7 +421,7 @@ static void print_raw(const struct list_run *lr, const struct vl_columns *cols)
 		return;
 	if (!(lr->outflags & VL_OUT_NOHEADINGS)) {
 		for (size_t c = 0; c < cols->n; c++)
-			printf("%s%s", c ? " " : "", vl_column_name(cols->id[c]));
+			printf("%s%s", c ? " " : "", col_name(cols->id[c]));
 		putchar('\n');
 	}
 	for (size_t i = 0; i < lr->nrows; i++) {
@@ -180,7 +440,7 @@ static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 		print_raw(lr, cols);
 		return 0;
 	}
-	struct libscols_table *tb = vl_table_new(cols, lr->outflags);
+	struct libscols_table *tb = table_new(cols, lr->outflags);
 	if (!tb)
 		return -ENOMEM;
 	int err = 0;
@@ -213,78 +473,67 @@ static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 	return err;
 }
 
-static const char summary[] = "Show the held locks of the lockspace, one row per holder.";
+static int json, raw, noheadings, output_all, all, stale;
+static pid_t pid;
+static char *owner;
+static struct vl_columns cols;
+static int cols_given, on_default = 1; /* the columns are the default set, perhaps +LIST */
 
-int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption options[] = {
+	{"all", 'a', POPT_ARG_NONE, &all, 0, "also show free lock files", NULL},
+	{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
+	{"noheadings", 'n', POPT_ARG_NONE, &noheadings, 0, "don't print headings", NULL},
+	{"output", 'o', POPT_ARG_STRING, NULL, 'o', "output columns (+LIST adds to the default)", "LIST"},
+	{"output-all", '\0', POPT_ARG_NONE, &output_all, 0, "output all columns", NULL},
+	{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "show only locks held by PID or by its supervisor", "PID"},
+	{"owner", '\0', POPT_ARG_STRING, NULL, 'O', "show only locks held with this owner label", "LABEL"},
+	{"raw", 'r', POPT_ARG_NONE, &raw, 0, "use the raw output format", NULL},
+	{"stale", '\0', POPT_ARG_NONE, &stale, 0, "also show stale holder records, as MODE stale", NULL},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+/* The columns start as the default set, before any -o. */
+static void cols_start(void)
 {
-	int json = 0, raw = 0, noheadings = 0, output_all = 0, all = 0, stale = 0;
-	pid_t pid = 0;
-	char *owner = NULL;
-	struct vl_columns cols;
-	int cols_given = 0, on_default = 1; /* the columns are the default set, perhaps +LIST */
-	struct poptOption options[] = {
-		{"all", 'a', POPT_ARG_NONE, &all, 0, "also show free lock files", NULL},
-		{"json", 'J', POPT_ARG_NONE, &json, 0, "use JSON output format", NULL},
-		{"noheadings", 'n', POPT_ARG_NONE, &noheadings, 0, "don't print headings", NULL},
-		{"output", 'o', POPT_ARG_STRING, NULL, 'o', "output columns (+LIST adds to the default)",
-		 "LIST"},
-		{"output-all", '\0', POPT_ARG_NONE, &output_all, 0, "output all columns", NULL},
-		{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "show only locks held by PID or by its supervisor",
-		 "PID"},
-		{"owner", '\0', POPT_ARG_STRING, NULL, 'O', "show only locks held with this owner label",
-		 "LABEL"},
-		{"raw", 'r', POPT_ARG_NONE, &raw, 0, "use the raw output format", NULL},
-		{"stale", '\0', POPT_ARG_NONE, &stale, 0, "also show stale holder records, as MODE stale",
-		 NULL},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
+	static int started;
+	if (!started)
+		cols_default(&cols);
+	started = 1;
+}
+
+static int option(struct virlock_ctx *ctx, int val, char *arg)
+{
+	(void)ctx;
+	cols_start();
+	if (val == 'o') {
+		int bad = !arg || cols_parse(&cols, arg) < 0;
+		if (!bad && arg[0] != '+')
+			on_default = 0;
+		free(arg);
+		if (bad)
+			return VL_EXIT_USAGE;
+		cols_given = 1;
+		return 0;
+	}
+	if (val == 'p') {
+		int bad = vl_parse_pid("--pid", arg, &pid);
+		free(arg);
+		return bad ? VL_EXIT_USAGE : 0;
+	}
+	free(owner);
+	owner = arg;
+	return vl_check_label("--owner", owner) ? VL_EXIT_USAGE : 0;
+}
+
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
+{
 	struct lockspace *ls = NULL;
 	char *missing = NULL;
 	struct list_run lr = {0};
 	int status = VL_EXIT_USAGE;
 
-	vl_columns_default(&cols);
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
-		return VL_EXIT_OSERR;
-	int rc;
-	while ((rc = poptGetNextOpt(p.con)) > 0) {
-		if (rc == 'o') {
-			char *spec = poptGetOptArg(p.con);
-			int bad = !spec || vl_columns_parse(&cols, spec) < 0;
-			if (!bad && spec[0] != '+')
-				on_default = 0;
-			free(spec);
-			if (bad)
-				goto out;
-			cols_given = 1;
-			continue;
-		}
-		if (rc == 'p') {
-			char *value = poptGetOptArg(p.con);
-			int bad = vl_parse_pid("--pid", value, &pid);
-			free(value);
-			if (bad)
-				goto out;
-			continue;
-		}
-		if (rc == 'O') {
-			free(owner);
-			owner = poptGetOptArg(p.con);
-			if (vl_check_label("--owner", owner))
-				goto out;
-			continue;
-		}
-		status = vl_popt_common(&p, rc, summary, vl_columns_help);
-		goto out;
-	}
-	if (rc < -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
+	cols_start();
 	if (nargs > 0) {
 		vl_error("list: %s: unexpected argument; to see one resource, use 'virlock inspect'",
 			 args[0]);
@@ -298,12 +547,8 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		vl_error("list: --output and --output-all exclude each other; give one");
 		goto out;
 	}
-	if (ctx->direct) {
-		vl_error("list: --direct has no lockspace to list; give -L DIR or drop --direct");
-		goto out;
-	}
 	if (output_all)
-		vl_columns_all(&cols);
+		cols_all(&cols);
 
 	lr.outflags =
 		(json ? VL_OUT_JSON : 0) | (raw ? VL_OUT_RAW : 0) | (noheadings ? VL_OUT_NOHEADINGS : 0);
@@ -314,11 +559,11 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 
 	/* A lockspace that does not exist holds nothing: list it empty, and
 	 * leave it uncreated. */
-	status = vl_open_existing_lockspace(ctx, &ls, &missing);
+	status = vl_lockspace_open(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
 	if (ls && on_default && !output_all && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
-		vl_columns_sanlock(&cols);
+		cols_sanlock(&cols);
 	for (size_t i = 0; i < cols.n; i++)
 		lr.want[cols.id[i]] = 1;
 	/* /proc/locks stalls every locker on the host while it is read: only on request. */
@@ -338,14 +583,31 @@ int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv)
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
-	status = vl_finish_stdout(VL_EXIT_OK);
+	status = VL_EXIT_OK;
 out:
 	for (size_t i = 0; i < lr.nrows; i++)
 		row_free(&lr.rows[i]);
 	free(lr.rows);
 	lockspace_close(ls);
 	free(missing);
-	vl_popt_end(&p);
-	free(owner);
 	return status;
 }
+
+static void end(void)
+{
+	free(owner);
+}
+
+const struct virlock_cmd vl_cmd_list = {
+	.name = "list",
+	.summary = "show held locks (and free lock files with -a)",
+	.help = "Show the held locks of the lockspace, one row per holder.",
+	.usage = "[OPTION...]",
+	.options = options,
+	.help_extra = cols_help,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.no_direct = "--direct has no lockspace to list; give -L DIR or drop --direct",
+	.option = option,
+	.run = run,
+	.end = end,
+};

@@ -2,6 +2,7 @@
 /* cmd_prune.c: virlock prune, removing free lock files and stale holder records. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "output.h"
@@ -45,48 +46,32 @@ static void prune_cb(const char *what, int err, void *arg)
 	}
 }
 
-static const char summary[] = "Remove free lock files and stale holder records, safely against acquirers.";
+static int dry_run, quiet, verbose;
 
-int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
+static struct poptOption options[] = {
+	{"dry-run", '\0', POPT_ARG_NONE, &dry_run, 0, "remove nothing, say what would be removed", NULL},
+	{"quiet", 'q', POPT_ARG_NONE, &quiet, 0, "print nothing but errors", NULL},
+	{"verbose", 'v', POPT_ARG_NONE, &verbose, 0, "print each file removed (or that would be)", NULL},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 {
-	int dry_run = 0, quiet = 0, verbose = 0;
-	struct poptOption options[] = {
-		{"dry-run", '\0', POPT_ARG_NONE, &dry_run, 0, "remove nothing, say what would be removed",
-		 NULL},
-		{"quiet", 'q', POPT_ARG_NONE, &quiet, 0, "print nothing but errors", NULL},
-		{"verbose", 'v', POPT_ARG_NONE, &verbose, 0, "print each file removed (or that would be)",
-		 NULL},
-		VL_POPT_STANDARD,
-		POPT_TABLEEND,
-	};
-	struct vl_popt p;
 	struct lockspace *ls = NULL;
 	char *missing = NULL;
 	struct prune_run pr = {0};
-	int status = VL_EXIT_USAGE;
+	int status;
 
-	if (vl_popt_start(&p, argc, argv, options, "[OPTION...]") < 0)
-		return VL_EXIT_OSERR;
-	int rc = poptGetNextOpt(p.con);
-	if (rc != -1) {
-		status = vl_popt_common(&p, rc, summary, NULL);
-		goto out;
-	}
-	int nargs;
-	const char **args = vl_popt_args(&p, &nargs);
 	if (nargs > 0) {
 		vl_error("prune: %s: unexpected argument; prune takes no resources", args[0]);
-		goto out;
-	}
-	if (ctx->direct) {
-		vl_error("prune: --direct has no lockspace to prune; give -L DIR or drop --direct");
-		goto out;
+		return VL_EXIT_USAGE;
 	}
 	/* -q and -v work before the command, as global options, and after it. */
 	quiet = quiet || ctx->quiet;
 	pr.verbose = (verbose || ctx->verbose) && !quiet;
 	pr.dry_run = dry_run;
-	status = vl_open_existing_lockspace(ctx, &ls, &missing);
+	status = vl_lockspace_open(ctx, &ls, &missing);
 	if (status != VL_EXIT_OK)
 		goto out;
 	/* A lockspace that does not exist has nothing to prune: none is made. */
@@ -101,10 +86,20 @@ int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv)
 		printf("%s %d free lock file%s and %d stale holder file%s\n",
 		       dry_run ? "would remove" : "removed", pr.lockfiles, pr.lockfiles == 1 ? "" : "s",
 		       pr.records, pr.records == 1 ? "" : "s");
-	status = vl_finish_stdout(pr.status ? pr.status : VL_EXIT_OK);
+	status = pr.status ? pr.status : VL_EXIT_OK;
 out:
 	lockspace_close(ls);
 	free(missing);
-	vl_popt_end(&p);
 	return status;
 }
+
+const struct virlock_cmd vl_cmd_prune = {
+	.name = "prune",
+	.summary = "remove free lock files and stale holder records",
+	.help = "Remove free lock files and stale holder records, safely against acquirers.",
+	.usage = "[OPTION...]",
+	.options = options,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.no_direct = "--direct has no lockspace to prune; give -L DIR or drop --direct",
+	.run = run,
+};

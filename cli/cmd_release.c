@@ -11,8 +11,6 @@
 #include "control.h"
 #include "virlock.h"
 
-#define CR_SUMMARY "Ask the holders of locks to drop them; a detached holder left with nothing exits."
-
 /* The other hosts that hold a lease (sanlock), for "release it there". */
 struct cr_remote {
 	long self; /* this host's id (release --all asks only on sanlock) */
@@ -356,57 +354,36 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 	return status;
 }
 
-int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
+static int literal, all;
+static pid_t pid;
+static char *owner;
+
+static struct poptOption options[] = {
+	{"all", 'a', POPT_ARG_NONE, &all, 0, "release every lock of every holder", NULL},
+	{"literal", '\0', POPT_ARG_NONE, &literal, 0, "each resource is a string, not a path", NULL},
+	{"owner", 'o', POPT_ARG_STRING, NULL, 'o', "release every lock of the holder with LABEL", "LABEL"},
+	{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "release every lock of holder PID", "PID"},
+	VL_POPT_STANDARD,
+	POPT_TABLEEND,
+};
+
+static int option(struct virlock_ctx *ctx, int val, char *arg)
 {
-	int literal = 0, all = 0, status = 0, rc;
-	pid_t pid = 0;
-	char *owner = NULL;
-	struct poptOption options[] = {
-		{"all", 'a', POPT_ARG_NONE, &all, 0, "release every lock of every holder", NULL},
-		{"literal", '\0', POPT_ARG_NONE, &literal, 0, "each resource is a string, not a path", NULL},
-		{"owner", 'o', POPT_ARG_STRING, NULL, 'o', "release every lock of the holder with LABEL",
-		 "LABEL"},
-		{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "release every lock of holder PID", "PID"},
-		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
-		{"usage", '\0', POPT_ARG_NONE, NULL, 'u', "show a short usage message and exit", NULL},
-		{"version", 'V', POPT_ARG_NONE, NULL, 'V', "show the version and exit", NULL},
-		POPT_TABLEEND,
-	};
-	const char **pargv = calloc((size_t)argc + 1, sizeof(*pargv));
-	if (!pargv)
-		return VL_EXIT_OSERR;
-	memcpy(pargv, argv, (size_t)argc * sizeof(*pargv));
-	pargv[0] = "virlock release"; /* popt's name in --help and --usage */
-	poptContext con = poptGetContext("virlock release", argc, pargv, options, 0);
-	poptSetOtherOptionHelp(con, "[OPTION...] RESOURCE... | --owner LABEL | --pid PID | --all");
-	while ((rc = poptGetNextOpt(con)) > 0) {
-		if (rc == 'o') {
-			free(owner);
-			owner = poptGetOptArg(con);
-		} else if (rc == 'p') {
-			char *value = poptGetOptArg(con);
-			status = vl_parse_pid("--pid", value, &pid);
-			free(value);
-			if (status)
-				goto out;
-		} else if (rc == 'h') {
-			vl_print_help(con, CR_SUMMARY, NULL);
-			goto out;
-		} else if (rc == 'u') {
-			poptPrintUsage(con, stdout, 0);
-			goto out;
-		} else if (rc == 'V') {
-			vl_print_version();
-			goto out;
-		}
+	(void)ctx;
+	if (val == 'o') {
+		free(owner);
+		owner = arg;
+		return 0;
 	}
-	if (rc < -1) {
-		vl_error("release: %s: %s; try 'virlock release --help'",
-			 poptBadOption(con, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-		status = VL_EXIT_USAGE;
-		goto out;
-	}
-	const char **rest = poptGetArgs(con);
+	int status = vl_parse_pid("--pid", arg, &pid);
+	free(arg);
+	return status;
+}
+
+static int run(struct virlock_ctx *ctx, int nargs, const char **args)
+{
+	const char **rest = nargs ? args : NULL;
+	int status;
 	int modes = (rest && rest[0]) + (owner != NULL) + (pid != 0) + (all != 0);
 	if (modes != 1) {
 		vl_error("release: give resources, --owner LABEL, --pid PID or --all (one of them); "
@@ -431,15 +408,9 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 		status = VL_EXIT_USAGE;
 		goto out;
 	}
-	if (ctx->direct) {
-		vl_error("release: needs a lockspace directory: a holder in direct mode ends with its "
-			 "command");
-		status = VL_EXIT_USAGE;
-		goto out;
-	}
 	struct lockspace *ls = NULL;
 	char *missing = NULL;
-	status = vl_open_existing_lockspace(ctx, &ls, &missing);
+	status = vl_lockspace_open(ctx, &ls, &missing);
 	if (status)
 		goto out;
 	if (!ls) { /* nothing is held in a lockspace that does not exist */
@@ -467,8 +438,23 @@ int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv)
 	}
 	lockspace_close(ls);
 out:
-	free(owner);
-	poptFreeContext(con);
-	free(pargv);
 	return status;
 }
+
+static void end(void)
+{
+	free(owner);
+}
+
+const struct virlock_cmd vl_cmd_release = {
+	.name = "release",
+	.summary = "ask the holders of locks to drop them",
+	.help = "Ask the holders of locks to drop them; a detached holder left with nothing exits.",
+	.usage = "[OPTION...] RESOURCE... | --owner LABEL | --pid PID | --all",
+	.options = options,
+	.lockspace = VL_LOCKSPACE_EXISTING,
+	.no_direct = "needs a lockspace directory: a holder in direct mode ends with its command",
+	.option = option,
+	.run = run,
+	.end = end,
+};

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "strutil.h"
 #include "virlock.h"
 
 /* Write all of @buf to stderr in one write(2) when the kernel allows it:
@@ -37,9 +38,8 @@ static void vmessage(const char *fmt, va_list ap)
 		write_stderr(oom, sizeof(oom) - 1);
 		return;
 	}
-	size_t len = sizeof(prefix) - 1;
-	for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
-		len += *p < 0x20 || *p == 0x7f ? 4 : 1;
+	/* Only control characters: a message quotes names as they are. */
+	size_t len = sizeof(prefix) - 1 + vl_escape(NULL, msg, 0);
 	char *line = malloc(len + 1);
 	if (!line) {
 		free(msg);
@@ -47,12 +47,7 @@ static void vmessage(const char *fmt, va_list ap)
 		return;
 	}
 	char *q = stpcpy(line, prefix);
-	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			q += sprintf(q, "\\x%02x", *p);
-		else
-			*q++ = (char)*p;
-	}
+	q += vl_escape(q, msg, 0);
 	*q++ = '\n';
 	fflush(stderr); /* anything stdio holds for stderr goes first */
 	write_stderr(line, (size_t)(q - line));
@@ -348,13 +343,10 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 	return status;
 }
 
-int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls)
+int vl_lockspace_open(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
 {
-	return open_lockspace(ctx, ls, NULL);
-}
-
-int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing)
-{
+	if (ctx->cmd->lockspace == VL_LOCKSPACE_CREATE)
+		return open_lockspace(ctx, ls, NULL);
 	return open_lockspace(ctx, ls, missing);
 }
 

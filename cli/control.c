@@ -8,6 +8,7 @@
 #include <lockspace.h>
 
 #include "control.h"
+#include "strutil.h"
 
 static int ctl_plain(unsigned char c)
 {
@@ -223,21 +224,13 @@ int control_parse_request(const char *line, struct control_request *req)
 	return err;
 }
 
-/* Keep @text on one line: control characters become '?'. */
-static void ctl_sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			*s = '?';
-}
-
 void control_format_answer(int code, const char *text, char *buf, size_t len)
 {
 	if (code == 0)
 		snprintf(buf, len - 1, "ok%s%s", text && *text ? " " : "", text ? text : "");
 	else
 		snprintf(buf, len - 1, "err %d %s", code, text && *text ? text : lockspace_strerror(code));
-	ctl_sanitize(buf);
+	vl_escape(buf, buf, VL_ESC_QMARK); /* one line: control characters become '?' */
 	strcat(buf, "\n");
 }
 

@@ -16,18 +16,12 @@
 
 #include <lockspace.h>
 
+#include "clock.h"
 #include "control.h"
-
-static long long cs_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int cs_left(long long deadline)
 {
-	long long left = deadline - cs_now_ms();
+	long long left = deadline - vl_now_ms();
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -137,7 +131,7 @@ static int cs_peer_gone(int fd)
 
 int control_read_line(int fd, size_t max, int timeout_ms, char **out)
 {
-	return cs_read_line(fd, max, cs_now_ms() + timeout_ms, out);
+	return cs_read_line(fd, max, vl_now_ms() + timeout_ms, out);
 }
 
 int control_serve(int listenfd, control_handler_fn fn, void *arg)
@@ -150,7 +144,7 @@ int control_serve_within(int listenfd, int read_timeout_ms, control_handler_fn f
 	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	long long deadline = cs_now_ms() + read_timeout_ms;
+	long long deadline = vl_now_ms() + read_timeout_ms;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
@@ -178,11 +172,11 @@ int control_serve_within(int listenfd, int read_timeout_ms, control_handler_fn f
 			/* Tell the client we took its request: if we end before the
 			 * answer, it knows not to start anew elsewhere. */
 			cs_send_all(fd, CONTROL_TAKEN "\n", strlen(CONTROL_TAKEN) + 1,
-				    cs_now_ms() + read_timeout_ms);
+				    vl_now_ms() + read_timeout_ms);
 			free(line);
 			return fd;
 		}
-		cs_answer(fd, code, text, cs_now_ms() + read_timeout_ms);
+		cs_answer(fd, code, text, vl_now_ms() + read_timeout_ms);
 	}
 	free(line);
 	close(fd);
@@ -191,7 +185,7 @@ int control_serve_within(int listenfd, int read_timeout_ms, control_handler_fn f
 
 void control_answer(int fd, int code, const char *text)
 {
-	cs_answer(fd, code, text, cs_now_ms() + CONTROL_READ_TIMEOUT_MS);
+	cs_answer(fd, code, text, vl_now_ms() + CONTROL_READ_TIMEOUT_MS);
 	close(fd);
 }
 
@@ -199,7 +193,7 @@ int control_call_timeout(struct lockspace *ls, pid_t pid, const char *request, i
 			 char *text, size_t len)
 {
 	/* For ever is a day at a time: the holder answers or hangs up when it ends. */
-	long long deadline = cs_now_ms() + (timeout_ms < 0 ? 86400000LL * 365 * 100 : timeout_ms);
+	long long deadline = vl_now_ms() + (timeout_ms < 0 ? 86400000LL * 365 * 100 : timeout_ms);
 	int fd = lockspace_control_connect(ls, pid, CONTROL_TIMEOUT_MS);
 	if (fd < 0)
 		return fd;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "acquire_wait.h"
+#include "clock.h"
 #include "control.h"
 #include "holder_core.h"
 
@@ -31,13 +32,6 @@ struct hc_ctl {
 	struct hc_pending *pending;
 	size_t npending;
 };
-
-static long long hc_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void holder_raise_nofile(struct rlimit *saved)
 {
@@ -232,7 +226,7 @@ static int hc_defer(struct holder *h, const struct control_request *req, char **
 		.n = n,
 		.total = n,
 		.flags = req->flags,
-		.deadline = req->wait_ms > 0 ? hc_now_ms() + req->wait_ms : 0,
+		.deadline = req->wait_ms > 0 ? vl_now_ms() + req->wait_ms : 0,
 	};
 	return CONTROL_DEFER;
 }
@@ -351,7 +345,7 @@ static void hc_done(struct holder *h, size_t i, int code, const char *text)
 static void hc_retry(struct holder *h)
 {
 	struct hc_ctl *c = h->ctl;
-	long long now = hc_now_ms();
+	long long now = vl_now_ms();
 	for (size_t i = c->npending; i-- > 0;) {
 		struct hc_pending *p = &c->pending[i];
 		char text[CONTROL_MAX_ANSWER - 32] = "";

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* virlock.c: global options and the table of subcommands. */
+/* virlock.c: global options, the table of subcommands, and parsing and running one. */
 #include <errno.h>
 #include <popt.h>
 #include <stdio.h>
@@ -7,25 +7,85 @@
 #include <string.h>
 
 #include "options.h"
+#include "output.h"
 #include "virlock.h"
 
-static const struct virlock_cmd commands[] = {
-	{"acquire", "take locks, around a command or in a detached holder", cmd_acquire},
-	{"release", "ask the holders of locks to drop them", cmd_release},
-	{"list", "show held locks (and free lock files with -a)", cmd_list},
-	{"inspect", "show everything about one resource", cmd_inspect},
-	{"hash", "print the lock file name of each resource", cmd_hash},
-	{"prune", "remove free lock files and stale holder records", cmd_prune},
-	{"init", "make a lockspace explicitly", cmd_init},
-	{"leave", "make this host leave a sanlock lockspace", cmd_leave},
+static const struct virlock_cmd *const commands[] = {
+	&vl_cmd_acquire, &vl_cmd_release, &vl_cmd_list, &vl_cmd_inspect,
+	&vl_cmd_hash,	 &vl_cmd_prune,	  &vl_cmd_init, &vl_cmd_leave,
 };
 
 static void print_commands(FILE *out)
 {
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("\nRun 'virlock COMMAND --help' for a command's options.\n", out);
+}
+
+/*
+ * Parse the options of the command ctx->cmd from its @argc words @argv
+ * (argv[0] its name), then run it: the exit status.
+ */
+static int parse_and_run(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	const struct virlock_cmd *cmd = ctx->cmd;
+	int split = argc;
+	if (cmd->dashes) { /* the options end at "--": what follows is the command */
+		for (split = 1; split < argc && strcmp(argv[split], "--") != 0; split++)
+			;
+		ctx->after_dashes = split < argc ? argv + split + 1 : NULL;
+	}
+	ctx->argc = split;
+	ctx->argv = argv;
+	struct vl_popt p;
+	if (vl_popt_start(&p, split, argv, cmd->options, cmd->usage) < 0)
+		return VL_EXIT_OSERR;
+	int rc, status = 0;
+	while ((rc = poptGetNextOpt(p.con)) > 0) {
+		if (rc == VL_OPT_HELP || rc == VL_OPT_USAGE || rc == VL_OPT_VERSION) {
+			status = vl_popt_common(&p, rc, cmd->help, cmd->help_extra);
+			vl_popt_end(&p);
+			return status;
+		}
+		status = cmd->option(ctx, rc, poptGetOptArg(p.con));
+		if (status) {
+			vl_popt_end(&p);
+			return status;
+		}
+	}
+	if (rc < -1) {
+		status = vl_popt_common(&p, rc, cmd->help, cmd->help_extra);
+		vl_popt_end(&p);
+		return status;
+	}
+	/* A holder may keep thousands of locks for hours: popt's copies of
+	 * the command line go before the command runs. */
+	int nargs;
+	const char **left = vl_popt_args(&p, &nargs);
+	const char **args = vl_args_in_argv(left, (size_t)nargs, split, argv);
+	vl_popt_end(&p);
+	if (!args) {
+		vl_error("%s: %s", cmd->name, strerror(ENOMEM));
+		return VL_EXIT_OSERR;
+	}
+	if (ctx->direct && cmd->no_direct) {
+		vl_error("%s: %s", cmd->name, cmd->no_direct);
+		status = VL_EXIT_USAGE;
+	} else {
+		status = vl_finish_stdout(cmd->run(ctx, nargs, args));
+	}
+	free(args);
+	return status;
+}
+
+/* Run ctx->cmd, then free what its options kept. */
+static int run_command(struct virlock_ctx *ctx, int argc, const char **argv)
+{
+	int status = parse_and_run(ctx, argc, argv);
+	if (ctx->cmd->end)
+		ctx->cmd->end();
+	return status;
 }
 
 int main(int argc, const char **argv)
@@ -92,16 +152,16 @@ int main(int argc, const char **argv)
 		nrest++;
 	const struct virlock_cmd *cmd = NULL;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(rest[0], commands[i].name) == 0)
-			cmd = &commands[i];
+		if (strcmp(rest[0], commands[i]->name) == 0)
+			cmd = commands[i];
 	if (!cmd) {
 		vl_error("%s: unknown command; try 'virlock --help'", rest[0]);
 		status = VL_EXIT_USAGE;
 		goto out;
 	}
-	/* popt's copies of the command line can go before a holder settles
-	 * down for hours: the command's arguments are the tail of argv (popt
-	 * stops at the command), or failing that the same strings of argv. */
+	/* The command's own options are parsed from its words; the
+	 * command's words are the tail of argv (popt stops at the command),
+	 * or failing that the same strings of argv. */
 	const char **args = argv + (argc - nrest), **copy = NULL;
 	for (int i = 0; i < nrest && args; i++)
 		if (strcmp(args[i], rest[i]) != 0)
@@ -113,7 +173,8 @@ int main(int argc, const char **argv)
 	}
 	poptFreeContext(con);
 	con = NULL;
-	status = cmd->run(&ctx, nrest, args);
+	ctx.cmd = cmd;
+	status = run_command(&ctx, nrest, args);
 	free(copy);
 out:
 	poptFreeContext(con);

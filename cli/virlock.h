@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* virlock.h: what every subcommand of virlock shares: global options and messages. */
+/* virlock.h: what every subcommand of virlock shares: global options, the command table, messages. */
 #ifndef VIRLOCK_H
 #define VIRLOCK_H
 
@@ -7,30 +7,60 @@
 #include <lockspace.h>
 
 #include "exit.h"
+#include "options.h"
 
-/* Global options, parsed before the subcommand. */
+struct virlock_cmd;
+
+/* Global options, parsed before the subcommand, and the subcommand. */
 struct virlock_ctx {
-	const char *lockspace; /* -L DIR, NULL for the default */
-	int direct;	       /* --direct */
-	int quiet;	       /* -q */
-	int verbose;	       /* -v */
+	const char *lockspace;	       /* -L DIR, NULL for the default */
+	int direct;		       /* --direct */
+	int quiet;		       /* -q */
+	int verbose;		       /* -v */
+	const struct virlock_cmd *cmd; /* the subcommand that runs */
+	/* The subcommand's words as its options are parsed from them (argv[0]
+	 * its name; for acquire, the words before "--"), and what follows
+	 * "--" (NULL when there is no "--") where a command takes one. */
+	int argc;
+	const char **argv;
+	const char **after_dashes;
 };
 
-/* A subcommand: argv[0] is its name; returns the exit status. */
+/* What a subcommand does with the lockspace. */
+enum vl_lockspace_use {
+	VL_LOCKSPACE_NONE,     /* opens none (hash) */
+	VL_LOCKSPACE_EXISTING, /* only looks or removes: a missing one is empty */
+	VL_LOCKSPACE_CREATE,   /* makes it when it does not exist yet */
+};
+
+/*
+ * A subcommand's interface. main() parses its options with @options (which
+ * ends with VL_POPT_STANDARD), answers --help, --usage and --version, says
+ * the popt errors, refuses --direct with @no_direct, runs @run with the
+ * arguments that are left and flushes stdout.
+ */
 struct virlock_cmd {
 	const char *name;
-	const char *summary;
-	int (*run)(struct virlock_ctx *ctx, int argc, const char **argv);
+	const char *summary; /* its line in 'virlock --help' */
+	const char *help;    /* the line under Usage in its --help */
+	const char *usage;   /* its arguments in the Usage line */
+	struct poptOption *options;
+	void (*help_extra)(FILE *out); /* more --help after the options, or NULL */
+	enum vl_lockspace_use lockspace;
+	const char *no_direct; /* the message refusing --direct, NULL when it works */
+	int dashes;	       /* takes a command after "--" (ctx->after_dashes) */
+	/* An option whose val is not 0 (and not a standard one), with its value
+	 * (malloc'd, the hook's to free; NULL without one): 0 or the exit status
+	 * to stop with, after one line. NULL when there is none. */
+	int (*option)(struct virlock_ctx *ctx, int val, char *arg);
+	/* Run with the arguments popt left (@args, @nargs of them); the exit status. */
+	int (*run)(struct virlock_ctx *ctx, int nargs, const char **args);
+	/* Free what @option kept, whether @run ran or not; NULL when nothing. */
+	void (*end)(void);
 };
 
-int cmd_acquire(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_release(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_list(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_inspect(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_hash(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_prune(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_init(struct virlock_ctx *ctx, int argc, const char **argv);
-int cmd_leave(struct virlock_ctx *ctx, int argc, const char **argv);
+extern const struct virlock_cmd vl_cmd_acquire, vl_cmd_release, vl_cmd_list, vl_cmd_inspect, vl_cmd_hash,
+	vl_cmd_prune, vl_cmd_init, vl_cmd_leave;
 
 /* Print "virlock: MESSAGE" on stderr (always, even with -q). */
 void vl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -38,20 +68,16 @@ void vl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vl_verbose(const struct virlock_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Open the lockspace the global options name (the default directory, created
- * with its parents, when there is no -L; direct mode with --direct). On
- * failure print one line naming the directory and return the exit status;
- * on success return 0 with *ls set.
+ * Open the lockspace the global options name, as the command ctx->cmd uses
+ * it (direct mode with --direct). VL_LOCKSPACE_CREATE makes the default
+ * directory with its parents when there is no -L. VL_LOCKSPACE_EXISTING
+ * never makes one: a missing one returns 0 with *ls NULL and *missing its
+ * path (malloc'd, for messages), and prints nothing; otherwise *missing is
+ * NULL (@missing is unused for VL_LOCKSPACE_CREATE). On failure print one
+ * line naming the directory and return the exit status; on success return
+ * 0 with *ls set.
  */
-int vl_open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls);
-
-/*
- * The same for a command that only looks or removes (list, inspect, release,
- * prune): it never creates a lockspace. A missing one returns 0 with *ls NULL
- * and *missing its path (malloc'd, for messages), and prints nothing;
- * otherwise *missing is NULL.
- */
-int vl_open_existing_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing);
+int vl_lockspace_open(const struct virlock_ctx *ctx, struct lockspace **ls, char **missing);
 
 /* Say why lockspace_open() refused @dir with -EPERM (world-writable, or
  * another user's), after the prefix @cmd ("" or "init: "). */

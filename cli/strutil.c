@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* strutil.c: UTF-8 checks and the one escaper; no global state, so any part of virlock links it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strutil.h"
+
+size_t vl_utf8_seq(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t cp;
+	size_t len;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are not valid. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int vl_utf8_valid(const char *s)
+{
+	while (*s) {
+		size_t len = vl_utf8_seq(s);
+		if (!len)
+			return 0;
+		s += len;
+	}
+	return 1;
+}
+
+char *vl_utf8_clean(const char *s)
+{
+	/* Each bad byte grows to the three bytes of U+FFFD at most. */
+	char *out = malloc(strlen(s) * 3 + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	while (*s) {
+		size_t len = vl_utf8_seq(s);
+		if (len) {
+			memcpy(o, s, len);
+			o += len;
+			s += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			s++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Escape the character at @s: put what stands for it into @buf (4 bytes at
+ * most, not terminated), its length into *@outlen, and return how many bytes
+ * of @s it took. */
+static size_t escape_one(const char *s, unsigned flags, char buf[4], size_t *outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c = (unsigned char)*s;
+	/* UTF-8 is only decoded when a flag looks at it. */
+	size_t len = c >= 0x80 && (flags & (VL_ESC_BADUTF8 | VL_ESC_NONASCII)) ? vl_utf8_seq(s) : 1;
+	int esc = c < 0x20 || c == 0x7f || (c == '\\' && (flags & VL_ESC_BACKSLASH)) ||
+		  (c == ' ' && (flags & VL_ESC_BLANK)) || (c >= 0x80 && (flags & VL_ESC_NONASCII)) ||
+		  (len == 0 && (flags & VL_ESC_BADUTF8));
+	if (!esc) {
+		memcpy(buf, s, len);
+		*outlen = len;
+		return len;
+	}
+	if (flags & VL_ESC_QMARK) {
+		buf[0] = '?';
+		*outlen = 1;
+	} else {
+		buf[0] = '\\';
+		buf[1] = 'x';
+		buf[2] = hex[c >> 4];
+		buf[3] = hex[c & 15];
+		*outlen = 4;
+	}
+	return 1;
+}
+
+size_t vl_escape(char *out, const char *s, unsigned flags)
+{
+	size_t n = 0;
+	while (*s) {
+		char buf[4];
+		size_t len;
+		s += escape_one(s, flags, buf, &len);
+		if (out)
+			memcpy(out + n, buf, len);
+		n += len;
+	}
+	if (out)
+		out[n] = '\0';
+	return n;
+}
+
+void vl_fputs_escaped(FILE *out, const char *s, unsigned flags)
+{
+	while (*s) {
+		char buf[4];
+		size_t len;
+		s += escape_one(s, flags, buf, &len);
+		fwrite(buf, 1, len, out);
+	}
+}
