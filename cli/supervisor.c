@@ -19,9 +19,10 @@
 static const int sv_forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define SV_NFORWARDED (sizeof(sv_forwarded) / sizeof(sv_forwarded[0]))
 
-/* The child: the caller's signal mask and file limit back, parent-death signal, exec. */
+/* The child: the caller's signal mask and file limit back, parent-death
+ * signal, then exec once the supervisor says go (a byte on @go). */
 static void __attribute__((noreturn)) sv_child(const struct acquire_opts *o, const sigset_t *mask,
-					       const struct rlimit *nofile, pid_t parent, int report)
+					       const struct rlimit *nofile, pid_t parent, int go, int report)
 {
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (!o->no_kill) {
@@ -30,6 +31,17 @@ static void __attribute__((noreturn)) sv_child(const struct acquire_opts *o, con
 		if (getppid() != parent)
 			_exit(VL_EXIT_OSERR);
 	}
+	/* The command starts only once the holder record and control socket
+	 * name it: a command that at once runs `virlock release -o LABEL` or a
+	 * hotplug must find its supervisor. No byte: the supervisor died. */
+	char byte;
+	ssize_t got;
+	do
+		got = read(go, &byte, 1);
+	while (got < 0 && errno == EINTR);
+	if (got != 1)
+		_exit(VL_EXIT_OSERR);
+	close(go);
 	setrlimit(RLIMIT_NOFILE, nofile);
 	size_t n = 0;
 	while (o->command[n])
@@ -166,30 +178,40 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	int report[2] = {-1, -1};
-	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0) {
+	int report[2] = {-1, -1}, go[2] = {-1, -1};
+	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
 		vl_error("%s: cannot start: %s", o->command[0], strerror(errno));
+		if (report[1] >= 0)
+			close(report[1]);
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
 	fflush(NULL);
 	pid_t parent = getpid();
 	pid_t child = fork();
-	if (child == 0)
-		sv_child(o, &oldmask, &nofile, parent, report[1]);
+	if (child == 0) {
+		close(go[1]); /* or the child would wait on its own end when the supervisor dies */
+		sv_child(o, &oldmask, &nofile, parent, go[0], report[1]);
+	}
+	int fork_errno = errno;
 	close(report[1]);
+	close(go[0]);
 	if (child < 0) {
-		vl_error("%s: cannot start: %s", o->command[0], strerror(errno));
+		close(go[1]);
+		vl_error("%s: cannot start: %s", o->command[0], strerror(fork_errno));
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
-	status = sv_exec_result(report[0], child, o);
-	if (status)
-		goto out;
 	err = holder_publish(&h, o->owner, child);
 	if (err)
 		vl_error("%s: holder record or control socket: %s; release and hotplug cannot reach pid %d",
 			 h.dir, lockspace_strerror(err), (int)getpid());
+	ssize_t sent = write(go[1], "", 1);
+	(void)sent; /* a child that is gone already is reaped below */
+	close(go[1]);
+	status = sv_exec_result(report[0], child, o);
+	if (status)
+		goto out;
 	status = sv_loop(&h, o, sfd, child);
 out:
 	holder_finish(&h);

@@ -429,6 +429,17 @@ rounds() {
 	assert_clean
 }
 
+@test "a supervised command reaches its own holder at once: a release by its label from it never misses" {
+	local i n
+	n=$(rounds 30)
+	for ((i = 0; i < n; i++)); do
+		run vl acquire --owner vmc "$A" -- sh -c \
+			'"$1" -L "$2" release --owner vmc' sh "$VIRLOCK" "$LS" 3>&-
+		[ "$status" -eq 0 ] || fail "round $i: the command could not reach its holder: $status: $output"
+	done
+	assert_clean
+}
+
 @test "a hotplug racing the release of its holder's last lock adds to it or starts a new holder, never fails" {
 	local i n rc
 	n=$(rounds 50)
