@@ -38,12 +38,12 @@ static int ah_owns(struct lockspace *ls, const char *owner, pid_t pid)
 }
 
 /* The transport failed while @pid still owns the label: say what is wrong. */
-static int ah_lost(pid_t pid, const struct acquire_opts *o, const char *holders, int err)
+static int ah_lost(pid_t pid, const struct acquire_opts *o, const char *sock, int err)
 {
 	if (err == -ESRCH) {
 		vl_error("owner %s: holder %d: another process answers on its control socket; nothing was "
-			 "added; check %s/%d.sock",
-			 o->owner, (int)pid, holders ? holders : ".holders", (int)pid);
+			 "added; check %s",
+			 o->owner, (int)pid, sock ? sock : "its control socket");
 		return VL_EXIT_OSERR;
 	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {
@@ -170,8 +170,8 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 		status = VL_EXIT_USAGE;
 		goto out;
 	}
-	char *holders = NULL;
-	err = lockspace_holders_path(ls, &holders);
+	char *sock = NULL;
+	err = lockspace_control_path(ls, pid, &sock);
 	struct ah_req r = {o->flags, (const char *const *)resources, o->n, wait_ms};
 	if (!err)
 		err = ah_call(ls, o->owner, pid, &r, &code, text, sizeof(text));
@@ -189,7 +189,7 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 			 o->owner, (int)pid, o->owner);
 		status = VL_EXIT_NOINPUT;
 	} else if (err) {
-		status = ah_lost(pid, o, holders, err);
+		status = ah_lost(pid, o, sock, err);
 	} else if (!code && (bad = ah_unconfirmed(ls, pid, o->owner, resources, o->n, o->flags)) < o->n) {
 		vl_error("owner %s: %s: holder %d answered that it holds it, but the kernel does not show it "
 			 "held by that process; do not trust that holder; see 'virlock inspect %s'",
@@ -221,7 +221,7 @@ int acquire_hotplug(struct lockspace *ls, pid_t pid, const struct acquire_opts *
 	} else if (*text && !o->quiet) {
 		vl_error("owner %s: %s", o->owner, text); /* what was held already: a notice */
 	}
-	free(holders);
+	free(sock);
 out:
 	free(request);
 	acquire_free_list(resources, o->n);

@@ -11,6 +11,7 @@
 struct prune_run {
 	int verbose;
 	int dry_run;
+	const char *dir; /* the lockspace's, as the library spells it in paths */
 	int lockfiles, records;
 	int status; /* of the first file kept because it could not be judged */
 };
@@ -34,8 +35,10 @@ static void prune_cb(const char *what, int err, void *arg)
 			pr->status = virlock_exit_code(err);
 		return;
 	}
-	/* Holder records and their companions live under .holders/; the rest are lock files. */
-	if (strstr(what, "/.holders/"))
+	/* Lock files lie in the lockspace directory itself; what the library
+	 * keeps of its holders lies deeper, wherever it keeps it. */
+	size_t dlen = strlen(pr->dir);
+	if (strncmp(what, pr->dir, dlen) == 0 && what[dlen] == '/' && strchr(what + dlen + 1, '/'))
 		pr->records++;
 	else
 		pr->lockfiles++;
@@ -75,6 +78,7 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 	if (status != VL_EXIT_OK)
 		goto out;
 	/* A lockspace that does not exist has nothing to prune: none is made. */
+	pr.dir = ls ? lockspace_dir(ls) : "";
 	int n = ls ? lockspace_prune_files(ls, dry_run ? LOCKSPACE_DRY_RUN : 0, prune_cb, &pr) : 0;
 	if (n < 0) {
 		fflush(stdout);

@@ -133,15 +133,15 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	char *request = NULL;
 	char text[CONTROL_MAX_ANSWER];
 	int code = 0;
-	char *holders = NULL;
+	char *sock = NULL;
 	int err = control_format_release(&name, name ? 1 : 0, &request);
 	if (!err)
-		err = lockspace_holders_path(ls, &holders);
+		err = lockspace_control_path(ls, pid, &sock);
 	if (!err)
 		err = control_call(ls, pid, request, &code, text, sizeof(text));
-	char holders_dir[4096];
-	snprintf(holders_dir, sizeof(holders_dir), "%s", holders ? holders : ".holders");
-	free(holders);
+	char sock_path[4096];
+	snprintf(sock_path, sizeof(sock_path), "%s", sock ? sock : "its control socket");
+	free(sock);
 	free(request);
 	if (err == -ENOENT && (kill(pid, 0) == 0 || errno == EPERM)) {
 		/* The kernel named it a holder and it runs: it is not a virlock
@@ -164,8 +164,8 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	if (err == -ESRCH) {
 		vl_error(
 			"%s: holder %d: another process answers on its control socket; nothing was released; "
-			"check %s/%d.sock",
-			what, (int)pid, holders_dir, (int)pid);
+			"check %s",
+			what, (int)pid, sock_path);
 		return VL_EXIT_OSERR;
 	}
 	if (err == -ETIMEDOUT) {

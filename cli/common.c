@@ -157,26 +157,14 @@ const char *vl_advice(int err)
 
 long vl_self_host_id(struct lockspace *ls)
 {
-	char *path = NULL;
-	long id = 0;
-	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0 &&
-	    lockspace_holders_path(ls, &path) == 0) {
-		const char *last = strrchr(path, '/');
-		if (last && last[1] == 'h')
-			id = strtol(last + 2, NULL, 10);
-	}
-	free(path);
-	return id;
+	unsigned id = 0;
+	return lockspace_host_id(ls, &id) == 0 ? (long)id : 0;
 }
 
 int vl_check_joined(const char *cmd, struct lockspace *ls)
 {
-	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) != 0)
-		return 0;
-	char *path = NULL;
-	int err = lockspace_holders_path(ls, &path);
-	free(path);
-	if (err != -ENOTCONN)
+	unsigned id;
+	if (lockspace_host_id(ls, &id) != -ENOTCONN)
 		return 0; /* other errors are the command's to report, where it meets them */
 	vl_error("%s: this host has not joined sanlock lockspace %s (it holds nothing there); join it "
 		 "with 'virlock -L %s init --backend sanlock --host-id N'",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* jsonwrt.c: a small JSON writer, the shape of util-linux's lib/jsonwrt.c; strings as JSON wants them. */
+/* jsonwrt.c: a small JSON writer, the shape of util-linux's lib/jsonwrt.c; strings quoted by the one escaper
+ * (VL_ESC_JSON). */
 #include "jsonwrt.h"
 #include "strutil.h"
 
@@ -70,42 +71,6 @@ void vl_json_string(struct vl_json *j, const char *name, const char *s)
 		return;
 	}
 	fputc('"', out);
-	while (*s) {
-		size_t len = vl_utf8_seq(s);
-		unsigned char c = (unsigned char)*s;
-		if (!len) {
-			fputs("\\ufffd", out);
-			s++;
-			continue;
-		}
-		if (len > 1) {
-			fwrite(s, 1, len, out);
-			s += len;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(out, "\\u%04x", c);
-			else
-				fputc(c, out);
-		}
-		s++;
-	}
+	vl_fputs_escaped(out, s, VL_ESC_JSON);
 	fputc('"', out);
 }

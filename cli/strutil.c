@@ -71,24 +71,55 @@ char *vl_utf8_clean(const char *s)
 	return out;
 }
 
-/* Escape the character at @s: put what stands for it into @buf (4 bytes at
- * most, not terminated), its length into *@outlen, and return how many bytes
- * of @s it took. */
-static size_t escape_one(const char *s, unsigned flags, char buf[4], size_t *outlen)
+/* The longest stand-in for one character: \uXXXX. */
+#define ESC_MAX 6
+
+/* @c as a JSON string wants it, into @buf; its length. */
+static size_t escape_json(unsigned char c, size_t len, char buf[ESC_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *two = c == '"'    ? "\\\""
+			  : c == '\\' ? "\\\\"
+			  : c == '\n' ? "\\n"
+			  : c == '\t' ? "\\t"
+			  : c == '\r' ? "\\r"
+				      : NULL;
+	if (len == 0) {
+		memcpy(buf, "\\ufffd", 6);
+		return 6;
+	}
+	if (two) {
+		memcpy(buf, two, 2);
+		return 2;
+	}
+	memcpy(buf, "\\u00", 4);
+	buf[4] = hex[c >> 4];
+	buf[5] = hex[c & 15];
+	return 6;
+}
+
+/* Escape the character at @s: put what stands for it into @buf (ESC_MAX
+ * bytes at most, not terminated), its length into *@outlen, and return how
+ * many bytes of @s it took. */
+static size_t escape_one(const char *s, unsigned flags, char buf[ESC_MAX], size_t *outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char c = (unsigned char)*s;
 	/* UTF-8 is only decoded when a flag looks at it. */
-	size_t len = c >= 0x80 && (flags & (VL_ESC_BADUTF8 | VL_ESC_NONASCII)) ? vl_utf8_seq(s) : 1;
-	int esc = c < 0x20 || c == 0x7f || (c == '\\' && (flags & VL_ESC_BACKSLASH)) ||
-		  (c == ' ' && (flags & VL_ESC_BLANK)) || (c >= 0x80 && (flags & VL_ESC_NONASCII)) ||
-		  (len == 0 && (flags & VL_ESC_BADUTF8));
+	size_t len =
+		c >= 0x80 && (flags & (VL_ESC_BADUTF8 | VL_ESC_NONASCII | VL_ESC_JSON)) ? vl_utf8_seq(s) : 1;
+	int esc = c < 0x20 || c == 0x7f || (c == '\\' && (flags & (VL_ESC_BACKSLASH | VL_ESC_JSON))) ||
+		  (c == '"' && (flags & VL_ESC_JSON)) || (c == ' ' && (flags & VL_ESC_BLANK)) ||
+		  (c >= 0x80 && (flags & VL_ESC_NONASCII)) ||
+		  (len == 0 && (flags & (VL_ESC_BADUTF8 | VL_ESC_JSON)));
 	if (!esc) {
 		memcpy(buf, s, len);
 		*outlen = len;
 		return len;
 	}
-	if (flags & VL_ESC_QMARK) {
+	if (flags & VL_ESC_JSON) {
+		*outlen = escape_json(c, len, buf);
+	} else if (flags & VL_ESC_QMARK) {
 		buf[0] = '?';
 		*outlen = 1;
 	} else {
@@ -105,7 +136,7 @@ size_t vl_escape(char *out, const char *s, unsigned flags)
 {
 	size_t n = 0;
 	while (*s) {
-		char buf[4];
+		char buf[ESC_MAX];
 		size_t len;
 		s += escape_one(s, flags, buf, &len);
 		if (out)
@@ -120,7 +151,7 @@ size_t vl_escape(char *out, const char *s, unsigned flags)
 void vl_fputs_escaped(FILE *out, const char *s, unsigned flags)
 {
 	while (*s) {
-		char buf[4];
+		char buf[ESC_MAX];
 		size_t len;
 		s += escape_one(s, flags, buf, &len);
 		fwrite(buf, 1, len, out);

@@ -16,7 +16,7 @@ char *vl_utf8_clean(const char *s);
 /*
  * What vl_escape() escapes besides control characters (below 0x20, and
  * 0x7f), which it always does. Each escaped byte becomes \xNN, or '?' with
- * VL_ESC_QMARK.
+ * VL_ESC_QMARK, or what JSON wants with VL_ESC_JSON.
  */
 enum vl_esc_flags {
 	VL_ESC_BACKSLASH = 1u << 0, /* '\' itself, so that an escape reads back unambiguously */
@@ -24,6 +24,10 @@ enum vl_esc_flags {
 	VL_ESC_NONASCII = 1u << 2,  /* every byte from 0x80 on, valid UTF-8 or not */
 	VL_ESC_BLANK = 1u << 3,	    /* ' ': a raw cell is one word */
 	VL_ESC_QMARK = 1u << 4,	    /* '?' instead of \xNN (one line of a protocol) */
+	/* The inside of a JSON string (RFC 8259), alone: '"', '\' and control
+	 * characters as JSON escapes (\", \\, \n, \t, \r, else \u00NN), each
+	 * byte that is not part of valid UTF-8 as \ufffd; valid UTF-8 as is. */
+	VL_ESC_JSON = 1u << 5,
 };
 
 /*

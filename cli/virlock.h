@@ -86,8 +86,8 @@ void vl_unsafe_lockspace(const char *cmd, const char *dir);
  * line; returns the exit status. */
 int vl_lockspace_error(const char *cmd, const char *dir, int err);
 
-/* This host's id in the sanlock lockspace @ls (from its records directory,
- * <dir>/.holders/h<id>), 0 if it has not joined it or it is not sanlock. */
+/* This host's id in the sanlock lockspace @ls (lockspace_host_id()), 0 if
+ * it has not joined it or it is not sanlock. */
 long vl_self_host_id(struct lockspace *ls);
 
 /*

@@ -14,6 +14,31 @@
 #include "backend.h"
 #include "internal.h"
 
+static void ep_name(pid_t pid, char name[32])
+{
+	snprintf(name, 32, "%d" LOCKSPACE_CONTROL_SUFFIX, (int)pid);
+}
+
+int lockspace_control_path(struct lockspace *ls, pid_t pid, char **path)
+{
+	if (path)
+		*path = NULL;
+	if (!ls || !path || pid <= 0)
+		return -EINVAL;
+	char *holders = NULL;
+	int err = lsi_holders_path(ls, &holders);
+	if (err < 0)
+		return err;
+	char name[32];
+	ep_name(pid, name);
+	if (asprintf(path, "%s/%s", holders, name) < 0) {
+		*path = NULL;
+		err = -ENOMEM;
+	}
+	free(holders);
+	return err;
+}
+
 /*
  * The socket's address: the plain path when it fits in sun_path, else the
  * same file reached through the records directory's descriptor @dfd, never
@@ -21,17 +46,18 @@
  */
 static void ep_address(struct lockspace *ls, int dfd, pid_t pid, struct sockaddr_un *sa)
 {
-	char *holders = NULL;
+	char *path = NULL;
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	int n = lockspace_holders_path(ls, &holders) == 0
-			? snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%d" LOCKSPACE_CONTROL_SUFFIX,
-				   holders, (int)pid)
+	int n = lockspace_control_path(ls, pid, &path) == 0
+			? snprintf(sa->sun_path, sizeof(sa->sun_path), "%s", path)
 			: -1;
-	free(holders);
-	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
-		snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%d" LOCKSPACE_CONTROL_SUFFIX,
-			 dfd, (int)pid);
+	free(path);
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path)) {
+		char name[32];
+		ep_name(pid, name);
+		snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dfd, name);
+	}
 }
 
 /* This host's records directory, opened and checked (@how as for
@@ -47,11 +73,6 @@ static int ep_dir(struct lockspace *ls, int how)
 			return err;
 	}
 	return lsi_holders_dir(ls, how);
-}
-
-static void ep_name(pid_t pid, char name[32])
-{
-	snprintf(name, 32, "%d" LOCKSPACE_CONTROL_SUFFIX, (int)pid);
 }
 
 int lockspace_control_listen(struct lockspace *ls, int *fd)

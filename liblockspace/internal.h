@@ -243,6 +243,11 @@ char *lsi_proc_comm(pid_t pid);
 #define LSI_HOLDERS_CREATE 1
 #define LSI_HOLDERS_OWN	   2
 int lsi_holders_dir(const struct lockspace *ls, int how);
+/* The path of this host's records directory (see lsi_holders_dir()),
+ * malloc'd in *@path: for socket addresses and messages. Returns 0,
+ * -EOPNOTSUPP (direct mode), -ENOTCONN (a sanlock host that has not
+ * joined), another error of the backend, or -ENOMEM. */
+int lsi_holders_path(const struct lockspace *ls, char **path);
 
 /* ---- label.c: owner labels, claimed with a lock on <holders>/owner.<md5> ---- */
 #define LSI_LABEL_PREFIX   "owner."

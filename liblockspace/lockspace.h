@@ -168,6 +168,16 @@ LOCKSPACE_API const char *lockspace_dir(const struct lockspace *ls);
 LOCKSPACE_API const char *lockspace_backend(const struct lockspace *ls);
 
 /**
+ * This host's id in @ls: *@host_id gets the sanlock host id it joined the
+ * lockspace as, or 0 in an fcntl lockspace and in direct mode (hosts are not
+ * told apart there). A sanlock call asks the daemon: it does not block for
+ * long. Returns 0, -EINVAL, -ENOTCONN (a sanlock host that has not joined,
+ * or left), or another error of the sanlock daemon (-ECONNREFUSED: it does
+ * not run).
+ */
+LOCKSPACE_API int lockspace_host_id(struct lockspace *ls, unsigned *host_id);
+
+/**
  * Make @dir a lockspace of @backend explicitly and, for sanlock, join this
  * host to it. Blocks: joining a sanlock lockspace takes a few seconds (about
  * three io timeouts; the lockspace is written with a 1 s io timeout).
@@ -419,9 +429,9 @@ LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, p
 /**
  * Claim the owner label @owner for @ls, without writing a record (a later
  * lockspace_set_owner() with the same label keeps the claim). The claim is
- * an exclusive fcntl lock on <holders>/owner.<md5 of @owner> in this host's
- * records directory (see lockspace_holders_path(); in a sanlock lockspace
- * labels are therefore unique per host), kept until lockspace_close(), a
+ * an exclusive fcntl lock on owner.<md5 of @owner> in this host's records
+ * directory (see LOCKSPACE_CONTROL_SUFFIX; in a sanlock lockspace labels
+ * are therefore unique per host), kept until lockspace_close(), a
  * set_owner() of another label, or the death of the process: the kernel,
  * not a record, decides who owns a label. Letting go of a label removes its
  * file (still locked); lockspace_prune() removes those a dead process left. After fork() the child claims
@@ -631,9 +641,13 @@ typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg
 LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 
 /**
- * Control sockets. A holder process that others may ask to do things (to
- * release locks, say) listens on a stream socket in this host's records
- * directory: <records directory>/<pid> followed by this suffix. The library
+ * Control sockets. This host's records directory holds its holders'
+ * records, label files and control sockets (<pid>, owner.<md5 of the label>
+ * and <pid>.sock): <dir>/.holders, or in a sanlock lockspace
+ * <dir>/.holders/h<host id>, since hosts that share the directory must not
+ * share pids; only the library reads and writes it. A holder process that
+ * others may ask to do things (to release locks, say) listens on a stream
+ * socket there: <records directory>/<pid> followed by this suffix. The library
  * makes it, connects to it, and removes it (lockspace_close() of the handle
  * that made it, or lockspace_prune() with the record of a process that is
  * gone); what is said over it is the program's own protocol.
@@ -671,13 +685,13 @@ LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
 LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
 
 /**
- * The directory where this host's holders keep their records, label files
- * and control sockets (<pid>, owner.<md5 of the label> and <pid>.sock):
- * <dir>/.holders, or in a sanlock lockspace <dir>/.holders/h<host id>, since
- * hosts that share the directory must not share pids. *@path is malloc'd. Returns 0, -EOPNOTSUPP in direct
- * mode, -ENOTCONN if this host has not joined the sanlock lockspace, or -errno.
+ * The path of holder @pid's control socket (whether or not it exists), for
+ * messages that tell the user which file to check. *@path is malloc'd; the
+ * caller frees it. Does not block.
+ * Returns 0, -EINVAL, -EOPNOTSUPP (direct mode), -ENOTCONN (a sanlock host
+ * that has not joined), another error of the sanlock daemon, or -ENOMEM.
  */
-LOCKSPACE_API int lockspace_holders_path(struct lockspace *ls, char **path);
+LOCKSPACE_API int lockspace_control_path(struct lockspace *ls, pid_t pid, char **path);
 
 /** Callback of lockspace_prune(): @what is a lock file or record path. */
 typedef void (*lockspace_prune_fn)(const char *what, void *arg);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,10 +154,8 @@ int lsi_holders_dir(const struct lockspace *ls, int how)
 	return subfd;
 }
 
-int lockspace_holders_path(struct lockspace *ls, char **path)
+int lsi_holders_path(const struct lockspace *ls, char **path)
 {
-	if (!ls || !path)
-		return -EINVAL;
 	*path = NULL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
@@ -170,6 +169,27 @@ int lockspace_holders_path(struct lockspace *ls, char **path)
 		*path = NULL;
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+int lockspace_host_id(struct lockspace *ls, unsigned *host_id)
+{
+	if (!ls || !host_id)
+		return -EINVAL;
+	*host_id = 0;
+	if (ls->dirfd < 0 || !ls->backend->holders_sub)
+		return 0; /* one host, or hosts that need not be told apart */
+	/* A host's records directory is named for its id (h<id>, by the
+	 * backend's holders_sub): the id is read where the layout is known. */
+	char sub[32] = "";
+	int err = ls->backend->holders_sub(ls, 0, sub, sizeof(sub));
+	if (err < 0)
+		return err;
+	char *end = NULL;
+	unsigned long id = sub[0] == 'h' ? strtoul(sub + 1, &end, 10) : 0;
+	if (!end || *end || id == 0 || id > UINT_MAX)
+		return -EPROTO;
+	*host_id = (unsigned)id;
 	return 0;
 }
 

@@ -11,7 +11,7 @@
  * leaselost DIR RESOURCE [again]: acquire RESOURCE in DIR, print "ready",
  * wait (up to a minute) for lockspace_watch_fd() to turn ready, then print
  * what lockspace_lost() and lockspace_release() say. With "again", print
- * what lockspace_holders_path() says (the daemon is gone) and
+ * what lockspace_host_id() says (the daemon is gone) and
  * "released", wait for a line on standard input (the daemon is back and the
  * host joined again), and print what acquiring RESOURCE once more says, and
  * then lockspace_lost(). Exit status: 0 when the release reported the loss
@@ -51,10 +51,10 @@ int main(int argc, char **argv)
 	printf("release: %s\n", lockspace_strerror(err));
 	int status = err == -ENOLINK ? 0 : 1;
 	if (again) {
-		char line[64], *path = NULL;
-		int perr = lockspace_holders_path(ls, &path);
+		char line[64];
+		unsigned id = 0;
+		int perr = lockspace_host_id(ls, &id);
 		printf("holders: %s\n", perr ? lockspace_strerror(perr) : "known");
-		free(path);
 		puts("released");
 		fflush(stdout);
 		if (!fgets(line, sizeof(line), stdin))
