@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,7 +77,12 @@ static int hc_listen(struct holder *h)
 			close(ep);
 		if (c->timer >= 0)
 			close(c->timer);
-		free(c); /* the socket is the handle's: lockspace_close() removes it */
+		/* The socket is the handle's (lockspace_close() removes it), but
+		 * nobody will accept on it: refuse connections now, so a release
+		 * or hotplug is told at once that no one listens, not left to time out. */
+		if (c->sock >= 0)
+			shutdown(c->sock, SHUT_RDWR);
+		free(c);
 		return err;
 	}
 	h->ctl = c;

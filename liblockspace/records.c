@@ -346,14 +346,17 @@ static int same_lockspace(const struct lockspace *a, const struct lockspace *b)
 	       sa.st_ino == sb.st_ino;
 }
 
-/* Another handle of this process that keeps a record of @ls's lockspace? */
-static int recorder_other(const struct lockspace *ls)
+/* Another handle of this process that keeps a record of @ls's lockspace
+ * (with @labelled: one that lockspace_set_owner() made, not an automatic one)? */
+static int recorder_other(const struct lockspace *ls, int labelled)
 {
 	pid_t self = getpid();
 	for (size_t i = 0; i < nrecorders; i++) {
 		const struct lockspace *o = recorders[i];
 		if (o != ls && __atomic_load_n(&o->recording, __ATOMIC_ACQUIRE) &&
-		    __atomic_load_n(&o->record_pid, __ATOMIC_ACQUIRE) == self && same_lockspace(o, ls))
+		    __atomic_load_n(&o->record_pid, __ATOMIC_ACQUIRE) == self &&
+		    (!labelled || !__atomic_load_n(&o->auto_record, __ATOMIC_ACQUIRE)) &&
+		    same_lockspace(o, ls))
 			return 1;
 	}
 	return 0;
@@ -402,7 +405,7 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	pthread_mutex_lock(&ls->record_lock);
 	/* One record per process, so one handle keeps it. */
 	records_lock();
-	int err = recorder_other(ls) ? -EALREADY : recorder_add(ls);
+	int err = recorder_other(ls, 0) ? -EALREADY : recorder_add(ls);
 	pthread_mutex_unlock(&records_mutex);
 	/* The label first: a label another live process claims is not ours to record. */
 	if (err == 0)
@@ -415,7 +418,7 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	free(ls->owner);
 	ls->owner = copy;
 	ls->child = child;
-	ls->auto_record = 0;
+	__atomic_store_n(&ls->auto_record, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
 	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&ls->record_lock);
@@ -427,9 +430,19 @@ void lsi_record_start(struct lockspace *ls)
 	pthread_mutex_lock(&ls->record_lock);
 	if (!ls->recording) {
 		records_lock();
-		(void)recorder_add(ls); /* only lets set_owner() of another handle know */
+		/* One record per process: where another handle keeps it with an
+		 * owner label, this one must not overwrite it with an unlabelled
+		 * one; that handle's record lists every handle's leases when it
+		 * is next written. Automatic records of several handles are alike. */
+		int other = recorder_other(ls, 1);
+		if (!other)
+			(void)recorder_add(ls); /* only lets set_owner() of another handle know */
 		pthread_mutex_unlock(&records_mutex);
-		ls->auto_record = 1;
+		if (other) {
+			pthread_mutex_unlock(&ls->record_lock);
+			return;
+		}
+		__atomic_store_n(&ls->auto_record, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
 		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
 	}
