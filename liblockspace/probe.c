@@ -20,14 +20,11 @@ struct walk {
 	struct lsi_record *records;
 	size_t nrecords;
 	struct lsi_claims claims;
+	struct lsi_join join;
 	struct lsi_waiter *waiters;
 	size_t nwaiters;
 	pid_t self;
 	/* Buffers reused from one lock file to the next. */
-	struct lockspace_holder *holders;
-	size_t cap_holders;
-	struct lockspace_holder *stale;
-	size_t cap_stale;
 	pid_t *wpids;
 	size_t cap_wpids;
 	pid_t *kpids; /* the holders /proc/locks shows on the current file */
@@ -37,14 +34,10 @@ struct walk {
 	struct stat st;
 	char *lockfile;
 	size_t dirlen;
-	struct comm *comms[256]; /* command of each pid seen, for the whole walk */
+	const struct state *cur; /* the current file's, for claim_verdict() */
 };
 
-struct comm {
-	struct comm *next;
-	pid_t pid;
-	char *name; /* NULL if unknown */
-};
+static int claim_verdict(void *arg, const struct lsi_record *r, const struct lsi_claim *claim);
 
 static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
 {
@@ -69,6 +62,9 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 	int err = lsi_claims_index(&w->claims, w->records, w->nrecords);
 	if (err < 0)
 		return err;
+	w->join.claims = &w->claims;
+	w->join.verdict = claim_verdict;
+	w->join.arg = w;
 	if (flags & LOCKSPACE_WAITERS)
 		return lsi_read_waiters(&w->waiters, &w->nwaiters);
 	return 0;
@@ -78,19 +74,11 @@ static void walk_free(struct walk *w)
 {
 	lsi_records_free(w->records, w->nrecords);
 	lsi_claims_free(&w->claims);
+	lsi_join_free(&w->join);
 	free(w->waiters);
-	free(w->holders);
-	free(w->stale);
 	free(w->wpids);
 	free(w->kpids);
 	free(w->lockfile);
-	for (size_t i = 0; i < 256; i++)
-		while (w->comms[i]) {
-			struct comm *c = w->comms[i];
-			w->comms[i] = c->next;
-			free(c->name);
-			free(c);
-		}
 }
 
 /* Room for one more of @n elements of @size in @buf, whose capacity is *@cap:
@@ -104,45 +92,6 @@ static void *grow(void *buf, size_t *cap, size_t n, size_t size)
 	if (nb)
 		*cap = ncap;
 	return nb;
-}
-
-/* A new zeroed entry at the end of w->holders (or of w->stale), or NULL. */
-static struct lockspace_holder *add_entry(struct walk *w, int stale, size_t *n)
-{
-	struct lockspace_holder *buf = stale ? grow(w->stale, &w->cap_stale, *n, sizeof(*buf))
-					     : grow(w->holders, &w->cap_holders, *n, sizeof(*buf));
-	if (!buf)
-		return NULL;
-	if (stale)
-		w->stale = buf;
-	else
-		w->holders = buf;
-	struct lockspace_holder *h = &buf[(*n)++];
-	memset(h, 0, sizeof(*h));
-	return h;
-}
-
-static struct lockspace_holder *add_holder(struct walk *w, size_t *n)
-{
-	return add_entry(w, 0, n);
-}
-
-static const char *command_of(struct walk *w, pid_t pid)
-{
-	if (pid <= 0)
-		return NULL;
-	struct comm **head = &w->comms[(unsigned)pid & 255], *c;
-	for (c = *head; c; c = c->next)
-		if (c->pid == pid)
-			return c->name;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->pid = pid;
-	c->name = lsi_proc_comm(pid);
-	c->next = *head;
-	*head = c;
-	return c->name;
 }
 
 /* What the kernel and the table say about one lock file. */
@@ -162,8 +111,6 @@ static int kernel_shows(const struct walk *w, pid_t pid)
 	return 0;
 }
 
-enum { CLAIM_STALE, CLAIM_CONFIRMED, CLAIM_UNCONFIRMED };
-
 /*
  * Does the kernel confirm the claim of @r (@shared or exclusive) on a file in state @s?
  * The pid F_GETLK names holds it (its record may be live, or of a process
@@ -177,96 +124,68 @@ static int claim_confirmed(const struct walk *w, const struct state *s, const st
 			   int shared)
 {
 	if (r->pid == w->self)
-		return s->self && !s->self_shared == !shared ? CLAIM_CONFIRMED : CLAIM_STALE;
+		return s->self && !s->self_shared == !shared ? LSI_CLAIM_HOLDS : LSI_CLAIM_STALE;
 	if (!(r->live || r->unknown) ||
 	    s->state != (shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE))
-		return CLAIM_STALE;
+		return LSI_CLAIM_STALE;
 	if (r->pid == s->pid)
-		return CLAIM_CONFIRMED;
+		return LSI_CLAIM_HOLDS;
 	if (!shared)
-		return CLAIM_STALE;
+		return LSI_CLAIM_STALE;
 	if (w->proc_read)
-		return kernel_shows(w, r->pid) ? CLAIM_CONFIRMED : CLAIM_STALE;
+		return kernel_shows(w, r->pid) ? LSI_CLAIM_HOLDS : LSI_CLAIM_STALE;
 	if (!w->have_st)
-		return CLAIM_UNCONFIRMED;
+		return LSI_CLAIM_UNCONFIRMED;
 	int rc = lsi_fdinfo_read_lock(r->pid, w->st.st_dev, (unsigned long long)w->st.st_ino);
-	return rc > 0 ? CLAIM_CONFIRMED : rc == 0 ? CLAIM_STALE : CLAIM_UNCONFIRMED;
+	return rc > 0 ? LSI_CLAIM_HOLDS : rc == 0 ? LSI_CLAIM_STALE : LSI_CLAIM_UNCONFIRMED;
+}
+
+static int claim_verdict(void *arg, const struct lsi_record *r, const struct lsi_claim *claim)
+{
+	const struct walk *w = arg;
+	return claim_confirmed(w, w->cur, r, claim->shared);
 }
 
 /*
  * Join the kernel's view with the records' claims: the holders the kernel
- * confirms into w->holders (labelled by their records), the claims it does
- * not into w->stale.
+ * confirms (labelled by their records), then this process, the pid F_GETLK
+ * names and the further holders /proc/locks shows, unless a record named them.
  */
 static int build_holders(struct walk *w, const char *name, const struct state *s, size_t *nh, size_t *ns)
 {
-	size_t nc;
-	const struct lsi_claim_ref *c = lsi_claims_of(&w->claims, name, &nc);
-	int kernel_named = 0, self_named = 0;
-	*nh = *ns = 0;
-	for (size_t i = 0; i < nc; i++) {
-		const struct lsi_record *r = c[i].rec;
-		int is_self = r->pid == w->self;
-		int verdict = claim_confirmed(w, s, r, c[i].claim->shared);
-		int holds = verdict == CLAIM_CONFIRMED;
-		struct lockspace_holder *h = add_entry(w, !holds, holds ? nh : ns);
-		if (!h)
-			return -ENOMEM;
-		h->pid = r->pid;
-		h->mode = c[i].claim->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
-		h->flags = (holds			   ? LOCKSPACE_HOLDER_RECORD
-			    : verdict == CLAIM_UNCONFIRMED ? LOCKSPACE_HOLDER_UNCONFIRMED
-							   : LOCKSPACE_HOLDER_STALE) |
-			   (is_self ? LOCKSPACE_HOLDER_SELF : 0);
-		h->command = r->live ? r->command : NULL;
-		h->owner = r->owner;
-		h->child = r->child;
-		h->since = c[i].claim->since;
-		if (holds && r->pid == s->pid)
-			kernel_named = 1;
-		if (holds && is_self)
-			self_named = 1;
-	}
-	if (s->self && !self_named) {
-		struct lockspace_holder *h = add_holder(w, nh);
-		if (!h)
-			return -ENOMEM;
-		*h = (struct lockspace_holder){
-			.pid = w->self,
-			.mode = s->self_shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE,
-			.flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
-			.since = s->self_since,
+	size_t n = 0, cap = 2 + w->nkpids;
+	struct lsi_owner one[8], *o = cap <= 8 ? one : calloc(cap, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	if (s->self)
+		o[n++] = (struct lsi_owner){
+			.h = {.pid = w->self,
+			      .mode = s->self_shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE,
+			      .flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
+			      .since = s->self_since},
+			.late = 1,
+			.cover = LSI_COVER_PID,
 		};
-		h->command = command_of(w, w->self);
-	}
-	if (s->pid > 0 && !kernel_named) {
-		struct lockspace_holder *h = add_holder(w, nh);
-		if (!h)
-			return -ENOMEM;
-		*h = (struct lockspace_holder){
-			.pid = s->pid,
-			.mode = s->state,
-			.flags = LOCKSPACE_HOLDER_NORECORD,
+	if (s->pid > 0)
+		o[n++] = (struct lsi_owner){
+			.h = {.pid = s->pid, .mode = s->state, .flags = LOCKSPACE_HOLDER_NORECORD},
+			.late = 1,
+			.cover = LSI_COVER_PID,
 		};
-		h->command = command_of(w, s->pid);
-	}
-	/* The holders only /proc/locks shows: further shared holders without a record. */
-	for (size_t i = 0; i < w->nkpids; i++) {
-		pid_t pid = w->kpids[i];
-		int known = pid == w->self;
-		for (size_t j = 0; j < *nh && !known; j++)
-			known = w->holders[j].pid == pid;
-		if (known)
-			continue;
-		struct lockspace_holder *h = add_holder(w, nh);
-		if (!h)
-			return -ENOMEM;
-		*h = (struct lockspace_holder){.pid = pid,
-					       .mode = s->state,
-					       .flags = LOCKSPACE_HOLDER_NORECORD,
-					       .command = command_of(w, pid)};
-	}
-	return 0;
+	for (size_t i = 0; i < w->nkpids; i++)
+		if (w->kpids[i] != w->self)
+			o[n++] = (struct lsi_owner){
+				.h = {.pid = w->kpids[i],
+				      .mode = s->state,
+				      .flags = LOCKSPACE_HOLDER_NORECORD},
+				.late = 1,
+				.cover = LSI_COVER_PID,
+			};
+	w->cur = s;
+	int err = lsi_join(&w->join, name, o, n, nh, ns);
+	if (o != one)
+		free(o);
+	return err;
 }
 
 /* From /proc/locks, the waiters of the file @st into w->wpids and its holders into w->kpids. */
@@ -385,8 +304,8 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 		err = join_proc_locks(w, &st, &info.nwaiters);
 	if (!err)
 		err = build_holders(w, name, &s, &info.nholders, &info.nstale);
-	info.holders = w->holders;
-	info.stale = w->stale;
+	info.holders = w->join.holders;
+	info.stale = w->join.stale;
 	info.waiters = w->wpids;
 	if (!err)
 		err = w->fn(&info, w->arg);
