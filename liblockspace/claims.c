@@ -128,15 +128,14 @@ static int add_owners(struct lsi_join *j, const struct lsi_owner *o, size_t no, 
 	return 0;
 }
 
-int lsi_join(struct lsi_join *j, const char *name, const struct lsi_owner *owners, size_t nowners, size_t *nh,
-	     size_t *ns)
+int lsi_join(struct lsi_join *j, const char *name, const struct lsi_owners *ow, size_t *nh, size_t *ns)
 {
 	size_t nc;
 	const struct lsi_claim_ref *c = lsi_claims_of(j->claims, name, &nc);
 	pid_t self = getpid();
 	int held = 0;
 	*nh = *ns = 0;
-	int err = add_owners(j, owners, nowners, 0, 0, nh, ns);
+	int err = add_owners(j, ow->o, ow->n, 0, 0, nh, ns);
 	for (size_t i = 0; !err && i < nc; i++) {
 		const struct lsi_record *r = c[i].rec;
 		int verdict = j->verdict(j->arg, r, c[i].claim);
@@ -155,13 +154,13 @@ int lsi_join(struct lsi_join *j, const char *name, const struct lsi_owner *owner
 			.owner = r->owner,
 			.child = r->child,
 			.since = c[i].claim->since,
-			.host_id = j->host_id,
-			.generation = j->generation,
-			.host_name = j->host_name,
+			.host_id = ow->host_id,
+			.generation = ow->generation,
+			.host_name = ow->host_name,
 		};
 		held |= holds;
 	}
-	return err ? err : add_owners(j, owners, nowners, 1, held, nh, ns);
+	return err ? err : add_owners(j, ow->o, ow->n, 1, held, nh, ns);
 }
 
 void lsi_join_free(struct lsi_join *j)

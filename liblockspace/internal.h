@@ -216,6 +216,16 @@ enum lsi_cover {
 	LSI_COVER_CLAIM, /* by any claim that holds (a host's unknown process) */
 };
 
+/* What a backend sees of one resource: its owners, and the host whose
+ * processes the holder records' claims on it are of (0, NULL: none). */
+struct lsi_owners {
+	const struct lsi_owner *o;
+	size_t n;
+	unsigned host_id;
+	unsigned long long generation;
+	const char *host_name;
+};
+
 /* The join of a resource's owners with the records' claims on it, one per
  * report: its buffers and the commands of the pids it saw are reused from
  * one resource to the next. */
@@ -224,10 +234,6 @@ struct lsi_join {
 	/* The backend's verdict on the claim of @rec on the resource. */
 	int (*verdict)(void *arg, const struct lsi_record *rec, const struct lsi_claim *claim);
 	void *arg;
-	/* The host whose processes the claims are of (0, NULL: none). */
-	unsigned host_id;
-	unsigned long long generation;
-	const char *host_name;
 	struct lockspace_holder *holders, *stale;
 	size_t cap_holders, cap_stale;
 	struct lsi_comm *comms[256];
@@ -235,8 +241,7 @@ struct lsi_join {
 /* The holders (the owners and the claims that hold) into j->holders[0..*@nh)
  * and the rest into j->stale[0..*@ns): the owners before the claims, then
  * the claims in the records' order, then the late owners. Returns 0 or -ENOMEM. */
-int lsi_join(struct lsi_join *j, const char *name, const struct lsi_owner *owners, size_t nowners, size_t *nh,
-	     size_t *ns);
+int lsi_join(struct lsi_join *j, const char *name, const struct lsi_owners *ow, size_t *nh, size_t *ns);
 /* /proc/<pid>/comm, read once per join; NULL if unknown. */
 const char *lsi_join_command(struct lsi_join *j, pid_t pid);
 void lsi_join_free(struct lsi_join *j);
@@ -321,8 +326,11 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
 /* ---- probe.c: the fcntl backend's report verbs (see backend.h) ---- */
-int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view);
-int lsi_fcntl_report_one(void *view, const char *name, const char *direct_path, int always);
+struct lsi_report;
+int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view);
+int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
+		     struct lockspace_info *info, struct lsi_owners *out);
+int lsi_fcntl_verdict(void *view, const struct lsi_record *r, const struct lsi_claim *claim);
 void lsi_fcntl_view_close(void *view);
 int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *direct,
 			enum lockspace_state *state, pid_t *pid);

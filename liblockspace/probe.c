@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* probe.c: the lock state of lock files: one F_GETLK per file, joined with the records. */
+/* probe.c: the lock state of lock files and their owners: one F_GETLK per file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,15 +12,18 @@
 #include "backend.h"
 #include "internal.h"
 
+/* What the kernel and the table say about one lock file. */
+struct state {
+	enum lockspace_state state;
+	pid_t pid; /* another process holding it, 0 if none known */
+	int self;  /* this process holds it */
+	int self_shared;
+	time_t self_since;
+};
+
 struct walk {
 	struct lockspace *ls;
 	unsigned flags;
-	lockspace_info_fn fn;
-	void *arg;
-	struct lsi_record *records;
-	size_t nrecords;
-	struct lsi_claims claims;
-	struct lsi_join join;
 	struct lsi_waiter *waiters;
 	size_t nwaiters;
 	pid_t self;
@@ -29,23 +32,22 @@ struct walk {
 	size_t cap_wpids;
 	pid_t *kpids; /* the holders /proc/locks shows on the current file */
 	size_t cap_kpids, nkpids;
+	struct lsi_owner *owners; /* the current file's */
+	size_t cap_owners;
+	char *path;    /* the current file's */
 	int proc_read; /* kpids is known for the current file */
 	int have_st;   /* st is the current file's */
 	struct stat st;
 	char *lockfile;
 	size_t dirlen;
-	const struct state *cur; /* the current file's, for claim_verdict() */
+	struct state cur; /* the current file's, for lsi_fcntl_verdict() */
 };
 
-static int claim_verdict(void *arg, const struct lsi_record *r, const struct lsi_claim *claim);
-
-static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
+static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags)
 {
 	memset(w, 0, sizeof(*w));
 	w->ls = ls;
 	w->flags = flags;
-	w->fn = fn;
-	w->arg = arg;
 	w->self = getpid();
 	size_t dirlen = ls->dir ? strlen(ls->dir) : 0;
 	w->dirlen = dirlen;
@@ -55,16 +57,7 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 	if (ls->dir) {
 		memcpy(w->lockfile, ls->dir, dirlen);
 		w->lockfile[dirlen] = '/';
-		int err = lsi_records_load(ls, &w->records, &w->nrecords);
-		if (err < 0)
-			return err;
 	}
-	int err = lsi_claims_index(&w->claims, w->records, w->nrecords);
-	if (err < 0)
-		return err;
-	w->join.claims = &w->claims;
-	w->join.verdict = claim_verdict;
-	w->join.arg = w;
 	if (flags & LOCKSPACE_WAITERS)
 		return lsi_read_waiters(&w->waiters, &w->nwaiters);
 	return 0;
@@ -72,10 +65,9 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 
 static void walk_free(struct walk *w)
 {
-	lsi_records_free(w->records, w->nrecords);
-	lsi_claims_free(&w->claims);
-	lsi_join_free(&w->join);
 	free(w->waiters);
+	free(w->owners);
+	free(w->path);
 	free(w->wpids);
 	free(w->kpids);
 	free(w->lockfile);
@@ -93,15 +85,6 @@ static void *grow(void *buf, size_t *cap, size_t n, size_t size)
 		*cap = ncap;
 	return nb;
 }
-
-/* What the kernel and the table say about one lock file. */
-struct state {
-	enum lockspace_state state;
-	pid_t pid; /* another process holding it, 0 if none known */
-	int self;  /* this process holds it */
-	int self_shared;
-	time_t self_since;
-};
 
 static int kernel_shows(const struct walk *w, pid_t pid)
 {
@@ -140,23 +123,28 @@ static int claim_confirmed(const struct walk *w, const struct state *s, const st
 	return rc > 0 ? LSI_CLAIM_HOLDS : rc == 0 ? LSI_CLAIM_STALE : LSI_CLAIM_UNCONFIRMED;
 }
 
-static int claim_verdict(void *arg, const struct lsi_record *r, const struct lsi_claim *claim)
+int lsi_fcntl_verdict(void *view, const struct lsi_record *r, const struct lsi_claim *claim)
 {
-	const struct walk *w = arg;
-	return claim_confirmed(w, w->cur, r, claim->shared);
+	const struct walk *w = view;
+	return claim_confirmed(w, &w->cur, r, claim->shared);
 }
 
 /*
- * Join the kernel's view with the records' claims: the holders the kernel
- * confirms (labelled by their records), then this process, the pid F_GETLK
- * names and the further holders /proc/locks shows, unless a record named them.
+ * The owners of the file beside the records' claims: this process, the pid
+ * F_GETLK names and the further holders /proc/locks shows, each unless a
+ * record that holds names it.
  */
-static int build_holders(struct walk *w, const char *name, const struct state *s, size_t *nh, size_t *ns)
+static int build_owners(struct walk *w, const struct state *s, struct lsi_owners *out)
 {
-	size_t n = 0, cap = 2 + w->nkpids;
-	struct lsi_owner one[8], *o = cap <= 8 ? one : calloc(cap, sizeof(*o));
-	if (!o)
-		return -ENOMEM;
+	size_t n = 0, need = 2 + w->nkpids;
+	if (need > w->cap_owners) {
+		struct lsi_owner *o = realloc(w->owners, need * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		w->owners = o;
+		w->cap_owners = need;
+	}
+	struct lsi_owner *o = w->owners;
 	if (s->self)
 		o[n++] = (struct lsi_owner){
 			.h = {.pid = w->self,
@@ -181,11 +169,8 @@ static int build_holders(struct walk *w, const char *name, const struct state *s
 				.late = 1,
 				.cover = LSI_COVER_PID,
 			};
-	w->cur = s;
-	int err = lsi_join(&w->join, name, o, n, nh, ns);
-	if (o != one)
-		free(o);
-	return err;
+	*out = (struct lsi_owners){.o = o, .n = n};
+	return 0;
 }
 
 /* From /proc/locks, the waiters of the file @st into w->wpids and its holders into w->kpids. */
@@ -227,22 +212,22 @@ static int probe_self(struct lsi_entry *e, struct state *s, char **path, int *in
 	return 0;
 }
 
-/* Report the lock file @name in the lockspace (or, in direct mode, the
- * resource file @direct_path). */
-static int report(struct walk *w, const char *name, const char *direct_path, int always)
+int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
+		     struct lockspace_info *info, struct lsi_owners *out)
 {
-	struct lockspace_info info = {0};
+	struct walk *w = view;
 	struct state s = {0};
 	struct stat st;
 	char *path = NULL;
 	int fd = -1, err = 0, have_st = 0;
 	struct lockspace *ls = w->ls;
-	memcpy(info.name, name, LOCKSPACE_NAME_LEN + 1);
+	free(w->path);
+	w->path = NULL;
 	if (!direct_path) {
 		memcpy(w->lockfile + w->dirlen + 1, name, LOCKSPACE_NAME_LEN + 1);
-		info.lockfile = w->lockfile;
+		info->lockfile = w->lockfile;
 	} else {
-		info.lockfile = direct_path;
+		info->lockfile = direct_path;
 	}
 	/* Held by this very process? Then never open it. */
 	lsi_table_lock();
@@ -252,7 +237,7 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 		struct lsi_entry *e = rc == 0 ? lsi_table_find(st.st_dev, st.st_ino) : NULL;
 		if (e && !e->pending) {
 			have_st = 1;
-			probe_self(e, &s, &path, &info.integrity, direct_path ? NULL : name);
+			probe_self(e, &s, &path, &info->integrity, direct_path ? NULL : name);
 		}
 	}
 	lsi_table_unlock();
@@ -262,25 +247,26 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 					  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0) {
 			if (errno == ENOENT && !always)
-				return 0; /* pruned since readdir */
+				return 1; /* pruned since readdir */
 			err = errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
 			if (err == -ENOENT)
 				return err;
-			info.integrity = err;
+			info->integrity = err;
 		} else {
 			err = lsi_fcntl_probe(fd, &s.state, &s.pid);
 			if (err < 0)
-				info.integrity = err;
+				info->integrity = err;
 		}
 	}
 	if (!always && s.state == LOCKSPACE_STATE_FREE && !(w->flags & LOCKSPACE_ALL)) {
 		if (fd >= 0)
 			lsi_close_unheld(fd);
-		return 0;
+		free(path);
+		return 1;
 	}
 	if (fd >= 0) {
-		if (!direct_path && info.integrity == 0)
-			info.integrity = lsi_lockfile_read(fd, name, &path);
+		if (!direct_path && info->integrity == 0)
+			info->integrity = lsi_lockfile_read(fd, name, &path);
 		/* The file's identity: for the waiters, or to find a further
 		 * shared holder's lock in its fdinfo. */
 		if (!have_st && s.state != LOCKSPACE_STATE_FREE)
@@ -288,32 +274,28 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 		lsi_close_unheld(fd);
 	}
 	if (direct_path) {
+		free(path);
 		path = strdup(direct_path);
 		if (!path)
 			return -ENOMEM;
 	}
-	info.path = path;
-	info.state = s.state;
+	w->path = path;
+	info->path = path;
+	info->state = s.state;
 	w->nkpids = 0;
 	w->proc_read = 0;
 	w->have_st = have_st;
 	if (have_st)
 		w->st = st;
-	err = 0; /* an error of the file is in info.integrity */
+	w->cur = s;
+	err = 0; /* an error of the file is in info->integrity */
 	if (have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
-		err = join_proc_locks(w, &st, &info.nwaiters);
-	if (!err)
-		err = build_holders(w, name, &s, &info.nholders, &info.nstale);
-	info.holders = w->join.holders;
-	info.stale = w->join.stale;
-	info.waiters = w->wpids;
-	if (!err)
-		err = w->fn(&info, w->arg);
-	free(path);
-	return err;
+		err = join_proc_locks(w, &st, &info->nwaiters);
+	info->waiters = w->wpids;
+	return err ? err : build_owners(w, &s, out);
 }
 
-int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view)
+int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view)
 {
 	int err = lsi_backend_changed(ls); /* lease files would all read as corrupt lock files */
 	if (err)
@@ -321,7 +303,7 @@ int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn 
 	struct walk *w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	err = walk_init(w, ls, flags, fn, arg);
+	err = walk_init(w, ls, rep->flags);
 	if (err) {
 		walk_free(w);
 		free(w);
@@ -329,12 +311,6 @@ int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn 
 	}
 	*view = w;
 	return 0;
-}
-
-int lsi_fcntl_report_one(void *view, const char *name, const char *direct_path, int always)
-{
-	int err = report(view, name, direct_path, always);
-	return err == -ENOENT && !always ? 0 : err; /* removed since readdir */
 }
 
 void lsi_fcntl_view_close(void *view)
