@@ -322,24 +322,12 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 	for (size_t i = 0; i < no; i++)
 		if (!(o[i].h.flags & LOCKSPACE_HOLDER_STALE))
 			o[i].h.mode = info->state;
-	if (self_owner && !self_lost) /* held on this host by a process without a record:
-				       * this one, or one that is not known here */
-		o[no++] = (struct lsi_owner){
-			.h = {.pid = self_shared >= 0 ? getpid() : 0,
-			      .mode = self_shared > 0	 ? LOCKSPACE_STATE_SHARED
-				      : self_shared == 0 ? LOCKSPACE_STATE_EXCLUSIVE
-							 : info->state,
-			      .flags = LOCKSPACE_HOLDER_NORECORD |
-				       (self_shared >= 0 ? LOCKSPACE_HOLDER_SELF : 0),
-			      .since = self_since,
-			      .host_id = (unsigned)v->self_host,
-			      .generation = self_gen,
-			      .host_name = self_name},
-			.late = 1,
-			.cover = LSI_COVER_CLAIM,
-		};
-	if (self_owner && self_lost) /* as every host shows it; a record of it is stale */
-		o[no++] = (struct lsi_owner){
+	if (self_owner) {
+		/* This host, as every host shows it: lost (a record of it is
+		 * stale), or held by a process without a record: this one, or
+		 * one that is not known here. */
+		struct lsi_owner *e = &o[no++];
+		*e = (struct lsi_owner){
 			.h = {.mode = claimed,
 			      .flags = LOCKSPACE_HOLDER_STALE,
 			      .host_id = (unsigned)v->self_host,
@@ -347,6 +335,17 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 			      .host_name = self_name},
 			.late = 1,
 		};
+		if (!self_lost) {
+			e->h.pid = self_shared >= 0 ? getpid() : 0;
+			e->h.mode = self_shared > 0    ? LOCKSPACE_STATE_SHARED
+				    : self_shared == 0 ? LOCKSPACE_STATE_EXCLUSIVE
+						       : info->state;
+			e->h.flags =
+				LOCKSPACE_HOLDER_NORECORD | (self_shared >= 0 ? LOCKSPACE_HOLDER_SELF : 0);
+			e->h.since = self_since;
+			e->cover = LSI_COVER_CLAIM;
+		}
+	}
 	/* This host's records: a holder only when this host owns the lease in
 	 * its current generation and the daemon says the process holds it. */
 	*out = (struct lsi_owners){
