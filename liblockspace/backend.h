@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "internal.h"
 #include "lockspace.h"
 
 /* The file in a lockspace directory that names its backend; absent = fcntl. */
@@ -21,6 +22,19 @@ struct lsi_target {
 	int have_id;   /* direct mode: dev and ino of the file, the table's key */
 	dev_t dev;
 	ino_t ino;
+};
+
+/* A report, as the library keeps it (report.c). */
+struct lsi_report {
+	struct lockspace *ls;
+	unsigned flags; /* LOCKSPACE_WAITERS, LOCKSPACE_ALL */
+	lockspace_info_fn fn;
+	void *arg;
+	void *view;		 /* the backend's */
+	struct lsi_record *recs; /* this host's holder records */
+	size_t nrecs;
+	struct lsi_claims claims; /* theirs, by name */
+	struct lsi_join join;
 };
 
 /*
@@ -51,14 +65,22 @@ struct lsi_backend {
 	int (*unlock_all)(struct lockspace *ls);
 
 	/* A report (lockspace_foreach(), lockspace_inspect()): view_open
-	 * reads once what every file's report needs (records, waiters, the
-	 * hosts) into *@view, and frees it on failure; view_close frees it.
-	 * report_one tells the view's @fn about the file @name (in direct
-	 * mode, the resource file @direct_path); with @always (inspect), a
-	 * free one too, and -ENOENT for one that is not there, which a
-	 * listing skips (removed since readdir). */
-	int (*view_open)(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view);
-	int (*report_one)(void *view, const char *name, const char *direct_path, int always);
+	 * reads once what every file's report needs (waiters, the hosts)
+	 * into *@view, and frees it on failure; view_close frees it. @rep
+	 * is the library's side of the report: its flags, and the holder
+	 * records, loaded once view_open returns. owners tells what the
+	 * backend sees of the file @name (in direct mode, the resource file
+	 * @direct_path): the lock file, path, integrity, state and waiters
+	 * in @info and the owners in @out, which last until the next call;
+	 * the library joins them with the records' claims, asking verdict
+	 * about each, and reports it. Returns 0, 1 to skip it (a listing
+	 * skips a free one without LOCKSPACE_ALL, or one removed since
+	 * readdir), or -errno; with @always (inspect), a free one is told
+	 * too, and -ENOENT for one that is not there. */
+	int (*view_open)(struct lockspace *ls, const struct lsi_report *rep, void **view);
+	int (*owners)(void *view, const char *name, const char *direct_path, int always,
+		      struct lockspace_info *info, struct lsi_owners *out);
+	int (*verdict)(void *view, const struct lsi_record *rec, const struct lsi_claim *claim);
 	void (*view_close)(void *view);
 	/* lockspace_probe() of @name (or @direct_path); NULL: -EOPNOTSUPP. */
 	int (*probe)(struct lockspace *ls, const char *name, const char *direct_path,

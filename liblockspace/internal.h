@@ -196,6 +196,56 @@ int lsi_claims_index(struct lsi_claims *c, const struct lsi_record *recs, size_t
 const struct lsi_claim_ref *lsi_claims_of(const struct lsi_claims *c, const char *name, size_t *n);
 void lsi_claims_free(struct lsi_claims *c);
 
+struct lsi_comm;
+
+/* What a claim's record is worth, as the backend judges it. */
+enum lsi_verdict { LSI_CLAIM_STALE, LSI_CLAIM_HOLDS, LSI_CLAIM_UNCONFIRMED };
+
+/* An owner of a resource as its backend sees it (a process, or a host). */
+struct lsi_owner {
+	/* pid (0: unknown), mode, since and the host fields; flags:
+	 * LOCKSPACE_HOLDER_SELF, _REMOTE, and _STALE for an owner that holds
+	 * nothing any more (listed with the stale claims). */
+	struct lockspace_holder h;
+	int late;  /* listed after the records' claims, else before them */
+	int cover; /* dropped when a claim names it (enum lsi_cover) */
+};
+enum lsi_cover {
+	LSI_COVER_NONE,
+	LSI_COVER_PID,	 /* by a holder of its pid listed before it */
+	LSI_COVER_CLAIM, /* by any claim that holds (a host's unknown process) */
+};
+
+/* What a backend sees of one resource: its owners, and the host whose
+ * processes the holder records' claims on it are of (0, NULL: none). */
+struct lsi_owners {
+	const struct lsi_owner *o;
+	size_t n;
+	unsigned host_id;
+	unsigned long long generation;
+	const char *host_name;
+};
+
+/* The join of a resource's owners with the records' claims on it, one per
+ * report: its buffers and the commands of the pids it saw are reused from
+ * one resource to the next. */
+struct lsi_join {
+	const struct lsi_claims *claims;
+	/* The backend's verdict on the claim of @rec on the resource. */
+	int (*verdict)(void *arg, const struct lsi_record *rec, const struct lsi_claim *claim);
+	void *arg;
+	struct lockspace_holder *holders, *stale;
+	size_t cap_holders, cap_stale;
+	struct lsi_comm *comms[256];
+};
+/* The holders (the owners and the claims that hold) into j->holders[0..*@nh)
+ * and the rest into j->stale[0..*@ns): the owners before the claims, then
+ * the claims in the records' order, then the late owners. Returns 0 or -ENOMEM. */
+int lsi_join(struct lsi_join *j, const char *name, const struct lsi_owners *ow, size_t *nh, size_t *ns);
+/* /proc/<pid>/comm, read once per join; NULL if unknown. */
+const char *lsi_join_command(struct lsi_join *j, pid_t pid);
+void lsi_join_free(struct lsi_join *j);
+
 /* Parse a record; returns 0 or -EBADMSG. @out must be freed with lsi_record_free. */
 int lsi_record_parse(const char *buf, size_t len, struct lsi_record *out);
 /* Open the record file @file of the records directory @dfd: a descriptor or -errno. */
@@ -281,8 +331,11 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
 /* ---- probe.c: the fcntl backend's report verbs (see backend.h) ---- */
-int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view);
-int lsi_fcntl_report_one(void *view, const char *name, const char *direct_path, int always);
+struct lsi_report;
+int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view);
+int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
+		     struct lockspace_info *info, struct lsi_owners *out);
+int lsi_fcntl_verdict(void *view, const struct lsi_record *r, const struct lsi_claim *claim);
 void lsi_fcntl_view_close(void *view);
 int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *direct,
 			enum lockspace_state *state, pid_t *pid);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* probe.c: the lock state of lock files: one F_GETLK per file, joined with the records. */
+/* probe.c: the lock state of lock files and their owners: one F_GETLK per file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,47 +12,42 @@
 #include "backend.h"
 #include "internal.h"
 
+/* What the kernel and the table say about one lock file. */
+struct state {
+	enum lockspace_state state;
+	pid_t pid; /* another process holding it, 0 if none known */
+	int self;  /* this process holds it */
+	int self_shared;
+	time_t self_since;
+};
+
 struct walk {
 	struct lockspace *ls;
 	unsigned flags;
-	lockspace_info_fn fn;
-	void *arg;
-	struct lsi_record *records;
-	size_t nrecords;
-	struct lsi_claims claims;
 	struct lsi_waiter *waiters;
 	size_t nwaiters;
 	pid_t self;
 	/* Buffers reused from one lock file to the next. */
-	struct lockspace_holder *holders;
-	size_t cap_holders;
-	struct lockspace_holder *stale;
-	size_t cap_stale;
 	pid_t *wpids;
 	size_t cap_wpids;
 	pid_t *kpids; /* the holders /proc/locks shows on the current file */
 	size_t cap_kpids, nkpids;
+	struct lsi_owner *owners; /* the current file's */
+	size_t cap_owners;
+	char *path;    /* the current file's */
 	int proc_read; /* kpids is known for the current file */
 	int have_st;   /* st is the current file's */
 	struct stat st;
 	char *lockfile;
 	size_t dirlen;
-	struct comm *comms[256]; /* command of each pid seen, for the whole walk */
+	struct state cur; /* the current file's, for lsi_fcntl_verdict() */
 };
 
-struct comm {
-	struct comm *next;
-	pid_t pid;
-	char *name; /* NULL if unknown */
-};
-
-static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
+static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags)
 {
 	memset(w, 0, sizeof(*w));
 	w->ls = ls;
 	w->flags = flags;
-	w->fn = fn;
-	w->arg = arg;
 	w->self = getpid();
 	size_t dirlen = ls->dir ? strlen(ls->dir) : 0;
 	w->dirlen = dirlen;
@@ -62,13 +57,7 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 	if (ls->dir) {
 		memcpy(w->lockfile, ls->dir, dirlen);
 		w->lockfile[dirlen] = '/';
-		int err = lsi_records_load(ls, &w->records, &w->nrecords);
-		if (err < 0)
-			return err;
 	}
-	int err = lsi_claims_index(&w->claims, w->records, w->nrecords);
-	if (err < 0)
-		return err;
 	if (flags & LOCKSPACE_WAITERS)
 		return lsi_read_waiters(&w->waiters, &w->nwaiters);
 	return 0;
@@ -76,21 +65,12 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags, locks
 
 static void walk_free(struct walk *w)
 {
-	lsi_records_free(w->records, w->nrecords);
-	lsi_claims_free(&w->claims);
 	free(w->waiters);
-	free(w->holders);
-	free(w->stale);
+	free(w->owners);
+	free(w->path);
 	free(w->wpids);
 	free(w->kpids);
 	free(w->lockfile);
-	for (size_t i = 0; i < 256; i++)
-		while (w->comms[i]) {
-			struct comm *c = w->comms[i];
-			w->comms[i] = c->next;
-			free(c->name);
-			free(c);
-		}
 }
 
 /* Room for one more of @n elements of @size in @buf, whose capacity is *@cap:
@@ -106,54 +86,6 @@ static void *grow(void *buf, size_t *cap, size_t n, size_t size)
 	return nb;
 }
 
-/* A new zeroed entry at the end of w->holders (or of w->stale), or NULL. */
-static struct lockspace_holder *add_entry(struct walk *w, int stale, size_t *n)
-{
-	struct lockspace_holder *buf = stale ? grow(w->stale, &w->cap_stale, *n, sizeof(*buf))
-					     : grow(w->holders, &w->cap_holders, *n, sizeof(*buf));
-	if (!buf)
-		return NULL;
-	if (stale)
-		w->stale = buf;
-	else
-		w->holders = buf;
-	struct lockspace_holder *h = &buf[(*n)++];
-	memset(h, 0, sizeof(*h));
-	return h;
-}
-
-static struct lockspace_holder *add_holder(struct walk *w, size_t *n)
-{
-	return add_entry(w, 0, n);
-}
-
-static const char *command_of(struct walk *w, pid_t pid)
-{
-	if (pid <= 0)
-		return NULL;
-	struct comm **head = &w->comms[(unsigned)pid & 255], *c;
-	for (c = *head; c; c = c->next)
-		if (c->pid == pid)
-			return c->name;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->pid = pid;
-	c->name = lsi_proc_comm(pid);
-	c->next = *head;
-	*head = c;
-	return c->name;
-}
-
-/* What the kernel and the table say about one lock file. */
-struct state {
-	enum lockspace_state state;
-	pid_t pid; /* another process holding it, 0 if none known */
-	int self;  /* this process holds it */
-	int self_shared;
-	time_t self_since;
-};
-
 static int kernel_shows(const struct walk *w, pid_t pid)
 {
 	for (size_t i = 0; i < w->nkpids; i++)
@@ -161,8 +93,6 @@ static int kernel_shows(const struct walk *w, pid_t pid)
 			return 1;
 	return 0;
 }
-
-enum { CLAIM_STALE, CLAIM_CONFIRMED, CLAIM_UNCONFIRMED };
 
 /*
  * Does the kernel confirm the claim of @r (@shared or exclusive) on a file in state @s?
@@ -177,95 +107,69 @@ static int claim_confirmed(const struct walk *w, const struct state *s, const st
 			   int shared)
 {
 	if (r->pid == w->self)
-		return s->self && !s->self_shared == !shared ? CLAIM_CONFIRMED : CLAIM_STALE;
+		return s->self && !s->self_shared == !shared ? LSI_CLAIM_HOLDS : LSI_CLAIM_STALE;
 	if (!(r->live || r->unknown) ||
 	    s->state != (shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE))
-		return CLAIM_STALE;
+		return LSI_CLAIM_STALE;
 	if (r->pid == s->pid)
-		return CLAIM_CONFIRMED;
+		return LSI_CLAIM_HOLDS;
 	if (!shared)
-		return CLAIM_STALE;
+		return LSI_CLAIM_STALE;
 	if (w->proc_read)
-		return kernel_shows(w, r->pid) ? CLAIM_CONFIRMED : CLAIM_STALE;
+		return kernel_shows(w, r->pid) ? LSI_CLAIM_HOLDS : LSI_CLAIM_STALE;
 	if (!w->have_st)
-		return CLAIM_UNCONFIRMED;
+		return LSI_CLAIM_UNCONFIRMED;
 	int rc = lsi_fdinfo_read_lock(r->pid, w->st.st_dev, (unsigned long long)w->st.st_ino);
-	return rc > 0 ? CLAIM_CONFIRMED : rc == 0 ? CLAIM_STALE : CLAIM_UNCONFIRMED;
+	return rc > 0 ? LSI_CLAIM_HOLDS : rc == 0 ? LSI_CLAIM_STALE : LSI_CLAIM_UNCONFIRMED;
+}
+
+int lsi_fcntl_verdict(void *view, const struct lsi_record *r, const struct lsi_claim *claim)
+{
+	const struct walk *w = view;
+	return claim_confirmed(w, &w->cur, r, claim->shared);
 }
 
 /*
- * Join the kernel's view with the records' claims: the holders the kernel
- * confirms into w->holders (labelled by their records), the claims it does
- * not into w->stale.
+ * The owners of the file beside the records' claims: this process, the pid
+ * F_GETLK names and the further holders /proc/locks shows, each unless a
+ * record that holds names it.
  */
-static int build_holders(struct walk *w, const char *name, const struct state *s, size_t *nh, size_t *ns)
+static int build_owners(struct walk *w, const struct state *s, struct lsi_owners *out)
 {
-	size_t nc;
-	const struct lsi_claim_ref *c = lsi_claims_of(&w->claims, name, &nc);
-	int kernel_named = 0, self_named = 0;
-	*nh = *ns = 0;
-	for (size_t i = 0; i < nc; i++) {
-		const struct lsi_record *r = c[i].rec;
-		int is_self = r->pid == w->self;
-		int verdict = claim_confirmed(w, s, r, c[i].claim->shared);
-		int holds = verdict == CLAIM_CONFIRMED;
-		struct lockspace_holder *h = add_entry(w, !holds, holds ? nh : ns);
-		if (!h)
+	size_t n = 0, need = 2 + w->nkpids;
+	if (need > w->cap_owners) {
+		struct lsi_owner *o = realloc(w->owners, need * sizeof(*o));
+		if (!o)
 			return -ENOMEM;
-		h->pid = r->pid;
-		h->mode = c[i].claim->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
-		h->flags = (holds			   ? LOCKSPACE_HOLDER_RECORD
-			    : verdict == CLAIM_UNCONFIRMED ? LOCKSPACE_HOLDER_UNCONFIRMED
-							   : LOCKSPACE_HOLDER_STALE) |
-			   (is_self ? LOCKSPACE_HOLDER_SELF : 0);
-		h->command = r->live ? r->command : NULL;
-		h->owner = r->owner;
-		h->child = r->child;
-		h->since = c[i].claim->since;
-		if (holds && r->pid == s->pid)
-			kernel_named = 1;
-		if (holds && is_self)
-			self_named = 1;
+		w->owners = o;
+		w->cap_owners = need;
 	}
-	if (s->self && !self_named) {
-		struct lockspace_holder *h = add_holder(w, nh);
-		if (!h)
-			return -ENOMEM;
-		*h = (struct lockspace_holder){
-			.pid = w->self,
-			.mode = s->self_shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE,
-			.flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
-			.since = s->self_since,
+	struct lsi_owner *o = w->owners;
+	if (s->self)
+		o[n++] = (struct lsi_owner){
+			.h = {.pid = w->self,
+			      .mode = s->self_shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE,
+			      .flags = LOCKSPACE_HOLDER_SELF | LOCKSPACE_HOLDER_NORECORD,
+			      .since = s->self_since},
+			.late = 1,
+			.cover = LSI_COVER_PID,
 		};
-		h->command = command_of(w, w->self);
-	}
-	if (s->pid > 0 && !kernel_named) {
-		struct lockspace_holder *h = add_holder(w, nh);
-		if (!h)
-			return -ENOMEM;
-		*h = (struct lockspace_holder){
-			.pid = s->pid,
-			.mode = s->state,
-			.flags = LOCKSPACE_HOLDER_NORECORD,
+	if (s->pid > 0)
+		o[n++] = (struct lsi_owner){
+			.h = {.pid = s->pid, .mode = s->state, .flags = LOCKSPACE_HOLDER_NORECORD},
+			.late = 1,
+			.cover = LSI_COVER_PID,
 		};
-		h->command = command_of(w, s->pid);
-	}
-	/* The holders only /proc/locks shows: further shared holders without a record. */
-	for (size_t i = 0; i < w->nkpids; i++) {
-		pid_t pid = w->kpids[i];
-		int known = pid == w->self;
-		for (size_t j = 0; j < *nh && !known; j++)
-			known = w->holders[j].pid == pid;
-		if (known)
-			continue;
-		struct lockspace_holder *h = add_holder(w, nh);
-		if (!h)
-			return -ENOMEM;
-		*h = (struct lockspace_holder){.pid = pid,
-					       .mode = s->state,
-					       .flags = LOCKSPACE_HOLDER_NORECORD,
-					       .command = command_of(w, pid)};
-	}
+	for (size_t i = 0; i < w->nkpids; i++)
+		if (w->kpids[i] != w->self)
+			o[n++] = (struct lsi_owner){
+				.h = {.pid = w->kpids[i],
+				      .mode = s->state,
+				      .flags = LOCKSPACE_HOLDER_NORECORD},
+				.late = 1,
+				.cover = LSI_COVER_PID,
+			};
+	*out = (struct lsi_owners){.o = o, .n = n};
 	return 0;
 }
 
@@ -308,22 +212,22 @@ static int probe_self(struct lsi_entry *e, struct state *s, char **path, int *in
 	return 0;
 }
 
-/* Report the lock file @name in the lockspace (or, in direct mode, the
- * resource file @direct_path). */
-static int report(struct walk *w, const char *name, const char *direct_path, int always)
+int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
+		     struct lockspace_info *info, struct lsi_owners *out)
 {
-	struct lockspace_info info = {0};
+	struct walk *w = view;
 	struct state s = {0};
 	struct stat st;
 	char *path = NULL;
 	int fd = -1, err = 0, have_st = 0;
 	struct lockspace *ls = w->ls;
-	memcpy(info.name, name, LOCKSPACE_NAME_LEN + 1);
+	free(w->path);
+	w->path = NULL;
 	if (!direct_path) {
 		memcpy(w->lockfile + w->dirlen + 1, name, LOCKSPACE_NAME_LEN + 1);
-		info.lockfile = w->lockfile;
+		info->lockfile = w->lockfile;
 	} else {
-		info.lockfile = direct_path;
+		info->lockfile = direct_path;
 	}
 	/* Held by this very process? Then never open it. */
 	lsi_table_lock();
@@ -333,7 +237,7 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 		struct lsi_entry *e = rc == 0 ? lsi_table_find(st.st_dev, st.st_ino) : NULL;
 		if (e && !e->pending) {
 			have_st = 1;
-			probe_self(e, &s, &path, &info.integrity, direct_path ? NULL : name);
+			probe_self(e, &s, &path, &info->integrity, direct_path ? NULL : name);
 		}
 	}
 	lsi_table_unlock();
@@ -343,25 +247,26 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 					  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0) {
 			if (errno == ENOENT && !always)
-				return 0; /* pruned since readdir */
+				return 1; /* pruned since readdir */
 			err = errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
 			if (err == -ENOENT)
 				return err;
-			info.integrity = err;
+			info->integrity = err;
 		} else {
 			err = lsi_fcntl_probe(fd, &s.state, &s.pid);
 			if (err < 0)
-				info.integrity = err;
+				info->integrity = err;
 		}
 	}
 	if (!always && s.state == LOCKSPACE_STATE_FREE && !(w->flags & LOCKSPACE_ALL)) {
 		if (fd >= 0)
 			lsi_close_unheld(fd);
-		return 0;
+		free(path);
+		return 1;
 	}
 	if (fd >= 0) {
-		if (!direct_path && info.integrity == 0)
-			info.integrity = lsi_lockfile_read(fd, name, &path);
+		if (!direct_path && info->integrity == 0)
+			info->integrity = lsi_lockfile_read(fd, name, &path);
 		/* The file's identity: for the waiters, or to find a further
 		 * shared holder's lock in its fdinfo. */
 		if (!have_st && s.state != LOCKSPACE_STATE_FREE)
@@ -369,32 +274,28 @@ static int report(struct walk *w, const char *name, const char *direct_path, int
 		lsi_close_unheld(fd);
 	}
 	if (direct_path) {
+		free(path);
 		path = strdup(direct_path);
 		if (!path)
 			return -ENOMEM;
 	}
-	info.path = path;
-	info.state = s.state;
+	w->path = path;
+	info->path = path;
+	info->state = s.state;
 	w->nkpids = 0;
 	w->proc_read = 0;
 	w->have_st = have_st;
 	if (have_st)
 		w->st = st;
-	err = 0; /* an error of the file is in info.integrity */
+	w->cur = s;
+	err = 0; /* an error of the file is in info->integrity */
 	if (have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
-		err = join_proc_locks(w, &st, &info.nwaiters);
-	if (!err)
-		err = build_holders(w, name, &s, &info.nholders, &info.nstale);
-	info.holders = w->holders;
-	info.stale = w->stale;
-	info.waiters = w->wpids;
-	if (!err)
-		err = w->fn(&info, w->arg);
-	free(path);
-	return err;
+		err = join_proc_locks(w, &st, &info->nwaiters);
+	info->waiters = w->wpids;
+	return err ? err : build_owners(w, &s, out);
 }
 
-int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view)
+int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view)
 {
 	int err = lsi_backend_changed(ls); /* lease files would all read as corrupt lock files */
 	if (err)
@@ -402,7 +303,7 @@ int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn 
 	struct walk *w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	err = walk_init(w, ls, flags, fn, arg);
+	err = walk_init(w, ls, rep->flags);
 	if (err) {
 		walk_free(w);
 		free(w);
@@ -410,12 +311,6 @@ int lsi_fcntl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn 
 	}
 	*view = w;
 	return 0;
-}
-
-int lsi_fcntl_report_one(void *view, const char *name, const char *direct_path, int always)
-{
-	int err = report(view, name, direct_path, always);
-	return err == -ENOENT && !always ? 0 : err; /* removed since readdir */
 }
 
 void lsi_fcntl_view_close(void *view)

@@ -1,13 +1,63 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* report.c: what is held, for every backend: the walk of the directory, one report per file. */
+/* report.c: what is held, for every backend: the directory walk, each file's owners joined with records. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "internal.h"
+
+static void report_close(struct lsi_report *r)
+{
+	if (r->view)
+		r->ls->backend->view_close(r->view);
+	lsi_join_free(&r->join);
+	lsi_claims_free(&r->claims);
+	lsi_records_free(r->recs, r->nrecs);
+}
+
+/* The backend's view first (it may refuse the lockspace), then the records of its holders. */
+static int report_open(struct lsi_report *r, struct lockspace *ls, unsigned flags, lockspace_info_fn fn,
+		       void *arg)
+{
+	*r = (struct lsi_report){.ls = ls, .flags = flags, .fn = fn, .arg = arg};
+	int err = ls->backend->view_open(ls, r, &r->view);
+	if (err) {
+		r->view = NULL;
+		return err;
+	}
+	if (ls->dir && (err = lsi_records_load(ls, &r->recs, &r->nrecs)) < 0)
+		goto fail;
+	if ((err = lsi_claims_index(&r->claims, r->recs, r->nrecs)) < 0)
+		goto fail;
+	r->join.claims = &r->claims;
+	r->join.verdict = ls->backend->verdict;
+	r->join.arg = r->view;
+	return 0;
+fail:
+	report_close(r);
+	return err;
+}
+
+/* Report the file @name (in direct mode, the resource file @direct_path). */
+static int report_one(struct lsi_report *r, const char *name, const char *direct_path, int always)
+{
+	struct lockspace_info info = {0};
+	struct lsi_owners ow = {0};
+	memcpy(info.name, name, LOCKSPACE_NAME_LEN + 1);
+	int err = r->ls->backend->owners(r->view, name, direct_path, always, &info, &ow);
+	if (err)
+		return err > 0 ? 0 : err;
+	err = lsi_join(&r->join, name, &ow, &info.nholders, &info.nstale);
+	if (err)
+		return err;
+	info.holders = r->join.holders;
+	info.stale = r->join.stale;
+	return r->fn(&info, r->arg);
+}
 
 int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg)
 {
@@ -15,9 +65,8 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
-	const struct lsi_backend *b = ls->backend;
-	void *view;
-	int err = b->view_open(ls, flags, fn, arg, &view);
+	struct lsi_report rep;
+	int err = report_open(&rep, ls, flags, fn, arg);
 	if (err)
 		return err;
 	int dfd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -34,11 +83,11 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 		char name[LOCKSPACE_NAME_LEN + 1];
 		for (int i = 0; i <= LOCKSPACE_NAME_LEN; i++)
 			name[i] = de->d_name[i];
-		err = b->report_one(view, name, NULL, 0);
+		err = report_one(&rep, name, NULL, 0);
 	}
 	if (d)
 		closedir(d);
-	b->view_close(view);
+	report_close(&rep);
 	return err;
 }
 
@@ -51,12 +100,12 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 	int err = lsi_resolve_lookup(resource, flags, name, &content);
 	if (!err && ls->dirfd < 0 && !content)
 		err = -EINVAL; /* direct mode needs the path itself */
-	void *view = NULL;
+	struct lsi_report rep;
 	if (!err)
-		err = ls->backend->view_open(ls, flags | LOCKSPACE_WAITERS, fn, arg, &view);
+		err = report_open(&rep, ls, flags | LOCKSPACE_WAITERS, fn, arg);
 	if (!err) {
-		err = ls->backend->report_one(view, name, ls->dirfd < 0 ? content : NULL, 1);
-		ls->backend->view_close(view);
+		err = report_one(&rep, name, ls->dirfd < 0 ? content : NULL, 1);
+		report_close(&rep);
 	}
 	free(content);
 	return err;

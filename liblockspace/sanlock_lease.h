@@ -42,8 +42,11 @@ int lsi_sl_read_path(const struct lockspace *ls, const char *name, char buf[SL_P
 int lsi_sl_self_hold(const struct lockspace *ls, const char *name, time_t *since);
 
 /* sanlock_report.c: the report verbs (see backend.h). */
-int lsi_sl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view);
-int lsi_sl_view_report(void *view, const char *name, const char *direct_path, int always);
+struct lsi_report;
+int lsi_sl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view);
+int lsi_sl_owners(void *view, const char *name, const char *direct_path, int always,
+		  struct lockspace_info *info, struct lsi_owners *out);
+int lsi_sl_verdict(void *view, const struct lsi_record *rec, const struct lsi_claim *claim);
 void lsi_sl_view_close(void *view);
 
 #endif

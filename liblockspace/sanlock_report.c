@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* sanlock_report.c: each lease's owners as sanlock reads them, joined with the holder records. */
+/* sanlock_report.c: each lease's owners as sanlock reads them from the disk, and its waiters. */
 #ifdef HAVE_SANLOCK
 #include <dirent.h>
 #include <errno.h>
@@ -44,13 +44,16 @@ static int sl_pid_holds(const struct lockspace *ls, pid_t pid, const char *name)
 /* What a report knows once for all leases. */
 struct sl_view {
 	struct lockspace *ls;
-	unsigned flags;
-	lockspace_info_fn fn;
-	void *arg;
+	const struct lsi_report *rep; /* its flags, and this host's records */
 	long long self_host;
-	struct lsi_record *recs; /* this host's records */
-	size_t nrecs;
-	struct lsi_claims claims;  /* theirs, by name */
+	int self_holds_now; /* this host owns the current lease in its generation */
+	const char *cur;    /* the current lease's name, for lsi_sl_verdict() */
+	/* The current lease's, until the next one. */
+	char lockfile[PATH_MAX];
+	char path[SL_PATH_AREA];
+	struct lsi_owner *owners;
+	pid_t *wpids;
+	unsigned *whosts;
 	struct lsi_record *others; /* other hosts' records: only their waits are used */
 	unsigned *other_hosts;	   /* the host of each */
 	size_t nothers;
@@ -71,8 +74,9 @@ struct sl_delta_slot {
 
 static void sl_view_free(struct sl_view *v)
 {
-	lsi_claims_free(&v->claims);
-	lsi_records_free(v->recs, v->nrecs);
+	free(v->owners);
+	free(v->wpids);
+	free(v->whosts);
 	lsi_records_free(v->others, v->nothers);
 	free(v->other_hosts);
 	free(v->hosts);
@@ -184,9 +188,10 @@ static int sl_waiters(const struct sl_view *v, const char *name, pid_t **pids, u
 			if (!*pids || !*hosts)
 				return -ENOMEM;
 		}
-		for (size_t i = 0; i < v->nrecs + v->nothers; i++) {
-			int local = i < v->nrecs;
-			const struct lsi_record *r = local ? &v->recs[i] : &v->others[i - v->nrecs];
+		size_t nrecs = v->rep->nrecs;
+		for (size_t i = 0; i < nrecs + v->nothers; i++) {
+			int local = i < nrecs;
+			const struct lsi_record *r = local ? &v->rep->recs[i] : &v->others[i - nrecs];
 			if (local ? !(r->live || r->unknown) : r->mtime < v->now - SL_WAIT_FRESH)
 				continue;
 			for (size_t w = 0; w < r->nwaits; w++) {
@@ -197,82 +202,93 @@ static int sl_waiters(const struct sl_view *v, const char *name, pid_t **pids, u
 					continue;
 				}
 				(*pids)[*n] = r->pid;
-				(*hosts)[(*n)++] =
-					local ? (unsigned)v->self_host : v->other_hosts[i - v->nrecs];
+				(*hosts)[(*n)++] = local ? (unsigned)v->self_host : v->other_hosts[i - nrecs];
 			}
 		}
 	}
 	return 0;
 }
 
-/* Report one lease: its owners as sanlock reads them from the disk, joined
- * with this host's holder records for the owner that is this host. */
-static int sl_report_one(struct sl_view *v, const char *name, int always)
+/* A claim of this host's records holds when this host owns the lease in
+ * its current generation and its daemon says the process holds it. */
+int lsi_sl_verdict(void *view, const struct lsi_record *rec, const struct lsi_claim *claim)
 {
+	const struct sl_view *v = view;
+	(void)claim;
+	return v->self_holds_now && (rec->live || rec->unknown) && sl_pid_holds(v->ls, rec->pid, v->cur)
+		       ? LSI_CLAIM_HOLDS
+		       : LSI_CLAIM_STALE;
+}
+
+/* One lease: its owners as sanlock reads them from the disk; this host's
+ * holder records are joined with the owner that is this host. */
+int lsi_sl_owners(void *view, const char *name, const char *direct_path, int always,
+		  struct lockspace_info *info, struct lsi_owners *out)
+{
+	struct sl_view *v = view;
 	struct lockspace *ls = v->ls;
-	struct lockspace_info info = {0};
-	char lockfile[PATH_MAX];
 	struct sl_res res;
-	memcpy(info.name, name, sizeof(info.name));
-	snprintf(lockfile, sizeof(lockfile), "%s/%s", ls->dir, name);
-	info.lockfile = lockfile;
+	(void)direct_path; /* a sanlock lockspace is never direct */
+	struct stat fst;
+	if (always && fstatat(ls->dirfd, name, &fst, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	free(v->owners);
+	free(v->wpids);
+	free(v->whosts);
+	v->owners = NULL;
+	v->wpids = NULL;
+	v->whosts = NULL;
+	char *path = v->path;
+	snprintf(v->lockfile, sizeof(v->lockfile), "%s/%s", ls->dir, name);
+	info->lockfile = v->lockfile;
 	int err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
 	if (err)
 		return err;
 	struct sanlk_host *hosts = NULL;
 	int nhosts = 0;
-	char path[SL_PATH_AREA];
 	/* A file that is not a lease is reported as corrupt, with the path
 	 * a stray fcntl lock file names; sanlock never reads it. */
-	struct stat fst;
 	int shape = fstatat(ls->dirfd, name, &fst, AT_SYMLINK_NOFOLLOW) < 0
 			    ? -errno
 			    : lsi_sl_lease_shape(ls, name, &fst);
 	if (shape == -ENOENT && !always)
-		return 0; /* pruned since readdir */
+		return 1; /* pruned since readdir */
 	if (shape == LSI_PRUNE_LOCKFILE) {
 		char *stray = NULL;
 		int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd >= 0 && lsi_lockfile_read(fd, name, &stray) == 0 && strlen(stray) < sizeof(path)) {
+		if (fd >= 0 && lsi_lockfile_read(fd, name, &stray) == 0 && strlen(stray) < SL_PATH_AREA) {
 			memcpy(path, stray, strlen(stray) + 1);
-			info.path = path;
+			info->path = path;
 		}
 		free(stray);
 		if (fd >= 0)
 			close(fd);
 	}
 	if (shape) /* not a lease (corrupt), or unreadable */
-		info.integrity = shape > 0 || shape == -ELOOP ? -EBADMSG : shape;
+		info->integrity = shape > 0 || shape == -ELOOP ? -EBADMSG : shape;
 	int rv = shape ? 0 : sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts);
 	if (rv < 0) {
-		info.integrity = lsi_sl_lease_err(rv);
+		info->integrity = lsi_sl_lease_err(rv);
 		nhosts = 0;
 	}
 	/* The path, as for a lock file: verified against the name, or why not. */
 	int path_err = shape ? 0 : lsi_sl_read_path(ls, name, path);
 	if (!shape && path_err == 0)
-		info.path = path;
-	if (!info.integrity && path_err != -ENOENT)
-		info.integrity = path_err;
+		info->path = path;
+	if (!info->integrity && path_err != -ENOENT)
+		info->integrity = path_err;
 	/* Mode: ours from our records; others' shared when several hosts own it. */
 	time_t self_since;
 	int self_shared = lsi_sl_self_hold(ls, name, &self_since);
-
-	size_t nclaims;
-	const struct lsi_claim_ref *claims = lsi_claims_of(&v->claims, name, &nclaims);
-	size_t cap = (size_t)nhosts + nclaims + 1;
-	struct lockspace_holder *h = calloc(cap, sizeof(*h)), *st = calloc(cap, sizeof(*st));
-	pid_t *wpids = NULL;
-	unsigned *whosts = NULL;
-	char *self_comm = NULL;
-	if (!h || !st) {
+	struct lsi_owner *o = v->owners = calloc((size_t)nhosts + 1, sizeof(*o));
+	if (!o) {
 		err = -ENOMEM;
 		goto out;
 	}
 	/* The owners: another host's as it is; a lost one (its host joined
-	 * again since) holds nothing. This host's are joined below. */
+	 * again since) holds nothing. This host's records are joined with them. */
 	const char *self_name = NULL;
-	size_t nh = 0, ns = 0;
+	size_t no = 0;
 	int nlive = 0, self_owner = 0, self_lost = 0;
 	unsigned long long self_gen = 0;
 	enum lockspace_state claimed = nhosts > 1 ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE;
@@ -287,9 +303,8 @@ static int sl_report_one(struct sl_view *v, const char *name, int always)
 			self_name = sl_view_name(ls, v, hosts[i].host_id);
 			continue;
 		}
-		struct lockspace_holder *e = lost ? &st[ns++] : &h[nh++];
-		*e = (struct lockspace_holder){
-			.mode = claimed,
+		o[no++].h = (struct lockspace_holder){
+			.mode = lost ? claimed : LOCKSPACE_STATE_FREE, /* a live one's: the state, below */
 			.flags = LOCKSPACE_HOLDER_REMOTE | (lost ? LOCKSPACE_HOLDER_STALE : 0),
 			.host_id = (unsigned)hosts[i].host_id, /* 1-2000 */
 			.generation = hosts[i].generation,
@@ -297,80 +312,57 @@ static int sl_report_one(struct sl_view *v, const char *name, int always)
 		};
 	}
 	int shared_hint = nlive > 1 || (res.r.flags & SANLK_RES_SHARED) || self_shared > 0;
-	info.state = nlive == 0	   ? LOCKSPACE_STATE_FREE
-		     : shared_hint ? LOCKSPACE_STATE_SHARED
-				   : LOCKSPACE_STATE_EXCLUSIVE;
-	for (size_t i = 0; i < nh; i++)
-		h[i].mode = info.state;
+	info->state = nlive == 0    ? LOCKSPACE_STATE_FREE
+		      : shared_hint ? LOCKSPACE_STATE_SHARED
+				    : LOCKSPACE_STATE_EXCLUSIVE;
+	if (info->state == LOCKSPACE_STATE_FREE && !(v->rep->flags & LOCKSPACE_ALL) && !always) {
+		err = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < no; i++)
+		if (!(o[i].h.flags & LOCKSPACE_HOLDER_STALE))
+			o[i].h.mode = info->state;
+	if (self_owner) {
+		/* This host, as every host shows it: lost (a record of it is
+		 * stale), or held by a process without a record: this one, or
+		 * one that is not known here. */
+		struct lsi_owner *e = &o[no++];
+		*e = (struct lsi_owner){
+			.h = {.mode = claimed,
+			      .flags = LOCKSPACE_HOLDER_STALE,
+			      .host_id = (unsigned)v->self_host,
+			      .generation = self_gen,
+			      .host_name = self_name},
+			.late = 1,
+		};
+		if (!self_lost) {
+			e->h.pid = self_shared >= 0 ? getpid() : 0;
+			e->h.mode = self_shared > 0    ? LOCKSPACE_STATE_SHARED
+				    : self_shared == 0 ? LOCKSPACE_STATE_EXCLUSIVE
+						       : info->state;
+			e->h.flags =
+				LOCKSPACE_HOLDER_NORECORD | (self_shared >= 0 ? LOCKSPACE_HOLDER_SELF : 0);
+			e->h.since = self_since;
+			e->cover = LSI_COVER_CLAIM;
+		}
+	}
 	/* This host's records: a holder only when this host owns the lease in
 	 * its current generation and the daemon says the process holds it. */
-	pid_t self = getpid();
-	int self_named = 0;
-	for (size_t i = 0; i < nclaims; i++) {
-		const struct lsi_record *rec = claims[i].rec;
-		const struct lsi_claim *claim = claims[i].claim;
-		int holds = self_owner && !self_lost && (rec->live || rec->unknown) &&
-			    sl_pid_holds(ls, rec->pid, name);
-		struct lockspace_holder *e = holds ? &h[nh++] : &st[ns++];
-		*e = (struct lockspace_holder){
-			.pid = rec->pid,
-			.mode = claim->shared ? LOCKSPACE_STATE_SHARED : LOCKSPACE_STATE_EXCLUSIVE,
-			.flags = (holds ? LOCKSPACE_HOLDER_RECORD : LOCKSPACE_HOLDER_STALE) |
-				 (rec->pid == self ? LOCKSPACE_HOLDER_SELF : 0),
-			.command = rec->command,
-			.owner = rec->owner,
-			.child = rec->child,
-			.since = claim->since,
-			.host_id = self_owner ? (unsigned)v->self_host : 0,
-			.generation = self_owner ? self_gen : 0,
-			.host_name = self_owner ? self_name : NULL,
-		};
-		self_named |= holds;
-	}
-	if (self_owner && !self_lost && !self_named) {
-		/* Held on this host by a process without a record: this one, or
-		 * one that is not known here. */
-		if (self_shared >= 0)
-			self_comm = lsi_proc_comm(self);
-		h[nh++] = (struct lockspace_holder){
-			.pid = self_shared >= 0 ? self : 0,
-			.mode = self_shared > 0	   ? LOCKSPACE_STATE_SHARED
-				: self_shared == 0 ? LOCKSPACE_STATE_EXCLUSIVE
-						   : info.state,
-			.flags = LOCKSPACE_HOLDER_NORECORD | (self_shared >= 0 ? LOCKSPACE_HOLDER_SELF : 0),
-			.command = self_comm,
-			.since = self_since,
-			.host_id = (unsigned)v->self_host,
-			.generation = self_gen,
-			.host_name = self_name,
-		};
-	}
-	if (self_owner && self_lost) /* as every host shows it; a record of it is stale above */
-		st[ns++] = (struct lockspace_holder){
-			.mode = claimed,
-			.flags = LOCKSPACE_HOLDER_STALE,
-			.host_id = (unsigned)v->self_host,
-			.generation = self_gen,
-			.host_name = self_name,
-		};
-	if (info.state == LOCKSPACE_STATE_FREE && !(v->flags & LOCKSPACE_ALL) && !always)
+	*out = (struct lsi_owners){
+		.o = o,
+		.n = no,
+		.host_id = self_owner ? (unsigned)v->self_host : 0,
+		.generation = self_owner ? self_gen : 0,
+		.host_name = self_owner ? self_name : NULL,
+	};
+	v->self_holds_now = self_owner && !self_lost;
+	v->cur = name;
+	if (v->waiters && (err = sl_waiters(v, name, &v->wpids, &v->whosts, &info->nwaiters)) < 0)
 		goto out;
-	if (v->waiters && (err = sl_waiters(v, name, &wpids, &whosts, &info.nwaiters)) < 0)
-		goto out;
-	info.holders = h;
-	info.nholders = nh;
-	info.stale = st;
-	info.nstale = ns;
 	static const unsigned no_hosts[1];
-	info.waiters = wpids;
-	info.waiter_hosts = whosts ? whosts : no_hosts; /* sanlock's, even when none wait */
-	err = v->fn(&info, v->arg);
+	info->waiters = v->wpids;
+	info->waiter_hosts = v->whosts ? v->whosts : no_hosts; /* sanlock's, even when none wait */
 out:
-	free(self_comm);
-	free(wpids);
-	free(whosts);
-	free(h);
-	free(st);
 	free(hosts);
 	return err;
 }
@@ -381,7 +373,7 @@ void lsi_sl_view_close(void *view)
 	free(view);
 }
 
-int lsi_sl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg, void **view)
+int lsi_sl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view)
 {
 	long long self_host = lsi_sl_host_id(ls);
 	if (self_host < 0)
@@ -390,16 +382,12 @@ int lsi_sl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn,
 	if (!v)
 		return -ENOMEM;
 	*v = (struct sl_view){.ls = ls,
-			      .flags = flags,
-			      .fn = fn,
-			      .arg = arg,
+			      .rep = rep,
 			      .self_host = self_host,
 			      .now = time(NULL),
-			      .waiters = !!(flags & LOCKSPACE_WAITERS)};
-	int err = lsi_records_load(ls, &v->recs, &v->nrecs);
-	if (err >= 0 && lsi_claims_index(&v->claims, v->recs, v->nrecs) < 0)
-		err = -ENOMEM;
-	if (!err && v->waiters)
+			      .waiters = !!(rep->flags & LOCKSPACE_WAITERS)};
+	int err = 0;
+	if (v->waiters)
 		err = sl_view_others(ls, v);
 	if (err < 0) {
 		lsi_sl_view_close(v);
@@ -416,13 +404,4 @@ int lsi_sl_view_open(struct lockspace *ls, unsigned flags, lockspace_info_fn fn,
 	return 0;
 }
 
-int lsi_sl_view_report(void *view, const char *name, const char *direct_path, int always)
-{
-	struct sl_view *v = view;
-	(void)direct_path; /* a sanlock lockspace is never direct */
-	struct stat st;
-	if (always && fstatat(v->ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	return sl_report_one(v, name, always);
-}
 #endif
