@@ -262,7 +262,7 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 		}
 		free(stray);
 		if (fd >= 0)
-			close(fd);
+			lsi_close_unheld(fd); /* an fcntl handle of this process may hold it */
 	}
 	if (shape) /* not a lease (corrupt), or unreadable */
 		info->integrity = shape > 0 || shape == -ELOOP ? -EBADMSG : shape;
