@@ -315,3 +315,20 @@ h1_reborn() {
 	refute_output --partial stale
 	unhold lib
 }
+
+@test "a second handle of a labelled library process never replaces its labelled record" {
+	local pid
+	mkfifo "$WORK/in"
+	SANLOCK_RUN_DIR=$RUN1 "$HELPERS/twohandles" "$LS" vm7 "$WORK/disk.img" "$WORK/other.img" \
+		<"$WORK/in" >"$WORK/out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	exec 4>"$WORK/in"
+	wait_for 15 grep -q '^ready$' "$WORK/out"
+	run h1 list -r -n -o PATH,PID,OWNER
+	assert_line "$WORK/disk.img $pid vm7"
+	run h1 inspect "$WORK/disk.img"
+	assert_line "  owner:   vm7"
+	exec 4>&-
+	wait "$pid"
+}
