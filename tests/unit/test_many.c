@@ -120,7 +120,7 @@ static void test_duplicates(void)
 	is_int(lockspace_release_all(ls), 0, "nothing held after the duplicate");
 
 	tu_join(lnk, tu_scratch_dir, "alias.img");
-	symlink(res[1], lnk);
+	tu_symlink(res[1], lnk);
 	const char *spelled[] = {resv[1], resv[2], lnk};
 	failed = 99;
 	is_int(lockspace_acquire_many(ls, spelled, 3, 0, -1, &failed), -EINVAL,

@@ -31,7 +31,7 @@ static void test_release_one(void)
 
 	/* Other spellings of the same resource release it. */
 	tu_join(lnk, tu_scratch_dir, "r1-link.img");
-	symlink(res[1], lnk);
+	tu_symlink(res[1], lnk);
 	is_int(lockspace_acquire(h1, res[1], 0), 0, "take r1 by path");
 	is_int(lockspace_release(h1, lnk, 0), 0, "release r1 through a symlink");
 	tu_sees(lf[1], F_UNLCK, 0, "r1 free");

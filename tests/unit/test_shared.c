@@ -35,7 +35,7 @@ static void test_two_handles(void)
 	char lnk[PATH_MAX];
 
 	tu_join(lnk, tu_scratch_dir, "ls-link");
-	symlink("ls", lnk);
+	tu_symlink("ls", lnk);
 	if (lockspace_open(dir, 0, &h1) < 0 || lockspace_open(lnk, 0, &h2) < 0)
 		return;
 	is_int(lockspace_acquire(h1, res, LOCKSPACE_SHARED), 0, "shared hold through handle 1");

@@ -54,7 +54,7 @@ static void test_stale(void)
 	lockspace_name("free", LOCKSPACE_LITERAL, name);
 	tu_join(a_lf, dir, name);
 	lockspace_name("link", LOCKSPACE_LITERAL, name);
-	symlink("/etc/passwd", tu_join(link_lf, dir, name));
+	tu_symlink("/etc/passwd", tu_join(link_lf, dir, name));
 	lockspace_name("dir", LOCKSPACE_LITERAL, name);
 	mkdir(tu_join(dir_lf, dir, name), 0700);
 	struct kept k = {0};

@@ -73,7 +73,7 @@ static void test_hammer(void)
 	char lnk[PATH_MAX];
 
 	tu_join(lnk, tu_scratch_dir, "ls-link");
-	symlink("ls", lnk);
+	tu_symlink("ls", lnk);
 	if (lockspace_open(dir, 0, &handles[0]) < 0 || lockspace_open(lnk, 0, &handles[1]) < 0) {
 		ok(0, "two handles");
 		return;

@@ -670,6 +670,15 @@ int tu_touch(const char *path)
 	return tu_write_file(path, "", 0);
 }
 
+void tu_symlink(const char *target, const char *path)
+{
+	if (symlink(target, path) < 0) {
+		char why[PATH_MAX + 64];
+		snprintf(why, sizeof(why), "symlink %s: %s", path, strerror(errno));
+		tu_bail(why);
+	}
+}
+
 void tu_comm(char *buf, size_t size)
 {
 	ssize_t n = tu_read_file("/proc/self/comm", buf, size);

@@ -97,6 +97,9 @@ ssize_t tu_read_file(const char *path, char *buf, size_t size);
 /* Create an empty file (a resource to lock). */
 int tu_touch(const char *path);
 
+/* Make the symlink path -> target, or bail out: the tests that follow need it. */
+void tu_symlink(const char *target, const char *path);
+
 /* The comm of this process, as /proc/<pid>/comm gives it (children of fork share it). */
 void tu_comm(char *buf, size_t size);
 
