@@ -8,11 +8,7 @@ static int nres;
 /* A fresh resource file and its lock file path. */
 static void new_resource(char *res, char *lf)
 {
-	char base[32];
-	snprintf(base, sizeof(base), "vm-%d.img", nres++);
-	tu_join(res, tu_scratch_dir, base);
-	tu_touch(res);
-	tu_lockfile(lf, dir, res, 0);
+	tu_resource(res, lf, dir, "vm-%d.img", nres++);
 }
 
 /* Acquire must refuse with want, hold nothing, and leave the lock file's bytes alone. */
@@ -196,8 +192,7 @@ static void test_not_regular(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 }
 
 TU_MAIN(setup, test_bad_content, test_symlinks, test_not_regular)

@@ -236,8 +236,7 @@ static void setup(void)
 {
 	char x[PATH_MAX];
 
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(dir_link, tu_scratch_dir, "ls-link");
 	tu_symlink("ls", dir_link);
 	tu_join(x, tu_scratch_dir, "x");

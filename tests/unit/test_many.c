@@ -267,13 +267,9 @@ static void test_no_deadlock(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	for (int i = 0; i < N; i++) {
-		char base[32];
-		snprintf(base, sizeof(base), "disk-%d.img", i);
-		tu_join(res[i], tu_scratch_dir, base);
-		tu_touch(res[i]);
+		tu_resource(res[i], NULL, dir, "disk-%d.img", i);
 		resv[i] = res[i];
 		tu_name(res[i], 0, names[i]);
 		tu_join(lf[i], dir, names[i]);

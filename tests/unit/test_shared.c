@@ -92,8 +92,7 @@ static void test_with_other_process(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(res, tu_scratch_dir, "shared.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);

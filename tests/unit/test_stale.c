@@ -44,8 +44,7 @@ static void test_stale(void)
 	char a_lf[PATH_MAX], b_lf[PATH_MAX], backend[PATH_MAX], link_lf[PATH_MAX], dir_lf[PATH_MAX];
 	char name[LOCKSPACE_NAME_LEN + 1], path[PATH_MAX];
 
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 
 	/* prune: one file it cannot judge never stops the others. */
 	is_int(lockspace_open(dir, 0, &ls), 0, "open an fcntl lockspace");
