@@ -145,7 +145,7 @@ $(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(TESTLIB_OBJ) $(STLI
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STLIB) $(LIBS_LIB)
 
-$(B)/tests/helpers/%: tests/helpers/%.c $(STLIB) $(CONFIG_H)
+$(B)/tests/helpers/%: tests/helpers/%.c tests/helpers/*.h $(STLIB) $(CONFIG_H)
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
@@ -327,7 +327,7 @@ deps:
 
 lint:
 	$(Q)clang-format --dry-run --Werror liblockspace/*.[ch] cli/*.[ch] tests/unit/*.[ch] \
-		$(wildcard tests/helpers/*.c tests/bench/*.c tests/stress/*.c tests/fuzz/*.c)
+		$(wildcard tests/helpers/*.[ch] tests/bench/*.c tests/stress/*.[ch] tests/fuzz/*.c)
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 		--suppress=missingIncludeSystem -D_GNU_SOURCE -Iliblockspace liblockspace cli
 	$(Q)shellcheck -x $(wildcard .ci/run) tests/run-suites tests/valgrind-virlock tests/valgrind-logs \
