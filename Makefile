@@ -145,7 +145,7 @@ $(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(TESTLIB_OBJ) $(STLI
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STLIB) $(LIBS_LIB)
 
-$(B)/tests/helpers/%: tests/helpers/%.c $(STLIB) $(CONFIG_H)
+$(B)/tests/helpers/%: tests/helpers/%.c tests/helpers/*.h $(STLIB) $(CONFIG_H)
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(LIBS_LIB)
@@ -185,20 +185,36 @@ stress: all
 	$(Q)STRESS_LONG=1 VIRLOCK=$(CURDIR)/$(B)/virlock BUILD=$(CURDIR)/$(B) bats --tap tests/stress
 
 # Fuzz targets: libFuzzer with clang, ASan+UBSan, over every parser: the
-# library's (compiled in, internal header included) and the control protocol's
-# (its object, cli/control*.c, linked into fuzz_control). FUZZ_RUNS executions each, from
-# a corpus kept in build-fuzz/ and the seeds in tests/fuzz/seeds/TARGET/; one
-# line per target with its executions and coverage, the log in build-fuzz/.
+# library's (internal header included) and the control protocol's (its
+# objects, cli/control*.c, linked into fuzz_control). The library is compiled
+# once with the fuzz flags into build-fuzz/liblockspace.a and linked whole into
+# each target. FUZZ_RUNS executions each, from a corpus kept in build-fuzz/ and
+# the seeds in tests/fuzz/seeds/TARGET/; one line per target with its
+# executions and coverage, the log in build-fuzz/.
 FUZZ_RUNS ?= 200000
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
 	$(WARNINGS) -Iliblockspace -Icli
 CONTROL_SRC := $(wildcard cli/control*.c) cli/strutil.c cli/clock.c
-build-fuzz/fuzz_control: FUZZ_LINK = $(CONTROL_SRC)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) liblockspace/*.h cli/control*.[ch] cli/strutil.[ch] cli/clock.[ch] $(CONFIG_H)
+FUZZ_LIB := build-fuzz/liblockspace.a
+FUZZ_CONTROL_OBJ := $(CONTROL_SRC:%.c=build-fuzz/obj/%.o)
+
+build-fuzz/obj/%.o: %.c liblockspace/*.h cli/control*.h cli/strutil.h cli/clock.h
 	@mkdir -p $(@D)
 	@[ -n "$(Q)" ] && echo "  FUZZCC  $<" || true
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_LINK) $(LIBS_LIB)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+	@[ -n "$(Q)" ] && echo "  AR      $@" || true
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+build-fuzz/fuzz_control: FUZZ_LINK = $(FUZZ_CONTROL_OBJ)
+build-fuzz/fuzz_control: $(FUZZ_CONTROL_OBJ)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) liblockspace/*.h cli/control*.h $(CONFIG_H)
+	@mkdir -p $(@D)
+	@[ -n "$(Q)" ] && echo "  FUZZCC  $<" || true
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LINK) -Wl,--whole-archive $(FUZZ_LIB) -Wl,--no-whole-archive \
+		$(LIBS_LIB)
 
 fuzz: $(FUZZ_BIN)
 	$(Q)fail=0; for f in $(FUZZ_BIN); do \
@@ -311,7 +327,7 @@ deps:
 
 lint:
 	$(Q)clang-format --dry-run --Werror liblockspace/*.[ch] cli/*.[ch] tests/unit/*.[ch] \
-		$(wildcard tests/helpers/*.c tests/bench/*.c tests/stress/*.c tests/fuzz/*.c)
+		$(wildcard tests/helpers/*.[ch] tests/bench/*.c tests/stress/*.[ch] tests/fuzz/*.c)
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 		--suppress=missingIncludeSystem -D_GNU_SOURCE -Iliblockspace liblockspace cli
 	$(Q)shellcheck -x $(wildcard .ci/run) tests/run-suites tests/valgrind-virlock tests/valgrind-logs \

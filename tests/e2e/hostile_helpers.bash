@@ -26,6 +26,17 @@ hostile_teardown() {
 	fi
 }
 
+# raw_hold FILE: a foreign process (lockhold -F) holds a raw fcntl lock on
+# byte 0 of FILE, no socket, no record; FAKE is its pid. Returns once it holds.
+raw_hold() {
+	mkfifo "$WORK/raw.out"
+	"$HELPERS/lockhold" -F "$1" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
+	FAKE=$!
+	local line=
+	read -r -t 10 line <>"$WORK/raw.out"
+	assert_equal "$line" ready
+}
+
 # tvl ARGS...: virlock on the test lockspace, killed if it runs for over 20 s
 # (status 124), with bats's fd 3 closed so that a detached holder never holds it.
 tvl() {

@@ -278,12 +278,7 @@ refused_everywhere() {
 	local name
 	name=$(lock_name "$A")
 	printf %s "$(realpath "$A")" >"$LS/$name"
-	mkfifo "$WORK/raw.out"
-	"$HELPERS/lockhold" -F "$LS/$name" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
-	FAKE=$!
-	local line=
-	read -r -t 10 line <>"$WORK/raw.out"
-	assert_equal "$line" ready
+	raw_hold "$LS/$name"
 	run --separate-stderr tvl acquire "$A" -- true
 	assert_error 75 "$A" "virlock inspect"
 	run tvl list -J

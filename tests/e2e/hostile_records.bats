@@ -208,12 +208,7 @@ release_at_once() {
 	local name
 	name=$(lock_name_literal raw-lease)
 	printf %s raw-lease >"$LS/$name"
-	mkfifo "$WORK/raw.out"
-	"$HELPERS/lockhold" -F "$LS/$name" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
-	FAKE=$!
-	local line=
-	read -r -t 10 line <>"$WORK/raw.out"
-	assert_equal "$line" ready
+	raw_hold "$LS/$name"
 	run --separate-stderr tvl release --literal raw-lease
 	assert_error 71 "raw-lease" "holder $FAKE runs but has no control socket" "not a virlock holder"
 	mkdir -m 0700 "$LS/.holders"

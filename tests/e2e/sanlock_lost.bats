@@ -50,6 +50,19 @@ wait_status() {
 	wait "$1" || RC=$?
 }
 
+# leaselost_released: leaselost with "again" on host 1 (stdin the FIFO $WORK/in,
+# output in $WORK/out, PID its pid), host 1's daemon killed under it; returns
+# once it has released the lost lease and waits for a line on $WORK/in.
+leaselost_released() {
+	mkfifo "$WORK/in"
+	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_for 15 grep -q '^ready$' "$WORK/out"
+	daemon_kill "$RUN1"
+	wait_for 15 grep -q '^released$' "$WORK/out"
+}
+
 @test "a library call after the daemon died returns ENOLINK instead of killing the caller with SIGPIPE" {
 	start_bg "$WORK/out" env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img"
 	wait_for 15 grep -q '^ready$' "$WORK/out"
@@ -64,26 +77,14 @@ wait_status() {
 }
 
 @test "a library process whose daemon went away is told so when it asks for its records' directory, not given the old host id" {
-	mkfifo "$WORK/in"
-	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
-	PID=$!
-	PIDS+=("$PID")
-	wait_for 15 grep -q '^ready$' "$WORK/out"
-	daemon_kill "$RUN1"
-	wait_for 15 grep -q '^released$' "$WORK/out"
+	leaselost_released
 	run cat "$WORK/out"
 	assert_line "holders: the sanlock daemon is not running"
 	kill "$PID"
 }
 
 @test "a library process whose daemon was restarted takes leases again once it released the lost ones" {
-	mkfifo "$WORK/in"
-	env SANLOCK_RUN_DIR="$RUN1" "$HELPERS/leaselost" "$LS" "$WORK/disk.img" again <>"$WORK/in" >"$WORK/out" 2>&1 &
-	PID=$!
-	PIDS+=("$PID")
-	wait_for 15 grep -q '^ready$' "$WORK/out"
-	daemon_kill "$RUN1"
-	wait_for 15 grep -q '^released$' "$WORK/out"
+	leaselost_released
 	daemon_restart "$RUN1" "virlock-test-$$-h1"
 	run h1 -q init --backend sanlock --host-id 1
 	assert_success

@@ -450,12 +450,7 @@ gate_open() {
 	q=$(holder_pids)
 	name=$(lock_name "$B")
 	printf %s "$(realpath "$B")" >"$LS/$name"
-	mkfifo "$WORK/raw.out"
-	"$HELPERS/lockhold" -F "$LS/$name" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
-	FAKE=$!
-	local line=
-	read -r -t 10 line <>"$WORK/raw.out"
-	assert_equal "$line" ready
+	raw_hold "$LS/$name"
 	# Whoever can write .holders makes P's socket lead to Q's.
 	ln -s "$q.sock" "$LS/.holders/$FAKE.sock"
 	local holders

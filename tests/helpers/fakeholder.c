@@ -1,47 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fakeholder.c: test helper that plays a hostile holder (or client) on a lockspace's control socket. */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+#include "helper.h"
 
 #define FH_MAX_CONN 64
 
-static void usage(void)
-{
-	fputs("usage: fakeholder holder MODE LOCKSPACE NAME[:NAME...] [OWNER]\n"
-	      "       fakeholder client MODE SOCKET\n"
-	      "holder: take a raw fcntl write lock on byte 0 of each LOCKSPACE/NAME (which must exist),\n"
-	      "  listen on LOCKSPACE/.holders/<pid>.sock (and, with OWNER, write a holder record\n"
-	      "  naming OWNER), print \"ready\", then answer every connection as MODE says until\n"
-	      "  SIGTERM, SIGINT or SIGHUP:\n"
-	      "  garbage  a line of binary junk     long    4096 bytes and no newline\n"
-	      "  silent   nothing, connection kept  close   close at once, unread\n"
-	      "  nul      \"ok\", a NUL byte, junk    badcode \"err 5 text\" (a positive code)\n"
-	      "  lie      \"ok\" (and release nothing)\n"
-	      "client: connect to SOCKET and send MODE's request, print the answer line (or\n"
-	      "  \"<eof>\"), within 10 seconds:\n"
-	      "  garbage  binary junk and a newline half    half a line, then hang up\n"
-	      "  nul      \"ping\", NUL, \"\\n\"                  huge    2 MiB and no newline\n"
-	      "  silent   nothing for 3 seconds          ping    \"ping\\n\"\n"
-	      "Exit status: 0 done, 1 error, 2 usage.\n",
-	      stderr);
-	exit(2);
-}
+static const char usage_text[] =
+	"usage: fakeholder holder MODE LOCKSPACE NAME[:NAME...] [OWNER]\n"
+	"       fakeholder client MODE SOCKET\n"
+	"holder: take a raw fcntl write lock on byte 0 of each LOCKSPACE/NAME (which must exist),\n"
+	"  listen on LOCKSPACE/.holders/<pid>.sock (and, with OWNER, write a holder record\n"
+	"  naming OWNER), print \"ready\", then answer every connection as MODE says until\n"
+	"  SIGTERM, SIGINT or SIGHUP:\n"
+	"  garbage  a line of binary junk     long    4096 bytes and no newline\n"
+	"  silent   nothing, connection kept  close   close at once, unread\n"
+	"  nul      \"ok\", a NUL byte, junk    badcode \"err 5 text\" (a positive code)\n"
+	"  lie      \"ok\" (and release nothing)\n"
+	"client: connect to SOCKET and send MODE's request, print the answer line (or\n"
+	"  \"<eof>\"), within 10 seconds:\n"
+	"  garbage  binary junk and a newline half    half a line, then hang up\n"
+	"  nul      \"ping\", NUL, \"\\n\"                  huge    2 MiB and no newline\n"
+	"  silent   nothing for 3 seconds          ping    \"ping\\n\"\n"
+	"Exit status: 0 done, 1 error, 2 usage.\n";
 
 static int die(const char *what)
 {
-	fprintf(stderr, "fakeholder: %s: %s\n", what, strerror(errno));
-	return 1;
+	return fail("fakeholder", what, errno);
 }
 
 static void send_all(int fd, const void *buf, size_t len)
@@ -151,20 +140,14 @@ static int holder(const char *mode, const char *dir, const char *name, const cha
 		return die(".holders");
 	if (owner && write_record(names, owner))
 		return 1;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int sfd = stop_signals_fd();
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%d.sock", (int)getpid());
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sfd < 0 || s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 16) < 0)
 		return die("socket");
-	if (puts("ready") == EOF || fflush(stdout) == EOF)
-		return die("stdout");
+	if (announce("fakeholder"))
+		return 1;
 	int kept[FH_MAX_CONN], nkept = 0;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = s, .events = POLLIN}};
@@ -229,7 +212,7 @@ static int client(const char *mode, const char *path)
 	} else if (strcmp(mode, "ping") == 0) {
 		send_all(fd, "ping\n", strlen("ping\n"));
 	} else {
-		usage();
+		usage(usage_text);
 	}
 	char buf[1100];
 	size_t len = 0;
@@ -257,6 +240,5 @@ int main(int argc, char **argv)
 		return holder(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (argc == 4 && strcmp(argv[1], "client") == 0)
 		return client(argv[2], argv[3]);
-	usage();
-	return 2;
+	usage(usage_text);
 }

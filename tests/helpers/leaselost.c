@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* leaselost.c: test helper that holds a lease through the library, watches it, and releases it once lost. */
-#include <errno.h>
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <lockspace.h>
+#include "helper.h"
 
 /*
  * leaselost DIR RESOURCE [again]: acquire RESOURCE in DIR, print "ready",
@@ -21,26 +17,20 @@
 int main(int argc, char **argv)
 {
 	int again = argc == 4 && strcmp(argv[3], "again") == 0;
-	if (argc != 3 && !again) {
-		fputs("usage: leaselost DIR RESOURCE [again]\n", stderr);
-		return 2;
-	}
+	if (argc != 3 && !again)
+		usage("usage: leaselost DIR RESOURCE [again]\n");
 	struct lockspace *ls;
 	int err = lockspace_open(argv[1], LOCKSPACE_OPEN_NOCREATE, &ls);
 	if (!err)
 		err = lockspace_acquire(ls, argv[2], 0);
-	if (err) {
-		fprintf(stderr, "leaselost: %s: %s\n", argv[2], lockspace_strerror(err));
-		return 1;
-	}
+	if (err)
+		return fail("leaselost", argv[2], err);
 	int fd = lockspace_watch_fd(ls);
-	if (fd < 0) {
-		fprintf(stderr, "leaselost: watch: %s\n", lockspace_strerror(fd));
-		return 1;
-	}
+	if (fd < 0)
+		return fail("leaselost", "watch", fd);
 	printf("held: %s\n", lockspace_strerror(lockspace_lost(ls, 0)));
-	puts("ready");
-	fflush(stdout);
+	if (announce("leaselost"))
+		return 1;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int n;
 	while ((n = poll(&p, 1, 60000)) < 0 && errno == EINTR)

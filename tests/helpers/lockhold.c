@@ -1,45 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lockhold.c: test helper that holds locks (through liblockspace or raw fcntl) until it is told to stop. */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
-#include <lockspace.h>
+#include "helper.h"
 
-static void usage(void)
-{
-	fputs("usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] [-2] DIR "
-	      "RESOURCE...\n"
-	      "       lockhold -F [-s] [-w] [-i] FILE\n"
-	      "Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library), print \"ready\",\n"
-	      "then hold them until SIGTERM, SIGINT or SIGHUP (with -i also EOF on stdin).\n"
-	      "  -s shared  -w wait  -t MS wait at most MS  -l literal  -b by name\n"
-	      "  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
-	      "  -D then open and close each lock file: POSIX drops the locks, the record stays\n"
-	      "  -2 take the last RESOURCE through a second handle of DIR\n"
-	      "Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n",
-	      stderr);
-	exit(2);
-}
+static const char usage_text[] =
+	"usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] [-2] DIR "
+	"RESOURCE...\n"
+	"       lockhold -F [-s] [-w] [-i] FILE\n"
+	"Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library), print \"ready\",\n"
+	"then hold them until SIGTERM, SIGINT or SIGHUP (with -i also EOF on stdin).\n"
+	"  -s shared  -w wait  -t MS wait at most MS  -l literal  -b by name\n"
+	"  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
+	"  -D then open and close each lock file: POSIX drops the locks, the record stays\n"
+	"  -2 take the last RESOURCE through a second handle of DIR\n"
+	"Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n";
 
 /* Block until a stop signal arrives, or EOF on stdin with @use_stdin. */
 static int wait_for_stop(int use_stdin)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int sfd = stop_signals_fd();
 	if (sfd < 0)
-		return -errno;
+		return sfd;
 	struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
 	for (;;) {
 		if (poll(pfd, use_stdin ? 2 : 1, -1) < 0) {
@@ -60,22 +43,11 @@ static int wait_for_stop(int use_stdin)
 	return 0;
 }
 
-static int announce(void)
-{
-	if (puts("ready") == EOF || fflush(stdout) == EOF) {
-		perror("lockhold: stdout");
-		return -1;
-	}
-	return 0;
-}
-
 static int raw_lock(const char *file, int shared, int wait, int use_stdin)
 {
 	int fd = open(file, (shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		fprintf(stderr, "lockhold: %s: %s\n", file, strerror(errno));
-		return 1;
-	}
+	if (fd < 0)
+		return fail("lockhold", file, errno);
 	struct flock fl = {
 		.l_type = shared ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 	int rc;
@@ -83,11 +55,11 @@ static int raw_lock(const char *file, int shared, int wait, int use_stdin)
 		;
 	if (rc < 0) {
 		int busy = errno == EAGAIN || errno == EACCES;
-		fprintf(stderr, "lockhold: %s: %s\n", file, strerror(errno));
+		fail("lockhold", file, errno);
 		close(fd);
 		return busy ? 75 : 1;
 	}
-	rc = announce() < 0 || wait_for_stop(use_stdin) < 0;
+	rc = announce("lockhold") || wait_for_stop(use_stdin) < 0;
 	close(fd);
 	return rc;
 }
@@ -99,21 +71,11 @@ int main(int argc, char **argv)
 	const char *owner = NULL;
 	pid_t child = 0;
 	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFD2")) != -1) {
+		if (lock_option(opt, &flags))
+			continue;
 		switch (opt) {
-		case 's':
-			flags |= LOCKSPACE_SHARED;
-			break;
-		case 'w':
-			flags |= LOCKSPACE_WAIT;
-			break;
 		case 't':
 			timeout = atoi(optarg);
-			break;
-		case 'l':
-			flags |= LOCKSPACE_LITERAL;
-			break;
-		case 'b':
-			flags |= LOCKSPACE_BYNAME;
 			break;
 		case 'R':
 			record = 1;
@@ -139,17 +101,17 @@ int main(int argc, char **argv)
 			second = 1;
 			break;
 		default:
-			usage();
+			usage(usage_text);
 		}
 	}
 	if (raw) {
 		if (optind + 1 != argc)
-			usage();
+			usage(usage_text);
 		return raw_lock(argv[optind], !!(flags & LOCKSPACE_SHARED), !!(flags & LOCKSPACE_WAIT),
 				use_stdin);
 	}
 	if (optind + 2 > argc)
-		usage();
+		usage(usage_text);
 
 	struct lockspace *ls;
 	int err = lockspace_open(argv[optind], 0, &ls);
@@ -158,7 +120,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (record && (err = lockspace_set_owner(ls, owner, child)) < 0) {
-		fprintf(stderr, "lockhold: set_owner: %s\n", lockspace_strerror(err));
+		fail("lockhold", "set_owner", err);
 		lockspace_close(ls);
 		return 1;
 	}
@@ -174,7 +136,7 @@ int main(int argc, char **argv)
 			err = lockspace_acquire(ls2, res[n1], flags);
 	}
 	if (err < 0) {
-		fprintf(stderr, "lockhold: %s: %s\n", res[failed < n ? failed : 0], lockspace_strerror(err));
+		fail("lockhold", res[failed < n ? failed : 0], err);
 		lockspace_close(ls2);
 		lockspace_close(ls);
 		return err == -EBUSY || err == -ETIMEDOUT ? 75 : 1;
@@ -188,7 +150,7 @@ int main(int argc, char **argv)
 		if (fd >= 0)
 			close(fd); /* closing any descriptor of the file drops our locks on it */
 	}
-	int rc = announce() < 0 || wait_for_stop(use_stdin) < 0;
+	int rc = announce("lockhold") || wait_for_stop(use_stdin) < 0;
 	lockspace_close(ls2);
 	lockspace_close(ls);
 	return rc;

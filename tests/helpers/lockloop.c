@@ -1,20 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lockloop.c: test helper that acquires and releases one resource in a loop, logging each hold. */
-#include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <lockspace.h>
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "helper.h"
 
 /* One write(2) per line: O_APPEND keeps the lines of all processes whole and ordered. */
 static int log_line(int fd, const char *what)
@@ -24,26 +12,21 @@ static int log_line(int fd, const char *what)
 	return write(fd, buf, (size_t)len) == len ? 0 : -1;
 }
 
-static int usage(void)
-{
-	fputs("usage: lockloop [-s] [-t MS] [-p US] DIR RESOURCE LOG MILLISECONDS\n"
-	      "Acquire RESOURCE (waiting at most MS each time, default 10000, -1 for ever), append\n"
-	      "\"start PID\", stay 0.2 ms, append \"end PID\", release, pause US microseconds;\n"
-	      "again until MILLISECONDS have passed.\n"
-	      "Prints the number of holds. Exit status: 0, or 1 on any error.\n",
-	      stderr);
-	return 2;
-}
+static const char usage_text[] =
+	"usage: lockloop [-s] [-t MS] [-p US] DIR RESOURCE LOG MILLISECONDS\n"
+	"Acquire RESOURCE (waiting at most MS each time, default 10000, -1 for ever), append\n"
+	"\"start PID\", stay 0.2 ms, append \"end PID\", release, pause US microseconds;\n"
+	"again until MILLISECONDS have passed.\n"
+	"Prints the number of holds. Exit status: 0, or 1 on any error.\n";
 
 int main(int argc, char **argv)
 {
 	unsigned flags = LOCKSPACE_WAIT;
 	int timeout = 10000, pause_us = 0, opt;
 	while ((opt = getopt(argc, argv, "st:p:")) != -1) {
+		if (lock_option(opt, &flags))
+			continue;
 		switch (opt) {
-		case 's':
-			flags |= LOCKSPACE_SHARED;
-			break;
 		case 't':
 			timeout = atoi(optarg);
 			break;
@@ -51,19 +34,17 @@ int main(int argc, char **argv)
 			pause_us = atoi(optarg);
 			break;
 		default:
-			return usage();
+			usage(usage_text);
 		}
 	}
 	if (optind + 4 != argc)
-		return usage();
+		usage(usage_text);
 	const char *dir = argv[optind], *res = argv[optind + 1], *logpath = argv[optind + 2];
 	long long end = now_ms() + atoll(argv[optind + 3]);
 
 	int logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (logfd < 0) {
-		fprintf(stderr, "lockloop: %s: %s\n", logpath, strerror(errno));
-		return 1;
-	}
+	if (logfd < 0)
+		return fail("lockloop", logpath, errno);
 	struct lockspace *ls;
 	int err = lockspace_open(dir, 0, &ls);
 	if (err < 0) {
@@ -78,14 +59,12 @@ int main(int argc, char **argv)
 	while (now_ms() < end) {
 		err = lockspace_acquire_many(ls, (const char *const *)&res, 1, flags, timeout, NULL);
 		if (err < 0) {
-			fprintf(stderr, "lockloop: %s: %s\n", res, lockspace_strerror(err));
-			rc = 1;
+			rc = fail("lockloop", res, err);
 			break;
 		}
 		if (log_line(logfd, "start") < 0 || nanosleep(&stay, NULL) < 0 ||
 		    log_line(logfd, "end") < 0) {
-			fprintf(stderr, "lockloop: %s: %s\n", logpath, strerror(errno));
-			rc = 1;
+			rc = fail("lockloop", logpath, errno);
 		}
 		err = lockspace_release(ls, res, 0);
 		if (err < 0) {

@@ -1,44 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stalehandle.c: test helper that opens a lockspace, waits to be told, then acquires with that old handle. */
-#include <errno.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <lockspace.h>
+#include "helper.h"
 
-static void usage(void)
-{
-	fputs("usage: stalehandle [-l] [-b] [-s] [-p] [-L] DIR RESOURCE\n"
-	      "Open the lockspace DIR, print its backend and \"ready\", wait for a line on stdin\n"
-	      "(the caller changes the lockspace meanwhile), then acquire RESOURCE with the handle\n"
-	      "opened before (-p: prune instead) and print \"acquired\" or the error as\n"
-	      "\"error -CODE: TEXT\".\n"
-	      "  -l literal  -b by name  -s shared\n"
-	      "  -L in a loop, RESOURCE-0, RESOURCE-1... (literal), each released and its lock file\n"
-	      "     removed, until an acquire fails or 60 s pass (then \"no error\")\n"
-	      "Exit status: 0 acquired (released at once), 1 refused, 2 usage.\n",
-	      stderr);
-	exit(2);
-}
+static const char usage_text[] =
+	"usage: stalehandle [-l] [-b] [-s] [-p] [-L] DIR RESOURCE\n"
+	"Open the lockspace DIR, print its backend and \"ready\", wait for a line on stdin\n"
+	"(the caller changes the lockspace meanwhile), then acquire RESOURCE with the handle\n"
+	"opened before (-p: prune instead) and print \"acquired\" or the error as\n"
+	"\"error -CODE: TEXT\".\n"
+	"  -l literal  -b by name  -s shared\n"
+	"  -L in a loop, RESOURCE-0, RESOURCE-1... (literal), each released and its lock file\n"
+	"     removed, until an acquire fails or 60 s pass (then \"no error\")\n"
+	"Exit status: 0 acquired (released at once), 1 refused, 2 usage.\n";
 
 int main(int argc, char **argv)
 {
 	unsigned flags = 0;
 	int opt, prune = 0, loop = 0;
 	while ((opt = getopt(argc, argv, "lbspL")) != -1) {
+		if (lock_option(opt, &flags))
+			continue;
 		switch (opt) {
-		case 'l':
-			flags |= LOCKSPACE_LITERAL;
-			break;
-		case 'b':
-			flags |= LOCKSPACE_BYNAME;
-			break;
-		case 's':
-			flags |= LOCKSPACE_SHARED;
-			break;
 		case 'p':
 			prune = 1;
 			break;
@@ -46,19 +30,22 @@ int main(int argc, char **argv)
 			loop = 1;
 			break;
 		default:
-			usage();
+			usage(usage_text);
 		}
 	}
 	if (argc - optind != 2)
-		usage();
+		usage(usage_text);
 	struct lockspace *ls;
 	int err = lockspace_open(argv[optind], 0, &ls);
 	if (err < 0) {
 		printf("open: error %d: %s\n", err, lockspace_strerror(err));
 		return 1;
 	}
-	printf("%s\nready\n", lockspace_backend(ls));
-	fflush(stdout);
+	printf("%s\n", lockspace_backend(ls));
+	if (announce("stalehandle")) {
+		lockspace_close(ls);
+		return 1;
+	}
 	char line[64];
 	if (!fgets(line, sizeof(line), stdin)) {
 		lockspace_close(ls);

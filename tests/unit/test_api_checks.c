@@ -210,8 +210,7 @@ static struct lockspace *shared_ls;
 
 static void set_up(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(res, tu_scratch_dir, "r.img");
 	tu_touch(res);
 	tu_lockfile(lockfile, dir, res, 0);

@@ -8,11 +8,7 @@ static int nres;
 /* A fresh resource file and its lock file path. */
 static void new_resource(char *res, char *lf)
 {
-	char base[32];
-	snprintf(base, sizeof(base), "vm-%d.img", nres++);
-	tu_join(res, tu_scratch_dir, base);
-	tu_touch(res);
-	tu_lockfile(lf, dir, res, 0);
+	tu_resource(res, lf, dir, "vm-%d.img", nres++);
 }
 
 /* Acquire must refuse with want, hold nothing, and leave the lock file's bytes alone. */
@@ -129,7 +125,7 @@ static void test_symlinks(void)
 	new_resource(res, lf);
 	tu_join(target, tu_scratch_dir, "decoy");
 	tu_write_file(target, res, strlen(res));
-	symlink(target, lf);
+	tu_symlink(target, lf);
 	is_int(try_acquire(res, 0, 5000), -ELOOP, "a symlink as lock file: -ELOOP");
 	is_int(try_acquire(res, LOCKSPACE_SHARED, 5000), -ELOOP, "shared, a symlink as lock file: -ELOOP");
 	ok(lstat(lf, &st) == 0 && S_ISLNK(st.st_mode), "the symlink is left alone");
@@ -139,7 +135,7 @@ static void test_symlinks(void)
 	/* A dangling symlink must not create its target. */
 	new_resource(res, lf);
 	tu_join(target, tu_scratch_dir, "created-through-symlink");
-	symlink(target, lf);
+	tu_symlink(target, lf);
 	is_int(try_acquire(res, 0, 5000), -ELOOP, "a dangling symlink as lock file: -ELOOP");
 	ok(access(target, F_OK) < 0 && errno == ENOENT, "nothing was created through the dangling symlink");
 
@@ -147,7 +143,7 @@ static void test_symlinks(void)
 	new_resource(res, lf);
 	tu_join(target, tu_scratch_dir, "decoy-2");
 	tu_write_file(target, res, strlen(res));
-	symlink(target, lf);
+	tu_symlink(target, lf);
 	if (try_acquire(res, 0, 5000) != TU_NOANSWER && lockspace_open(dir, 0, &ls) == 0) {
 		is_int(lockspace_acquire(ls, res, 0), -ELOOP,
 		       "a symlink as lock file, in this process: -ELOOP");
@@ -196,8 +192,7 @@ static void test_not_regular(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 }
 
 TU_MAIN(setup, test_bad_content, test_symlinks, test_not_regular)

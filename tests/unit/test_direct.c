@@ -27,7 +27,7 @@ static void test_direct_mode(void)
 	tu_join(empty, tu_scratch_dir, "empty.img");
 	tu_touch(empty);
 	tu_join(lnk, tu_scratch_dir, "vm-link.qcow2");
-	symlink(img, lnk);
+	tu_symlink(img, lnk);
 	tu_join(missing, tu_scratch_dir, "missing.img");
 
 	/* An old mtime shows any write. */

@@ -307,8 +307,7 @@ static void test_probe(void)
 static void setup(void)
 {
 	tu_comm(comm, sizeof(comm));
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 }
 
 TU_MAIN(setup, test_walk, test_direct, test_probe)

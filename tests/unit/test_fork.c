@@ -117,18 +117,6 @@ static int forked_main(int rd, int wr, void *arg)
 	return 0;
 }
 
-static int run_forked(struct lockspace *ls)
-{
-	struct tu_child c;
-	if (tu_spawn(&c, forked_main, ls) < 0)
-		return TU_NOANSWER;
-	int rc = tu_answer_within(&c, 5000);
-	if (rc == TU_NOANSWER)
-		kill(c.pid, SIGKILL);
-	tu_reap(&c);
-	return rc;
-}
-
 static void test_fork_under_threads(void)
 {
 	struct lockspace *ls;
@@ -140,7 +128,7 @@ static void test_fork_under_threads(void)
 	atomic_store(&stop, 0);
 	pthread_create(&th, NULL, busy_thread, ls);
 	for (int i = 0; i < 30; i++) {
-		int rc = run_forked(ls);
+		int rc = tu_run_child(forked_main, ls, 5000);
 		if (rc == TU_NOANSWER)
 			hung++;
 		else if (rc != 0 && !bad++)
@@ -157,8 +145,7 @@ static void test_fork_under_threads(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(r_res, tu_scratch_dir, "r.img");
 	tu_join(s_res, tu_scratch_dir, "s.img");
 	tu_join(t_res, tu_scratch_dir, "t.img");

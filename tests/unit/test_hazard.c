@@ -208,7 +208,7 @@ static void test_hazard_direct(void)
 	tu_join(file, tu_scratch_dir, "direct.img");
 	tu_write_file(file, "QFI\xfb", 4);
 	tu_join(flink, tu_scratch_dir, "direct-link.img");
-	symlink(file, flink);
+	tu_symlink(file, flink);
 	if (lockspace_open(NULL, 0, &d1) < 0 || lockspace_open(NULL, 0, &d2) < 0) {
 		ok(0, "direct-mode handles");
 		return;
@@ -236,17 +236,16 @@ static void setup(void)
 {
 	char x[PATH_MAX];
 
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(dir_link, tu_scratch_dir, "ls-link");
-	symlink("ls", dir_link);
+	tu_symlink("ls", dir_link);
 	tu_join(x, tu_scratch_dir, "x");
 	mkdir(x, 0700);
 	snprintf(dir_dotdot, sizeof(dir_dotdot), "%.4000s/../ls", x);
 	tu_join(res, tu_scratch_dir, "r.img");
 	tu_touch(res);
 	tu_join(res_link, tu_scratch_dir, "r-link.img");
-	symlink(res, res_link);
+	tu_symlink(res, res_link);
 	tu_name(res, 0, name);
 	tu_join(lf, dir, name);
 }

@@ -256,8 +256,7 @@ static void test_claim_in_progress(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 }
 
 TU_MAIN(setup, test_one_holder, test_crash_frees, test_waiters_on_unlinked_file, test_claim_in_progress)

@@ -120,7 +120,7 @@ static void test_duplicates(void)
 	is_int(lockspace_release_all(ls), 0, "nothing held after the duplicate");
 
 	tu_join(lnk, tu_scratch_dir, "alias.img");
-	symlink(res[1], lnk);
+	tu_symlink(res[1], lnk);
 	const char *spelled[] = {resv[1], resv[2], lnk};
 	failed = 99;
 	is_int(lockspace_acquire_many(ls, spelled, 3, 0, -1, &failed), -EINVAL,
@@ -267,13 +267,9 @@ static void test_no_deadlock(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	for (int i = 0; i < N; i++) {
-		char base[32];
-		snprintf(base, sizeof(base), "disk-%d.img", i);
-		tu_join(res[i], tu_scratch_dir, base);
-		tu_touch(res[i]);
+		tu_resource(res[i], NULL, dir, "disk-%d.img", i);
 		resv[i] = res[i];
 		tu_name(res[i], 0, names[i]);
 		tu_join(lf[i], dir, names[i]);

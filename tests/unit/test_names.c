@@ -76,11 +76,11 @@ static void test_paths(void)
 	is_int(tu_name(p, 0, other), 0, "doubled slashes are named");
 	is_str(other, base, "doubled slashes give the same name");
 	tu_join(lnk, tu_scratch_dir, "link.img");
-	symlink(file, lnk);
+	tu_symlink(file, lnk);
 	is_int(tu_name(lnk, 0, other), 0, "symlink to the file is named");
 	is_str(other, base, "a symlink to the file gives the same name");
 	tu_join(lnk, tu_scratch_dir, "imglink");
-	symlink("images", lnk);
+	tu_symlink("images", lnk);
 	snprintf(p, sizeof(p), "%s/imglink/vm1.img", tu_scratch_dir);
 	is_int(tu_name(p, 0, other), 0, "path through a symlinked directory is named");
 	is_str(other, base, "a path through a symlinked directory gives the same name");
@@ -122,8 +122,8 @@ static void test_paths(void)
 	is_int(tu_name(p, LOCKSPACE_LITERAL, other), 0, "a nonexistent path is fine as a literal");
 	tu_join(p, tu_scratch_dir, "loop1");
 	tu_join(lnk, tu_scratch_dir, "loop2");
-	symlink(lnk, p);
-	symlink(p, lnk);
+	tu_symlink(lnk, p);
+	tu_symlink(p, lnk);
 	is_int(lockspace_name(p, 0, other), -ELOOP, "symlink loop: -ELOOP");
 
 	char *longp = malloc(PATH_MAX + 100);

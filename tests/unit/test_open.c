@@ -121,7 +121,7 @@ static void test_refusals(void)
 	/* A world-writable lockspace reached through a symlink is refused as well. */
 	chmod(dir, 0777);
 	tu_join(p, tu_scratch_dir, "worldw-link");
-	symlink(dir, p);
+	tu_symlink(dir, p);
 	is_int(try_open(p, 0, &ls), -EPERM, "world-writable through a symlink: -EPERM");
 	chmod(dir, 0700);
 
@@ -150,7 +150,7 @@ static void test_symlinks(void)
 	tu_join(dir, tu_scratch_dir, "real");
 	mkdir(dir, 0700);
 	tu_join(lnk, tu_scratch_dir, "alias");
-	symlink("real", lnk);
+	tu_symlink("real", lnk);
 	is_int(try_open(lnk, 0, &ls), 0, "a symlink to a directory is accepted");
 	is_str(lockspace_dir(ls), dir, "lockspace_dir() gives the resolved directory");
 	lockspace_close(ls);
@@ -162,7 +162,7 @@ static void test_symlinks(void)
 
 	/* A dangling symlink: the directory it names does not exist. */
 	tu_join(lnk, tu_scratch_dir, "dangling");
-	symlink("nowhere", lnk);
+	tu_symlink("nowhere", lnk);
 	is_int(try_open(lnk, LOCKSPACE_OPEN_NOCREATE, &ls), -ENOENT,
 	       "dangling symlink with NOCREATE: -ENOENT");
 	lockspace_close(ls);
@@ -171,7 +171,7 @@ static void test_symlinks(void)
 	tu_join(p, tu_scratch_dir, "plainfile2");
 	tu_touch(p);
 	tu_join(lnk, tu_scratch_dir, "filelink");
-	symlink(p, lnk);
+	tu_symlink(p, lnk);
 	is_int(try_open(lnk, 0, &ls), -ENOTDIR, "symlink to a regular file: -ENOTDIR");
 }
 

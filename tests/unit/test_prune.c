@@ -49,8 +49,7 @@ static void test_prune(void)
 	char a_lf[PATH_MAX], b_lf[PATH_MAX], bs_lf[PATH_MAX], c_lf[PATH_MAX], d_lf[PATH_MAX], e_lf[PATH_MAX];
 	char r_lf[PATH_MAX], junk[PATH_MAX], buf[PATH_MAX];
 
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_touch(tu_join(a, tu_scratch_dir, "free.img"));
 	tu_touch(tu_join(b, tu_scratch_dir, "held-self.img"));
 	tu_touch(tu_join(bs, tu_scratch_dir, "held-self-shared.img"));

@@ -157,8 +157,7 @@ static void test_race(void)
 	struct result r;
 	char buf[64], lf[PATH_MAX];
 
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(res, tu_scratch_dir, "contended.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);

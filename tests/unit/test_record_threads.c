@@ -149,15 +149,11 @@ static void test_fork_while_rewriting(void)
 		pthread_create(&th[i], NULL, writer, (void *)(intptr_t)i);
 	int forks = 0, stuck = 0, failed = 0;
 	for (; forks < FORKS; forks++) {
-		struct tu_child c;
-		if (tu_spawn(&c, fork_child_main, NULL) < 0)
-			break;
-		int rc = tu_answer(&c);
+		int rc = tu_run_child(fork_child_main, NULL, TU_DEADLINE_MS);
 		if (rc == TU_NOANSWER)
 			stuck++;
 		else if (rc != 0)
 			failed++;
-		tu_stop(&c);
 	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
@@ -172,14 +168,9 @@ static void test_fork_while_rewriting(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
-	for (int i = 0; i < THREADS; i++) {
-		char base[32];
-		snprintf(base, sizeof(base), "r%d.img", i);
-		tu_join(res[i], tu_scratch_dir, base);
-		tu_touch(res[i]);
-	}
+	tu_lockspace_dir(dir);
+	for (int i = 0; i < THREADS; i++)
+		tu_resource(res[i], NULL, dir, "r%d.img", i);
 }
 
 TU_MAIN(setup, test_two_handles, test_fork_while_rewriting)

@@ -346,8 +346,7 @@ static void test_other_processes(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 }
 
 TU_MAIN(setup, test_own_record, test_other_processes)

@@ -31,7 +31,7 @@ static void test_release_one(void)
 
 	/* Other spellings of the same resource release it. */
 	tu_join(lnk, tu_scratch_dir, "r1-link.img");
-	symlink(res[1], lnk);
+	tu_symlink(res[1], lnk);
 	is_int(lockspace_acquire(h1, res[1], 0), 0, "take r1 by path");
 	is_int(lockspace_release(h1, lnk, 0), 0, "release r1 through a symlink");
 	tu_sees(lf[1], F_UNLCK, 0, "r1 free");
@@ -133,15 +133,9 @@ static void test_direct(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
-	for (int i = 0; i < N; i++) {
-		char base[32];
-		snprintf(base, sizeof(base), "r%d.img", i);
-		tu_join(res[i], tu_scratch_dir, base);
-		tu_touch(res[i]);
-		tu_lockfile(lf[i], dir, res[i], 0);
-	}
+	tu_lockspace_dir(dir);
+	for (int i = 0; i < N; i++)
+		tu_resource(res[i], lf[i], dir, "r%d.img", i);
 }
 
 TU_MAIN(setup, test_release_one, test_release_all_and_close, test_release_wakes_waiter, test_direct)

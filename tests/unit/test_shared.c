@@ -35,7 +35,7 @@ static void test_two_handles(void)
 	char lnk[PATH_MAX];
 
 	tu_join(lnk, tu_scratch_dir, "ls-link");
-	symlink("ls", lnk);
+	tu_symlink("ls", lnk);
 	if (lockspace_open(dir, 0, &h1) < 0 || lockspace_open(lnk, 0, &h2) < 0)
 		return;
 	is_int(lockspace_acquire(h1, res, LOCKSPACE_SHARED), 0, "shared hold through handle 1");
@@ -92,8 +92,7 @@ static void test_with_other_process(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(res, tu_scratch_dir, "shared.img");
 	tu_touch(res);
 	tu_lockfile(lf, dir, res, 0);

@@ -44,8 +44,7 @@ static void test_stale(void)
 	char a_lf[PATH_MAX], b_lf[PATH_MAX], backend[PATH_MAX], link_lf[PATH_MAX], dir_lf[PATH_MAX];
 	char name[LOCKSPACE_NAME_LEN + 1], path[PATH_MAX];
 
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 
 	/* prune: one file it cannot judge never stops the others. */
 	is_int(lockspace_open(dir, 0, &ls), 0, "open an fcntl lockspace");
@@ -54,7 +53,7 @@ static void test_stale(void)
 	lockspace_name("free", LOCKSPACE_LITERAL, name);
 	tu_join(a_lf, dir, name);
 	lockspace_name("link", LOCKSPACE_LITERAL, name);
-	symlink("/etc/passwd", tu_join(link_lf, dir, name));
+	tu_symlink("/etc/passwd", tu_join(link_lf, dir, name));
 	lockspace_name("dir", LOCKSPACE_LITERAL, name);
 	mkdir(tu_join(dir_lf, dir, name), 0700);
 	struct kept k = {0};

@@ -73,7 +73,7 @@ static void test_hammer(void)
 	char lnk[PATH_MAX];
 
 	tu_join(lnk, tu_scratch_dir, "ls-link");
-	symlink("ls", lnk);
+	tu_symlink("ls", lnk);
 	if (lockspace_open(dir, 0, &handles[0]) < 0 || lockspace_open(lnk, 0, &handles[1]) < 0) {
 		ok(0, "two handles");
 		return;
@@ -199,15 +199,9 @@ static void test_wait_between_threads(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
-	for (int i = 0; i < RES; i++) {
-		char base[32];
-		snprintf(base, sizeof(base), "t%d.img", i);
-		tu_join(res[i], tu_scratch_dir, base);
-		tu_touch(res[i]);
-		tu_lockfile(lf[i], dir, res[i], 0);
-	}
+	tu_lockspace_dir(dir);
+	for (int i = 0; i < RES; i++)
+		tu_resource(res[i], lf[i], dir, "t%d.img", i);
 }
 
 TU_MAIN(setup, test_hammer, test_churn, test_wait_between_threads)

@@ -111,8 +111,7 @@ static void test_direct_links(void)
 /* The lockspace directory and the resources every test here uses. */
 static void setup(void)
 {
-	tu_join(dir, tu_scratch_dir, "ls");
-	mkdir(dir, 0700);
+	tu_lockspace_dir(dir);
 	tu_join(img, tu_scratch_dir, "disk.img");
 	tu_touch(img);
 }

@@ -2,6 +2,7 @@
 /* testlib.c: scratch directories, helper processes, lock probes and collectors for the unit tests. */
 #include <ftw.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 
@@ -490,8 +491,13 @@ static int tu_run_main(int rd, int wr, void *arg)
 int tu_run(tu_call_fn fn, void *arg, int timeout_ms)
 {
 	struct tu_run_arg a = {fn, arg};
+	return tu_run_child(tu_run_main, &a, timeout_ms);
+}
+
+int tu_run_child(tu_child_fn fn, void *arg, int timeout_ms)
+{
 	struct tu_child c;
-	int rc = tu_spawn(&c, tu_run_main, &a);
+	int rc = tu_spawn(&c, fn, arg);
 	if (rc < 0)
 		return rc;
 	rc = tu_answer_within(&c, timeout_ms);
@@ -665,9 +671,38 @@ char *tu_lockfile(char *buf, const char *dir, const char *res, unsigned flags)
 	return buf;
 }
 
+char *tu_lockspace_dir(char *buf)
+{
+	tu_join(buf, tu_scratch_dir, "ls");
+	mkdir(buf, 0700);
+	return buf;
+}
+
+void tu_resource(char *res, char *lf, const char *dir, const char *fmt, ...)
+{
+	char base[NAME_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(base, sizeof(base), fmt, ap);
+	va_end(ap);
+	tu_join(res, tu_scratch_dir, base);
+	tu_touch(res);
+	if (lf)
+		tu_lockfile(lf, dir, res, 0);
+}
+
 int tu_touch(const char *path)
 {
 	return tu_write_file(path, "", 0);
+}
+
+void tu_symlink(const char *target, const char *path)
+{
+	if (symlink(target, path) < 0) {
+		char why[PATH_MAX + 64];
+		snprintf(why, sizeof(why), "symlink %s: %s", path, strerror(errno));
+		tu_bail(why);
+	}
 }
 
 void tu_comm(char *buf, size_t size)

@@ -97,6 +97,9 @@ ssize_t tu_read_file(const char *path, char *buf, size_t size);
 /* Create an empty file (a resource to lock). */
 int tu_touch(const char *path);
 
+/* Make the symlink path -> target, or bail out: the tests that follow need it. */
+void tu_symlink(const char *target, const char *path);
+
 /* The comm of this process, as /proc/<pid>/comm gives it (children of fork share it). */
 void tu_comm(char *buf, size_t size);
 
@@ -205,6 +208,10 @@ typedef int (*tu_call_fn)(void *arg);
 /* Run fn(arg) in a child; its result, or TU_NOANSWER if it did not return within timeout_ms. */
 int tu_run(tu_call_fn fn, void *arg, int timeout_ms);
 
+/* Fork a helper child running fn(rd, wr, arg) and reap it after its first answer: that answer, or
+ * TU_NOANSWER (the child killed) if none came within timeout_ms; -errno if it could not start. */
+int tu_run_child(tu_child_fn fn, void *arg, int timeout_ms);
+
 /* ---- independent oracles: md5sum(1), /proc/locks, inotify ---- */
 
 /* MD5 of bytes by md5sum(1), lowercase hex into out[33]; scratch is a writable directory. */
@@ -275,6 +282,14 @@ const struct tu_holder *tu_stale_of(const struct tu_info *e, pid_t pid);
 
 /* Name of a resource (no handle), aborting the assertion chain on failure is up to the caller. */
 int tu_name(const char *res, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1]);
+
+/* The lockspace directory the tests use: tu_scratch_dir/ls into buf (PATH_MAX), made mode 0700. */
+char *tu_lockspace_dir(char *buf);
+
+/* A resource to lock: tu_scratch_dir + "/" + the base name printf(fmt, ...) gives, into res (PATH_MAX),
+ * made empty; with lf, its lock file in dir into lf (PATH_MAX). */
+__attribute__((format(printf, 4, 5))) void tu_resource(char *res, char *lf, const char *dir, const char *fmt,
+						       ...);
 
 /* The lock file of res in dir into buf (PATH_MAX); "" when res has no name. */
 char *tu_lockfile(char *buf, const char *dir, const char *res, unsigned flags);
