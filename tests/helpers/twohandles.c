@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* twohandles.c: test helper: one process, two handles on one lockspace, only the first labelled. */
-#include <stdio.h>
-#include <lockspace.h>
+#include "helper.h"
 
 /*
  * twohandles DIR LABEL RES1 RES2: open DIR twice; label the first handle
@@ -11,10 +10,8 @@
  */
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fputs("usage: twohandles DIR LABEL RES1 RES2\n", stderr);
-		return 2;
-	}
+	if (argc != 5)
+		usage("usage: twohandles DIR LABEL RES1 RES2\n");
 	struct lockspace *labelled = NULL, *other = NULL;
 	const char *step = "open";
 	int err = lockspace_open(argv[1], LOCKSPACE_OPEN_NOCREATE, &labelled);
@@ -24,16 +21,14 @@ int main(int argc, char **argv)
 	    (step = argv[3], err = lockspace_acquire(labelled, argv[3], 0)) == 0)
 		step = argv[4], err = lockspace_acquire(other, argv[4], 0);
 	if (err) {
-		fprintf(stderr, "twohandles: %s: %s\n", step, lockspace_strerror(err));
 		lockspace_close(other);
 		lockspace_close(labelled);
-		return 1;
+		return fail("twohandles", step, err);
 	}
-	puts("ready");
-	fflush(stdout);
-	while (getchar() != EOF)
+	int status = announce("twohandles");
+	while (!status && getchar() != EOF)
 		;
 	lockspace_close(other);
 	lockspace_close(labelled);
-	return 0;
+	return status;
 }
