@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,7 +180,10 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int report[2] = {-1, -1}, go[2] = {-1, -1};
-	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+	/* go is a socket pair, not a pipe: the byte is sent with MSG_NOSIGNAL, so a
+	 * child that died before it reads never kills the supervisor with SIGPIPE. */
+	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
 		vl_error("%s: cannot start: %s", o->command[0], strerror(errno));
 		if (report[1] >= 0)
 			close(report[1]);
@@ -206,7 +210,7 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	if (err)
 		vl_error("%s: holder record or control socket: %s; release and hotplug cannot reach pid %d",
 			 h.dir, lockspace_strerror(err), (int)getpid());
-	ssize_t sent = write(go[1], "", 1);
+	ssize_t sent = send(go[1], "", 1, MSG_NOSIGNAL);
 	(void)sent; /* a child that is gone already is reaped below */
 	close(go[1]);
 	status = sv_exec_result(report[0], child, o);
