@@ -28,13 +28,17 @@
 struct lockspace {
 	int dirfd;     /* the lockspace directory, -1 in direct mode */
 	char *dir;     /* its canonical path, NULL in direct mode */
+	dev_t dir_dev; /* its device and inode: which handles share a lockspace */
+	ino_t dir_ino;
 	uid_t dir_uid; /* its owner and group: .holders must have the same */
 	gid_t dir_gid;
 	int group;		     /* setgid and group-writable: files are 0660 */
-	pthread_mutex_t record_lock; /* serialises rewrites of this handle's record */
-	int recording;		     /* lockspace_set_owner() was called, or lsi_record_start() */
-	pid_t record_pid;	     /* the process the record describes */
-	int auto_record;	     /* recording without lockspace_set_owner() (sanlock) */
+	pthread_mutex_t record_lock; /* serialises label changes of this handle */
+	/* The record's state, under records.c's mutex (records.c says why): */
+	int recording;	   /* lockspace_set_owner() was called, or lsi_record_start() */
+	int owner_pending; /* lockspace_set_owner() is claiming its label */
+	pid_t record_pid;  /* the process the record describes */
+	int auto_record;   /* recording without lockspace_set_owner() (sanlock) */
 	char *owner;
 	pid_t child;
 	struct lsi_entry *label;	   /* the table entry of the claimed label's file, NULL if none */

@@ -190,6 +190,8 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		err = -errno;
 		goto fail;
 	}
+	ls->dir_dev = st.st_dev;
+	ls->dir_ino = st.st_ino;
 	/* Anyone who can write the directory can swap lock files under us.
 	 * The sticky bit does not make it safe: anyone could still create a
 	 * resource's lock file (or .holders) first, as their own, and lock
@@ -240,7 +242,6 @@ void lockspace_close(struct lockspace *ls)
 		return;
 	/* Remove the record first: rewriting it empty on the way out is waste. */
 	lsi_record_remove(ls);
-	__atomic_store_n(&ls->recording, 0, __ATOMIC_RELEASE);
 	lockspace_release_all(ls);
 	if (ls->label && ls->label_pid == getpid())
 		lsi_label_drop(ls); /* after the locks: a new claimer of the label finds them free */

@@ -417,12 +417,12 @@ LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
  * lockspace_claim_owner() does without LOCKSPACE_WAIT (keeping a claim @ls
  * already has for it, and letting go of a claim of another label), and
  * answers -EBUSY, recording nothing, when another process or handle has it.
- * One recording handle per lockspace per process: while another handle of
- * this process keeps the record of the same lockspace directory (through
- * set_owner(), or automatically in a sanlock lockspace), this call answers
- * -EALREADY, claiming and recording nothing; once that handle is closed,
- * another may. Returns 0, -EINVAL, -EBUSY, -EALREADY, -EOPNOTSUPP (direct
- * mode), -ENOMEM, or an errno from writing the record.
+ * The record is the process's: it lists the locks of every handle of this
+ * process in the same lockspace directory, under this handle's label. So
+ * one handle per lockspace per process labels it: while another handle
+ * has (through set_owner()), this call answers -EALREADY, claiming and
+ * recording nothing; once that handle is closed, another may. Returns 0, -EINVAL, -EBUSY, -EALREADY,
+ * -EOPNOTSUPP (direct mode), -ENOMEM, or an errno from writing the record.
  */
 LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child);
 

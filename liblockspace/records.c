@@ -257,14 +257,25 @@ struct text_arg {
 	const struct lockspace *ls;
 };
 
+static int same_lockspace(const struct lockspace *a, const struct lockspace *b)
+{
+	return a->dir_dev == b->dir_dev && a->dir_ino == b->dir_ino;
+}
+
+/* A lock of any handle of the lockspace: the record is the process's. */
 static void add_lock_line(struct lsi_entry *e, void *arg)
 {
 	struct text_arg *a = arg;
-	char name[LOCKSPACE_NAME_LEN + 1];
-	if (e->pending || !lsi_entry_refs_of(e, a->ls))
+	if (e->pending)
 		return;
-	lsi_name_unpack(e->digest, name);
-	text_add(a->t, "lock %s %s %lld\n", name, e->shared ? "shared" : "exclusive", (long long)e->since);
+	for (unsigned i = 0; i < e->nrefs; i++)
+		if (e->refs[i].count && same_lockspace(e->refs[i].ls, a->ls)) {
+			char name[LOCKSPACE_NAME_LEN + 1];
+			lsi_name_unpack(e->digest, name);
+			text_add(a->t, "lock %s %s %lld\n", name, e->shared ? "shared" : "exclusive",
+				 (long long)e->since);
+			return;
+		}
 }
 
 static void add_held_line(const char *name, int shared, time_t since, void *arg)
@@ -280,14 +291,22 @@ static void add_wait_line(const char *name, int shared, time_t since, void *arg)
 }
 
 /*
- * The record is the process's, one file which every handle of the lockspace
- * rewrites through one temporary name: one rewrite at a time in the process,
- * from building the text to the rename, or one handle removes another's
- * temporary file mid-write, or an older text wins the rename. Lock order:
- * a handle's record_lock, then this, then the table's and the backend's.
- * A fork while another thread rewrites leaves the child with this mutex
- * taken: the prepare handler takes it first (before the table's, whose
- * handlers are registered earlier and so run later), the child's makes it anew.
+ * A process has one record per lockspace, <pid>, however many handles of
+ * it the process opens: the record labels the process, and the kernel (or
+ * the sanlock daemon) knows holders by process. So every handle's change
+ * rewrites that one file, with the label of the handle that keeps it (the
+ * one lockspace_set_owner() labelled, else any automatic one) and the
+ * locks of all the handles; a handle that kept it and closes hands it on.
+ *
+ * records_mutex guards the handles' record state (recording, owner,
+ * child, ...) and the list of handles that record, and serialises the
+ * rewrites: one handle removing another's temporary file mid-write, or an
+ * older text winning the rename, would lose what the newer one says. Lock
+ * order: a handle's record_lock, then this, then the table's and the
+ * backend's. A fork while another thread rewrites leaves the child with
+ * this mutex taken: the prepare handler takes it first (before the
+ * table's, whose handlers are registered earlier and so run later), the
+ * child's makes it anew.
  */
 static pthread_mutex_t records_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t records_once = PTHREAD_ONCE_INIT;
@@ -320,47 +339,14 @@ static void records_lock(void)
 	pthread_mutex_lock(&records_mutex);
 }
 
-/* Does @ls keep a record of this process? Read without the handle's mutex:
- * a forked child must never wait for a mutex that another thread of its
- * parent held at the fork, and never will be let go. */
-static int record_kept_here(const struct lockspace *ls)
-{
-	return __atomic_load_n(&ls->recording, __ATOMIC_ACQUIRE) &&
-	       __atomic_load_n(&ls->record_pid, __ATOMIC_ACQUIRE) == getpid();
-}
-
 /*
- * The handles that keep this process's record, at most one per lockspace:
- * a second one would rewrite the same <pid> file with only its own locks,
- * and the first one's would show as held without a record. Guarded by
- * records_mutex; a forked child's copy names its parent's handles, whose
- * record_pid is not the child's.
+ * The handles that record, or are being labelled, in any lockspace. A
+ * forked child's copy names its parent's handles, whose record_pid is not
+ * the child's: it keeps no record of them. nrecorders is read without the
+ * mutex only to skip it when no handle records at all.
  */
 static struct lockspace **recorders;
 static size_t nrecorders, recorders_cap;
-
-static int same_lockspace(const struct lockspace *a, const struct lockspace *b)
-{
-	struct stat sa, sb;
-	return fstat(a->dirfd, &sa) == 0 && fstat(b->dirfd, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
-/* Another handle of this process that keeps a record of @ls's lockspace
- * (with @labelled: one that lockspace_set_owner() made, not an automatic one)? */
-static int recorder_other(const struct lockspace *ls, int labelled)
-{
-	pid_t self = getpid();
-	for (size_t i = 0; i < nrecorders; i++) {
-		const struct lockspace *o = recorders[i];
-		if (o != ls && __atomic_load_n(&o->recording, __ATOMIC_ACQUIRE) &&
-		    __atomic_load_n(&o->record_pid, __ATOMIC_ACQUIRE) == self &&
-		    (!labelled || !__atomic_load_n(&o->auto_record, __ATOMIC_ACQUIRE)) &&
-		    same_lockspace(o, ls))
-			return 1;
-	}
-	return 0;
-}
 
 static int recorder_add(struct lockspace *ls)
 {
@@ -375,7 +361,8 @@ static int recorder_add(struct lockspace *ls)
 		recorders = v;
 		recorders_cap = cap;
 	}
-	recorders[nrecorders++] = ls;
+	recorders[nrecorders] = ls;
+	__atomic_store_n(&nrecorders, nrecorders + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -383,7 +370,8 @@ static void recorder_remove(const struct lockspace *ls)
 {
 	for (size_t i = 0; i < nrecorders; i++)
 		if (recorders[i] == ls) {
-			recorders[i] = recorders[--nrecorders];
+			recorders[i] = recorders[nrecorders - 1];
+			__atomic_store_n(&nrecorders, nrecorders - 1, __ATOMIC_RELEASE);
 			break;
 		}
 	if (!nrecorders) {
@@ -391,6 +379,41 @@ static void recorder_remove(const struct lockspace *ls)
 		recorders = NULL;
 		recorders_cap = 0;
 	}
+}
+
+/* Does @o keep (or claim, with @pending) this process's record of @ls's lockspace? */
+static int records_for(const struct lockspace *o, const struct lockspace *ls, int pending)
+{
+	return o->record_pid == getpid() && (o->recording || (pending && o->owner_pending)) &&
+	       same_lockspace(o, ls);
+}
+
+/* Another handle labelled, or being labelled, for @ls's lockspace? */
+static int labelled_other(const struct lockspace *ls)
+{
+	for (size_t i = 0; i < nrecorders; i++) {
+		const struct lockspace *o = recorders[i];
+		if (o != ls && records_for(o, ls, 1) && (o->owner_pending || !o->auto_record))
+			return 1;
+	}
+	return 0;
+}
+
+/* The handle whose label the record of @ls's lockspace carries: the
+ * labelled one, else an automatic one; NULL if none records. */
+static struct lockspace *record_keeper(const struct lockspace *ls)
+{
+	struct lockspace *any = NULL;
+	for (size_t i = 0; i < nrecorders; i++) {
+		struct lockspace *o = recorders[i];
+		if (!records_for(o, ls, 0))
+			continue;
+		if (!o->auto_record)
+			return o;
+		if (!any)
+			any = o;
+	}
+	return any;
 }
 
 int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
@@ -403,89 +426,76 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	if (owner && !copy)
 		return -ENOMEM;
 	pthread_mutex_lock(&ls->record_lock);
-	/* One record per process, so one handle keeps it. */
+	/* One label per record, so one handle labels it: claimed under the
+	 * mutex, so that two handles labelling at once cannot both pass. */
 	records_lock();
-	int err = recorder_other(ls, 0) ? -EALREADY : recorder_add(ls);
+	int err = labelled_other(ls) ? -EALREADY : recorder_add(ls);
+	if (err == 0) {
+		ls->owner_pending = 1;
+		ls->record_pid = getpid();
+	}
 	pthread_mutex_unlock(&records_mutex);
 	/* The label first: a label another live process claims is not ours to record. */
 	if (err == 0)
 		err = lsi_label_set(ls, owner, 0, NULL);
-	if (err < 0) {
-		pthread_mutex_unlock(&ls->record_lock);
-		free(copy);
-		return err;
+	records_lock();
+	if (err == 0) {
+		free(ls->owner);
+		ls->owner = copy;
+		copy = NULL;
+		ls->child = child;
+		ls->auto_record = 0;
+		ls->recording = 1;
+	} else if (err != -EALREADY && !ls->recording) {
+		recorder_remove(ls);
 	}
-	free(ls->owner);
-	ls->owner = copy;
-	ls->child = child;
-	__atomic_store_n(&ls->auto_record, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
-	__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
+	ls->owner_pending = 0;
+	pthread_mutex_unlock(&records_mutex);
 	pthread_mutex_unlock(&ls->record_lock);
-	return lsi_record_sync(ls);
+	free(copy);
+	return err < 0 ? err : lsi_record_sync(ls);
 }
 
 void lsi_record_start(struct lockspace *ls)
 {
-	pthread_mutex_lock(&ls->record_lock);
-	if (!ls->recording) {
-		records_lock();
-		/* One record per process: where another handle keeps it with an
-		 * owner label, this one must not overwrite it with an unlabelled
-		 * one; that handle's record lists every handle's leases when it
-		 * is next written. Automatic records of several handles are alike. */
-		int other = recorder_other(ls, 1);
-		if (!other)
-			(void)recorder_add(ls); /* only lets set_owner() of another handle know */
-		pthread_mutex_unlock(&records_mutex);
-		if (other) {
-			pthread_mutex_unlock(&ls->record_lock);
-			return;
-		}
-		__atomic_store_n(&ls->auto_record, 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&ls->record_pid, getpid(), __ATOMIC_RELEASE);
-		__atomic_store_n(&ls->recording, 1, __ATOMIC_RELEASE);
+	records_lock();
+	if (!(ls->recording && ls->record_pid == getpid()) && recorder_add(ls) == 0) {
+		ls->auto_record = 1;
+		ls->record_pid = getpid();
+		ls->recording = 1;
 	}
-	pthread_mutex_unlock(&ls->record_lock);
+	pthread_mutex_unlock(&records_mutex);
 }
 
-int lsi_record_sync(struct lockspace *ls)
+/* Write the record that @keeper keeps. Under records_mutex. */
+static int record_write(struct lockspace *keeper)
 {
-	if (!record_kept_here(ls))
-		return 0;
-	pthread_mutex_lock(&ls->record_lock);
 	pid_t self = getpid();
-	int err = 0;
-	if (!ls->recording || ls->record_pid != self) {
-		pthread_mutex_unlock(&ls->record_lock);
-		return 0; /* none kept, or a forked child's, which holds nothing and owns no record */
-	}
-	records_lock();
 	struct text t;
-	err = text_init(&t);
+	int err = text_init(&t);
 	if (err < 0)
-		goto out;
+		return err;
 	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_proc_start(self));
-	if (ls->auto_record)
+	if (keeper->auto_record)
 		text_add(&t, "auto 1\n");
-	if (ls->owner)
-		text_add(&t, "owner %s\n", ls->owner);
-	if (ls->child)
-		text_add(&t, "child %d\n", (int)ls->child);
-	struct text_arg a = {.t = &t, .ls = ls};
+	if (keeper->owner)
+		text_add(&t, "owner %s\n", keeper->owner);
+	if (keeper->child)
+		text_add(&t, "child %d\n", (int)keeper->child);
+	struct text_arg a = {.t = &t, .ls = keeper};
 	lsi_table_lock();
 	lsi_table_each(add_lock_line, &a);
 	lsi_table_unlock();
-	if (ls->backend->each_held)
-		ls->backend->each_held(ls, add_held_line, &a);
-	if (ls->backend->each_waiting)
-		ls->backend->each_waiting(ls, add_wait_line, &a);
+	/* A backend's holds are listed for all handles of the lockspace. */
+	if (keeper->backend->each_held)
+		keeper->backend->each_held(keeper, add_held_line, &a);
+	if (keeper->backend->each_waiting)
+		keeper->backend->each_waiting(keeper, add_wait_line, &a);
 	err = t.err;
-	int dfd = err ? err : lsi_holders_dir(ls, 1);
+	int dfd = err ? err : lsi_holders_dir(keeper, 1);
 	if (dfd < 0) {
-		err = dfd;
 		text_free(&t);
-		goto out;
+		return dfd;
 	}
 	char tmp[64], final[32];
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)self);
@@ -494,13 +504,13 @@ int lsi_record_sync(struct lockspace *ls)
 	 * create ours exclusively. */
 	unlinkat(dfd, tmp, 0);
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			ls->group ? 0640 : 0600);
+			keeper->group ? 0640 : 0600);
 	if (fd < 0) {
 		err = -errno;
 	} else {
 		/* As for lock files: a member's umask (077, say) must not hide
 		 * its labels from the group, nor keep its prune from judging it. */
-		ssize_t n = ls->group && fchmod(fd, 0640) < 0 ? -1 : write(fd, t.buf, t.len);
+		ssize_t n = keeper->group && fchmod(fd, 0640) < 0 ? -1 : write(fd, t.buf, t.len);
 		if (n != (ssize_t)t.len)
 			err = n < 0 ? -errno : -EIO;
 		if (close(fd) < 0 && !err)
@@ -512,30 +522,42 @@ int lsi_record_sync(struct lockspace *ls)
 	}
 	close(dfd);
 	text_free(&t);
-out:
+	return err;
+}
+
+int lsi_record_sync(struct lockspace *ls)
+{
+	/* Without the mutex when nothing records: the common case costs nothing. */
+	if (ls->dirfd < 0 || !__atomic_load_n(&nrecorders, __ATOMIC_ACQUIRE))
+		return 0;
+	records_lock();
+	struct lockspace *keeper = record_keeper(ls);
+	int err = keeper ? record_write(keeper) : 0;
 	pthread_mutex_unlock(&records_mutex);
-	pthread_mutex_unlock(&ls->record_lock);
 	return err;
 }
 
 void lsi_record_remove(struct lockspace *ls)
 {
-	if (ls->dirfd >= 0) {
-		records_lock();
-		recorder_remove(ls);
-		pthread_mutex_unlock(&records_mutex);
+	if (ls->dirfd < 0)
+		return;
+	records_lock();
+	int kept = ls->recording && ls->record_pid == getpid();
+	recorder_remove(ls);
+	ls->recording = 0;
+	struct lockspace *keeper = kept ? record_keeper(ls) : NULL;
+	if (keeper) {
+		(void)record_write(keeper); /* another handle keeps it on, with its label */
+	} else if (kept) {
+		int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
+		if (dfd >= 0) {
+			char name[32];
+			snprintf(name, sizeof(name), "%d", (int)ls->record_pid);
+			unlinkat(dfd, name, 0);
+			close(dfd);
+		}
 	}
-	if (!record_kept_here(ls) || ls->dirfd < 0)
-		return;
-	int dfd = lsi_holders_dir(ls, LSI_HOLDERS_OWN);
-	if (dfd < 0)
-		return;
-	char name[32];
-	snprintf(name, sizeof(name), "%d", (int)ls->record_pid);
-	records_lock(); /* not between another handle's write and its rename */
-	unlinkat(dfd, name, 0);
 	pthread_mutex_unlock(&records_mutex);
-	close(dfd);
 }
 
 void lsi_record_free(struct lsi_record *r)

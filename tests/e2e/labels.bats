@@ -621,3 +621,31 @@ signal.pause()
 	wait "$ofd" || true
 	assert_clean
 }
+
+@test "a library process's second handle writes its locks into the labelled record at once, and keeps it on" {
+	local pid
+	mkfifo "$WORK/in"
+	"$HELPERS/twohandles" "$LS" vm7 "$A" "$B" <"$WORK/in" >"$WORK/out" 2>&1 &
+	pid=$!
+	FAKE=$pid
+	exec 4>"$WORK/in"
+	wait_for 10 grep -q '^ready$' "$WORK/out"
+	run vl list -r -n -o PATH,PID,OWNER
+	assert_line "$A $pid vm7"
+	assert_line "$B $pid vm7"
+	echo release >&4
+	wait_for 10 grep -q '^released$' "$WORK/out"
+	run vl list -a -r -n -o PATH,MODE,PID
+	assert_line "$B free -"
+	run vl list --stale -r -n -o PATH,STATUS
+	refute_output --partial stale
+	# The labelled handle closes: its label goes, and the record with it,
+	# since the other handle has nothing to label.
+	echo close >&4
+	wait_for 10 grep -q '^closed$' "$WORK/out"
+	run vl list -a -r -n -o PATH,MODE,PID,OWNER
+	assert_line "$A free - -"
+	[ ! -e "$LS/.holders/$pid" ]
+	exec 4>&-
+	wait "$pid"
+}

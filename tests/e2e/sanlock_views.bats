@@ -316,7 +316,7 @@ h1_reborn() {
 	unhold lib
 }
 
-@test "a second handle of a labelled library process never replaces its labelled record" {
+@test "a second handle of a labelled library process writes its leases into the labelled record at once" {
 	local pid
 	mkfifo "$WORK/in"
 	SANLOCK_RUN_DIR=$RUN1 "$HELPERS/twohandles" "$LS" vm7 "$WORK/disk.img" "$WORK/other.img" \
@@ -327,8 +327,23 @@ h1_reborn() {
 	wait_for 15 grep -q '^ready$' "$WORK/out"
 	run h1 list -r -n -o PATH,PID,OWNER
 	assert_line "$WORK/disk.img $pid vm7"
+	assert_line "$WORK/other.img $pid vm7"
 	run h1 inspect "$WORK/disk.img"
 	assert_line "  owner:   vm7"
+	# Closing the labelled handle hands the record to the other one.
+	echo close >&4
+	wait_for 15 grep -q '^closed$' "$WORK/out"
+	run h1 list -a -r -n -o PATH,MODE,PID
+	assert_line "$WORK/disk.img free -"
+	assert_line "$WORK/other.img exclusive $pid"
+	run h1 list --stale -r -n -o PATH,STATUS
+	refute_output --partial stale
+	echo release >&4
+	wait_for 15 grep -q '^released$' "$WORK/out"
+	run h1 list -a -r -n -o PATH,MODE,PID
+	assert_line "$WORK/other.img free -"
+	run h1 list --stale -r -n -o PATH,STATUS
+	refute_output --partial stale
 	exec 4>&-
 	wait "$pid"
 }
