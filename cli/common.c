@@ -240,13 +240,14 @@ static int parent_exists(const char *path)
 	return ok;
 }
 
-/* Say why the .holders of the lockspace @dir (mode @st) does not fit it. */
+/* Say why the holder records directory of the lockspace @dir (mode @st) does not fit it. */
 static void unfit_holders(const char *cmd, const char *dir, const struct stat *st)
 {
 	char *holders = NULL;
 	struct stat hst;
-	if (asprintf(&holders, "%s/.holders", dir) < 0 || lstat(holders, &hst) < 0) {
-		vl_error("%slockspace %s: unsafe ownership or mode; check it and its .holders", cmd, dir);
+	if (asprintf(&holders, "%s/%s", dir, LOCKSPACE_HOLDERS_DIR) < 0 || lstat(holders, &hst) < 0) {
+		vl_error("%slockspace %s: unsafe ownership or mode; check it and its %s", cmd, dir,
+			 LOCKSPACE_HOLDERS_DIR);
 		free(holders);
 		return;
 	}

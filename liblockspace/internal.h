@@ -10,7 +10,7 @@
 
 #include "lockspace.h"
 
-#define LSI_HOLDERS_DIR	 ".holders"
+#define LSI_HOLDERS_DIR	 LOCKSPACE_HOLDERS_DIR
 #define LSI_RECORD_MAGIC "virlock-holder 1"
 #define LSI_RECORD_MAX	 (16u << 20) /* a record larger than this is garbage */
 #define LSI_CONTENT_MAX	 4096	     /* PATH_MAX: a lock file larger than this is corrupt */

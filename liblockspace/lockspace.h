@@ -641,6 +641,14 @@ typedef int (*lockspace_record_fn)(const struct lockspace_record *rec, void *arg
 LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn, void *arg);
 
 /**
+ * The holder records directory in a lockspace directory: <dir>/.holders
+ * (with a subdirectory per host in a sanlock lockspace, below). Only the
+ * library reads and writes it; a program names it, to say what is wrong
+ * with it, say, when lockspace_open() answers -EPERM for it.
+ */
+#define LOCKSPACE_HOLDERS_DIR ".holders"
+
+/**
  * Control sockets. This host's records directory holds its holders'
  * records, label files and control sockets (<pid>, owner.<md5 of the label>
  * and <pid>.sock): <dir>/.holders, or in a sanlock lockspace
