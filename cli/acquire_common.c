@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "acquire_common.h"
+#include "conflict.h"
 
 const char *acquire_signame(int sig, char *buf, size_t len)
 {
@@ -57,9 +58,9 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 	vl_error("%s%s: locks lost: %s; %s", o->resources[0], more, why, done);
 }
 
-int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo)
+int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, size_t failed, int signo)
 {
-	char what[64], name[LOCKSPACE_NAME_LEN + 1];
+	char what[64], name[LOCKSPACE_NAME_LEN + 1], who[VL_WHO_LEN];
 	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
 	char *canon = NULL;
 	/* -ELOOP is a lock file planted as a link (65), or a loop in the resource's own path (66);
@@ -74,9 +75,18 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 			 acquire_signame(signo, what, sizeof(what)));
 		return 128 + signo;
 	}
-	if (err == -ETIMEDOUT && o->wait_given > 0)
+	/* Who is in the way, as the kernel says now: it may have let go since. */
+	int named = (err == -EBUSY || err == -ETIMEDOUT) && failed < o->n &&
+		    vl_conflict_who(ls, res, o->flags, who);
+	if (err == -ETIMEDOUT && o->wait_given > 0 && named)
+		vl_error("%s: still busy after %g %s, held by %s; see 'virlock inspect' for more", res,
+			 o->wait_given, ACQUIRE_SECONDS(o->wait_given), who);
+	else if (err == -ETIMEDOUT && o->wait_given > 0)
 		vl_error("%s: still busy after %g %s%s", res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
 			 vl_advice(err));
+	else if (err == -EBUSY && named)
+		vl_error("%s: held by %s; see 'virlock inspect' for more%s", res, who,
+			 o->wait_zero ? " (-w 0 does not wait)" : ", or wait with -w");
 	else if (err == -EBADMSG && lockspace_name(res, o->flags & LOCKSPACE_LITERAL, name) == 0)
 		/* Name the file: in a lockspace shared by hosts, each host says the same. */
 		vl_error("%s: corrupt lock file or record: its lock file %s is not one this lockspace "
@@ -89,6 +99,19 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
 	int status = virlock_exit_code(err);
 	return status == VL_EXIT_BUSY ? o->conflict_exit : status;
+}
+
+void acquire_tell_wait(struct lockspace *ls, const struct acquire_opts *o)
+{
+	char who[VL_WHO_LEN];
+	if (o->wait == 0 || !o->tell_wait)
+		return;
+	for (size_t i = 0; i < o->n; i++)
+		if (vl_conflict_who(ls, o->resources[i], o->flags, who)) {
+			vl_error("%s: held by %s; waiting%s", o->resources[i], who,
+				 o->wait > 0 ? "" : " (for ever; Ctrl-C gives up)");
+			return;
+		}
 }
 
 int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int err, int signo)

@@ -23,6 +23,7 @@ struct acquire_opts {
 	const char *const *command; /* NULL without a command */
 	int attach;		    /* --attach: only add to the live holder o->owner */
 	int quiet;		    /* -q: no notices */
+	int tell_wait;		    /* say whom a wait waits for (-v, or stderr a terminal) */
 };
 
 /* What a holder does to the command (or the --for-pid process) when the
@@ -53,11 +54,18 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 #define ACQUIRE_FAILED_OWNER ((size_t)-2)
 
 /*
- * Print the one-line error of a failed acquire, naming resources[@failed]
- * (when valid) with advice, and return the exit status: 128+@signo for a wait
- * ended by a signal, conflict_exit for busy or timed out.
+ * Print the one-line error of a failed acquire through @ls, naming
+ * resources[@failed] (when valid) with advice, and, when it was busy, who
+ * holds it now (vl_conflict_who()); return the exit status: 128+@signo for
+ * a wait ended by a signal, conflict_exit for busy or timed out.
  */
-int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo);
+int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, size_t failed, int signo);
+
+/*
+ * Before a wait (o->wait not 0, o->tell_wait): if a resource is busy now,
+ * say once on stderr whom the acquire will wait for, as flock(1) never does.
+ */
+void acquire_tell_wait(struct lockspace *ls, const struct acquire_opts *o);
 
 /*
  * Print the one-line error of a failed claim of the label o->owner (naming

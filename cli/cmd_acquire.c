@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "acquire_common.h"
@@ -223,9 +224,11 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 			lockspace_close(ls);
 			return virlock_exit_code(err);
 		} else if (o->command) {
+			acquire_tell_wait(ls, o);
 			return ca_supervise(ls, o);
 		} else {
 			int in_holder;
+			acquire_tell_wait(ls, o);
 			status = holder_run(ls, o, &in_holder);
 			if (!in_holder && status == 0)
 				vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n,
@@ -341,6 +344,7 @@ static int run(struct virlock_ctx *ctx, int nrest, const char **rest)
 		.command = ctx->after_dashes,
 		.attach = a.attach,
 		.quiet = ctx->quiet,
+		.tell_wait = !ctx->quiet && (ctx->verbose || isatty(STDERR_FILENO)),
 	};
 	if (o.command && !o.command[0]) {
 		vl_error("acquire: no command after '--'; try 'virlock acquire --help'");

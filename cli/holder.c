@@ -241,7 +241,7 @@ static int hd_parent(struct lockspace *ls, int fd, pid_t child, const struct acq
 				 (int)o->for_pid);
 			return VL_EXIT_NOINPUT;
 		}
-		return acquire_report(o, r.err, r.failed, r.signo);
+		return acquire_report(ls, o, r.err, r.failed, r.signo);
 	}
 	return VL_EXIT_OK;
 }

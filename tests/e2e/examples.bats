@@ -57,7 +57,7 @@ teardown() {
 	assert_failure 75
 	assert_equal "$output" ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ ${stderr_lines[0]} == "virlock: $IMAGES/web1-data.qcow2: held by another holder;"* ]]
+	[[ ${stderr_lines[0]} == "virlock: $IMAGES/web1-data.qcow2: held by "*" (pid "*", owner backup, since "*"); "* ]]
 	[ ! -e "$FAKE/web1.args" ]
 	run is_free "$IMAGES/web1-root.qcow2"
 	assert_success
@@ -87,7 +87,7 @@ teardown() {
 	run --separate-stderr virlock acquire base.qcow2 -- qemu-img commit web1.qcow2
 	assert_failure 75
 	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ ${stderr_lines[0]} == "virlock: base.qcow2: held by another holder; "* ]]
+	[[ ${stderr_lines[0]} == "virlock: base.qcow2: held by "*" (pid "*", since "*") and 1 more; "* ]]
 	[ ! -e "$FAKE/qemu-img.args" ]
 
 	# While any of them runs.
@@ -169,7 +169,7 @@ teardown() {
 		"$DATA/shared.img" 2>"$WORK/err" 3>&- || kill "$pid"
 	wait_for 10 exited "$pid"
 	run cat "$WORK/err"
-	assert_output --partial "$DATA/shared.img: held by another holder"
+	assert_output --regexp "$DATA/shared.img: held by .* \(pid [0-9]+, owner other, since "
 	run vl list --owner mydaemon
 	assert_output ""
 	run vl release --owner other

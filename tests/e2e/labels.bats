@@ -214,7 +214,7 @@ label_waiter() {
 	# The label wait takes part of the deadline; the message gives the whole.
 	"$VIRLOCK" -L "$LS" acquire -o other "$B"
 	run --separate-stderr vl acquire -w 1 -o web1 "$B" -- true
-	assert_error 75 "$B: still busy after 1 second;"
+	assert_error 75 "$B: still busy after 1 second, held by " ", owner other, since "
 	# A hotplug that times out names what it waited for.
 	"$VIRLOCK" -L "$LS" acquire -o hp "$A"
 	run --separate-stderr vl acquire -w 1 -o hp "$B"

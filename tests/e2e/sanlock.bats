@@ -78,7 +78,7 @@ teardown() {
 	assert_equal "$(stat -c %s "$SHARED/$name")" 1048576
 	run h2 acquire "$WORK/disk.img"
 	assert_failure 75
-	assert_output --partial "held by another holder"
+	assert_output --partial "held by host 1 (virlock-test-"
 	run h2 acquire -E 3 "$WORK/disk.img"
 	assert_failure 3
 	# Host 1 names the holder; host 2 sees the lease owned, by a pid it cannot know.
@@ -239,7 +239,7 @@ gen_known() {
 	assert_success
 	run h2 acquire --literal q1 q2 r10 q3 -- true
 	assert_failure 75
-	assert_output --partial "r10: held by another holder"
+	assert_output --partial "r10: held by host 1 (virlock-test-"
 	run h2 list -a -r -n -o NAME,MODE
 	assert_line "$("$VIRLOCK" hash --literal q1) free"
 	run h1 release --owner many

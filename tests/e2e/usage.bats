@@ -62,9 +62,9 @@ nothing_made() {
 	# Busy: the seconds were taken as seconds, and the message counts them right.
 	bg_supervise hold disk.img
 	run --separate-stderr tvl acquire --wait=1 disk.img -- true
-	assert_error 75 "disk.img" "still busy after 1 second;"
+	assert_error 75 "disk.img" "still busy after 1 second, held by " " (pid " ", since "
 	run --separate-stderr tvl acquire -w 1.5 disk.img -- true
-	assert_error 75 "still busy after 1.5 seconds;"
+	assert_error 75 "still busy after 1.5 seconds, held by "
 	bg_finish hold
 	assert_clean
 }
@@ -131,15 +131,15 @@ nothing_made() {
 	for c in "-w 0 disk.img" "-w 0 disk.img -- true" "--wait=0 -o vm2 abc disk.img -- true"; do
 		# shellcheck disable=SC2086 # the words of the command line
 		run --separate-stderr tvl acquire $c
-		assert_error 75 "virlock: disk.img: held by another holder; see 'virlock inspect' for its holder (-w 0 does not wait)"
+		assert_error 75 "virlock: disk.img: held by " ", owner vm1, since " "; see 'virlock inspect' for more (-w 0 does not wait)"
 	done
 	run --separate-stderr tvl acquire -w 0 -o vm1 abc -- true
 	assert_error 75 "virlock: owner vm1: in use by holder" "; add resources to it without a command, or choose another label (-w 0 does not wait)"
 	# Without -w, or with -n after it, waiting is still the advice.
 	run --separate-stderr tvl acquire disk.img -- true
-	assert_error 75 "for its holder, or wait with -w"
+	assert_error 75 "virlock: disk.img: held by " ", owner vm1, since " "; see 'virlock inspect' for more, or wait with -w"
 	run --separate-stderr tvl acquire -w 0 -n disk.img -- true
-	assert_error 75 "for its holder, or wait with -w"
+	assert_error 75 "; see 'virlock inspect' for more, or wait with -w"
 	run --separate-stderr tvl release --owner vm1
 	assert_success
 	assert_clean

@@ -53,7 +53,7 @@ teardown() {
 	assert_output --partial "locks lost: the sanlock daemon went away; sent SIGKILL to sleep"
 	run h2 acquire "$WORK/disk.img" -- true
 	assert_failure 75
-	assert_output --partial "held by another holder"
+	assert_output --partial "held by host 1 ("
 	run h2 list -r -n -o HOST,MODE
 	assert_output "1 exclusive"
 	# While host 1's lease goes stale, a try is busy at once: a wait of 20 s

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* conflict.c: naming who holds a resource that an acquire finds busy. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conflict.h"
+#include "output.h"
+#include "strutil.h"
+
+struct who {
+	char *buf;
+	int named;
+};
+
+/* Append @s to @w->buf, escaped for one line of a terminal and cut to fit. */
+static void who_add(struct who *w, const char *s)
+{
+	size_t len = strlen(w->buf);
+	char part[VL_WHO_LEN], esc[VL_WHO_LEN * 4];
+	snprintf(part, sizeof(part), "%s", s); /* a label may be long: its start says enough */
+	vl_escape(esc, part, VL_ESC_BACKSLASH | VL_ESC_BADUTF8);
+	snprintf(w->buf + len, VL_WHO_LEN - len, "%s", esc);
+}
+
+static void who_addf(struct who *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void who_addf(struct who *w, const char *fmt, ...)
+{
+	size_t len = strlen(w->buf);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->buf + len, VL_WHO_LEN - len, fmt, ap);
+	va_end(ap);
+}
+
+static void who_holder(struct who *w, const struct lockspace_holder *h)
+{
+	char tbuf[VL_TIME_LEN];
+	if (h->pid <= 0) { /* on another host: its pids are not ours */
+		who_addf(w, "host %u", h->host_id);
+		if (h->host_name) {
+			who_addf(w, " (");
+			who_add(w, h->host_name);
+			who_addf(w, ")");
+		}
+		return;
+	}
+	who_add(w, h->command ? h->command : "a process");
+	who_addf(w, " (pid %d", (int)h->pid);
+	if (h->host_id)
+		who_addf(w, " on host %u", h->host_id);
+	if (h->owner) {
+		who_addf(w, ", owner ");
+		who_add(w, h->owner);
+	}
+	if (vl_format_time(h->since, tbuf))
+		who_addf(w, ", since %s", tbuf);
+	who_addf(w, ")");
+}
+
+static int who_info(const struct lockspace_info *info, void *arg)
+{
+	struct who *w = arg;
+	size_t named = 0;
+	for (size_t i = 0; i < info->nholders; i++) {
+		const struct lockspace_holder *h = &info->holders[i];
+		if (h->pid <= 0 && !h->host_id)
+			continue; /* the kernel did not say who */
+		if (!named)
+			who_holder(w, h);
+		named++;
+	}
+	if (named > 1)
+		who_addf(w, " and %zu more", named - 1);
+	w->named = named > 0;
+	return 0;
+}
+
+int vl_conflict_who(struct lockspace *ls, const char *resource, unsigned flags, char who[VL_WHO_LEN])
+{
+	struct who w = {.buf = who};
+	who[0] = '\0';
+	if (lockspace_inspect(ls, resource, flags & LOCKSPACE_LITERAL, who_info, &w) != 0 || !w.named)
+		return 0;
+	return 1;
+}
