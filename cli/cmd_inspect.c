@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "jsonwrt.h"
 #include "output.h"
@@ -38,7 +39,118 @@ static void print_host(const struct lockspace_holder *h)
 /* What a corrupt file is, in this kind of lockspace. */
 static const char *corrupt_why = " (the content does not hash to the name)";
 
-static void print_text(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
+/* What inspect_cb() needs besides the lock file's report. */
+struct inspect_out {
+	int json;
+	int byname;			       /* the file is the lock file's verified path, if it is one */
+	const char *file;		       /* the resource file, NULL for a literal or a deleted file */
+	const struct lockspace_file_locks *fl; /* its locks, NULL if they could not be read */
+	int fl_err;			       /* why not */
+};
+
+static const char *const lock_type_words[] = {
+	[LOCKSPACE_FILE_LOCK_POSIX] = "posix",
+	[LOCKSPACE_FILE_LOCK_OFD] = "ofd",
+	[LOCKSPACE_FILE_LOCK_FLOCK] = "flock",
+};
+
+/* 1 if every range of @l is one of QEMU's image-locking bytes. */
+static int all_qemu(const struct lockspace_file_lock *l)
+{
+	for (size_t i = 0; i < l->nranges; i++)
+		if (!lockspace_qemu_decode(l->ranges[i].start, l->ranges[i].end, l->ranges[i].to_eof, NULL,
+					   NULL))
+			return 0;
+	return l->qemu;
+}
+
+/* "consistent-read, write": the words of @perms. */
+static void print_perms(unsigned perms)
+{
+	const char *sep = "";
+	for (unsigned n = 0; n < LOCKSPACE_QEMU_NPERMS; n++)
+		if (perms & (1u << n)) {
+			printf("%s%s", sep, lockspace_qemu_perm_name(1u << n));
+			sep = ", ";
+		}
+}
+
+/* "holds consistent-read, write; does not share write": QEMU's bytes decoded. */
+static void print_qemu(const struct lockspace_file_lock *l)
+{
+	fputs("holds ", stdout);
+	if (l->qemu_perms)
+		print_perms(l->qemu_perms);
+	else
+		fputs("nothing", stdout);
+	if (l->qemu_unshared) {
+		fputs("; does not share ", stdout);
+		print_perms(l->qemu_unshared);
+	}
+}
+
+/* "posix exclusive bytes 0-0, 5-EOF (shared)": kind, mode and ranges; a
+ * range's mode only where it differs from the whole's. */
+static void print_ranges(const struct lockspace_file_lock *l)
+{
+	printf("%s %s", lock_type_words[l->type], vl_state_word(l->mode));
+	if (l->type == LOCKSPACE_FILE_LOCK_FLOCK)
+		return; /* always the whole file */
+	fputs(" bytes ", stdout);
+	for (size_t i = 0; i < l->nranges; i++) {
+		const struct lockspace_file_range *r = &l->ranges[i];
+		printf("%s%llu-", i ? ", " : "", r->start);
+		if (r->to_eof)
+			fputs("EOF", stdout);
+		else
+			printf("%llu", r->end);
+		if (r->mode != l->mode)
+			printf(" (%s)", vl_state_word(r->mode));
+	}
+}
+
+/* One line per holder process of a lock on the resource file itself. */
+static void print_file_locks(const struct inspect_out *o)
+{
+	if (!o->file)
+		return;
+	if (!o->fl) {
+		printf("file locks: cannot be read (%s)\n", lockspace_strerror(o->fl_err));
+		return;
+	}
+	if (o->fl->nlocks)
+		printf("file locks: %zu\n", o->fl->nlocks);
+	else
+		fputs(o->fl->incomplete ? "file locks: none visible\n" : "file locks: none\n", stdout);
+	for (size_t i = 0; i < o->fl->nlocks; i++) {
+		const struct lockspace_file_lock *l = &o->fl->locks[i];
+		fputs("  ", stdout);
+		vl_print_safe(stdout, l->command ? l->command : "?");
+		printf(" (pid %d) ", (int)l->pid);
+		if (all_qemu(l)) {
+			print_qemu(l);
+		} else {
+			print_ranges(l);
+			if (l->qemu) {
+				fputs("; ", stdout);
+				print_qemu(l);
+			}
+		}
+		putchar('\n');
+	}
+	if (!o->fl->incomplete)
+		return;
+	size_t n = o->fl->unreadable;
+	fputs("  (the list may be incomplete: ", stdout);
+	if (n)
+		printf("%zu %s could not be read", n, n == 1 ? "process" : "processes");
+	else
+		fputs("the kernel shows a lock that no visible process holds", stdout);
+	puts(geteuid() ? "; root sees more)" : ")");
+}
+
+static void print_text(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters,
+		       const struct inspect_out *o)
 {
 	char tbuf[VL_TIME_LEN];
 	print_key("name:", info->name);
@@ -72,6 +184,7 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 			printf(" (host %u)", info->waiter_hosts[i]);
 	}
 	putchar('\n');
+	print_file_locks(o);
 	/* Records the kernel does not confirm: apart, so that no one counts them. */
 	if (!info->nstale)
 		return;
@@ -128,7 +241,59 @@ static void json_holders(struct vl_json *j, const char *name, const struct locks
 	vl_json_close(j, ']');
 }
 
-static void print_json(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters)
+/* The words of @perms as a JSON array. */
+static void json_perms(struct vl_json *j, const char *name, unsigned perms)
+{
+	vl_json_open(j, name, '[', 1);
+	for (unsigned n = 0; n < LOCKSPACE_QEMU_NPERMS; n++)
+		if (perms & (1u << n))
+			vl_json_string(j, NULL, lockspace_qemu_perm_name(1u << n));
+	vl_json_close(j, ']');
+}
+
+static void json_file_locks(struct vl_json *j, const struct inspect_out *o)
+{
+	if (!o->fl) { /* no file (a literal, a deleted file), or it could not be read */
+		vl_json_null(j, "file_locks");
+		vl_json_null(j, "file_locks_incomplete");
+		return;
+	}
+	vl_json_open(j, "file_locks", '[', 0);
+	for (size_t i = 0; i < o->fl->nlocks; i++) {
+		const struct lockspace_file_lock *l = &o->fl->locks[i];
+		vl_json_open(j, NULL, '{', 0);
+		vl_json_int(j, "pid", l->pid);
+		vl_json_string(j, "command", l->command);
+		vl_json_string(j, "type", lock_type_words[l->type]);
+		vl_json_string(j, "mode", vl_state_word(l->mode));
+		vl_json_open(j, "ranges", '[', 0);
+		for (size_t k = 0; k < l->nranges; k++) {
+			const struct lockspace_file_range *r = &l->ranges[k];
+			vl_json_open(j, NULL, '{', 0);
+			vl_json_uint(j, "start", r->start);
+			if (r->to_eof)
+				vl_json_null(j, "end");
+			else
+				vl_json_uint(j, "end", r->end);
+			vl_json_string(j, "mode", vl_state_word(r->mode));
+			vl_json_close(j, '}');
+		}
+		vl_json_close(j, ']');
+		if (l->qemu) {
+			json_perms(j, "qemu_perms", l->qemu_perms);
+			json_perms(j, "qemu_unshared", l->qemu_unshared);
+		} else {
+			vl_json_null(j, "qemu_perms");
+			vl_json_null(j, "qemu_unshared");
+		}
+		vl_json_close(j, '}');
+	}
+	vl_json_close(j, ']');
+	vl_json_bool(j, "file_locks_incomplete", o->fl->incomplete);
+}
+
+static void print_json(const struct lockspace_info *info, const pid_t *waiters, size_t nwaiters,
+		       const struct inspect_out *o)
 {
 	struct vl_json j = {.out = stdout};
 	vl_json_open(&j, NULL, '{', 0);
@@ -149,30 +314,51 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 		vl_json_close(&j, ']');
 	}
 	json_holders(&j, "stale_records", info->stale, info->nstale, 1);
+	json_file_locks(&j, o);
 	vl_json_close(&j, '}');
 	putchar('\n');
 }
 
+/* The locks on the resource file itself, whoever took them: of a path given
+ * as such, or of the verified path that a name's lock file records (a
+ * literal, and a file deleted since, have none). */
+static int read_file_locks(struct inspect_out *o, const struct lockspace_info *info,
+			   struct lockspace_file_locks **fl)
+{
+	struct stat st;
+	if (o->byname)
+		o->file = info->integrity == 0 && info->path && info->path[0] == '/' &&
+					  stat(info->path, &st) == 0
+				  ? info->path
+				  : NULL;
+	if (!o->file)
+		return 0;
+	o->fl_err = lockspace_file_locks(o->file, 0, fl);
+	o->fl = *fl;
+	return o->fl_err == -ENOMEM ? o->fl_err : 0;
+}
+
 static int inspect_cb(const struct lockspace_info *info, void *arg)
 {
-	pid_t *waiters;
-	size_t nwaiters;
-	if (info->waiter_hosts) {
-		/* sanlock: one entry per waiter of each host, none twice. */
-		if (*(int *)arg)
-			print_json(info, info->waiters, info->nwaiters);
-		else
-			print_text(info, info->waiters, info->nwaiters);
-		return 0;
+	struct inspect_out *o = arg;
+	struct lockspace_file_locks *fl = NULL;
+	const pid_t *waiters = info->waiters;
+	size_t nwaiters = info->nwaiters;
+	pid_t *unique = NULL;
+	/* sanlock: one entry per waiter of each host, none twice already. */
+	if (!info->waiter_hosts) {
+		if (vl_waiters_unique(info->waiters, info->nwaiters, &unique, &nwaiters) < 0)
+			return -ENOMEM;
+		waiters = unique;
 	}
-	if (vl_waiters_unique(info->waiters, info->nwaiters, &waiters, &nwaiters) < 0)
-		return -ENOMEM;
-	if (*(int *)arg)
-		print_json(info, waiters, nwaiters);
-	else
-		print_text(info, waiters, nwaiters);
-	free(waiters);
-	return 0;
+	int err = read_file_locks(o, info, &fl);
+	if (!err && o->json)
+		print_json(info, waiters, nwaiters, o);
+	else if (!err)
+		print_text(info, waiters, nwaiters, o);
+	lockspace_file_locks_free(fl);
+	free(unique);
+	return err;
 }
 
 /*
@@ -273,7 +459,10 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 	}
 	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
 		corrupt_why = " (not a lease of this lockspace, or its path does not hash to the name)";
-	int err = lockspace_inspect(ls, what, flags, inspect_cb, &json);
+	struct inspect_out o = {.json = json,
+				.byname = (flags & LOCKSPACE_BYNAME) != 0,
+				.file = is_path && what == res ? res : NULL};
+	int err = lockspace_inspect(ls, what, flags, inspect_cb, &o);
 	if (err == -ENOENT) {
 		if (ctx->direct)
 			vl_error("%s: no such file; check the path", res);

@@ -50,6 +50,12 @@ void vl_json_null(struct vl_json *j, const char *name)
 	fputs("null", j->out);
 }
 
+void vl_json_bool(struct vl_json *j, const char *name, int v)
+{
+	member(j, name);
+	fputs(v ? "true" : "false", j->out);
+}
+
 void vl_json_int(struct vl_json *j, const char *name, long long v)
 {
 	member(j, name);

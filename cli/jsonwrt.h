@@ -29,6 +29,8 @@ void vl_json_string(struct vl_json *j, const char *name, const char *s);
 /* A number member, signed or not. */
 void vl_json_int(struct vl_json *j, const char *name, long long v);
 void vl_json_uint(struct vl_json *j, const char *name, unsigned long long v);
+/* A true or false member. */
+void vl_json_bool(struct vl_json *j, const char *name, int v);
 /* A null member. */
 void vl_json_null(struct vl_json *j, const char *name);
 

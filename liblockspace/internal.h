@@ -321,6 +321,21 @@ struct lsi_waiter {
 	pid_t pid;
 	int blocked; /* 1 waits for the lock, 0 holds it */
 };
+/* One lock line of /proc/locks or of a "lock:" line of /proc/PID/fdinfo/FD. */
+struct lsi_lock_line {
+	enum lockspace_file_lock_type type;
+	enum lockspace_state mode;
+	int pid; /* -1 for OFD locks, 0 for a pid of another pid namespace */
+	unsigned major, minor;
+	unsigned long long ino, start, end; /* @end is the last byte; see @to_eof */
+	int to_eof;
+	int blocked;
+};
+/* Parse one such line (a leading "lock:\t" already skipped): 1 and *@out
+ * filled, or 0 for a line of another kind (a lease) or garbage. */
+int lsi_parse_lock_line(const char *line, struct lsi_lock_line *out);
+/* The whole text of /proc/locks, malloc'd in *@text. Returns 0 or -errno. */
+int lsi_read_proc_locks(char **text, size_t *len);
 /* Parse the text of /proc/locks; keep the POSIX locks and waiters on byte 0.
  * *out is malloc'd, sorted by inode, blocked, pid, without duplicates.
  * Returns 0, -ENOMEM. Garbage lines are skipped. */

@@ -742,6 +742,113 @@ typedef void (*lockspace_prune_file_fn)(const char *what, int err, void *arg);
 LOCKSPACE_API int lockspace_prune_files(struct lockspace *ls, unsigned flags, lockspace_prune_file_fn fn,
 					void *arg);
 
+/*
+ * Locks on a resource file itself, whoever took them: QEMU's image locks,
+ * another program's fcntl or flock(2) locks, and this library's own in
+ * direct mode. They are not lock files of a lockspace; this is the question
+ * "is another process using the image?".
+ */
+
+/** The kind of a lock on a file, as the kernel tells them apart. */
+enum lockspace_file_lock_type {
+	LOCKSPACE_FILE_LOCK_POSIX = 1, /* fcntl(F_SETLK): owned by the process */
+	LOCKSPACE_FILE_LOCK_OFD = 2,   /* fcntl(F_OFD_SETLK): owned by the open file (QEMU's) */
+	LOCKSPACE_FILE_LOCK_FLOCK = 3, /* flock(2): the whole file */
+};
+
+/**
+ * QEMU's block-layer permissions, as bits (BLK_PERM_* of QEMU's
+ * include/block/block-common.h). QEMU's file driver (block/file-posix.c)
+ * takes a shared OFD lock on byte LOCKSPACE_QEMU_PERM_BASE + n of an image
+ * for each permission n (bit 1 << n) it holds, and on byte
+ * LOCKSPACE_QEMU_SHARED_BASE + n for each it refuses to share with others.
+ */
+enum lockspace_qemu_perm {
+	LOCKSPACE_QEMU_CONSISTENT_READ = 1u << 0,
+	LOCKSPACE_QEMU_WRITE = 1u << 1,
+	LOCKSPACE_QEMU_WRITE_UNCHANGED = 1u << 2,
+	LOCKSPACE_QEMU_RESIZE = 1u << 3,
+};
+#define LOCKSPACE_QEMU_PERM_BASE   100
+#define LOCKSPACE_QEMU_SHARED_BASE 200
+#define LOCKSPACE_QEMU_NPERMS	   4
+
+/**
+ * The word QEMU's messages use for permission @perm (one bit of enum
+ * lockspace_qemu_perm): "consistent-read", "write", "write-unchanged",
+ * "resize"; NULL for anything else. Static storage; does not block.
+ */
+LOCKSPACE_API const char *lockspace_qemu_perm_name(unsigned perm);
+
+/**
+ * Decode the QEMU permissions that a fcntl or OFD lock on bytes @start to
+ * @end (inclusive; @to_eof: to the end of the file, @end ignored) stands
+ * for: the bits of the permissions it holds in *@perms and of those it
+ * refuses to share in *@unshared. QEMU locks only bytes within
+ * LOCKSPACE_QEMU_PERM_BASE + 0..3 and LOCKSPACE_QEMU_SHARED_BASE + 0..3 (the
+ * kernel merges neighbours of one holder into one range): any other range,
+ * a whole-file lock among them, is not QEMU's and decodes to 0 and 0.
+ * Returns 1 when the range is QEMU's, else 0. @perms and @unshared may be NULL.
+ */
+LOCKSPACE_API int lockspace_qemu_decode(unsigned long long start, unsigned long long end, int to_eof,
+					unsigned *perms, unsigned *unshared);
+
+/** One locked byte range of a file. */
+struct lockspace_file_range {
+	unsigned long long start;
+	unsigned long long end;	   /* last byte, inclusive; 0 when @to_eof */
+	int to_eof;		   /* 1: the range runs to the end of the file, whatever it grows to */
+	enum lockspace_state mode; /* shared (read lock) or exclusive (write lock) */
+};
+
+/** The locks of one kind that one process holds on the file. */
+struct lockspace_file_lock {
+	pid_t pid;				   /* the holding process (one that has the file open) */
+	const char *command;			   /* /proc/<pid>/comm, NULL if unknown */
+	enum lockspace_file_lock_type type;	   /* posix, ofd or flock */
+	enum lockspace_state mode;		   /* exclusive if any range is, else shared */
+	size_t nranges;				   /* at least 1 */
+	const struct lockspace_file_range *ranges; /* in byte order */
+	int qemu;		/* 1 if a range lies in QEMU's bytes (see lockspace_qemu_decode()) */
+	unsigned qemu_perms;	/* enum lockspace_qemu_perm bits held */
+	unsigned qemu_unshared; /* enum lockspace_qemu_perm bits refused to others */
+};
+
+/** What lockspace_file_locks() found. */
+struct lockspace_file_locks {
+	size_t nlocks;
+	const struct lockspace_file_lock *locks; /* by pid, then type */
+	/* Processes whose open files could not be read (another user's, when
+	 * the caller is not root): their locks are missing from @locks. */
+	size_t unreadable;
+	/* 1 if @locks may miss holders: @unreadable is not 0, or the kernel
+	 * shows a lock on the file that no readable process holds (a /proc
+	 * mounted with hidepid, or a holder in another pid namespace). */
+	int incomplete;
+};
+
+/**
+ * Report every lock that any process holds on the file @path itself (not a
+ * lock file: the resource), one entry per holder process and kind, with its
+ * ranges and, for QEMU's bytes, the permissions they mean. Holders are found
+ * through the "lock:" lines of /proc/<pid>/fdinfo/<fd> (Linux 4.1+; F_GETLK
+ * names no pid for OFD locks), matched by device and inode: a scan of every
+ * process's open files. It runs only when a lock is there: an F_OFD_GETLK
+ * probe of the whole file (no side effect; skipped when this process holds
+ * the file in a lockspace handle, which must not open it again) tells of
+ * fcntl and OFD locks, and /proc/locks, read when the probe finds none, of
+ * flock(2) locks (that read stalls the host's fcntl() callers a moment; see
+ * lockspace_foreach()). Follows symbolic links. Does not block on any lock.
+ * @flags: none yet (0). *@out is malloc'd: free it with
+ * lockspace_file_locks_free().
+ * Returns 0, -EINVAL (unknown flags, NULL arguments), -ENOMEM, the -errno
+ * of stat(@path) (-ENOENT...), or -errno when /proc cannot be read.
+ */
+LOCKSPACE_API int lockspace_file_locks(const char *path, unsigned flags, struct lockspace_file_locks **out);
+
+/** Free what lockspace_file_locks() returned; NULL is accepted. */
+LOCKSPACE_API void lockspace_file_locks_free(struct lockspace_file_locks *fl);
+
 #ifdef __cplusplus
 }
 #endif

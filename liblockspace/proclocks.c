@@ -15,16 +15,18 @@
 /*
  * Reading /proc/locks costs time quadratic in the locks held on the whole
  * host and stalls every fcntl() caller while it runs, so it is read only for
- * what no other interface shows: waiters, and every holder of a shared lock. A line reads:
- *   "12: -> POSIX  ADVISORY  WRITE 4242 fd:01:1234 0 0"
- * where "->" marks a process blocked behind the lock of the line above.
+ * what no other interface shows: waiters, every holder of a shared lock, and
+ * flock(2) locks on a resource file. A line reads:
+ *   "12: -> POSIX  ADVISORY  WRITE 4242 fd:01:1234 0 EOF"
+ * where "->" marks a process blocked behind the lock of the line above; the
+ * "lock:" lines of /proc/PID/fdinfo/FD read the same, without a waiter mark.
  */
-static int parse_line(const char *line, struct lsi_waiter *w, int *read_lock)
+int lsi_parse_lock_line(const char *line, struct lsi_lock_line *out)
 {
-	char kind[16], mode[16], rw[16], start[24];
-	int pid, used = 0;
+	char kind[16], mode[16], rw[16], end[24];
+	int pid;
 	unsigned major, minor;
-	unsigned long long ino;
+	unsigned long long ino, start;
 	const char *p = strchr(line, ':');
 	if (!p)
 		return 0;
@@ -34,16 +36,49 @@ static int parse_line(const char *line, struct lsi_waiter *w, int *read_lock)
 	int blocked = strncmp(p, "->", 2) == 0;
 	if (blocked)
 		p += 2;
-	if (sscanf(p, "%15s %15s %15s %d %x:%x:%llu %23s%n", kind, mode, rw, &pid, &major, &minor, &ino,
-		   start, &used) != 8)
+	if (sscanf(p, "%15s %15s %15s %d %x:%x:%llu %llu %23s", kind, mode, rw, &pid, &major, &minor, &ino,
+		   &start, end) != 9)
 		return 0;
-	if (strcmp(kind, "POSIX") != 0 || strcmp(start, "0") != 0)
+	struct lsi_lock_line l = {
+		.major = major, .minor = minor, .ino = ino, .pid = pid, .start = start, .blocked = blocked};
+	if (strcmp(kind, "POSIX") == 0)
+		l.type = LOCKSPACE_FILE_LOCK_POSIX;
+	else if (strcmp(kind, "OFDLCK") == 0)
+		l.type = LOCKSPACE_FILE_LOCK_OFD;
+	else if (strcmp(kind, "FLOCK") == 0)
+		l.type = LOCKSPACE_FILE_LOCK_FLOCK;
+	else
+		return 0; /* a lease, or a kind this code does not know */
+	if (strcmp(rw, "READ") == 0)
+		l.mode = LOCKSPACE_STATE_SHARED;
+	else if (strcmp(rw, "WRITE") == 0)
+		l.mode = LOCKSPACE_STATE_EXCLUSIVE;
+	else
+		return 0;
+	if (strcmp(end, "EOF") == 0) {
+		l.to_eof = 1;
+	} else {
+		char *e;
+		errno = 0;
+		l.end = strtoull(end, &e, 10);
+		if (errno || *e || l.end < start)
+			return 0;
+	}
+	*out = l;
+	return 1;
+}
+
+static int parse_line(const char *line, struct lsi_waiter *w, int *read_lock)
+{
+	struct lsi_lock_line l;
+	if (!lsi_parse_lock_line(line, &l) || l.type != LOCKSPACE_FILE_LOCK_POSIX || l.start != 0)
 		return 0;
 	if (read_lock) /* fdinfo: a pid of another pid namespace reads 0 */
-		*read_lock = strcmp(rw, "READ") == 0;
-	else if (pid <= 0)
+		*read_lock = l.mode == LOCKSPACE_STATE_SHARED;
+	else if (l.pid <= 0)
 		return 0;
-	*w = (struct lsi_waiter){.major = major, .minor = minor, .ino = ino, .pid = pid, .blocked = blocked};
+	*w = (struct lsi_waiter){
+		.major = l.major, .minor = l.minor, .ino = l.ino, .pid = l.pid, .blocked = l.blocked};
 	return 1;
 }
 
@@ -103,14 +138,14 @@ int lsi_parse_proc_locks(const char *text, size_t len, struct lsi_waiter **out, 
 	return 0;
 }
 
-int lsi_read_waiters(struct lsi_waiter **out, size_t *n)
+int lsi_read_proc_locks(char **text, size_t *len)
 {
-	*out = NULL;
-	*n = 0;
+	*text = NULL;
+	*len = 0;
 	int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t len = 0, cap = 65536;
+	size_t n = 0, cap = 65536;
 	char *buf = malloc(cap);
 	int err = 0;
 	for (;;) {
@@ -118,7 +153,7 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n)
 			err = -ENOMEM;
 			break;
 		}
-		ssize_t r = read(fd, buf + len, cap - len);
+		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -127,8 +162,8 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n)
 		}
 		if (r == 0)
 			break;
-		len += (size_t)r;
-		if (len == cap) {
+		n += (size_t)r;
+		if (n == cap) {
 			cap *= 2;
 			char *nb = realloc(buf, cap);
 			if (!nb)
@@ -137,6 +172,22 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n)
 		}
 	}
 	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int lsi_read_waiters(struct lsi_waiter **out, size_t *n)
+{
+	char *buf;
+	size_t len;
+	*out = NULL;
+	*n = 0;
+	int err = lsi_read_proc_locks(&buf, &len);
 	if (!err)
 		err = lsi_parse_proc_locks(buf, len, out, n);
 	free(buf);

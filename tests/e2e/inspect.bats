@@ -61,7 +61,8 @@ inspect_json_ok() {
 	assert_equal "$(value '  status')" ok
 	[[ "$(value '  since')" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\+00:00$ ]]
 	assert_equal "$(value waiters)" none
-	[ "${#lines[@]}" -eq 14 ]
+	assert_equal "$(value 'file locks')" none
+	[ "${#lines[@]}" -eq 15 ]
 }
 
 @test "inspect by name, by upper-case name, by lock file path and by another spelling agree" {
@@ -102,7 +103,7 @@ inspect_json_ok() {
 	wait_for 10 waiters_are "$w"
 	run env TZ=UTC "$VIRLOCK" -L "$LS" inspect -J "$WORK/disk"
 	assert_success
-	jq_ok '[keys_unsorted[]] == ["name","path","lockfile","integrity","state","holders","waiters","stale_records"]'
+	jq_ok '[keys_unsorted[]] == ["name","path","lockfile","integrity","state","holders","waiters","stale_records","file_locks","file_locks_incomplete"]'
 	jq_ok '.name == $name and .path == $path and .lockfile == $lf and .integrity == "verified" and
 		.state == "exclusive"' --arg name "$NAME" --arg path "$DISK" --arg lf "$LSDIR/$NAME"
 	jq_ok '.holders | length == 1 and (.[0] | .pid == $h and .host == null and .gen == null and .mode == "exclusive" and .command == "lockhold"

@@ -8,8 +8,9 @@
 static const char usage_text[] =
 	"usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] [-2] DIR "
 	"RESOURCE...\n"
-	"       lockhold -F [-s] [-w] [-i] FILE\n"
-	"Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library), print \"ready\",\n"
+	"       lockhold -F [-O] [-s] [-w] [-i] FILE\n"
+	"Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library; -O an OFD lock),\n"
+	"print \"ready\",\n"
 	"then hold them until SIGTERM, SIGINT or SIGHUP (with -i also EOF on stdin).\n"
 	"  -s shared  -w wait  -t MS wait at most MS  -l literal  -b by name\n"
 	"  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
@@ -43,7 +44,7 @@ static int wait_for_stop(int use_stdin)
 	return 0;
 }
 
-static int raw_lock(const char *file, int shared, int wait, int use_stdin)
+static int raw_lock(const char *file, int shared, int wait, int ofd, int use_stdin)
 {
 	int fd = open(file, (shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -51,7 +52,8 @@ static int raw_lock(const char *file, int shared, int wait, int use_stdin)
 	struct flock fl = {
 		.l_type = shared ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 	int rc;
-	while ((rc = fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl)) < 0 && errno == EINTR)
+	int cmd = ofd ? (wait ? F_OFD_SETLKW : F_OFD_SETLK) : (wait ? F_SETLKW : F_SETLK);
+	while ((rc = fcntl(fd, cmd, &fl)) < 0 && errno == EINTR)
 		;
 	if (rc < 0) {
 		int busy = errno == EAGAIN || errno == EACCES;
@@ -67,10 +69,10 @@ static int raw_lock(const char *file, int shared, int wait, int use_stdin)
 int main(int argc, char **argv)
 {
 	unsigned flags = 0;
-	int timeout = -1, record = 0, raw = 0, use_stdin = 0, drop = 0, second = 0, opt;
+	int timeout = -1, record = 0, raw = 0, ofd = 0, use_stdin = 0, drop = 0, second = 0, opt;
 	const char *owner = NULL;
 	pid_t child = 0;
-	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFD2")) != -1) {
+	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFOD2")) != -1) {
 		if (lock_option(opt, &flags))
 			continue;
 		switch (opt) {
@@ -94,6 +96,9 @@ int main(int argc, char **argv)
 		case 'F':
 			raw = 1;
 			break;
+		case 'O':
+			ofd = 1;
+			break;
 		case 'D':
 			drop = 1;
 			break;
@@ -107,7 +112,7 @@ int main(int argc, char **argv)
 	if (raw) {
 		if (optind + 1 != argc)
 			usage(usage_text);
-		return raw_lock(argv[optind], !!(flags & LOCKSPACE_SHARED), !!(flags & LOCKSPACE_WAIT),
+		return raw_lock(argv[optind], !!(flags & LOCKSPACE_SHARED), !!(flags & LOCKSPACE_WAIT), ofd,
 				use_stdin);
 	}
 	if (optind + 2 > argc)
