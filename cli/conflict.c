@@ -2,7 +2,9 @@
 /* conflict.c: naming who holds a resource that an acquire finds busy. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conflict.h"
 #include "output.h"
@@ -11,6 +13,7 @@
 struct who {
 	char *buf;
 	int named;
+	char *lockfile; /* when the kernel named no holder: the file to look at closer */
 };
 
 /* Append @s to @w->buf, escaped for one line of a terminal and cut to fit. */
@@ -74,14 +77,40 @@ static int who_info(const struct lockspace_info *info, void *arg)
 	if (named > 1)
 		who_addf(w, " and %zu more", named - 1);
 	w->named = named > 0;
+	if (!named && info->state != LOCKSPACE_STATE_FREE && info->lockfile)
+		w->lockfile = strdup(info->lockfile);
 	return 0;
+}
+
+/*
+ * F_GETLK names no process for an open file description lock (QEMU takes
+ * those), so look for the process that holds byte 0 of @file, the byte a
+ * lock of ours takes, among the locks of every process.
+ */
+static void who_file_lock(struct who *w, const char *file)
+{
+	struct lockspace_file_locks *fl = NULL;
+	if (lockspace_file_locks(file, 0, &fl) < 0)
+		return;
+	for (size_t i = 0; i < fl->nlocks && !w->named; i++) {
+		const struct lockspace_file_lock *l = &fl->locks[i];
+		if (l->type == LOCKSPACE_FILE_LOCK_FLOCK || l->pid == getpid() || l->ranges[0].start != 0)
+			continue;
+		who_add(w, l->command ? l->command : "a process");
+		who_addf(w, " (pid %d, an %s lock)", (int)l->pid,
+			 l->type == LOCKSPACE_FILE_LOCK_OFD ? "open file description" : "fcntl");
+		w->named = 1;
+	}
+	lockspace_file_locks_free(fl);
 }
 
 int vl_conflict_who(struct lockspace *ls, const char *resource, unsigned flags, char who[VL_WHO_LEN])
 {
 	struct who w = {.buf = who};
 	who[0] = '\0';
-	if (lockspace_inspect(ls, resource, flags & LOCKSPACE_LITERAL, who_info, &w) != 0 || !w.named)
-		return 0;
-	return 1;
+	if (lockspace_inspect(ls, resource, flags & LOCKSPACE_LITERAL, who_info, &w) == 0 && !w.named &&
+	    w.lockfile)
+		who_file_lock(&w, w.lockfile);
+	free(w.lockfile);
+	return w.named;
 }

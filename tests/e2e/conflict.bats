@@ -28,6 +28,17 @@ teardown() {
 	assert_error 75 "virlock: $A: still busy after 0.2 seconds, held by lockhold (pid $FAKE); see 'virlock inspect' for more"
 }
 
+@test "direct mode: an open file description lock on byte 0, which F_GETLK names no pid for, is named too" {
+	mkfifo "$WORK/raw.out"
+	"$HELPERS/lockhold" -F -O "$A" >"$WORK/raw.out" 2>"$WORK/raw.err" </dev/null 3>&- &
+	FAKE=$!
+	local line=
+	read -r -t 10 line <>"$WORK/raw.out"
+	assert_equal "$line" ready
+	run --separate-stderr tvl_bare --direct acquire "$A" -- true
+	assert_error 75 "virlock: $A: held by lockhold (pid $FAKE, an open file description lock); see 'virlock inspect' for more"
+}
+
 @test "a busy resource names its holder's command, pid, owner label and since; shared holders are counted" {
 	bg_supervise one -o web1 "$A"
 	local sv comm
