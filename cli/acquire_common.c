@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "acquire_common.h"
+#include "acquire_wait.h"
 #include "conflict.h"
+#include "image_check.h"
 
 const char *acquire_signame(int sig, char *buf, size_t len)
 {
@@ -75,6 +77,21 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 			 acquire_signame(signo, what, sizeof(what)));
 		return 128 + signo;
 	}
+	if (err == ACQUIRE_EIMAGE) {
+		int used = image_in_use(res, !!(o->flags & LOCKSPACE_SHARED), who);
+		if (o->wait_given > 0)
+			vl_error(
+				"%s: still in use after %g %s by %s; see 'virlock inspect' for more, or skip "
+				"the check with --no-image-check",
+				res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
+				used ? who : "another program");
+		else
+			vl_error("%s: in use by %s; see 'virlock inspect' for more, %sor skip the check with "
+				 "--no-image-check",
+				 res, used ? who : "another program a moment ago",
+				 o->wait_zero ? "" : "wait with -w, ");
+		return o->conflict_exit;
+	}
 	/* Who is in the way, as the kernel says now: it may have let go since. */
 	int named = (err == -EBUSY || err == -ETIMEDOUT) && failed < o->n &&
 		    vl_conflict_who(ls, res, o->flags, who);
@@ -99,6 +116,11 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 		vl_error("%s: %s%s", res, lockspace_strerror(err), vl_advice(err));
 	int status = virlock_exit_code(err);
 	return status == VL_EXIT_BUSY ? o->conflict_exit : status;
+}
+
+unsigned acquire_wait_how(const struct acquire_opts *o)
+{
+	return (o->no_image_check ? 0 : AW_CHECK_IMAGES) | (o->tell_wait ? AW_TELL : 0);
 }
 
 void acquire_tell_wait(struct lockspace *ls, const struct acquire_opts *o)

@@ -24,7 +24,11 @@ struct acquire_opts {
 	int attach;		    /* --attach: only add to the live holder o->owner */
 	int quiet;		    /* -q: no notices */
 	int tell_wait;		    /* say whom a wait waits for (-v, or stderr a terminal) */
+	int no_image_check;	    /* --no-image-check */
 };
+
+/* What acquire_wait() is to do for @o besides taking the locks. */
+unsigned acquire_wait_how(const struct acquire_opts *o);
 
 /* What a holder does to the command (or the --for-pid process) when the
  * backend tells it that its locks are gone (sanlock: the daemon went away

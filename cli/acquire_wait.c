@@ -9,6 +9,8 @@
 
 #include "acquire_wait.h"
 #include "clock.h"
+#include "image_check.h"
+#include "virlock.h"
 
 static volatile sig_atomic_t aw_signo;
 static volatile sig_atomic_t aw_expired;
@@ -106,14 +108,51 @@ struct aw_locks {
 	const char *const *resources;
 	size_t n;
 	unsigned flags;
+	unsigned how; /* AW_CHECK_IMAGES, AW_TELL */
 	size_t *failed;
+	int held;      /* the locks are taken; the images are what is waited for */
+	int image_use; /* an image was in use at the last look */
 };
+
+/* How often a wait looks again at an image another program uses: the
+ * kernel wakes no one when a lock that does not conflict with ours goes. */
+#define AW_IMAGE_POLL_MS 100
+
+/* Does another program use one of the images? Says whom it waits for once. */
+static int aw_images_busy(struct aw_locks *a, int wait)
+{
+	char who[VL_WHO_LEN];
+	for (size_t i = 0; i < a->n; i++)
+		if (image_in_use(a->resources[i], !!(a->flags & LOCKSPACE_SHARED), who)) {
+			if (wait && !a->image_use && (a->how & AW_TELL))
+				vl_error("%s: in use by %s; waiting", a->resources[i], who);
+			*a->failed = i;
+			return 1;
+		}
+	return 0;
+}
 
 static int aw_locks_step(void *arg, int wait)
 {
 	struct aw_locks *a = arg;
-	return lockspace_acquire_many(a->ls, a->resources, a->n, a->flags | (wait ? LOCKSPACE_WAIT : 0), -1,
-				      a->failed);
+	if (!a->held) {
+		int err = lockspace_acquire_many(a->ls, a->resources, a->n,
+						 a->flags | (wait ? LOCKSPACE_WAIT : 0), -1, a->failed);
+		if (err)
+			return err;
+		a->held = 1;
+	}
+	/* Looked at with our locks held: no other acquire of ours slips in. */
+	if (!(a->how & AW_CHECK_IMAGES) || (a->flags & LOCKSPACE_LITERAL) || !aw_images_busy(a, wait)) {
+		a->image_use = 0;
+		return 0;
+	}
+	a->image_use = 1;
+	if (!wait)
+		return ACQUIRE_EIMAGE;
+	struct timespec pause = {.tv_nsec = AW_IMAGE_POLL_MS * 1000000L};
+	nanosleep(&pause, NULL);
+	return -EINTR; /* look again, unless a signal or the deadline came */
 }
 
 void acquire_trim(size_t n)
@@ -122,15 +161,17 @@ void acquire_trim(size_t n)
 		malloc_trim(0);
 }
 
-int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, double wait,
-		 size_t *failed, int *signo)
+int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, unsigned how,
+		 double wait, size_t *failed, int *signo)
 {
-	struct aw_locks a = {ls, resources, n, flags & ~(unsigned)LOCKSPACE_WAIT, failed};
+	struct aw_locks a = {ls, resources, n, flags & ~(unsigned)LOCKSPACE_WAIT, how, failed, 0, 0};
 	int err = aw_run(aw_locks_step, &a, wait, signo);
-	if (err == 1) {
-		lockspace_release_all(ls);
+	if (err == 1)
 		err = -EINTR;
-	}
+	if (err == -ETIMEDOUT && a.image_use)
+		err = ACQUIRE_EIMAGE;
+	if (err && a.held)
+		lockspace_release_all(ls);
 	if (err == 0)
 		acquire_trim(n);
 	return err;

@@ -3,20 +3,35 @@
 #ifndef VIRLOCK_ACQUIRE_WAIT_H
 #define VIRLOCK_ACQUIRE_WAIT_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #include <lockspace.h>
 
+/* What acquire_wait() does besides taking the locks. */
+enum acquire_wait_how {
+	AW_CHECK_IMAGES = 1u << 0, /* the images must not be in use by another program (image_in_use()) */
+	AW_TELL = 1u << 1,	   /* say once on stderr whom a wait for an image waits for */
+};
+
+/* acquire_wait()'s answer when another program uses an image (resources[*failed]). */
+#define ACQUIRE_EIMAGE (-EADDRINUSE)
+
 /*
  * Acquire @n resources all-or-nothing through @ls, which must hold nothing
- * else. @wait < 0 waits for ever, 0 does not wait, > 0 waits up to @wait
- * seconds. The wait blocks in F_SETLKW (so the kernel lists the waiter); a
- * timer enforces the deadline, and SIGINT, SIGTERM, SIGHUP or SIGQUIT end it.
- * Returns 0, a library error, -ETIMEDOUT at the deadline, or -EINTR with
- * *signo set when a signal ended the wait; in every error case nothing is held.
+ * else, and, with AW_CHECK_IMAGES in @how, then see that no other program
+ * uses one of them as an image (not with LOCKSPACE_LITERAL). @wait < 0
+ * waits for ever, 0 does not wait, > 0 waits up to @wait seconds, for the
+ * locks and then for the images. The wait for the locks blocks in F_SETLKW
+ * (so the kernel lists the waiter); the wait for an image looks again every
+ * 100 ms, the locks held. A timer enforces the deadline, and SIGINT,
+ * SIGTERM, SIGHUP or SIGQUIT end it. Returns 0, a library error, -ETIMEDOUT
+ * at the deadline, ACQUIRE_EIMAGE (an image in use, at once or at the
+ * deadline), or -EINTR with *signo set when a signal ended the wait; in
+ * every error case nothing is held.
  */
-int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, double wait,
-		 size_t *failed, int *signo);
+int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, unsigned how,
+		 double wait, size_t *failed, int *signo);
 
 /*
  * Claim the owner label @owner for @ls (lockspace_claim_owner()) under the

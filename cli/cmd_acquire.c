@@ -19,6 +19,7 @@
 struct ca_args {
 	int mode; /* 0 exclusive, 1 shared */
 	int literal;
+	int no_image_check;
 	int no_kill;
 	int on_lost;
 	int on_lost_set;
@@ -265,6 +266,8 @@ static struct poptOption options[] = {
 	{"conflict-exit-code", 'E', POPT_ARG_STRING, NULL, 'E', "exit status when busy, 1-255 (default 75)",
 	 "N"},
 	{"literal", '\0', POPT_ARG_NONE, &a.literal, 0, "hash each resource as given, not as a path", NULL},
+	{"no-image-check", '\0', POPT_ARG_NONE, &a.no_image_check, 0,
+	 "take the locks even if another program (QEMU) visibly uses the image", NULL},
 	{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
 	{"for-pid", '\0', POPT_ARG_STRING, NULL, 'P', "release when process PID exits", "PID"},
 	{"on-lost", '\0', POPT_ARG_STRING, NULL, 'L',
@@ -345,6 +348,7 @@ static int run(struct virlock_ctx *ctx, int nrest, const char **rest)
 		.attach = a.attach,
 		.quiet = ctx->quiet,
 		.tell_wait = !ctx->quiet && (ctx->verbose || isatty(STDERR_FILENO)),
+		.no_image_check = a.no_image_check,
 	};
 	if (o.command && !o.command[0]) {
 		vl_error("acquire: no command after '--'; try 'virlock acquire --help'");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -235,36 +236,58 @@ static int scan_proc(struct scan *s)
 }
 
 /*
- * Whether the scan is worth it: 1 if a fcntl or OFD lock is on the file, 0
- * if none, -errno if it cannot be told. F_OFD_GETLK conflicts with POSIX and
- * OFD locks of every process, this one's included, and changes nothing. A
- * file that this process holds through a lockspace handle is not opened
- * (closing it would drop that lock): it is locked. The table stays locked
- * while the file is open so that no thread takes a lock on it meanwhile.
+ * 1 if an exclusive flock(2) lock is on the open file @fd (a shared one
+ * of ours is refused), 0 if not: holds a shared one for an instant.
  */
-static int fcntl_locked(const char *path, const struct stat *st)
+static int flock_exclusive(int fd)
+{
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 1 : -errno;
+	flock(fd, LOCK_UN);
+	return 0;
+}
+
+/*
+ * Whether the scan is worth it: 1 if a fcntl or OFD lock is on the file (or,
+ * with @flock_probe, an exclusive flock(2) lock), 0 if none, -errno if it
+ * cannot be told. F_OFD_GETLK conflicts with POSIX and OFD locks of every
+ * process, this one's included, and changes nothing. A file that this
+ * process holds through a lockspace handle is not opened again (closing
+ * that descriptor would drop the lock): its lock's descriptor is asked
+ * instead, about every byte but byte 0, the one its lock takes; another
+ * process may share that byte with a shared lock of ours, so then it is
+ * locked. The table stays locked meanwhile, so that no thread takes a lock
+ * on the file, or lets go of its descriptor.
+ */
+static int fcntl_locked(const char *path, const struct stat *st, int flock_probe)
 {
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
 		return -ENOTSUP;
-	int locked;
+	int locked, fd;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	lsi_table_lock();
-	if (lsi_table_find(st->st_dev, st->st_ino)) {
+	struct lsi_entry *e = lsi_table_find(st->st_dev, st->st_ino);
+	if (e && (e->pending || e->shared || e->fd < 0)) {
 		locked = 1;
+		fd = -1;
+	} else if (e) {
+		fd = e->fd;
+		fl.l_start = 1;
+		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
 	} else {
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		struct stat now;
 		if (fd < 0)
 			locked = -errno;
 		else if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 			locked = -EAGAIN; /* renamed over meanwhile */
-		else if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
-			locked = -errno;
 		else
-			locked = fl.l_type != F_UNLCK;
-		if (fd >= 0)
-			close(fd);
+			locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
 	}
+	if (locked == 0 && flock_probe)
+		locked = flock_exclusive(fd);
+	if (fd >= 0 && !e)
+		close(fd);
 	lsi_table_unlock();
 	return locked;
 }
@@ -320,7 +343,7 @@ int lockspace_file_locks(const char *path, unsigned flags, struct lockspace_file
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!path || flags)
+	if (!path || (flags & ~(unsigned)LOCKSPACE_FLOCK_PROBE))
 		return -EINVAL;
 	struct stat st;
 	if (stat(path, &st) < 0)
@@ -328,10 +351,11 @@ int lockspace_file_locks(const char *path, unsigned flags, struct lockspace_file
 	struct lockspace_file_locks *fl = calloc(1, sizeof(*fl));
 	if (!fl)
 		return -ENOMEM;
-	int locked = fcntl_locked(path, &st);
+	int probe = !!(flags & LOCKSPACE_FLOCK_PROBE);
+	int locked = fcntl_locked(path, &st, probe);
 	/* Without fcntl or OFD locks only a flock(2) lock can be there, and
-	 * only /proc/locks tells without the scan. */
-	if (locked <= 0)
+	 * only /proc/locks tells without the scan (or a probe, for an exclusive one). */
+	if (locked < 0 || (locked == 0 && !probe))
 		locked = proc_locks_show(&st);
 	struct scan s = {.dev = st.st_dev, .ino = (unsigned long long)st.st_ino, .fl = fl};
 	int err = locked < 0 ? locked : locked ? scan_proc(&s) : 0;

@@ -827,6 +827,17 @@ struct lockspace_file_locks {
 	int incomplete;
 };
 
+/** Flags of lockspace_file_locks(). */
+enum lockspace_file_locks_flags {
+	/** Tell flock(2) locks by trying a shared flock(2) lock on the file
+	 *  (LOCK_SH | LOCK_NB, let go of at once), not by reading /proc/locks:
+	 *  cheap however many locks the host holds, for a check on every
+	 *  acquire. It sees only exclusive flock(2) locks when there is no
+	 *  fcntl or OFD lock, and holds a shared one for an instant (another
+	 *  process's LOCK_EX | LOCK_NB at that instant fails). */
+	LOCKSPACE_FLOCK_PROBE = 1u << 0,
+};
+
 /**
  * Report every lock that any process holds on the file @path itself (not a
  * lock file: the resource), one entry per holder process and kind, with its
@@ -834,12 +845,15 @@ struct lockspace_file_locks {
  * through the "lock:" lines of /proc/<pid>/fdinfo/<fd> (Linux 4.1+; F_GETLK
  * names no pid for OFD locks), matched by device and inode: a scan of every
  * process's open files. It runs only when a lock is there: an F_OFD_GETLK
- * probe of the whole file (no side effect; skipped when this process holds
- * the file in a lockspace handle, which must not open it again) tells of
- * fcntl and OFD locks, and /proc/locks, read when the probe finds none, of
- * flock(2) locks (that read stalls the host's fcntl() callers a moment; see
- * lockspace_foreach()). Follows symbolic links. Does not block on any lock.
- * @flags: none yet (0). *@out is malloc'd: free it with
+ * probe of the whole file (no side effect) tells of fcntl and OFD locks, and
+ * /proc/locks, read when the probe finds none, of flock(2) locks (that read
+ * stalls the host's fcntl() callers a moment; see lockspace_foreach(); or
+ * see LOCKSPACE_FLOCK_PROBE). A file that this process holds through a
+ * lockspace handle (direct mode) is not opened again, since closing that
+ * descriptor would drop the lock: the lock's own descriptor is asked about
+ * every byte but byte 0, its lock's, and a shared lock of ours always
+ * leads to the scan. Follows symbolic links. Does not block on any lock.
+ * @flags: LOCKSPACE_FLOCK_PROBE or 0. *@out is malloc'd: free it with
  * lockspace_file_locks_free().
  * Returns 0, -EINVAL (unknown flags, NULL arguments), -ENOMEM, the -errno
  * of stat(@path) (-ENOENT...), or -errno when /proc cannot be read.

@@ -89,3 +89,18 @@ cleanup_processes() {
 	fi
 	BG_PIDS=()
 }
+
+# bg_wait_acquire RESOURCE: start 'virlock -v acquire -w 20 RESOURCE -- echo got'
+# in the background ($WAITER its pid; its stdout goes to $WORK/wait.out) and
+# return once it said its first line on stderr, in $WAIT_LINE: what it waits
+# for. Its stderr stays open on fd 5, so later lines never meet a closed pipe.
+bg_wait_acquire() {
+	mkfifo "$WORK/wait.err"
+	exec 5<>"$WORK/wait.err"
+	timeout -k 5 30 "$VIRLOCK" -L "$LS" -v acquire -w 20 "$1" -- echo got 2>"$WORK/wait.err" \
+		>"$WORK/wait.out" 3>&- &
+	WAITER=$!
+	BG_PIDS+=("$WAITER")
+	WAIT_LINE=
+	read -r -t 15 WAIT_LINE <&5
+}

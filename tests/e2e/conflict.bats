@@ -63,16 +63,11 @@ teardown() {
 	local sv comm
 	sv=$(cat "$WORK/one.pid")
 	comm=$(virlock_comm "$sv")
-	mkfifo "$WORK/err"
-	tvl -v acquire -w 20 "$A" -- echo got 2>"$WORK/err" >"$WORK/out" &
-	local waiter=$!
-	BG_PIDS+=("$waiter")
-	local line=
-	read -r -t 15 line <"$WORK/err"
-	[[ $line == "virlock: $A: held by $comm (pid $sv, owner web1, since "*"); waiting" ]]
+	bg_wait_acquire "$A"
+	[[ $WAIT_LINE == "virlock: $A: held by $comm (pid $sv, owner web1, since "*"); waiting" ]]
 	bg_finish one
-	wait "$waiter"
-	assert_equal "$(cat "$WORK/out")" got
+	wait "$WAITER"
+	assert_equal "$(cat "$WORK/wait.out")" got
 }
 
 @test "a wait says nothing of whom it waits for with -q, nor without -v when stderr is no terminal" {

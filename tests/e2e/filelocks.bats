@@ -5,6 +5,7 @@
 
 load helpers
 load list_helpers
+load qemu_helpers
 
 setup() {
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (make deps)"
@@ -20,27 +21,6 @@ teardown() {
 	stop_all
 	stop_holders
 	[ -z "$PUBLIC" ] || rm -rf "$PUBLIC"
-}
-
-# qmp_greets SOCKET: QEMU's monitor says hello, which it does only once every
-# -drive is open and locked.
-qmp_greets() {
-	perl -MIO::Socket::UNIX -e '
-		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
-		local $SIG{ALRM} = sub { exit 1 }; alarm 5;
-		my $l = <$s>; exit(defined $l && $l =~ /"QMP"/ ? 0 : 1)' "$1" 2>/dev/null
-}
-
-# start_qemu ID IMAGE [DRIVE-OPTIONS]: a QEMU with IMAGE as a drive, in the
-# background until teardown; returns once its image locks are taken.
-start_qemu() {
-	local id=$1 img=$2 opts=${3:+,$3}
-	bg_start "$id" "$BG/$id.log" qemu-system-x86_64 -machine none -nographic -monitor none -serial none \
-		-qmp "unix:$BG/$id.qmp,server=on,wait=off" -drive "file=$img,if=none$opts"
-	wait_for 10 qmp_greets "$BG/$id.qmp" || {
-		echo "# qemu $id did not start: $(cat "$BG/$id.err")" >&2
-		return 1
-	}
 }
 
 # decoded: what the OFD locks on $IMG in /proc/locks mean, in inspect's words,
@@ -90,8 +70,8 @@ file_lock() {
 	run qemu-system-x86_64 -machine none -nographic -monitor none -serial none -drive "file=$IMG,if=none"
 	assert_failure
 	assert_output --partial 'Failed to get "write" lock'
-	# The same in a lockspace, where nothing holds the lock file.
-	run vl acquire "$IMG" -- "$VIRLOCK" -L "$LS" inspect "$IMG"
+	# The same in a lockspace, where nothing holds the lock file (told to go past the image check).
+	run vl acquire --no-image-check "$IMG" -- "$VIRLOCK" -L "$LS" inspect "$IMG"
 	assert_success
 	assert_line "state:     exclusive"
 	assert_equal "$(file_lock "$q1")" "qemu-system-x86 (pid $q1) $(decoded)"
@@ -181,7 +161,7 @@ start_flock() {
 @test "direct mode: virlock's own byte-0 lock shows next to QEMU's" {
 	start_qemu q1 "$IMG"
 	# The supervisor's command is virlock, or valgrind's tool under valgrind.
-	run "$VIRLOCK" --direct acquire "$IMG" -- \
+	run "$VIRLOCK" --direct acquire --no-image-check "$IMG" -- \
 		sh -c 'echo "sup $PPID $(cat /proc/$PPID/comm)"; exec "$0" --direct inspect -J "$1"' "$VIRLOCK" "$IMG"
 	assert_success
 	local sup comm q1 json
@@ -200,7 +180,7 @@ start_flock() {
 
 @test "lockspace mode: -J gives file_locks, by path and by name; a literal has none" {
 	hold_raw p1 "$IMG"
-	run vl acquire -s "$IMG" -- "$VIRLOCK" -L "$LS" inspect -J "$IMG"
+	run vl acquire --no-image-check -s "$IMG" -- "$VIRLOCK" -L "$LS" inspect -J "$IMG"
 	assert_success
 	# The lock file's lock is not on the image: only lockhold's is.
 	jq -e --argjson p "$(pid_of p1)" '.state == "shared" and (.file_locks | length) == 1 and

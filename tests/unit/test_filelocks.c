@@ -120,6 +120,17 @@ static const struct lockspace_file_lock *held_by(struct tu_child *c, tu_child_fn
 	return lock_of(*fl, c->pid);
 }
 
+/* The same, asking with LOCKSPACE_FLOCK_PROBE. */
+static const struct lockspace_file_lock *probed(struct tu_child *c, tu_child_fn fn, int how,
+						struct lockspace_file_locks **fl, const char *what)
+{
+	tu_spawn(c, fn, &how);
+	is_int(tu_answer(c), 0, "a child holds %s", what);
+	is_int(lockspace_file_locks(image, LOCKSPACE_FLOCK_PROBE, fl), 0, "%s: asked with the flock probe",
+	       what);
+	return lock_of(*fl, c->pid);
+}
+
 /* Free the scan and stop the child. */
 static void done(struct tu_child *c, struct lockspace_file_locks *fl)
 {
@@ -132,7 +143,7 @@ static void test_real(void)
 	struct lockspace_file_locks *fl = NULL;
 	tu_join(image, tu_scratch_dir, "disk.img");
 	tu_touch(image);
-	is_int(lockspace_file_locks(image, 1, &fl), -EINVAL, "unknown flags: -EINVAL");
+	is_int(lockspace_file_locks(image, 1u << 8, &fl), -EINVAL, "unknown flags: -EINVAL");
 	is_int(lockspace_file_locks(NULL, 0, &fl), -EINVAL, "no path: -EINVAL");
 	is_int(lockspace_file_locks(image, 0, NULL), -EINVAL, "no result pointer: -EINVAL");
 	is_int(lockspace_file_locks("/nonexistent/x", 0, &fl), -ENOENT, "no such file: -ENOENT");
@@ -187,7 +198,33 @@ static void test_real(void)
 	   "this process: posix exclusive");
 	lockspace_file_locks_free(fl);
 	is_int(tu_try_elsewhere(NULL, image, 0), -EBUSY, "the lock is still held after the scan");
+	/* Another process's locks beyond byte 0 are seen through our own descriptor. */
+	l = probed(&c, take_fcntl, F_OFD_SETLK, &fl, "QEMU's pattern next to our direct-mode lock");
+	ok(l && l->qemu && (l->qemu_perms & LOCKSPACE_QEMU_WRITE), "the QEMU-like child is found");
+	done(&c, fl);
+	is_int(tu_try_elsewhere(NULL, image, 0), -EBUSY, "our lock is still held after the probe and scan");
 	lockspace_close(ls);
 }
 
-TU_MAIN(test_parse, test_qemu, test_real)
+/* LOCKSPACE_FLOCK_PROBE: an exclusive flock lock is found without /proc/locks; a shared one is not. */
+static void test_flock_probe(void)
+{
+	struct lockspace_file_locks *fl = NULL;
+	struct tu_child c;
+	tu_join(image, tu_scratch_dir, "probe.img");
+	tu_touch(image);
+	const struct lockspace_file_lock *l = probed(&c, take_flock, LOCK_EX, &fl, "an exclusive flock");
+	ok(l && l->type == LOCKSPACE_FILE_LOCK_FLOCK && l->mode == LOCKSPACE_STATE_EXCLUSIVE,
+	   "the exclusive flock holder is found");
+	done(&c, fl);
+	l = probed(&c, take_flock, LOCK_SH, &fl, "a shared flock");
+	ok(!l && fl && fl->nlocks == 0, "a shared flock alone is not looked for");
+	done(&c, fl);
+	/* The probe let go of its shared lock: an exclusive one is free to take. */
+	int fd = open(image, O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "nothing of the probe is left on the file");
+	if (fd >= 0)
+		close(fd);
+}
+
+TU_MAIN(test_parse, test_qemu, test_real, test_flock_probe)
