@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "sanlock_client.h" /* the sanlock_* calls, through the library opened on first use */
 #include "sanlock_delta.h"
-#include "sanlock_lease.h"
+#include "sanlock_backend.h"
 
 /* Does @pid hold the lease @name, as this host's daemon says? The holder
  * records of every host sharing the directory are there; only this host's
