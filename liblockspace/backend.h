@@ -35,6 +35,8 @@ struct lsi_report {
 	size_t nrecs;
 	struct lsi_claims claims; /* theirs, by name */
 	struct lsi_join join;
+	char *lockfile; /* "<dir>/<name>" of the file reported now (not in direct mode) */
+	size_t dirlen;
 };
 
 /*
@@ -70,8 +72,9 @@ struct lsi_backend {
 	 * is the library's side of the report: its flags, and the holder
 	 * records, loaded once view_open returns. owners tells what the
 	 * backend sees of the file @name (in direct mode, the resource file
-	 * @direct_path): the lock file, path, integrity, state and waiters
-	 * in @info and the owners in @out, which last until the next call;
+	 * @direct_path): the path, integrity, state and waiters in @info
+	 * (the library has set its lock file) and the owners in @out, which
+	 * last until the next call;
 	 * the library joins them with the records' claims, asking verdict
 	 * about each, and reports it. Returns 0, 1 to skip it (a listing
 	 * skips a free one without LOCKSPACE_ALL, or one removed since

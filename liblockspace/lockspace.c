@@ -138,7 +138,7 @@ static int lsi_backend_load(struct lockspace *ls)
  * file turns out not to be one, and in prune and the views; sanlock init
  * refuses a directory with lock files in it and looks again once its
  * .backend is in place, so a lock file made during the init is seen by one
- * of the two (see sl_make).
+ * of the two (see sl_make, sanlock_space.c).
  */
 int lsi_backend_changed(const struct lockspace *ls)
 {

@@ -38,8 +38,6 @@ struct walk {
 	int proc_read; /* kpids is known for the current file */
 	int have_st;   /* st is the current file's */
 	struct stat st;
-	char *lockfile;
-	size_t dirlen;
 	struct state cur; /* the current file's, for lsi_fcntl_verdict() */
 };
 
@@ -49,15 +47,6 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags)
 	w->ls = ls;
 	w->flags = flags;
 	w->self = getpid();
-	size_t dirlen = ls->dir ? strlen(ls->dir) : 0;
-	w->dirlen = dirlen;
-	w->lockfile = malloc(dirlen + LOCKSPACE_NAME_LEN + 2);
-	if (!w->lockfile)
-		return -ENOMEM;
-	if (ls->dir) {
-		memcpy(w->lockfile, ls->dir, dirlen);
-		w->lockfile[dirlen] = '/';
-	}
 	if (flags & LOCKSPACE_WAITERS)
 		return lsi_read_waiters(&w->waiters, &w->nwaiters);
 	return 0;
@@ -70,7 +59,6 @@ static void walk_free(struct walk *w)
 	free(w->path);
 	free(w->wpids);
 	free(w->kpids);
-	free(w->lockfile);
 }
 
 /* Room for one more of @n elements of @size in @buf, whose capacity is *@cap:
@@ -223,12 +211,6 @@ int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int 
 	struct lockspace *ls = w->ls;
 	free(w->path);
 	w->path = NULL;
-	if (!direct_path) {
-		memcpy(w->lockfile + w->dirlen + 1, name, LOCKSPACE_NAME_LEN + 1);
-		info->lockfile = w->lockfile;
-	} else {
-		info->lockfile = direct_path;
-	}
 	/* Held by this very process? Then never open it. */
 	lsi_table_lock();
 	if (lsi_table_count()) {

@@ -17,6 +17,7 @@ static void report_close(struct lsi_report *r)
 	lsi_join_free(&r->join);
 	lsi_claims_free(&r->claims);
 	lsi_records_free(r->recs, r->nrecs);
+	free(r->lockfile);
 }
 
 /* The backend's view first (it may refuse the lockspace), then the records of its holders. */
@@ -24,9 +25,17 @@ static int report_open(struct lsi_report *r, struct lockspace *ls, unsigned flag
 		       void *arg)
 {
 	*r = (struct lsi_report){.ls = ls, .flags = flags, .fn = fn, .arg = arg};
+	if (ls->dir) { /* every file's lock file: the directory's name, and the file's */
+		r->dirlen = strlen(ls->dir);
+		if (!(r->lockfile = malloc(r->dirlen + LOCKSPACE_NAME_LEN + 2)))
+			return -ENOMEM;
+		memcpy(r->lockfile, ls->dir, r->dirlen);
+		r->lockfile[r->dirlen] = '/';
+	}
 	int err = ls->backend->view_open(ls, r, &r->view);
 	if (err) {
 		r->view = NULL;
+		report_close(r);
 		return err;
 	}
 	if (ls->dir && (err = lsi_records_load(ls, &r->recs, &r->nrecs)) < 0)
@@ -48,6 +57,12 @@ static int report_one(struct lsi_report *r, const char *name, const char *direct
 	struct lockspace_info info = {0};
 	struct lsi_owners ow = {0};
 	memcpy(info.name, name, LOCKSPACE_NAME_LEN + 1);
+	if (direct_path) {
+		info.lockfile = direct_path;
+	} else {
+		memcpy(r->lockfile + r->dirlen + 1, name, LOCKSPACE_NAME_LEN + 1);
+		info.lockfile = r->lockfile;
+	}
 	int err = r->ls->backend->owners(r->view, name, direct_path, always, &info, &ow);
 	if (err)
 		return err > 0 ? 0 : err;

@@ -33,7 +33,9 @@ static void load(void)
 	 * either way, and closing it would gain nothing. */
 }
 
-int lsi_sanlock_client_load(void)
+/* Open libsanlock_client.so.1 once (thread-safe). Returns 0, or -ENOPKG
+ * when it is not installed or lacks a call. */
+static int client_load(void)
 {
 	pthread_once(&load_once, load);
 	return load_err;
@@ -45,7 +47,7 @@ static _Thread_local int call_pipe_pending;
 
 int lsi_sanlock_enter(void)
 {
-	int err = lsi_sanlock_client_load();
+	int err = client_load();
 	if (err)
 		return err;
 	sigset_t pipe_set, pending;

@@ -33,10 +33,6 @@ struct lsi_sanlock_client {
 
 extern struct lsi_sanlock_client lsi_sanlock_client;
 
-/* Open libsanlock_client.so.1 once (thread-safe). Returns 0, or -ENOPKG
- * when it is not installed or lacks a call. */
-int lsi_sanlock_client_load(void);
-
 /*
  * libsanlock_client writes to the daemon's socket with plain send(): once
  * the daemon is gone, that raises SIGPIPE, whose default action would end

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 #include "internal.h"
 #include "sanlock_client.h" /* the sanlock_* calls, through the library opened on first use */
 #include "sanlock_delta.h"
-#include "sanlock_lease.h"
+#include "sanlock_backend.h"
 
 /* Does @pid hold the lease @name, as this host's daemon says? The holder
  * records of every host sharing the directory are there; only this host's
@@ -49,7 +48,6 @@ struct sl_view {
 	int self_holds_now; /* this host owns the current lease in its generation */
 	const char *cur;    /* the current lease's name, for lsi_sl_verdict() */
 	/* The current lease's, until the next one. */
-	char lockfile[PATH_MAX];
 	char path[SL_PATH_AREA];
 	struct lsi_owner *owners;
 	pid_t *wpids;
@@ -239,8 +237,6 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 	v->wpids = NULL;
 	v->whosts = NULL;
 	char *path = v->path;
-	snprintf(v->lockfile, sizeof(v->lockfile), "%s/%s", ls->dir, name);
-	info->lockfile = v->lockfile;
 	int err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
 	if (err)
 		return err;
