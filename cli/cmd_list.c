@@ -26,6 +26,7 @@ enum vl_col {
 	VL_COL_WAITERS,
 	VL_COL_LOCKFILE,
 	VL_COL_STATUS,
+	VL_COL_FILELOCKS,
 	VL_NCOLS
 };
 
@@ -71,6 +72,8 @@ static const struct coldesc coldescs[VL_NCOLS] = {
 		{"WAITERS", 0.1, 0, SCOLS_JSON_ARRAY_NUMBER,
 		 "processes waiting for the lock (fcntl: reads /proc/locks, slow with many locks)"},
 	[VL_COL_LOCKFILE] = {"LOCKFILE", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "lock file path"},
+	[VL_COL_FILELOCKS] = {"FILELOCKS", 0.2, SCOLS_FL_TRUNC, SCOLS_JSON_STRING,
+			      "processes that lock the resource file itself (QEMU...), as command[pid]"},
 	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
 			   "ok, norecord, remote, stale, unconfirmed, corrupt, empty or unreadable"},
 };
@@ -239,6 +242,42 @@ static char *waiters_cell(const pid_t *w, size_t n, unsigned outflags, int *oom)
 	return s;
 }
 
+/*
+ * The FILELOCKS cell of the resource file @path: the processes that hold
+ * locks on it, whoever they are (lockspace_file_locks()), as command[pid],
+ * by commas (in JSON too: a string, since libsmartcols writes an empty
+ * array of strings as [null]). NULL for none, or when the file cannot be
+ * looked at (*oom tells an allocation failure).
+ */
+static char *filelocks_cell(const char *path, int *oom)
+{
+	struct lockspace_file_locks *fl = NULL;
+	char *s = NULL;
+	size_t len = 0;
+	*oom = 0;
+	if (path && lockspace_file_locks(path, 0, &fl) == 0) {
+		for (size_t i = 0; i < fl->nlocks && !*oom; i++) {
+			const struct lockspace_file_lock *l = &fl->locks[i];
+			if (i && l->pid == fl->locks[i - 1].pid)
+				continue; /* one entry per process, whatever kinds it holds */
+			const char *cmd = l->command ? l->command : "?";
+			char *more = realloc(s, len + strlen(cmd) + 16);
+			if (!more) {
+				*oom = 1;
+				break;
+			}
+			s = more;
+			len += (size_t)sprintf(s + len, "%s%s[%d]", len ? "," : "", cmd, (int)l->pid);
+		}
+		lockspace_file_locks_free(fl);
+	}
+	if (*oom) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* The MODE of a row: "stale" for a stale record, else the holder's mode
  * (or, with @h NULL, the file's state). */
 static const char *row_mode(const struct lockspace_info *info, const struct lockspace_holder *h)
@@ -281,6 +320,7 @@ struct list_run {
 	pid_t pid;
 	const char *owner;
 	int want[VL_NCOLS];
+	char *filelocks; /* the FILELOCKS cell of the file list_cb() is at */
 	struct row *rows;
 	size_t nrows, cap;
 };
@@ -358,6 +398,9 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 		if (oom)
 			err = -ENOMEM;
 	}
+	if (!err && lr->want[VL_COL_FILELOCKS] && lr->filelocks &&
+	    !(r->cell[VL_COL_FILELOCKS] = strdup(lr->filelocks)))
+		err = -ENOMEM;
 	if (!err)
 		err = set_cell(lr, r, VL_COL_LOCKFILE, info->lockfile);
 	if (!err)
@@ -387,6 +430,14 @@ static int list_cb(const struct lockspace_info *info, void *arg)
 	/* A free file is listed with -a only; its stale records with --stale. */
 	int listed = info->state != LOCKSPACE_STATE_FREE || lr->all;
 	int err = 0;
+	free(lr->filelocks);
+	lr->filelocks = NULL;
+	if (lr->want[VL_COL_FILELOCKS] && (listed || lr->stale)) {
+		int oom;
+		lr->filelocks = filelocks_cell(info->path, &oom);
+		if (oom)
+			return -ENOMEM;
+	}
 	for (size_t i = 0; listed && !err && i < info->nholders; i++)
 		if (holder_matches(lr, &info->holders[i]))
 			err = add_row(lr, info, &info->holders[i]);
@@ -588,6 +639,7 @@ out:
 	for (size_t i = 0; i < lr.nrows; i++)
 		row_free(&lr.rows[i]);
 	free(lr.rows);
+	free(lr.filelocks);
 	lockspace_close(ls);
 	free(missing);
 	return status;

@@ -226,3 +226,23 @@ start_flock() {
 	run "$VIRLOCK" --direct inspect -J "$IMG"
 	jq -e '.file_locks == [] and .file_locks_incomplete == false' <<<"$output"
 }
+
+@test "list -o FILELOCKS names the processes that lock each image itself; a plain list never looks" {
+	start_qemu q1 "$IMG"
+	touch "$WORK/other.img"
+	vl acquire --no-image-check -o vm "$IMG" "$WORK/other.img" 3>&-
+	run vl list -r -n -o PATH,FILELOCKS
+	assert_success
+	assert_line "$IMG qemu-system-x86[$(pid_of q1)]"
+	assert_line "$WORK/other.img -"
+	run vl list -J -o PATH,FILELOCKS
+	jq -e --arg img "$IMG" --arg q "qemu-system-x86[$(pid_of q1)]" --arg other "$WORK/other.img" \
+		'(.locks[] | select(.path == $img) | .filelocks) == $q and
+		(.locks[] | select(.path == $other) | .filelocks) == null' <<<"$output"
+	# Without the column, the images are not even opened.
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat \
+		-o "$BATS_TEST_TMPDIR/trace" "$VIRLOCK" -L "$LS" list -a >/dev/null
+	run grep -c -e "\"$IMG\"" -e '/proc/locks' "$BATS_TEST_TMPDIR/trace"
+	assert_output 0
+	vl release --owner vm
+}
