@@ -224,7 +224,7 @@ int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int 
 	free(w->path);
 	w->path = NULL;
 	if (!direct_path) {
-		memcpy(w->lockfile + w->dirlen + 1, name, LOCKSPACE_NAME_LEN + 1);
+		memcpy(w->lockfile + w->dirlen + 1, name, strlen(name) + 1);
 		info->lockfile = w->lockfile;
 	} else {
 		info->lockfile = direct_path;

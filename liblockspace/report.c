@@ -80,10 +80,7 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 	while (!err && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
 			continue;
-		char name[LOCKSPACE_NAME_LEN + 1];
-		for (int i = 0; i <= LOCKSPACE_NAME_LEN; i++)
-			name[i] = de->d_name[i];
-		err = report_one(&rep, name, NULL, 0);
+		err = report_one(&rep, de->d_name, NULL, 0);
 	}
 	if (d)
 		closedir(d);
@@ -97,7 +94,7 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 	if (!ls || !fn || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS | LOCKSPACE_WAITERS))
 		return -EINVAL;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve_lookup(resource, flags, name, &content);
+	int err = lsi_resolve_lookup(ls, resource, flags, name, &content);
 	if (!err && ls->dirfd < 0 && !content)
 		err = -EINVAL; /* direct mode needs the path itself */
 	struct lsi_report rep;
@@ -121,7 +118,7 @@ int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, 
 	if (!ls->backend->probe)
 		return -EOPNOTSUPP;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve_lookup(resource, flags, name, &content);
+	int err = lsi_resolve_lookup(ls, resource, flags, name, &content);
 	const char *direct = ls->dirfd < 0 ? content : NULL;
 	if (!err && ls->dirfd < 0 && !direct)
 		err = -EINVAL;
