@@ -57,8 +57,34 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 	vl_error("%s%s: locks lost: %s; %s", o->resources[0], more, why, done);
 }
 
-int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo)
+struct foreign_arg {
+	pid_t pid;
+	char command[32];
+};
+
+static int find_foreign(const struct lockspace_info *info, void *arg)
 {
+	struct foreign_arg *a = arg;
+	for (size_t i = 0; i < info->nholders && !a->pid; i++)
+		if (info->holders[i].flags & LOCKSPACE_HOLDER_NORECORD) {
+			a->pid = info->holders[i].pid;
+			snprintf(a->command, sizeof(a->command), "%s",
+				 info->holders[i].command ? info->holders[i].command : "?");
+		}
+	return 0;
+}
+
+/* A holder of @res that is not a virlock holder (no record): *@a filled, or 0. */
+static int foreign_holder(struct lockspace *ls, const char *res, unsigned flags, struct foreign_arg *a)
+{
+	a->pid = 0;
+	return ls && lockspace_inspect(ls, res, flags & LOCKSPACE_LITERAL, find_foreign, a) == 0 &&
+	       a->pid > 0;
+}
+
+int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, size_t failed, int signo)
+{
+	struct foreign_arg foreign;
 	char what[64], name[LOCKSPACE_NAME_LEN + 1];
 	const char *res = failed < o->n ? o->resources[failed] : o->resources[0];
 	char *canon = NULL;
@@ -66,7 +92,7 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	 * -ENOTDIR a file on the way to the resource, -ENOENT a resource that does not exist (66):
 	 * the same line as for a detached acquire and every other command. */
 	if ((err == -ELOOP || err == -ENOTDIR || err == -ENOENT) && !(o->flags & LOCKSPACE_LITERAL) &&
-	    lockspace_canonical(res, 0, &canon) == err)
+	    lockspace_canonical(res, vl_hash, &canon) == err)
 		return vl_resource_error(res, err);
 	free(canon);
 	if (err == -EINTR && signo) {
@@ -77,11 +103,15 @@ int acquire_report(const struct acquire_opts *o, int err, size_t failed, int sig
 	if (err == -ETIMEDOUT && o->wait_given > 0)
 		vl_error("%s: still busy after %g %s%s", res, o->wait_given, ACQUIRE_SECONDS(o->wait_given),
 			 vl_advice(err));
-	else if (err == -EBADMSG && lockspace_name(res, o->flags & LOCKSPACE_LITERAL, name) == 0)
+	else if (err == -EBADMSG && lockspace_name(res, (o->flags & LOCKSPACE_LITERAL) | vl_hash, name) == 0)
 		/* Name the file: in a lockspace shared by hosts, each host says the same. */
 		vl_error("%s: corrupt lock file or record: its lock file %s is not one this lockspace "
 			 "can use; check it with 'virlock inspect %s' and remove it if no one holds it",
 			 res, name, name);
+	else if (err == -EBUSY && foreign_holder(ls, res, o->flags, &foreign))
+		vl_error("%s: held by %s (pid %d), another program than virlock; see 'virlock inspect %s'%s",
+			 res, foreign.command, (int)foreign.pid, res,
+			 o->wait_zero ? "" : ", or wait with -w");
 	else if (err == -EBUSY && o->wait_zero)
 		vl_error("%s: %s%s (-w 0 does not wait)", res, lockspace_strerror(err),
 			 vl_advice(-ETIMEDOUT));
@@ -134,7 +164,8 @@ int acquire_canonical_all(const struct acquire_opts *o, char ***out)
 		return VL_EXIT_OSERR;
 	}
 	for (size_t i = 0; i < o->n; i++) {
-		int err = lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &list[i]);
+		int err = lockspace_canonical(o->resources[i], (o->flags & LOCKSPACE_LITERAL) | vl_hash,
+					      &list[i]);
 		if (err < 0) {
 			list[i] = NULL;
 			acquire_free_list(list, i);

@@ -55,9 +55,11 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 /*
  * Print the one-line error of a failed acquire, naming resources[@failed]
  * (when valid) with advice, and return the exit status: 128+@signo for a wait
- * ended by a signal, conflict_exit for busy or timed out.
+ * ended by a signal, conflict_exit for busy or timed out. A busy resource
+ * held by a program without a holder record in @ls (virtlockd, for one) names
+ * that program.
  */
-int acquire_report(const struct acquire_opts *o, int err, size_t failed, int signo);
+int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, size_t failed, int signo);
 
 /*
  * Print the one-line error of a failed claim of the label o->owner (naming

@@ -26,7 +26,7 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 	int status = VL_EXIT_OK;
 	for (int i = 0; i < nargs; i++) {
 		char name[LOCKSPACE_NAME_LEN + 1];
-		int err = lockspace_name(args[i], literal ? LOCKSPACE_LITERAL : 0, name);
+		int err = lockspace_name(args[i], (literal ? LOCKSPACE_LITERAL : 0) | vl_hash, name);
 		if (err < 0) {
 			fflush(stdout); /* keep the names and the errors in order on a terminal */
 			int s = VL_EXIT_USAGE;

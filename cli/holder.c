@@ -128,7 +128,7 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 	hd_detach(report);
 	holder_raise_nofile(NULL);
 	double wait = o->wait;
-	r.err = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &h.ls);
+	r.err = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE | (vl_hash ? LOCKSPACE_OPEN_SHA256 : 0), &h.ls);
 	if (!r.err && o->owner) {
 		/* Only --for-pid waits for a label: a plain detached acquire adds
 		 * to the holder that has it (the caller retries as a hotplug). */
@@ -241,7 +241,7 @@ static int hd_parent(struct lockspace *ls, int fd, pid_t child, const struct acq
 				 (int)o->for_pid);
 			return VL_EXIT_NOINPUT;
 		}
-		return acquire_report(o, r.err, r.failed, r.signo);
+		return acquire_report(ls, o, r.err, r.failed, r.signo);
 	}
 	return VL_EXIT_OK;
 }

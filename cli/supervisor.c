@@ -167,7 +167,7 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	holder_raise_nofile(&nofile);
 	int err = acquire_wait(ls, o->resources, o->n, o->flags, o->wait, &failed, &signo);
 	if (err) {
-		status = acquire_report(o, err, failed, signo);
+		status = acquire_report(ls, o, err, failed, signo);
 		lockspace_close(ls);
 		return status;
 	}
