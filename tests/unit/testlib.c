@@ -509,8 +509,9 @@ int tu_run_child(tu_child_fn fn, void *arg, int timeout_ms)
 
 /* ---- independent oracles: md5sum(1), sha256sum(1), /proc/locks, inotify ---- */
 
-/* The hex digest @tool (md5sum, sha256sum) prints for @bytes. */
-static int digest_sum(const char *tool, const char *scratch, const void *bytes, size_t len, char *out)
+/* The hex digest @tool (md5sum, sha256sum) prints for @bytes: @digits of them. */
+static int digest_sum(const char *tool, int digits, const char *scratch, const void *bytes, size_t len,
+		      char *out)
 {
 	char in[PATH_MAX], cmd[PATH_MAX + 32];
 	int rc;
@@ -524,7 +525,7 @@ static int digest_sum(const char *tool, const char *scratch, const void *bytes, 
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		return -errno;
-	rc = fscanf(p, "%64[0-9a-f]", out) == 1 ? 0 : -EIO;
+	rc = fscanf(p, digits == 64 ? "%64[0-9a-f]" : "%32[0-9a-f]", out) == 1 ? 0 : -EIO;
 	pclose(p);
 	unlink(in);
 	return rc;
@@ -532,12 +533,12 @@ static int digest_sum(const char *tool, const char *scratch, const void *bytes, 
 
 int tu_md5sum(const char *scratch, const void *bytes, size_t len, char out[33])
 {
-	return digest_sum("md5sum", scratch, bytes, len, out);
+	return digest_sum("md5sum", 32, scratch, bytes, len, out);
 }
 
 int tu_sha256sum(const char *scratch, const void *bytes, size_t len, char out[65])
 {
-	return digest_sum("sha256sum", scratch, bytes, len, out);
+	return digest_sum("sha256sum", 64, scratch, bytes, len, out);
 }
 
 int tu_proc_waiting(pid_t pid, const char *path)
