@@ -5,7 +5,9 @@
 # The daemons run in a mount namespace of their own, where private
 # directories are bound over /etc/libvirt, /run/libvirt, /var/lib/libvirt,
 # /var/cache/libvirt and /var/log/libvirt: the host's configuration and any
-# libvirt of its own are left alone, and nothing of the test stays behind.
+# libvirt of its own are left alone, and nothing of the test stays behind but
+# the empty mount points made where they were missing (/run/libvirt, when no
+# libvirt ran since boot), which another file's daemons may still use.
 # (libvirtd run as root reads qemu.conf and qemu-lockd.conf from
 # /etc/libvirt only, and puts its sockets in /run/libvirt only.) The
 # directory is short, for the socket paths virsh connects to.
@@ -44,9 +46,10 @@ lv_users() {
 			--shell /usr/sbin/nologin libvirt-qemu
 }
 
-# lv_config: the private configuration. QEMU runs as root, unconfined, in no
-# cgroup or namespace of libvirt's (a container may not allow them); the
-# lockd lock manager puts the disks' locks in $LV/locks.
+# lv_config [direct]: the private configuration. QEMU runs as root,
+# unconfined, in no cgroup or namespace of libvirt's (a container may not
+# allow them); the lockd lock manager puts the disks' locks in $LV/locks, or
+# with "direct" (no file_lockspace_dir) on the disk images themselves.
 lv_config() {
 	local d
 	for d in $LV_BOUND; do
@@ -65,8 +68,8 @@ lv_config() {
 	cat >"$LV/etc/libvirt/qemu-lockd.conf" <<-EOF
 		auto_disk_leases = 1
 		require_lease_for_disks = 1
-		file_lockspace_dir = "$LV/locks"
 	EOF
+	[ "${1:-}" = direct ] || echo "file_lockspace_dir = \"$LV/locks\"" >>"$LV/etc/libvirt/qemu-lockd.conf"
 	cat >"$LV/etc/libvirt/libvirtd.conf" <<-EOF
 		unix_sock_group = "root"
 		unix_sock_rw_perms = "0700"
@@ -85,16 +88,10 @@ lv_wait_socket() {
 # lv_start: make the mount points the binds need, then start virtlogd,
 # virtlockd and libvirtd, each once the one before listens.
 lv_start() {
-	local d
-	LV_MADE=
+	local d binds=
 	for d in $LV_BOUND; do
-		if [ ! -d "/$d" ]; then
-			mkdir -p "/$d"
-			LV_MADE="$LV_MADE /$d"
-		fi
+		mkdir -p "/$d"
 	done
-	echo "$LV_MADE" >"$LV/made"
-	local binds=
 	for d in $LV_BOUND; do
 		binds="$binds mount --bind '$LV/$d' '/$d' &&"
 	done
@@ -115,7 +112,7 @@ lv_in_ns() {
 }
 
 # lv_stop: stop the daemons by pid (virtlockd, which keeps its locks, may need
-# SIGKILL), then remove the mount points made and the private directory.
+# SIGKILL), then remove the private directory.
 lv_stop() {
 	[ -n "${LV:-}" ] && [ -d "$LV" ] || return 0
 	local name pid
@@ -124,10 +121,6 @@ lv_stop() {
 		kill "$pid" 2>/dev/null
 		wait_for 10 lv_gone "$pid" || kill -KILL "$pid" 2>/dev/null
 		wait_for 5 lv_gone "$pid"
-	done
-	local d
-	for d in $(cat "$LV/made" 2>/dev/null); do
-		rmdir "$d" 2>/dev/null
 	done
 	rm -rf "$LV"
 }
