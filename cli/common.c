@@ -325,7 +325,13 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 		err = -ENOMEM;
 	}
 	int status = virlock_exit_code(err);
-	if (err == -EPERM)
+	if (err == -EOPNOTSUPP && vl_hash) {
+		/* Only fcntl lockspaces take SHA-256 names (lockspace_open()). */
+		vl_error("lockspace %s: --hash sha256 is for fcntl lockspaces, as virtlockd's; a sanlock "
+			 "lockspace names its leases by MD5: leave --hash out",
+			 name);
+		status = VL_EXIT_USAGE;
+	} else if (err == -EPERM)
 		vl_unsafe_lockspace("", name);
 	else if (err < 0)
 		status = vl_lockspace_error("", name, err);

@@ -153,3 +153,10 @@ signal.pause()' "$LS/$name" "$WORK/ready" 3>&- &
 	assert_success
 	assert_output "$WORK/disk"
 }
+
+@test "--hash sha256 on a sanlock lockspace is a usage error: its leases are named by MD5" {
+	mkdir -m 0700 "$LS"
+	printf 'sanlock\nvl\n' >"$LS/.backend"
+	run -64 "$VIRLOCK" --hash sha256 -L "$LS" list
+	assert_output "virlock: lockspace $LS: --hash sha256 is for fcntl lockspaces, as virtlockd's; a sanlock lockspace names its leases by MD5: leave --hash out"
+}
