@@ -47,7 +47,8 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 const struct virlock_cmd vl_cmd_hash = {
 	.name = "hash",
 	.summary = "print the lock file name of each resource",
-	.help = "Print the lock file name (MD5 of the canonical path) of each resource.",
+	.help = "Print the lock file name (MD5 of the canonical path; with --hash sha256, SHA-256 of the "
+		"path as spelled) of each resource.",
 	.usage = "[OPTION...] RESOURCE...",
 	.options = options,
 	.lockspace = VL_LOCKSPACE_NONE,
