@@ -47,7 +47,9 @@ static int report_one(struct lsi_report *r, const char *name, const char *direct
 {
 	struct lockspace_info info = {0};
 	struct lsi_owners ow = {0};
-	memcpy(info.name, name, LOCKSPACE_NAME_LEN + 1);
+	size_t nlen = strnlen(name, LOCKSPACE_NAME_LEN); /* 32 or 64 digits */
+	memcpy(info.name, name, nlen);
+	info.name[nlen] = '\0';
 	int err = r->ls->backend->owners(r->view, name, direct_path, always, &info, &ow);
 	if (err)
 		return err > 0 ? 0 : err;
