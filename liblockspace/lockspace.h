@@ -600,7 +600,7 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * per such holder, never per lock on the host). With LOCKSPACE_WAITERS,
  * /proc/locks is read once to list blocked waiters; a shared holder known
  * from its record must then appear there instead, and the holders it shows that the probe and the records did
- * not (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
+ * not (further shared holders without a record) are added. Names not of 32 or 64 hex digits are skipped.
  * In a sanlock lockspace the lease's owners (host id and generation) are read from the lease:
  * an owner on this host is shown with the pid of the live record whose process this host's daemon
  * says holds it (sanlock_inquire), an owner on another host with pid 0 and LOCKSPACE_HOLDER_REMOTE,
