@@ -9,12 +9,7 @@ load list_helpers
 load libvirt_helpers
 
 setup_file() {
-	lv_skip_unless_possible
-	lv_users
-	LV=$(mktemp -d /tmp/vl-libvirt.XXXXXX)
-	export LV
-	lv_config
-	lv_start
+	lv_setup_file
 }
 
 teardown_file() {
@@ -22,9 +17,7 @@ teardown_file() {
 }
 
 setup() {
-	DOM=vl-test-$BATS_TEST_NUMBER
-	DISK=$LV/$DOM.qcow2
-	lv_domain "$DOM" "$DISK"
+	lv_setup vl-test
 }
 
 teardown() {

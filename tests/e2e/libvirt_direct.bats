@@ -8,12 +8,7 @@ load helpers
 load libvirt_helpers
 
 setup_file() {
-	lv_skip_unless_possible
-	lv_users
-	LV=$(mktemp -d /tmp/vl-libvirt.XXXXXX)
-	export LV
-	lv_config direct
-	lv_start
+	lv_setup_file direct
 }
 
 teardown_file() {
@@ -21,9 +16,7 @@ teardown_file() {
 }
 
 setup() {
-	DOM=vl-direct-$BATS_TEST_NUMBER
-	DISK=$LV/$DOM.qcow2
-	lv_domain "$DOM" "$DISK"
+	lv_setup vl-direct
 }
 
 teardown() {

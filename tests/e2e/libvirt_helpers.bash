@@ -148,6 +148,25 @@ lv_domain() {
 	lv_virsh define "$LV/$1.xml" >/dev/null
 }
 
+# lv_setup_file [direct]: the private libvirt host of a test file, its
+# directory in $LV (lv_config says what "direct" changes).
+lv_setup_file() {
+	lv_skip_unless_possible
+	lv_users
+	LV=$(mktemp -d /tmp/vl-libvirt.XXXXXX)
+	export LV
+	lv_config "$@"
+	lv_start
+}
+
+# lv_setup PREFIX: the test's domain $DOM, PREFIX and the test's number,
+# defined with its disk $DISK.
+lv_setup() {
+	DOM=$1-$BATS_TEST_NUMBER
+	DISK=$LV/$DOM.qcow2
+	lv_domain "$DOM" "$DISK"
+}
+
 # lv_state NAME: the domain's state as virsh says it ("running", "shut off").
 lv_state() {
 	lv_virsh domstate "$1"
