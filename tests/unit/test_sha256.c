@@ -132,6 +132,21 @@ static void test_lockspace(void)
 	lockspace_close(ls);
 	free(l);
 
+	/* A holder record names the lock by its 64 digits, and is read back. */
+	is_int(lockspace_open(dir, LOCKSPACE_OPEN_SHA256, &ls), 0, "another handle");
+	is_int(lockspace_set_owner(ls, "vm1", 0), 0, "with an owner label");
+	is_int(lockspace_acquire(ls, other, LOCKSPACE_SHARED), 0, "a shared acquire");
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		tu_bail("calloc");
+	lockspace_name(other, LOCKSPACE_SHA256, name);
+	is_int(lockspace_foreach(ls, 0, tu_collect, l), 0, "foreach");
+	e = tu_find(l, name);
+	const struct tu_holder *h = e ? tu_holder_of(e, getpid()) : NULL;
+	ok(h && h->has_owner && strcmp(h->owner, "vm1") == 0, "the record's owner labels the holder");
+	lockspace_close(ls);
+	free(l);
+
 	is_int(lockspace_open(dir, 1u << 30, &ls), -EINVAL, "an unknown open flag: -EINVAL");
 	is_int(lockspace_canonical(img, LOCKSPACE_SHA256 | LOCKSPACE_SHARED, &(char *){NULL}), -EINVAL,
 	       "lockspace_canonical() with SHARED: -EINVAL");
