@@ -312,11 +312,12 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # Debian packages this project builds, tests and lints with (mmdebstrap for
-# make fresh-root; python3 and perl for checks in the tests; QEMU for the
-# image-lock tests).
+# make fresh-root; python3 and perl for checks in the tests; QEMU and libvirt
+# for the image-lock and virtlockd tests).
 DEB_PKGS := build-essential pkg-config libpopt-dev libmd-dev libsmartcols-dev bats bats-support \
 	bats-assert bash-completion mandoc shellcheck clang-format cppcheck valgrind jq util-linux procps \
-	clang libclang-rt-14-dev strace sanlock libsanlock-dev mmdebstrap python3 perl qemu-system-x86 qemu-utils
+	clang libclang-rt-14-dev strace sanlock libsanlock-dev mmdebstrap python3 perl \
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \

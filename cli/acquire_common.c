@@ -69,7 +69,7 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 	 * -ENOTDIR a file on the way to the resource, -ENOENT a resource that does not exist (66):
 	 * the same line as for a detached acquire and every other command. */
 	if ((err == -ELOOP || err == -ENOTDIR || err == -ENOENT) && !(o->flags & LOCKSPACE_LITERAL) &&
-	    lockspace_canonical(res, 0, &canon) == err)
+	    lockspace_canonical(res, vl_hash, &canon) == err)
 		return vl_resource_error(res, err);
 	free(canon);
 	if (err == -EINTR && signo) {
@@ -104,7 +104,7 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 	else if (err == -EBUSY && named)
 		vl_error("%s: held by %s; see 'virlock inspect' for more%s", res, who,
 			 o->wait_zero ? " (-w 0 does not wait)" : ", or wait with -w");
-	else if (err == -EBADMSG && lockspace_name(res, o->flags & LOCKSPACE_LITERAL, name) == 0)
+	else if (err == -EBADMSG && lockspace_name(res, (o->flags & LOCKSPACE_LITERAL) | vl_hash, name) == 0)
 		/* Name the file: in a lockspace shared by hosts, each host says the same. */
 		vl_error("%s: corrupt lock file or record: its lock file %s is not one this lockspace "
 			 "can use; check it with 'virlock inspect %s' and remove it if no one holds it",
@@ -179,7 +179,8 @@ int acquire_canonical_all(const struct acquire_opts *o, char ***out)
 		return VL_EXIT_OSERR;
 	}
 	for (size_t i = 0; i < o->n; i++) {
-		int err = lockspace_canonical(o->resources[i], o->flags & LOCKSPACE_LITERAL, &list[i]);
+		int err = lockspace_canonical(o->resources[i], (o->flags & LOCKSPACE_LITERAL) | vl_hash,
+					      &list[i]);
 		if (err < 0) {
 			list[i] = NULL;
 			acquire_free_list(list, i);

@@ -26,7 +26,7 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 	int status = VL_EXIT_OK;
 	for (int i = 0; i < nargs; i++) {
 		char name[LOCKSPACE_NAME_LEN + 1];
-		int err = lockspace_name(args[i], literal ? LOCKSPACE_LITERAL : 0, name);
+		int err = lockspace_name(args[i], (literal ? LOCKSPACE_LITERAL : 0) | vl_hash, name);
 		if (err < 0) {
 			fflush(stdout); /* keep the names and the errors in order on a terminal */
 			int s = VL_EXIT_USAGE;
@@ -47,7 +47,8 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 const struct virlock_cmd vl_cmd_hash = {
 	.name = "hash",
 	.summary = "print the lock file name of each resource",
-	.help = "Print the lock file name (MD5 of the canonical path) of each resource.",
+	.help = "Print the lock file name (MD5 of the canonical path; with --hash sha256, SHA-256 of the "
+		"path as spelled) of each resource.",
 	.usage = "[OPTION...] RESOURCE...",
 	.options = options,
 	.lockspace = VL_LOCKSPACE_NONE,

@@ -154,7 +154,9 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 {
 	char tbuf[VL_TIME_LEN];
 	print_key("name:", info->name);
-	print_key("path:", info->path);
+	print_key("path:", info->path || info->integrity != -ENODATA
+				   ? info->path
+				   : "unknown (empty lock file, as virtlockd leaves them)");
 	print_key("lock file:", info->lockfile);
 	printf("%-11s%s", "integrity:", vl_integrity_word(info->integrity));
 	if (info->integrity == -EBADMSG)
@@ -375,7 +377,7 @@ static int lockfile_name(struct lockspace *ls, const char *path, char name[LOCKS
 		return 0;
 	size_t dlen = strlen(dir);
 	if (strncmp(canon, dir, dlen) == 0 && canon[dlen] == '/' && lockspace_valid_name(canon + dlen + 1)) {
-		memcpy(name, canon + dlen + 1, LOCKSPACE_NAME_LEN + 1);
+		memcpy(name, canon + dlen + 1, strlen(canon + dlen + 1) + 1);
 		match = 1;
 	}
 	free(canon);

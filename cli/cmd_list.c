@@ -370,8 +370,13 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 		err = -ENOMEM;
 	if (!err)
 		err = set_cell(lr, r, VL_COL_NAME, info->name);
+	/* An empty lock file (virtlockd leaves them so) does not say its path;
+	 * JSON says null, as for every unknown value. */
+	const char *path = info->path;
+	if (!path && info->integrity == -ENODATA && !(lr->outflags & VL_OUT_JSON))
+		path = "unknown (empty lock file)";
 	if (!err)
-		err = set_cell(lr, r, VL_COL_PATH, info->path);
+		err = set_cell(lr, r, VL_COL_PATH, path);
 	if (!err)
 		err = set_cell(lr, r, VL_COL_MODE, row_mode(info, h));
 	if (!err && h && h->host_id) {

@@ -202,10 +202,10 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 /* The lock name of @res: a path, a literal string, or a name whose file is gone. */
 static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 1])
 {
-	int err = lockspace_name(res, literal ? LOCKSPACE_LITERAL : 0, name);
+	int err = lockspace_name(res, (literal ? LOCKSPACE_LITERAL : 0) | vl_hash, name);
 	if (err == -ENOENT && !literal) /* a name, or a path its holder knew before it was deleted */
-		err = lockspace_name(res, lockspace_valid_name(res) ? LOCKSPACE_BYNAME : LOCKSPACE_LOOKUP,
-				     name);
+		err = lockspace_name(
+			res, lockspace_valid_name(res) ? LOCKSPACE_BYNAME : LOCKSPACE_LOOKUP | vl_hash, name);
 	return err;
 }
 

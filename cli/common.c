@@ -300,8 +300,10 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 	*ls = NULL;
 	if (missing)
 		*missing = NULL;
+	if (vl_hash)
+		flags |= LOCKSPACE_OPEN_SHA256;
 	if (ctx->direct)
-		return virlock_exit_code(lockspace_open(NULL, 0, ls));
+		return virlock_exit_code(lockspace_open(NULL, flags & LOCKSPACE_OPEN_SHA256, ls));
 	if (!ctx->lockspace) {
 		err = vl_default_dir(&dir);
 		if (err < 0) {
@@ -324,7 +326,13 @@ static int open_lockspace(const struct virlock_ctx *ctx, struct lockspace **ls, 
 		err = -ENOMEM;
 	}
 	int status = virlock_exit_code(err);
-	if (err == -EPERM)
+	if (err == -EOPNOTSUPP && vl_hash) {
+		/* Only fcntl lockspaces take SHA-256 names (lockspace_open()). */
+		vl_error("lockspace %s: --hash sha256 is for fcntl lockspaces, as virtlockd's; a sanlock "
+			 "lockspace names its leases by MD5: leave --hash out",
+			 name);
+		status = VL_EXIT_USAGE;
+	} else if (err == -EPERM)
 		vl_unsafe_lockspace("", name);
 	else if (err < 0)
 		status = vl_lockspace_error("", name, err);
@@ -360,7 +368,7 @@ int vl_named_twice(const char *const *res, size_t n, unsigned literal, int direc
 		return VL_EXIT_OSERR;
 	for (size_t i = 0; i < n; i++) {
 		c[i].index = i;
-		if (lockspace_canonical(res[i], literal ? LOCKSPACE_LITERAL : 0, &c[i].path) < 0)
+		if (lockspace_canonical(res[i], (literal ? LOCKSPACE_LITERAL : 0) | vl_hash, &c[i].path) < 0)
 			c[i].path = NULL;
 		struct stat st;
 		char id[64];

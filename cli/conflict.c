@@ -57,6 +57,8 @@ static void who_holder(struct who *w, const struct lockspace_holder *h)
 		who_addf(w, ", owner ");
 		who_add(w, h->owner);
 	}
+	if (h->flags & LOCKSPACE_HOLDER_NORECORD)
+		who_addf(w, ", not a virlock holder");
 	if (vl_format_time(h->since, tbuf))
 		who_addf(w, ", since %s", tbuf);
 	who_addf(w, ")");

@@ -128,7 +128,7 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 	hd_detach(report);
 	holder_raise_nofile(NULL);
 	double wait = o->wait;
-	r.err = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE, &h.ls);
+	r.err = lockspace_open(dir, LOCKSPACE_OPEN_NOCREATE | (vl_hash ? LOCKSPACE_OPEN_SHA256 : 0), &h.ls);
 	if (!r.err && o->owner) {
 		/* Only --for-pid waits for a label: a plain detached acquire adds
 		 * to the holder that has it (the caller retries as a hotplug). */

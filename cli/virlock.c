@@ -88,14 +88,33 @@ static int run_command(struct virlock_ctx *ctx, int argc, const char **argv)
 	return status;
 }
 
+unsigned vl_hash;
+
+/* The value of --hash: 0 and vl_hash set, or the usage status after one line. */
+static int parse_hash(const char *arg)
+{
+	if (strcmp(arg, "md5") == 0)
+		vl_hash = 0;
+	else if (strcmp(arg, "sha256") == 0)
+		vl_hash = LOCKSPACE_SHA256;
+	else {
+		vl_error("--hash %s: unknown hash; give md5 (the default) or sha256 (libvirt's virtlockd)",
+			 arg);
+		return VL_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int main(int argc, const char **argv)
 {
 	struct virlock_ctx ctx = {0};
-	char *lockspace = NULL;
+	char *lockspace = NULL, *hash = NULL;
 	int action = 0;
 	struct poptOption options[] = {
 		{"lockspace", 'L', POPT_ARG_STRING, NULL, 'L', "lockspace directory", "DIR"},
 		{"direct", '\0', POPT_ARG_NONE, &ctx.direct, 0, "lock the resource files themselves", NULL},
+		{"hash", '\0', POPT_ARG_STRING, &hash, 0,
+		 "name lock files by md5 (default) or sha256 of the path as spelled (virtlockd)", "HASH"},
 		{"quiet", 'q', POPT_ARG_NONE, &ctx.quiet, 0, "print no messages but errors", NULL},
 		{"verbose", 'v', POPT_ARG_NONE, &ctx.verbose, 0, "say what is done", NULL},
 		{"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help and exit", NULL},
@@ -141,6 +160,8 @@ int main(int argc, const char **argv)
 		status = VL_EXIT_USAGE;
 		goto out;
 	}
+	if (hash && (status = parse_hash(hash)) != 0)
+		goto out;
 	ctx.lockspace = lockspace;
 	if (ctx.lockspace && ctx.direct) {
 		vl_error("--lockspace and --direct exclude each other; give one");
@@ -179,5 +200,6 @@ int main(int argc, const char **argv)
 out:
 	poptFreeContext(con);
 	free(lockspace);
+	free(hash);
 	return status;
 }

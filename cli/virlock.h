@@ -59,6 +59,12 @@ struct virlock_cmd {
 	void (*end)(void);
 };
 
+/* The global --hash: LOCKSPACE_SHA256, or 0 for MD5 (the default). Set once
+ * by main() before any subcommand runs; every name computed without a handle
+ * (lockspace_name(), lockspace_canonical()) adds it to its flags, and the
+ * lockspace is opened with LOCKSPACE_OPEN_SHA256 when it is set. */
+extern unsigned vl_hash;
+
 extern const struct virlock_cmd vl_cmd_acquire, vl_cmd_release, vl_cmd_list, vl_cmd_inspect, vl_cmd_hash,
 	vl_cmd_prune, vl_cmd_init, vl_cmd_leave;
 

@@ -74,7 +74,7 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 		t[i].index = i;
 		t[i].resource = resources[i];
 		t[i].rflags = flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME);
-		err = lsi_resolve(resources[i], flags, t[i].name, &t[i].content);
+		err = lsi_resolve(ls, resources[i], flags, t[i].name, &t[i].content);
 		if (err == 0 && !t[i].content && ls->dirfd < 0)
 			err = -EINVAL; /* direct mode needs the path itself */
 		struct stat st;

@@ -174,7 +174,7 @@ static void fcntl_unlock_one(struct lockspace *ls, const struct lsi_target *t)
 
 struct find_arg {
 	struct lockspace *ls;
-	unsigned char digest[LOCKSPACE_NAME_LEN / 2];
+	unsigned char digest[LSI_DIGEST_SIZE];
 	struct lsi_entry *found;
 };
 
@@ -213,7 +213,7 @@ static int fcntl_unlock(struct lockspace *ls, const char *resource, unsigned fla
 	lsi_table_unlock();
 	if (!e) {
 		struct lsi_target t = {0};
-		err = lsi_resolve(resource, flags, t.name, &t.content);
+		err = lsi_resolve(ls, resource, flags, t.name, &t.content);
 		if (err == 0) {
 			lsi_table_lock();
 			e = held_entry(ls, t.name, t.content);

@@ -366,7 +366,7 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 static int sl_unlock(struct lockspace *ls, const char *resource, unsigned flags, int *dropped)
 {
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve(resource, flags, name, &content);
+	int err = lsi_resolve(ls, resource, flags, name, &content);
 	free(content);
 	if (err)
 		return err;

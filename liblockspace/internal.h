@@ -22,6 +22,8 @@
 #define LSI_TIMEOUT_OK(ms)	      ((ms) >= -1)
 /* The flags of the calls that name a resource. */
 #define LSI_NAME_FLAGS (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME | LOCKSPACE_LOOKUP)
+/* The flags lockspace_name() and lockspace_canonical() take besides. */
+#define LSI_HASH_FLAGS LOCKSPACE_SHA256
 /* The acquire calls take LOCKSPACE_LOOKUP and ignore it (lsi_resolve()). */
 #define LSI_ACQUIRE_FLAGS (LOCKSPACE_SHARED | LOCKSPACE_WAIT | LSI_NAME_FLAGS)
 
@@ -30,6 +32,7 @@ struct lockspace {
 	char *dir;     /* its canonical path, NULL in direct mode */
 	dev_t dir_dev; /* its device and inode: which handles share a lockspace */
 	ino_t dir_ino;
+	unsigned hash; /* LOCKSPACE_SHA256 (LOCKSPACE_OPEN_SHA256) or 0 for MD5 */
 	uid_t dir_uid; /* its owner and group: .holders must have the same */
 	gid_t dir_gid;
 	int group;		     /* setgid and group-writable: files are 0660 */
@@ -52,16 +55,22 @@ struct lockspace {
 
 /* ---- name.c ---- */
 /* Fill @out with the name and *content with the bytes a lock file holds
- * (malloc'd; NULL with LOCKSPACE_BYNAME). */
-int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content);
+ * (malloc'd; NULL with LOCKSPACE_BYNAME), hashed as @ls names resources. */
+int lsi_resolve(const struct lockspace *ls, const char *resource, unsigned flags,
+		char out[LOCKSPACE_NAME_LEN + 1], char **content);
 /* The same, honouring LOCKSPACE_LOOKUP (lsi_resolve() ignores it: for locking). */
-int lsi_resolve_lookup(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1],
-		       char **content);
+int lsi_resolve_lookup(const struct lockspace *ls, const char *resource, unsigned flags,
+		       char out[LOCKSPACE_NAME_LEN + 1], char **content);
 /* md5 hex of @len bytes into @out (33 bytes). */
 void lsi_md5_hex(const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1]);
-/* A valid name as its 16 bytes, and back (lowercase, NUL-terminated). */
-void lsi_name_pack(const char *name, unsigned char out[LOCKSPACE_NAME_LEN / 2]);
-void lsi_name_unpack(const unsigned char in[LOCKSPACE_NAME_LEN / 2], char out[LOCKSPACE_NAME_LEN + 1]);
+/* The hex digest of @len bytes by the hash of a name of @name_len digits
+ * (SHA-256 for 64, else MD5): what verifies a lock file's content. */
+void lsi_name_hash(size_t name_len, const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1]);
+/* A valid name packed into its bytes, its length in digits/2 last so that two
+ * packed names compare equal only when of one length, and back. */
+#define LSI_DIGEST_SIZE (LOCKSPACE_NAME_LEN / 2 + 1)
+void lsi_name_pack(const char *name, unsigned char out[LSI_DIGEST_SIZE]);
+void lsi_name_unpack(const unsigned char in[LSI_DIGEST_SIZE], char out[LOCKSPACE_NAME_LEN + 1]);
 
 /* ---- table.c: the process-wide table of held lock files ---- */
 struct lsi_ref {
@@ -85,10 +94,10 @@ struct lsi_entry {
 	unsigned nrefs;
 	unsigned nspare;
 	unsigned shared : 1;
-	unsigned pending : 1;			      /* being locked by some thread, not held yet */
-	unsigned rflags : 4;			      /* LOCKSPACE_LITERAL / BYNAME of the resource string */
-	unsigned char digest[LOCKSPACE_NAME_LEN / 2]; /* the name, packed (lsi_name_pack) */
-	char resource[]; /* the string the first acquire named it by ("" if none) */
+	unsigned pending : 1;		       /* being locked by some thread, not held yet */
+	unsigned rflags : 4;		       /* LOCKSPACE_LITERAL / BYNAME of the resource string */
+	unsigned char digest[LSI_DIGEST_SIZE]; /* the name, packed (lsi_name_pack) */
+	char resource[];		       /* the string the first acquire named it by ("" if none) */
 };
 
 void lsi_table_lock(void);

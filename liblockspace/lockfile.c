@@ -110,7 +110,7 @@ int lsi_lockfile_verify(int fd, const char *name, const char *content)
 	if (content)
 		return (size_t)n == strlen(content) && memcmp(buf, content, (size_t)n) == 0 ? 0 : -EBADMSG;
 	char sum[LOCKSPACE_NAME_LEN + 1];
-	lsi_md5_hex(buf, (size_t)n, sum);
+	lsi_name_hash(strlen(name), buf, (size_t)n, sum);
 	return strcmp(sum, name) == 0 ? 0 : -EBADMSG;
 }
 
@@ -129,6 +129,6 @@ int lsi_lockfile_read(int fd, const char *name, char **path)
 	if (!*path)
 		return -ENOMEM;
 	char sum[LOCKSPACE_NAME_LEN + 1];
-	lsi_md5_hex(buf, (size_t)n, sum);
+	lsi_name_hash(strlen(name), buf, (size_t)n, sum);
 	return strcmp(sum, name) == 0 ? 0 : -EBADMSG;
 }

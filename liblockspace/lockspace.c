@@ -167,7 +167,8 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if ((dir && !*dir) || !LSI_FLAGS_OK(flags, LOCKSPACE_OPEN_NOCREATE | LOCKSPACE_OPEN_PARENTS))
+	if ((dir && !*dir) ||
+	    !LSI_FLAGS_OK(flags, LOCKSPACE_OPEN_NOCREATE | LOCKSPACE_OPEN_PARENTS | LOCKSPACE_OPEN_SHA256))
 		return -EINVAL;
 	if (dir && strlen(dir) >= PATH_MAX)
 		return -ENAMETOOLONG;
@@ -176,6 +177,7 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		return -ENOMEM;
 	ls->dirfd = -1;
 	ls->backend = &lsi_backend_fcntl;
+	ls->hash = flags & LOCKSPACE_OPEN_SHA256 ? LOCKSPACE_SHA256 : 0;
 	pthread_mutex_init(&ls->record_lock, NULL);
 	if (!dir) {
 		*out = ls;
@@ -227,6 +229,9 @@ int lockspace_open(const char *dir, unsigned flags, struct lockspace **out)
 		goto fail;
 	}
 	err = lsi_backend_load(ls);
+	/* Leases are named by MD5, as libvirt's sanlock driver names them. */
+	if (err == 0 && ls->hash && ls->backend != &lsi_backend_fcntl)
+		err = -EOPNOTSUPP;
 	if (err < 0)
 		goto fail;
 	*out = ls;

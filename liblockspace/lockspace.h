@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* lockspace.h: the public contract of liblockspace, fcntl lock files named by MD5. */
+/* lockspace.h: the public contract of liblockspace, fcntl lock files named by MD5 (or SHA-256). */
 #ifndef LOCKSPACE_H
 #define LOCKSPACE_H
 
@@ -31,6 +31,14 @@ extern "C" {
  * md5(content) == name verifies it. A lock is a POSIX fcntl() lock on byte 0:
  * a write lock for exclusive, a read lock for shared.
  *
+ * A handle opened with LOCKSPACE_OPEN_SHA256 names resources as libvirt's
+ * virtlockd names the lock files of its file_lockspace_dir: the 64 lowercase
+ * hex digits of the SHA-256 of the path as spelled (made absolute, symbolic
+ * links not resolved, nothing normalised). virtlockd leaves its files empty
+ * and locks byte 0 of them the same way, so both see each other's locks.
+ * A name is 32 or 64 hex digits; a lock file's content is verified with the
+ * hash its name's length says.
+ *
  * POSIX locks belong to the process, and the kernel drops them all when the
  * process closes any descriptor of the file. liblockspace therefore keeps one
  * process-wide table of held lock files, keyed by device and inode: it never
@@ -53,8 +61,13 @@ extern "C" {
  * Descriptors are opened O_CLOEXEC, so exec'd programs inherit none.
  */
 
-/** Length of a resource name in hex digits, without the terminating NUL. */
-#define LOCKSPACE_NAME_LEN 32
+/** Length of an MD5 name (the default) in hex digits. */
+#define LOCKSPACE_MD5_NAME_LEN 32
+/** Length of a SHA-256 name (LOCKSPACE_OPEN_SHA256, LOCKSPACE_SHA256). */
+#define LOCKSPACE_SHA256_NAME_LEN 64
+/** The longest name in hex digits, without the terminating NUL: buffers for
+ *  a name are LOCKSPACE_NAME_LEN + 1 bytes. */
+#define LOCKSPACE_NAME_LEN LOCKSPACE_SHA256_NAME_LEN
 
 /** Flags of lockspace_open(). */
 enum lockspace_open_flags {
@@ -62,6 +75,9 @@ enum lockspace_open_flags {
 	LOCKSPACE_OPEN_NOCREATE = 1u << 0,
 	/** Create missing parent directories too (mode 0755), as for a default. */
 	LOCKSPACE_OPEN_PARENTS = 1u << 1,
+	/** Name resources by SHA-256 of the path as spelled, as virtlockd's
+	 *  file_lockspace_dir (see the overview); fcntl and direct mode only. */
+	LOCKSPACE_OPEN_SHA256 = 1u << 2,
 };
 
 /** Flags of the resource calls; each call documents those it accepts and
@@ -73,7 +89,7 @@ enum lockspace_flags {
 	LOCKSPACE_WAIT = 1u << 1,
 	/** Hash the resource string as given; do not canonicalise it. */
 	LOCKSPACE_LITERAL = 1u << 2,
-	/** The resource argument is a 32-hex lock file name, not a path. */
+	/** The resource argument is a lock file name (32 or 64 hex digits), not a path. */
 	LOCKSPACE_BYNAME = 1u << 3,
 	/** lockspace_foreach(), lockspace_inspect(): also list blocked waiters
 	 *  (reads /proc/locks: its cost grows with every lock on the host). */
@@ -93,6 +109,12 @@ enum lockspace_flags {
 	 *  file, also through a link to it. The acquire and release calls
 	 *  ignore it: what is locked must exist. */
 	LOCKSPACE_LOOKUP = 1u << 7,
+	/** lockspace_name(), lockspace_canonical(): name as a handle opened
+	 *  with LOCKSPACE_OPEN_SHA256 does: SHA-256 of the path made absolute,
+	 *  symbolic links not resolved, nothing normalised (virtlockd hashes
+	 *  the disk path as the domain XML spells it). The path must exist
+	 *  unless LOCKSPACE_LOOKUP. Handle calls take it from the handle. */
+	LOCKSPACE_SHA256 = 1u << 8,
 };
 
 struct lockspace;
@@ -130,7 +152,8 @@ LOCKSPACE_API int lockspace_default_dir(char **out);
  * another non-root user, or group-writable without the setgid bit; or its
  * .holders, left by an earlier run, does not fit it: another owner than the
  * directory's and root, writable by others, or in a group lockspace not of
- * the group with mode 2770), -EACCES, -ENOMEM, or another negative errno.
+ * the group with mode 2770), -EOPNOTSUPP (LOCKSPACE_OPEN_SHA256 on a sanlock
+ * lockspace), -EACCES, -ENOMEM, or another negative errno.
  * Nothing is made in a refused directory.
  */
 LOCKSPACE_API int lockspace_open(const char *dir, unsigned flags, struct lockspace **out);
@@ -260,9 +283,11 @@ LOCKSPACE_API int lockspace_init_notify(const char *dir, const char *backend, un
 LOCKSPACE_API int lockspace_leave(const char *dir);
 
 /**
- * Compute the name of @resource into @out (33 bytes: 32 hex digits and NUL).
+ * Compute the name of @resource into @out (LOCKSPACE_NAME_LEN + 1 bytes: 32
+ * hex digits, or 64 with LOCKSPACE_SHA256, and NUL).
  * @flags: LOCKSPACE_LITERAL hashes the string as given; LOCKSPACE_BYNAME
  *         checks that @resource is a valid name and copies it (lowercased);
+ *         LOCKSPACE_SHA256 names it by SHA-256 of the path as spelled;
  *         LOCKSPACE_LOOKUP names a path that no longer exists as it was
  *         named while it existed (no -ENOENT then, unless @resource ends
  *         in "." or "..").
@@ -270,21 +295,22 @@ LOCKSPACE_API int lockspace_leave(const char *dir);
  * Returns 0, -EINVAL (@resource or @out NULL, empty resource, not a name
  * with BYNAME, or another flag), -ENAMETOOLONG, -ENOENT (path does not
  * exist), -ELOOP, or another errno from realpath(3). Needs no handle: the
- * name of a resource is the same in every lockspace.
+ * name of a resource is the same in every lockspace of one hash.
  */
 LOCKSPACE_API int lockspace_name(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1]);
 
 /**
  * Canonicalise @resource as lockspace_name() would hash it: *out is a
  * malloc'd copy of the realpath (or of @resource with LOCKSPACE_LITERAL; with
- * LOCKSPACE_LOOKUP, of what a path that no longer exists was).
- * @flags: LOCKSPACE_LITERAL, LOCKSPACE_LOOKUP; no other.
+ * LOCKSPACE_LOOKUP, of what a path that no longer exists was; with
+ * LOCKSPACE_SHA256, of the path made absolute, links not resolved).
+ * @flags: LOCKSPACE_LITERAL, LOCKSPACE_LOOKUP, LOCKSPACE_SHA256; no other.
  * Returns 0 or the errors of lockspace_name() (-EINVAL also when @out is
  * NULL, or with LOCKSPACE_BYNAME).
  */
 LOCKSPACE_API int lockspace_canonical(const char *resource, unsigned flags, char **out);
 
-/** Return 1 if @s is 32 hex digits (either case), else 0. */
+/** Return 1 if @s is 32 or 64 hex digits (either case), else 0. */
 LOCKSPACE_API int lockspace_valid_name(const char *s);
 
 /**
@@ -524,7 +550,8 @@ struct lockspace_holder {
 struct lockspace_info {
 	char name[LOCKSPACE_NAME_LEN + 1];
 	const char *lockfile;	    /* full path of the lock file */
-	const char *path;	    /* recorded content (the resource), NULL if empty or unread */
+	const char *path;	    /* recorded content (the resource), NULL if empty (virtlockd's
+				       files always are) or unread */
 	int integrity;		    /* 0 verified, -ENODATA empty, -EBADMSG corrupt, other -errno */
 	enum lockspace_state state; /* as the kernel says now */
 	/* The holders the kernel confirms, and only those: the pid F_GETLK
@@ -573,7 +600,7 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
  * per such holder, never per lock on the host). With LOCKSPACE_WAITERS,
  * /proc/locks is read once to list blocked waiters; a shared holder known
  * from its record must then appear there instead, and the holders it shows that the probe and the records did
- * not (further shared holders without a record) are added. Names that are not 32 hex digits are skipped.
+ * not (further shared holders without a record) are added. Names not of 32 or 64 hex digits are skipped.
  * In a sanlock lockspace the lease's owners (host id and generation) are read from the lease:
  * an owner on this host is shown with the pid of the live record whose process this host's daemon
  * says holds it (sanlock_inquire), an owner on another host with pid 0 and LOCKSPACE_HOLDER_REMOTE,

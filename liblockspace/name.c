@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* name.c: canonical resource paths and their MD5 names. */
+/* name.c: canonical resource paths and their MD5 (or SHA-256) names. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <md5.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,35 +18,47 @@ void lsi_md5_hex(const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1])
 	MD5Data(data, len, out); /* lowercase hex, NUL-terminated */
 }
 
+void lsi_name_hash(size_t name_len, const void *data, size_t len, char out[LOCKSPACE_NAME_LEN + 1])
+{
+	if (name_len == LOCKSPACE_SHA256_NAME_LEN)
+		SHA256Data(data, len, out); /* lowercase hex, NUL-terminated */
+	else
+		MD5Data(data, len, out);
+}
+
 static unsigned hex_value(char c)
 {
 	return c <= '9' ? (unsigned)(c - '0') : (unsigned)(tolower((unsigned char)c) - 'a' + 10);
 }
 
-void lsi_name_pack(const char *name, unsigned char out[LOCKSPACE_NAME_LEN / 2])
+void lsi_name_pack(const char *name, unsigned char out[LSI_DIGEST_SIZE])
 {
-	for (int i = 0; i < LOCKSPACE_NAME_LEN / 2; i++)
+	size_t n = strlen(name) / 2;
+	memset(out, 0, LSI_DIGEST_SIZE);
+	for (size_t i = 0; i < n; i++)
 		out[i] = (unsigned char)(hex_value(name[2 * i]) << 4 | hex_value(name[2 * i + 1]));
+	out[LSI_DIGEST_SIZE - 1] = (unsigned char)n;
 }
 
-void lsi_name_unpack(const unsigned char in[LOCKSPACE_NAME_LEN / 2], char out[LOCKSPACE_NAME_LEN + 1])
+void lsi_name_unpack(const unsigned char in[LSI_DIGEST_SIZE], char out[LOCKSPACE_NAME_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < LOCKSPACE_NAME_LEN / 2; i++) {
+	size_t n = in[LSI_DIGEST_SIZE - 1];
+	for (size_t i = 0; i < n; i++) {
 		out[2 * i] = digits[in[i] >> 4];
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
-	out[LOCKSPACE_NAME_LEN] = '\0';
+	out[2 * n] = '\0';
 }
 
 int lockspace_valid_name(const char *s)
 {
 	if (!s)
 		return 0;
-	for (int i = 0; i < LOCKSPACE_NAME_LEN; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return s[LOCKSPACE_NAME_LEN] == '\0';
+	size_t n = 0;
+	while (n <= LOCKSPACE_NAME_LEN && isxdigit((unsigned char)s[n]))
+		n++;
+	return s[n] == '\0' && (n == LOCKSPACE_MD5_NAME_LEN || n == LOCKSPACE_SHA256_NAME_LEN);
 }
 
 /* Symbolic links a lookup follows at most, as the kernel (MAXSYMLINKS). */
@@ -210,6 +223,38 @@ static char *lookup_path(const char *path, int *links)
 	return out;
 }
 
+/*
+ * virtlockd hashes a disk's path as the domain XML spells it: no symbolic
+ * link is resolved and nothing is normalised, so neither is it here. A
+ * relative path is made absolute (libvirt wants absolute paths). What is
+ * locked must exist, as with realpath(3): -ENOENT unless LOCKSPACE_LOOKUP.
+ */
+static int as_spelled(const char *resource, unsigned flags, char **out)
+{
+	struct stat st;
+	if (!(flags & LOCKSPACE_LOOKUP) && stat(resource, &st) < 0)
+		return -errno;
+	if (resource[0] == '/') {
+		*out = strdup(resource);
+		return *out ? 0 : -ENOMEM;
+	}
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return -errno;
+	int n = asprintf(out, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", resource);
+	free(cwd);
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	if ((size_t)n >= PATH_MAX) {
+		free(*out);
+		*out = NULL;
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 static int canonical(const char *resource, unsigned flags, char **out)
 {
 	*out = NULL;
@@ -225,6 +270,8 @@ static int canonical(const char *resource, unsigned flags, char **out)
 	}
 	if (strlen(resource) >= PATH_MAX)
 		return -ENAMETOOLONG;
+	if (flags & LOCKSPACE_SHA256)
+		return as_spelled(resource, flags, out);
 	*out = realpath(resource, NULL);
 	if (!*out && errno == ENOENT && (flags & LOCKSPACE_LOOKUP)) {
 		int links = LOOKUP_LINKS;
@@ -237,7 +284,7 @@ int lockspace_canonical(const char *resource, unsigned flags, char **out)
 {
 	if (!out)
 		return -EINVAL;
-	if (!LSI_FLAGS_OK(flags, LOCKSPACE_LITERAL | LOCKSPACE_LOOKUP)) {
+	if (!LSI_FLAGS_OK(flags, LOCKSPACE_LITERAL | LOCKSPACE_LOOKUP | LSI_HASH_FLAGS)) {
 		*out = NULL;
 		return -EINVAL;
 	}
@@ -252,31 +299,34 @@ static int resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME
 	if (flags & LOCKSPACE_BYNAME) {
 		if (!lockspace_valid_name(resource))
 			return -EINVAL;
-		for (int i = 0; i <= LOCKSPACE_NAME_LEN; i++)
+		for (size_t i = 0; i == 0 || resource[i - 1]; i++)
 			out[i] = (char)tolower((unsigned char)resource[i]);
 		return 0;
 	}
 	int err = canonical(resource, flags, content);
 	if (err < 0)
 		return err;
-	lsi_md5_hex(*content, strlen(*content), out);
+	lsi_name_hash(flags & LOCKSPACE_SHA256 ? LOCKSPACE_SHA256_NAME_LEN : LOCKSPACE_MD5_NAME_LEN, *content,
+		      strlen(*content), out);
 	return 0;
 }
 
-int lsi_resolve(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content)
+int lsi_resolve(const struct lockspace *ls, const char *resource, unsigned flags,
+		char out[LOCKSPACE_NAME_LEN + 1], char **content)
 {
 	/* What is locked must exist: a lookup is only for looking. */
-	return resolve(resource, flags & ~(unsigned)LOCKSPACE_LOOKUP, out, content);
+	return resolve(resource, (flags & ~(unsigned)LOCKSPACE_LOOKUP) | ls->hash, out, content);
 }
 
-int lsi_resolve_lookup(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1], char **content)
+int lsi_resolve_lookup(const struct lockspace *ls, const char *resource, unsigned flags,
+		       char out[LOCKSPACE_NAME_LEN + 1], char **content)
 {
-	return resolve(resource, flags, out, content);
+	return resolve(resource, flags | ls->hash, out, content);
 }
 
 int lockspace_name(const char *resource, unsigned flags, char out[LOCKSPACE_NAME_LEN + 1])
 {
-	if (!out || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS))
+	if (!out || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS | LSI_HASH_FLAGS))
 		return -EINVAL;
 	char *content;
 	int err = resolve(resource, flags, out, &content);

@@ -620,13 +620,15 @@ static int parse_line(struct lsi_record *r, char *line)
 		char mode[16];
 		long long since;
 		int used = 0;
-		if (strlen(val) < LOCKSPACE_NAME_LEN + 2 || val[LOCKSPACE_NAME_LEN] != ' ')
+		const char *gap = strchr(val, ' ');
+		size_t nlen = gap ? (size_t)(gap - val) : 0;
+		if (nlen == 0 || nlen > LOCKSPACE_NAME_LEN)
 			return -EBADMSG;
-		memcpy(c.name, val, LOCKSPACE_NAME_LEN);
+		memcpy(c.name, val, nlen);
 		if (!lockspace_valid_name(c.name))
 			return -EBADMSG;
-		if (sscanf(val + LOCKSPACE_NAME_LEN + 1, "%15s %lld%n", mode, &since, &used) != 2 ||
-		    val[LOCKSPACE_NAME_LEN + 1 + used] != '\0' || since < 0)
+		if (sscanf(gap + 1, "%15s %lld%n", mode, &since, &used) != 2 || gap[1 + used] != '\0' ||
+		    since < 0)
 			return -EBADMSG;
 		if (strcmp(mode, "shared") == 0)
 			c.shared = 1;

@@ -56,11 +56,13 @@ static int report_one(struct lsi_report *r, const char *name, const char *direct
 {
 	struct lockspace_info info = {0};
 	struct lsi_owners ow = {0};
-	memcpy(info.name, name, LOCKSPACE_NAME_LEN + 1);
+	size_t nlen = strnlen(name, LOCKSPACE_NAME_LEN); /* 32 or 64 digits */
+	memcpy(info.name, name, nlen);
+	info.name[nlen] = '\0';
 	if (direct_path) {
 		info.lockfile = direct_path;
 	} else {
-		memcpy(r->lockfile + r->dirlen + 1, name, LOCKSPACE_NAME_LEN + 1);
+		memcpy(r->lockfile + r->dirlen + 1, name, nlen + 1);
 		info.lockfile = r->lockfile;
 	}
 	int err = r->ls->backend->owners(r->view, name, direct_path, always, &info, &ow);
@@ -95,10 +97,7 @@ int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn
 	while (!err && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
 			continue;
-		char name[LOCKSPACE_NAME_LEN + 1];
-		for (int i = 0; i <= LOCKSPACE_NAME_LEN; i++)
-			name[i] = de->d_name[i];
-		err = report_one(&rep, name, NULL, 0);
+		err = report_one(&rep, de->d_name, NULL, 0);
 	}
 	if (d)
 		closedir(d);
@@ -112,7 +111,7 @@ int lockspace_inspect(struct lockspace *ls, const char *resource, unsigned flags
 	if (!ls || !fn || !LSI_FLAGS_OK(flags, LSI_NAME_FLAGS | LOCKSPACE_WAITERS))
 		return -EINVAL;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve_lookup(resource, flags, name, &content);
+	int err = lsi_resolve_lookup(ls, resource, flags, name, &content);
 	if (!err && ls->dirfd < 0 && !content)
 		err = -EINVAL; /* direct mode needs the path itself */
 	struct lsi_report rep;
@@ -136,7 +135,7 @@ int lockspace_probe(struct lockspace *ls, const char *resource, unsigned flags, 
 	if (!ls->backend->probe)
 		return -EOPNOTSUPP;
 	char name[LOCKSPACE_NAME_LEN + 1], *content = NULL;
-	int err = lsi_resolve_lookup(resource, flags, name, &content);
+	int err = lsi_resolve_lookup(ls, resource, flags, name, &content);
 	const char *direct = ls->dirfd < 0 ? content : NULL;
 	if (!err && ls->dirfd < 0 && !direct)
 		err = -EINVAL;

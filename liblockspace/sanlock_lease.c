@@ -217,13 +217,14 @@ int lsi_sl_stale_tmp(const struct lockspace *ls, const char *file)
 	long long host;
 	int pid, end = 0;
 	unsigned count;
-	if (file[0] != '.' || strlen(file) < LOCKSPACE_NAME_LEN + 1)
+	/* Lease names are MD5 names: a sanlock lockspace never has SHA-256. */
+	if (file[0] != '.' || strlen(file) < LOCKSPACE_MD5_NAME_LEN + 1)
 		return 0;
-	memcpy(name, file + 1, LOCKSPACE_NAME_LEN);
-	name[LOCKSPACE_NAME_LEN] = '\0';
+	memcpy(name, file + 1, LOCKSPACE_MD5_NAME_LEN);
+	name[LOCKSPACE_MD5_NAME_LEN] = '\0';
 	if (!lockspace_valid_name(name) ||
-	    sscanf(file + 1 + LOCKSPACE_NAME_LEN, ".h%lld.%d.%u.tmp%n", &host, &pid, &count, &end) != 3 ||
-	    file[1 + LOCKSPACE_NAME_LEN + end] != '\0' || pid <= 0)
+	    sscanf(file + 1 + LOCKSPACE_MD5_NAME_LEN, ".h%lld.%d.%u.tmp%n", &host, &pid, &count, &end) != 3 ||
+	    file[1 + LOCKSPACE_MD5_NAME_LEN + end] != '\0' || pid <= 0)
 		return 0;
 	return host == lsi_sl_host_id(ls) && kill(pid, 0) < 0 && errno == ESRCH;
 }

@@ -47,7 +47,7 @@ static char **make_resources(const char *dir, int n)
  * written as plainly as possible: the floor it is measured against. */
 static int bare_once(const char *lsdir, const char *resource)
 {
-	char real[PATH_MAX], name[33], file[PATH_MAX + 40];
+	char real[PATH_MAX], name[LOCKSPACE_NAME_LEN + 1], file[PATH_MAX + 40];
 	if (!realpath(resource, real))
 		return -1;
 	MD5Data((const uint8_t *)real, strlen(real), name);

@@ -266,6 +266,20 @@ help_options() {
 	assert [ "${COMPREPLY[0]}" = "$(realpath "$WORK")/new"$'\n'"line.img" ]
 }
 
+@test "--hash completes its hashes, and its value is not the command" {
+	comp --hash ""
+	run replies
+	assert_output "$(printf '%s\n' md5 sha256)"
+	comp --hash s
+	[ "${COMPREPLY[*]}" = sha256 ]
+	comp --hash sha256 ""
+	run replies
+	assert_output "$(help_commands)"
+	comp --hash sha256 list -
+	run replies
+	assert_output "$(help_options list)"
+}
+
 @test "acquire --on-lost completes its policies" {
 	comp acquire --on-lost ""
 	run replies

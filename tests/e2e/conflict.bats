@@ -23,9 +23,9 @@ teardown() {
 @test "direct mode: a busy image names the other program's POSIX lock: its command and pid" {
 	raw_hold "$A"
 	run --separate-stderr tvl_bare --direct acquire "$A" -- true
-	assert_error 75 "virlock: $A: held by lockhold (pid $FAKE); see 'virlock inspect' for more, or wait with -w"
+	assert_error 75 "virlock: $A: held by lockhold (pid $FAKE, not a virlock holder); see 'virlock inspect' for more, or wait with -w"
 	run --separate-stderr tvl_bare --direct acquire -w 0.2 "$A" -- true
-	assert_error 75 "virlock: $A: still busy after 0.2 seconds, held by lockhold (pid $FAKE); see 'virlock inspect' for more"
+	assert_error 75 "virlock: $A: still busy after 0.2 seconds, held by lockhold (pid $FAKE, not a virlock holder); see 'virlock inspect' for more"
 }
 
 @test "direct mode: an open file description lock on byte 0, which F_GETLK names no pid for, is named too" {

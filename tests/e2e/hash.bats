@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # hash.bats: virlock hash, the lock file name of each resource.
 
+bats_require_minimum_version 1.5.0
+
 load helpers
 load list_helpers
 
@@ -91,4 +93,70 @@ md5() {
 	assert_line --index 1 --partial "Print the lock file name"
 	assert_output --partial "--literal"
 	assert_equal "${lines[-1]}" "See virlock(1)."
+}
+
+sha256() {
+	printf '%s' "$1" | sha256sum | cut -d' ' -f1
+}
+
+@test "hash --hash sha256 prints the SHA-256 of the path as spelled, made absolute" {
+	ln -s disk "$WORK/link"
+	cd "$WORK"
+	run "$VIRLOCK" --hash sha256 hash "$WORK/disk" "$WORK/link" disk ./disk "$WORK//disk"
+	assert_success
+	assert_output "$(printf '%s\n' "$(sha256 "$WORK/disk")" "$(sha256 "$WORK/link")" \
+		"$(sha256 "$PWD/disk")" "$(sha256 "$PWD/./disk")" "$(sha256 "$WORK//disk")")"
+	[[ ${lines[0]} =~ ^[0-9a-f]{64}$ ]]
+	run "$VIRLOCK" --hash=md5 hash "$WORK/link"
+	assert_success
+	assert_output "$(md5 "$(realpath "$WORK/disk")")"
+	run "$VIRLOCK" --hash sha256 hash --literal "a lease"
+	assert_output "$(sha256 "a lease")"
+}
+
+@test "--hash takes md5 or sha256; another is one line and 64" {
+	run -64 "$VIRLOCK" --hash sha1 hash "$WORK/disk"
+	assert_output "virlock: --hash sha1: unknown hash; give md5 (the default) or sha256 (libvirt's virtlockd)"
+	run -64 "$VIRLOCK" --hash "" list
+	assert_output --partial "unknown hash"
+}
+
+@test "an empty SHA-256 lock file held by another program: no path, not corrupt, busy naming it" {
+	local name
+	name=$(sha256 "$WORK/disk")
+	mkdir -m 0700 "$LS"
+	mkfifo "$WORK/ready"
+	# A POSIX write lock on byte 0 of an empty file, as virtlockd takes one.
+	python3 -c 'import fcntl, os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
+open(sys.argv[2], "w").close()
+signal.pause()' "$LS/$name" "$WORK/ready" 3>&- &
+	local pid=$!
+	cat "$WORK/ready"
+	run "$VIRLOCK" --hash sha256 -L "$LS" inspect "$WORK/disk"
+	assert_success
+	assert_line "path:      unknown (empty lock file, as virtlockd leaves them)"
+	assert_line "integrity: empty"
+	assert_line "holder:    $pid"
+	run "$VIRLOCK" --hash sha256 -L "$LS" list -J -o name,path,pid,status
+	assert_success
+	jq_ok '.locks == [{"name": $name, "path": null, "pid": $pid, "status": "empty"}]' \
+		--arg name "$name" --argjson pid "$pid"
+	run "$VIRLOCK" --hash sha256 -L "$LS" list -o path,pid
+	assert_line --regexp "^unknown \(empty lock file\) +$pid\$"
+	run -75 "$VIRLOCK" --hash sha256 -L "$LS" acquire "$WORK/disk"
+	assert_output "virlock: $WORK/disk: held by python3 (pid $pid, not a virlock holder); see 'virlock inspect' for more, or wait with -w"
+	kill "$pid"
+	wait "$pid" || true
+	run "$VIRLOCK" --hash sha256 -L "$LS" acquire "$WORK/disk" -- cat "$LS/$name"
+	assert_success
+	assert_output "$WORK/disk"
+}
+
+@test "--hash sha256 on a sanlock lockspace is a usage error: its leases are named by MD5" {
+	mkdir -m 0700 "$LS"
+	printf 'sanlock\nvl\n' >"$LS/.backend"
+	run -64 "$VIRLOCK" --hash sha256 -L "$LS" list
+	assert_output "virlock: lockspace $LS: --hash sha256 is for fcntl lockspaces, as virtlockd's; a sanlock lockspace names its leases by MD5: leave --hash out"
 }

@@ -11,10 +11,11 @@
 
 static int all_lower_hex(const char *s)
 {
-	for (int i = 0; i < LOCKSPACE_NAME_LEN; i++)
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
 		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
 			return 0;
-	return s[LOCKSPACE_NAME_LEN] == '\0';
+	return n == LOCKSPACE_MD5_NAME_LEN || n == LOCKSPACE_SHA256_NAME_LEN;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char out[LOCKSPACE_NAME_LEN + 1], sum[LOCKSPACE_NAME_LEN + 1];
 
 	int valid = lockspace_valid_name(s);
-	if (valid != (len == LOCKSPACE_NAME_LEN && strspn(s, "0123456789abcdefABCDEF") == len))
+	if (valid != ((len == LOCKSPACE_MD5_NAME_LEN || len == LOCKSPACE_SHA256_NAME_LEN) &&
+		      strspn(s, "0123456789abcdefABCDEF") == len))
 		abort();
 
 	/* By name: accepted exactly when valid, and then lowercased. */

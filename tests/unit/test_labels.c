@@ -160,7 +160,7 @@ static void test_waiters_on_unlinked_file(void)
 	tu_join(holders, dir, ".holders");
 	if (tu_md5sum(tu_scratch_dir, "vm1", 3, md5) < 0)
 		return;
-	char file[64];
+	char file[sizeof("owner.") + LOCKSPACE_NAME_LEN];
 	snprintf(file, sizeof(file), "owner.%s", md5);
 	tu_join(label, holders, file);
 	struct stat st;
@@ -226,7 +226,8 @@ static void test_claim_in_progress(void)
 	struct lockspace *ls, *mine;
 	struct tu_child c;
 	pid_t pid = 0;
-	char label[PATH_MAX], md5[LOCKSPACE_NAME_LEN + 1], file[64];
+	char label[PATH_MAX], md5[LOCKSPACE_NAME_LEN + 1],
+		file[sizeof(".holders/owner.") + LOCKSPACE_NAME_LEN];
 	if (lockspace_open(dir, 0, &ls) < 0 || lockspace_open(dir, 0, &mine) < 0 ||
 	    tu_spawn(&c, claimer_main, NULL) < 0 || tu_md5sum(tu_scratch_dir, "vm1", 3, md5) < 0)
 		return;

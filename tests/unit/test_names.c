@@ -22,8 +22,8 @@ static void test_rfc1321(void)
 		memset(out, 'X', sizeof(out));
 		int rc = lockspace_name(v[i].in, LOCKSPACE_LITERAL, out);
 		is_int(rc, 0, "literal \"%.20s\" is named", v[i].in);
-		ok(out[LOCKSPACE_NAME_LEN] == '\0', "literal \"%.20s\": name is NUL-terminated", v[i].in);
-		out[LOCKSPACE_NAME_LEN] = '\0';
+		ok(out[LOCKSPACE_MD5_NAME_LEN] == '\0', "literal \"%.20s\": name is NUL-terminated", v[i].in);
+		out[LOCKSPACE_MD5_NAME_LEN] = '\0';
 		is_str(out, v[i].md5, "literal \"%.20s\" hashes to the RFC 1321 MD5", v[i].in);
 	}
 	/* The empty string has an MD5, but an empty resource is not a resource. */

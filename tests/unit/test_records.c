@@ -82,7 +82,8 @@ static long long lock_line(const char *text, const char *name, const char *mode)
 static void test_own_record(void)
 {
 	struct lockspace *ls, *other;
-	char r_res[PATH_MAX], s_res[PATH_MAX], rn[33], sn[33], rec[PATH_MAX], text[4096], line[128];
+	char r_res[PATH_MAX], s_res[PATH_MAX], rn[LOCKSPACE_NAME_LEN + 1], sn[LOCKSPACE_NAME_LEN + 1],
+		rec[PATH_MAX], text[4096], line[128];
 	struct tu_child kid;
 	struct recs *rl = calloc(1, sizeof(*rl));
 	struct tu_infos *l = calloc(1, sizeof(*l));
@@ -220,7 +221,8 @@ static void test_other_processes(void)
 {
 	struct lockspace *ls;
 	struct tu_child a, b, c;
-	char t_res[PATH_MAX], u_res[PATH_MAX], tn[33], un[33], rec[PATH_MAX], text[4096], tmp[PATH_MAX];
+	char t_res[PATH_MAX], u_res[PATH_MAX], tn[LOCKSPACE_NAME_LEN + 1], un[LOCKSPACE_NAME_LEN + 1],
+		rec[PATH_MAX], text[4096], tmp[PATH_MAX];
 	struct recs *rl = calloc(1, sizeof(*rl));
 	struct tu_infos *l = calloc(1, sizeof(*l));
 

@@ -507,26 +507,38 @@ int tu_run_child(tu_child_fn fn, void *arg, int timeout_ms)
 	return rc;
 }
 
-/* ---- independent oracles: md5sum(1), /proc/locks, inotify ---- */
+/* ---- independent oracles: md5sum(1), sha256sum(1), /proc/locks, inotify ---- */
 
-int tu_md5sum(const char *scratch, const void *bytes, size_t len, char out[33])
+/* The hex digest @tool (md5sum, sha256sum) prints for @bytes: @digits of them. */
+static int digest_sum(const char *tool, int digits, const char *scratch, const void *bytes, size_t len,
+		      char *out)
 {
 	char in[PATH_MAX], cmd[PATH_MAX + 32];
 	int rc;
 
 	out[0] = '\0';
-	tu_join(in, scratch, ".md5sum-input");
+	tu_join(in, scratch, ".digest-input");
 	if ((rc = tu_write_file(in, bytes, len)) < 0)
 		return rc;
-	snprintf(cmd, sizeof(cmd), "md5sum < '%s'", in);
+	snprintf(cmd, sizeof(cmd), "%s < '%s'", tool, in);
 	fflush(stdout);
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		return -errno;
-	rc = fscanf(p, "%32s", out) == 1 ? 0 : -EIO;
+	rc = fscanf(p, digits == 64 ? "%64[0-9a-f]" : "%32[0-9a-f]", out) == 1 ? 0 : -EIO;
 	pclose(p);
 	unlink(in);
 	return rc;
+}
+
+int tu_md5sum(const char *scratch, const void *bytes, size_t len, char out[33])
+{
+	return digest_sum("md5sum", 32, scratch, bytes, len, out);
+}
+
+int tu_sha256sum(const char *scratch, const void *bytes, size_t len, char out[65])
+{
+	return digest_sum("sha256sum", 64, scratch, bytes, len, out);
 }
 
 int tu_proc_waiting(pid_t pid, const char *path)

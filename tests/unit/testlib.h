@@ -216,6 +216,8 @@ int tu_run_child(tu_child_fn fn, void *arg, int timeout_ms);
 
 /* MD5 of bytes by md5sum(1), lowercase hex into out[33]; scratch is a writable directory. */
 int tu_md5sum(const char *scratch, const void *bytes, size_t len, char out[33]);
+/* The same by sha256sum(1): 64 hex digits. */
+int tu_sha256sum(const char *scratch, const void *bytes, size_t len, char out[65]);
 
 /* 1 if /proc/locks shows pid blocked waiting for a POSIX lock on path's inode. */
 int tu_proc_waiting(pid_t pid, const char *path);
