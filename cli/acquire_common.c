@@ -128,12 +128,21 @@ void acquire_tell_wait(struct lockspace *ls, const struct acquire_opts *o)
 	char who[VL_WHO_LEN];
 	if (o->wait == 0 || !o->tell_wait)
 		return;
-	for (size_t i = 0; i < o->n; i++)
+	for (size_t i = 0; i < o->n; i++) {
+		enum lockspace_state state;
+		pid_t pid;
+		/* One F_GETLK first: most resources are free (a sanlock lockspace cannot be probed). */
+		int err = lockspace_probe(ls, o->resources[i], o->flags & LOCKSPACE_LITERAL, &state, &pid);
+		if ((err == 0 && (state == LOCKSPACE_STATE_FREE ||
+				  (state == LOCKSPACE_STATE_SHARED && (o->flags & LOCKSPACE_SHARED)))) ||
+		    (err && err != -EOPNOTSUPP))
+			continue;
 		if (vl_conflict_who(ls, o->resources[i], o->flags, who)) {
 			vl_error("%s: held by %s; waiting%s", o->resources[i], who,
 				 o->wait > 0 ? "" : " (for ever; Ctrl-C gives up)");
 			return;
 		}
+	}
 }
 
 int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int err, int signo)

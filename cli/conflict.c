@@ -20,8 +20,17 @@ struct who {
 static void who_add(struct who *w, const char *s)
 {
 	size_t len = strlen(w->buf);
-	char part[VL_WHO_LEN], esc[VL_WHO_LEN * 4];
-	snprintf(part, sizeof(part), "%s", s); /* a label may be long: its start says enough */
+	char part[VL_WHO_LEN / 8 + 4], esc[sizeof(part) * 4];
+	size_t n = strlen(s), cut = VL_WHO_LEN / 8;
+	if (n > cut) {
+		/* A label may be long: its start says enough, cut between characters. */
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+		memcpy(part, s, cut);
+		memcpy(part + cut, "...", 4);
+	} else {
+		memcpy(part, s, n + 1);
+	}
 	vl_escape(esc, part, VL_ESC_BACKSLASH | VL_ESC_BADUTF8);
 	snprintf(w->buf + len, VL_WHO_LEN - len, "%s", esc);
 }

@@ -7,8 +7,8 @@
 
 #include <lockspace.h>
 
-/* Room for one description: a command, a pid, a label cut short, a time. */
-#define VL_WHO_LEN 256
+/* Room for one description: a command, a pid, a label cut short, a time, all escaped. */
+#define VL_WHO_LEN 1024
 
 /*
  * Describe the holders of @resource (LOCKSPACE_LITERAL in @flags for a

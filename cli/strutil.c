@@ -72,7 +72,7 @@ char *vl_utf8_clean(const char *s)
 }
 
 /* The longest stand-in for one character: \uXXXX. */
-#define ESC_MAX 6
+#define ESC_MAX 8
 
 /* @c as a JSON string wants it, into @buf; its length. */
 static size_t escape_json(unsigned char c, size_t len, char buf[ESC_MAX])
@@ -108,7 +108,11 @@ static size_t escape_one(const char *s, unsigned flags, char buf[ESC_MAX], size_
 	/* UTF-8 is only decoded when a flag looks at it. */
 	size_t len =
 		c >= 0x80 && (flags & (VL_ESC_BADUTF8 | VL_ESC_NONASCII | VL_ESC_JSON)) ? vl_utf8_seq(s) : 1;
-	int esc = c < 0x20 || c == 0x7f || (c == '\\' && (flags & (VL_ESC_BACKSLASH | VL_ESC_JSON))) ||
+	/* A C1 control (U+0080 to U+009F: CSI is U+009B) acts on a terminal
+	 * as its escape sequence does, whether as UTF-8 or as one byte. */
+	int c1 = c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] < 0xa0;
+	int esc = c < 0x20 || c == 0x7f || (c1 && !(flags & VL_ESC_JSON)) ||
+		  (c == '\\' && (flags & (VL_ESC_BACKSLASH | VL_ESC_JSON))) ||
 		  (c == '"' && (flags & VL_ESC_JSON)) || (c == ' ' && (flags & VL_ESC_BLANK)) ||
 		  (c >= 0x80 && (flags & VL_ESC_NONASCII)) ||
 		  (len == 0 && (flags & (VL_ESC_BADUTF8 | VL_ESC_JSON)));
@@ -120,8 +124,15 @@ static size_t escape_one(const char *s, unsigned flags, char buf[ESC_MAX], size_
 	if (flags & VL_ESC_JSON) {
 		*outlen = escape_json(c, len, buf);
 	} else if (flags & VL_ESC_QMARK) {
-		buf[0] = '?';
-		*outlen = 1;
+		buf[0] = buf[1] = '?'; /* one for each byte: the length stays */
+		*outlen = c1 ? 2 : 1;
+		return *outlen;
+	} else if (c1) {
+		memcpy(buf, "\\xc2\\x", 6);
+		buf[6] = hex[(unsigned char)s[1] >> 4];
+		buf[7] = hex[s[1] & 15];
+		*outlen = 8;
+		return 2;
 	} else {
 		buf[0] = '\\';
 		buf[1] = 'x';

@@ -14,8 +14,9 @@ int vl_utf8_valid(const char *s);
 char *vl_utf8_clean(const char *s);
 
 /*
- * What vl_escape() escapes besides control characters (below 0x20, and
- * 0x7f), which it always does. Each escaped byte becomes \xNN, or '?' with
+ * What vl_escape() escapes besides control characters (below 0x20, 0x7f,
+ * and, but with VL_ESC_JSON, the C1 controls U+0080 to U+009F as UTF-8),
+ * which it always does. Each escaped byte becomes \xNN, or '?' with
  * VL_ESC_QMARK, or what JSON wants with VL_ESC_JSON.
  */
 enum vl_esc_flags {

@@ -122,8 +122,13 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 			bad = t[i].index;
 	}
 	if (err < 0) {
+		/* A record written meanwhile, by another handle of the lockspace,
+		 * may list the ones taken: write it again without them. */
+		int gave_back = taken > 0;
 		while (taken)
 			b->unlock_one(ls, &t[--taken]);
+		if (gave_back)
+			(void)lsi_record_sync(ls);
 		if (failed)
 			*failed = bad;
 	} else if (n) {

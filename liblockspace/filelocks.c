@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* filelocks.c: every lock on a resource file itself, whoever took it, found through /proc/PID/fdinfo. */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -137,6 +138,27 @@ static long long fdinfo_ino(const char *text)
 }
 
 /*
+ * Is the lock line @l, of the inode sought, on the file itself? A lock line
+ * names the device of the file system's superblock, which is not always
+ * the one stat() gives (a btrfs subvolume has a device of its own): then
+ * the descriptor @fdname of @pid is asked once (*@confirmed caches it).
+ */
+static int same_file(const struct scan *s, const struct lsi_lock_line *l, pid_t pid, const char *fdname,
+		     int *confirmed)
+{
+	if (l->major == major(s->dev) && l->minor == minor(s->dev))
+		return 1;
+	if (*confirmed < 0) {
+		char path[64];
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, fdname);
+		*confirmed = stat(path, &st) == 0 && st.st_dev == s->dev &&
+			     (unsigned long long)st.st_ino == s->ino;
+	}
+	return *confirmed;
+}
+
+/*
  * The "lock:" lines of one descriptor of @pid, when it is the file. Most
  * descriptors are skipped on the first read: no lock line, or another inode.
  * The lock lines come last; a file locked in many ranges needs more reads.
@@ -148,7 +170,7 @@ static int scan_fd(struct scan *s, int dfd, const char *fdname, pid_t pid)
 		return 0; /* closed since readdir, or the process ended */
 	char buf[4096];
 	size_t len = 0;
-	int first = 1, err = 0;
+	int first = 1, err = 0, confirmed = -1;
 	for (;;) {
 		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (r < 0 && errno == EINTR)
@@ -171,7 +193,7 @@ static int scan_fd(struct scan *s, int dfd, const char *fdname, pid_t pid)
 			*nl = '\0';
 			struct lsi_lock_line l;
 			if (strncmp(line, "lock:\t", 6) == 0 && lsi_parse_lock_line(line + 6, &l) &&
-			    l.ino == s->ino && l.major == major(s->dev) && l.minor == minor(s->dev) &&
+			    l.ino == s->ino && same_file(s, &l, pid, fdname, &confirmed) &&
 			    (err = add_range(s, pid, &l)) < 0)
 				break;
 			line = nl + 1;
@@ -236,6 +258,31 @@ static int scan_proc(struct scan *s)
 }
 
 /*
+ * A descriptor of this process open on the file @st, or -1: closing another
+ * one would drop every POSIX lock the process holds on the file, taken
+ * through it by the caller, not the library, so the probe uses this one.
+ */
+static int own_fd(const struct stat *st)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int found = -1;
+	struct dirent *de;
+	while (found < 0 && (de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		struct stat fst;
+		if (*end || end == de->d_name || fd == dirfd(d) || fd < 0 || fd > INT_MAX)
+			continue;
+		if (fstat((int)fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino)
+			found = (int)fd;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
  * 1 if an exclusive flock(2) lock is on the open file @fd (a shared one
  * of ours is refused), 0 if not: holds a shared one for an instant.
  */
@@ -274,6 +321,14 @@ static int fcntl_locked(const char *path, const struct stat *st, int flock_probe
 		fd = e->fd;
 		fl.l_start = 1;
 		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
+	} else if ((fd = own_fd(st)) >= 0) {
+		/* The caller's: asked, never closed, and never given a flock(2)
+		 * lock, which would change the caller's own on that open file. */
+		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
+		flock_probe = 0;
+		if (locked == 0)
+			locked = -EAGAIN; /* flock(2) locks: /proc/locks tells */
+		fd = -1;
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		struct stat now;
@@ -292,7 +347,9 @@ static int fcntl_locked(const char *path, const struct stat *st, int flock_probe
 	return locked;
 }
 
-/* 1 if /proc/locks shows a lock of any kind on the file, 0 if not. */
+/* 1 if /proc/locks shows a lock of any kind on the file, 2 if only a lock on
+ * its inode number on another device (its file system's superblock device,
+ * as a btrfs subvolume's lines name it, or another file), 0 if none. */
 static int proc_locks_show(const struct stat *st)
 {
 	char *text;
@@ -301,7 +358,7 @@ static int proc_locks_show(const struct stat *st)
 	if (err)
 		return err;
 	int found = 0;
-	for (size_t i = 0; i < len && !found;) {
+	for (size_t i = 0; i < len && found != 1;) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t l = nl ? (size_t)(nl - (text + i)) : len - i;
 		char line[256];
@@ -309,8 +366,9 @@ static int proc_locks_show(const struct stat *st)
 		if (l < sizeof(line)) {
 			memcpy(line, text + i, l);
 			line[l] = '\0';
-			found = lsi_parse_lock_line(line, &ll) && ll.ino == (unsigned long long)st->st_ino &&
-				ll.major == major(st->st_dev) && ll.minor == minor(st->st_dev);
+			if (lsi_parse_lock_line(line, &ll) && ll.ino == (unsigned long long)st->st_ino)
+				found = ll.major == major(st->st_dev) && ll.minor == minor(st->st_dev) ? 1
+												       : 2;
 		}
 		i += l + 1;
 	}
@@ -365,7 +423,7 @@ int lockspace_file_locks(const char *path, unsigned flags, struct lockspace_file
 	}
 	if (fl->nlocks)
 		qsort(s.locks, fl->nlocks, sizeof(*s.locks), lock_cmp);
-	fl->incomplete = fl->unreadable || (locked && !fl->nlocks);
+	fl->incomplete = fl->unreadable || (locked == 1 && !fl->nlocks);
 	*out = fl;
 	return 0;
 }

@@ -460,6 +460,12 @@ void lsi_record_start(struct lockspace *ls)
 {
 	records_lock();
 	if (!(ls->recording && ls->record_pid == getpid()) && recorder_add(ls) == 0) {
+		if (ls->record_pid != getpid()) {
+			/* A forked child's handle: the label was its parent's. */
+			free(ls->owner);
+			ls->owner = NULL;
+			ls->child = 0;
+		}
 		ls->auto_record = 1;
 		ls->record_pid = getpid();
 		ls->recording = 1;

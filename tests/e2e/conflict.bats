@@ -91,3 +91,13 @@ teardown() {
 	assert_output --partial "still busy after 0.2 seconds"
 	bg_finish one
 }
+
+@test "a long owner label is cut between characters, with '...', and the rest of the line stays" {
+	local label
+	label=$(printf 'é%.0s' {1..200})
+	bg_supervise one -o "$label" "$A"
+	run --separate-stderr tvl acquire "$A" -- true
+	# 128 bytes of two-byte characters: 64 of them.
+	assert_error 75 "owner $(printf 'é%.0s' {1..64})..., since " "); see 'virlock inspect' for more"
+	bg_finish one
+}

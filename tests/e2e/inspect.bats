@@ -210,6 +210,15 @@ inspect_json_ok() {
 	jq_ok '.path == "a\nb\ufffd"'
 }
 
+@test "inspect escapes C1 controls (a UTF-8 CSI acts on a terminal as ESC [ does); JSON keeps them" {
+	hold h1 -l "$(printf 'x\302\2331mred')"
+	run vl inspect --literal "$(printf 'x\302\2331mred')"
+	assert_success
+	assert_equal "$(value path)" 'x\xc2\x9b1mred'
+	run vl inspect -J --literal "$(printf 'x\302\2331mred')"
+	jq_ok '.path == "x\u009b1mred"'
+}
+
 @test "inspect: no such file and no lock is 66, as for acquire and hash" {
 	run vl inspect "$WORK/nonexistent"
 	assert_failure 66

@@ -206,6 +206,27 @@ static void test_real(void)
 	lockspace_close(ls);
 }
 
+/* A POSIX lock the caller took on its own descriptor survives a look:
+ * closing any other descriptor of the file would drop it. */
+static void test_callers_lock(void)
+{
+	struct lockspace_file_locks *fl = NULL;
+	tu_join(image, tu_scratch_dir, "own.img");
+	tu_touch(image);
+	int fd = open(image, O_RDWR | O_CLOEXEC);
+	struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	ok(fd >= 0 && fcntl(fd, F_SETLK, &lk) == 0, "this process locks byte 0 through its own descriptor");
+	is_int(lockspace_file_locks(image, 0, &fl), 0, "a look at the file");
+	const struct lockspace_file_lock *l = lock_of(fl, getpid());
+	ok(l && l->type == LOCKSPACE_FILE_LOCK_POSIX, "the caller's own lock is reported");
+	lockspace_file_locks_free(fl);
+	is_int(lockspace_file_locks(image, LOCKSPACE_FLOCK_PROBE, &fl), 0, "a look with the flock probe");
+	lockspace_file_locks_free(fl);
+	is_int(tu_try_elsewhere(NULL, image, 0), -EBUSY, "the caller's lock is still held after both");
+	if (fd >= 0)
+		close(fd);
+}
+
 /* LOCKSPACE_FLOCK_PROBE: an exclusive flock lock is found without /proc/locks; a shared one is not. */
 static void test_flock_probe(void)
 {
@@ -227,4 +248,4 @@ static void test_flock_probe(void)
 		close(fd);
 }
 
-TU_MAIN(test_parse, test_qemu, test_real, test_flock_probe)
+TU_MAIN(test_parse, test_qemu, test_real, test_callers_lock, test_flock_probe)

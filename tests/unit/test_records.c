@@ -351,4 +351,52 @@ static void setup(void)
 	tu_lockspace_dir(dir);
 }
 
-TU_MAIN(setup, test_own_record, test_other_processes)
+/* A multi-lock acquire of a second handle that fails part-way: the record,
+ * written by the labelled handle while the first lock was held, lists it;
+ * once the acquire gives it back, the record no longer does. */
+struct partial {
+	struct lockspace *ls;
+	int err;
+};
+
+static void *partial_acquire(void *arg)
+{
+	struct partial *p = arg;
+	const char *res[] = {"partial-a", "partial-busy"};
+	p->err = lockspace_acquire_many(p->ls, res, 2, LOCKSPACE_LITERAL | LOCKSPACE_WAIT, 600, NULL);
+	return NULL;
+}
+
+static void test_partial_acquire(void)
+{
+	struct lockspace *keeper = NULL, *other = NULL;
+	struct tu_child busy;
+	char path[PATH_MAX], text[8192], name[LOCKSPACE_NAME_LEN + 1];
+	is_int(tu_hold1(&busy, dir, "partial-busy", LOCKSPACE_LITERAL), 0,
+	       "another process holds one of the two");
+	is_int(lockspace_open(dir, 0, &keeper), 0, "the labelled handle");
+	is_int(lockspace_open(dir, 0, &other), 0, "a second handle");
+	is_int(lockspace_set_owner(keeper, "partial", 0), 0, "labelled");
+	struct partial p = {other, 0};
+	pthread_t t;
+	ok(pthread_create(&t, NULL, partial_acquire, &p) == 0, "the second handle waits for both");
+	tu_name("partial-a", LOCKSPACE_LITERAL, name);
+	record_path(path, getpid());
+	/* Rewrite through the keeper until the record shows the first lock taken. */
+	int seen = 0;
+	for (long long end = tu_now_ms() + 500; !seen && tu_now_ms() < end;) {
+		is_int(lockspace_acquire(keeper, "partial-y", LOCKSPACE_LITERAL), 0, "the keeper acquires");
+		is_int(lockspace_release(keeper, "partial-y", LOCKSPACE_LITERAL), 0, "and releases");
+		seen = tu_read_file(path, text, sizeof(text)) > 0 && lock_line(text, name, "exclusive") >= 0;
+	}
+	ok(seen, "the record lists the lock the waiting acquire took first");
+	pthread_join(t, NULL);
+	is_int(p.err, -ETIMEDOUT, "the acquire times out and gives it back");
+	ok(tu_read_file(path, text, sizeof(text)) > 0 && lock_line(text, name, "exclusive") < 0,
+	   "the record no longer lists it");
+	lockspace_close(other);
+	lockspace_close(keeper);
+	tu_stop(&busy);
+}
+
+TU_MAIN(setup, test_own_record, test_other_processes, test_partial_acquire)
