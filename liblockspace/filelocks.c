@@ -301,10 +301,12 @@ static int flock_exclusive(int fd)
  * process, this one's included, and changes nothing. A file that this
  * process holds through a lockspace handle is not opened again (closing
  * that descriptor would drop the lock): its lock's descriptor is asked
- * instead, about every byte but byte 0, the one its lock takes; another
- * process may share that byte with a shared lock of ours, so then it is
- * locked. The table stays locked meanwhile, so that no thread takes a lock
- * on the file, or lets go of its descriptor.
+ * instead, under the table's mutex, about every byte but byte 0, the one
+ * its lock takes; another process may share that byte with a shared lock
+ * of ours, so then it is locked. Otherwise the file is opened without the
+ * mutex (an open of a hung mount stalls no other call of the process), and
+ * closed through the table, which keeps the descriptor if a thread locked
+ * the file meanwhile.
  */
 static int fcntl_locked(const char *path, const struct stat *st, int flock_probe)
 {
@@ -314,36 +316,36 @@ static int fcntl_locked(const char *path, const struct stat *st, int flock_probe
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	lsi_table_lock();
 	struct lsi_entry *e = lsi_table_find(st->st_dev, st->st_ino);
-	if (e && (e->pending || e->shared || e->fd < 0)) {
-		locked = 1;
-		fd = -1;
-	} else if (e) {
-		fd = e->fd;
-		fl.l_start = 1;
-		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
-	} else if ((fd = own_fd(st)) >= 0) {
+	if (e) {
+		if (e->pending || e->shared || e->fd < 0) {
+			locked = 1;
+		} else {
+			fl.l_start = 1;
+			locked = fcntl(e->fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
+			if (locked == 0 && flock_probe)
+				locked = flock_exclusive(e->fd);
+		}
+		lsi_table_unlock();
+		return locked;
+	}
+	lsi_table_unlock();
+	if ((fd = own_fd(st)) >= 0) {
 		/* The caller's: asked, never closed, and never given a flock(2)
 		 * lock, which would change the caller's own on that open file. */
 		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
-		flock_probe = 0;
-		if (locked == 0)
-			locked = -EAGAIN; /* flock(2) locks: /proc/locks tells */
-		fd = -1;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		struct stat now;
-		if (fd < 0)
-			locked = -errno;
-		else if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
-			locked = -EAGAIN; /* renamed over meanwhile */
-		else
-			locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
+		return locked == 0 ? -EAGAIN : locked; /* flock(2) locks: /proc/locks tells */
 	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct stat now;
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		locked = -EAGAIN; /* renamed over meanwhile */
+	else
+		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
 	if (locked == 0 && flock_probe)
 		locked = flock_exclusive(fd);
-	if (fd >= 0 && !e)
-		close(fd);
-	lsi_table_unlock();
+	lsi_close_unheld(fd);
 	return locked;
 }
 
