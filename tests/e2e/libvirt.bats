@@ -57,6 +57,9 @@ sha256() {
 	jq_ok '.path == null and .integrity == "empty" and .holders[0].pid == $pid and
 		.holders[0].command == "virtlockd"' --argjson pid "$pid"
 
+	# Another lockspace knows nothing of virtlockd's, but the image check sees QEMU.
+	run -75 "$VIRLOCK" -L "$BATS_TEST_TMPDIR/other" acquire "$DISK" -- true
+	assert_output --regexp "^virlock: $DISK: in use by qemu-system-x86 \(pid [0-9]+\), which holds write; "
 	run -75 vlv acquire "$DISK" -- true
 	assert_output "virlock: $DISK: held by virtlockd (pid $pid, not a virlock holder); see 'virlock inspect' for more, or wait with -w"
 	run -75 vlv acquire --shared "$DISK" 3>&-

@@ -41,6 +41,10 @@ holds() {
 	# The lock is virtlockd's, on byte 0 of the image; QEMU's own are elsewhere.
 	run grep -E "^[0-9]+: POSIX +ADVISORY +WRITE +$pid [0-9a-f:]+:$(stat -c %i "$DISK") 0 0\$" /proc/locks
 	assert_success
+	# inspect names both: virtlockd's byte 0, and QEMU's image locks, decoded.
+	run "$VIRLOCK" --direct inspect "$DISK"
+	assert_line "  virtlockd (pid $pid) posix exclusive bytes 0-0"
+	assert_line --regexp "^  qemu-system-x86 \(pid [0-9]+\) holds consistent-read, write(, write-unchanged)?, resize; does not share write, resize\$"
 	run -75 "$VIRLOCK" --direct acquire "$DISK" -- true
 	assert_output "virlock: $DISK: held by virtlockd (pid $pid, not a virlock holder); see 'virlock inspect' for more, or wait with -w"
 	lv_virsh destroy "$DOM"
