@@ -157,11 +157,12 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	print_key("path:", info->path || info->integrity != -ENODATA
 				   ? info->path
 				   : "unknown (empty lock file, as virtlockd leaves them)");
-	print_key("lock file:", info->lockfile);
-	printf("%-11s%s", "integrity:", vl_integrity_word(info->integrity));
+	print_key("lock file:",
+		  info->lockfile ? info->lockfile : "none (nothing has locked it here since the last prune)");
+	printf("%-11s%s", "integrity:", info->lockfile ? vl_integrity_word(info->integrity) : "-");
 	if (info->integrity == -EBADMSG)
 		fputs(corrupt_why, stdout);
-	else if (info->integrity != 0 && info->integrity != -ENODATA)
+	else if (info->lockfile && info->integrity != 0 && info->integrity != -ENODATA)
 		printf(" (%s)", lockspace_strerror(info->integrity));
 	putchar('\n');
 	print_key("state:", vl_state_word(info->state));
@@ -302,7 +303,7 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 	vl_json_string(&j, "name", info->name);
 	vl_json_string(&j, "path", info->path);
 	vl_json_string(&j, "lockfile", info->lockfile);
-	vl_json_string(&j, "integrity", vl_integrity_word(info->integrity));
+	vl_json_string(&j, "integrity", info->lockfile ? vl_integrity_word(info->integrity) : NULL);
 	vl_json_string(&j, "state", vl_state_word(info->state));
 	json_holders(&j, "holders", info->holders, info->nholders, 0);
 	vl_json_open(&j, "waiters", '[', 1);
@@ -384,6 +385,38 @@ static int lockfile_name(struct lockspace *ls, const char *path, char name[LOCKS
 	return match;
 }
 
+/*
+ * An existing file that has no lock file here (or no lockspace at all):
+ * free as far as virlock goes, but another program may lock the file
+ * itself (a QEMU started by hand). Report it as inspect_cb() does, free
+ * with no lock file, when it does; 0 when nothing locks it either (the
+ * caller says "no lock file"), 1 when reported, or -errno.
+ */
+static int inspect_unlocked(const char *res, struct inspect_out *o)
+{
+	struct lockspace_file_locks *fl = NULL;
+	struct lockspace_info info = {.integrity = -ENOENT, .state = LOCKSPACE_STATE_FREE};
+	char *canon = NULL;
+	int err = lockspace_file_locks(res, 0, &fl);
+	if (err == -ENOMEM)
+		return err;
+	if (err < 0 || !fl->nlocks || lockspace_name(res, vl_hash, info.name) < 0 ||
+	    lockspace_canonical(res, vl_hash, &canon) < 0) {
+		lockspace_file_locks_free(fl);
+		return 0;
+	}
+	info.path = canon;
+	o->fl = fl;
+	o->file = res;
+	if (o->json)
+		print_json(&info, NULL, 0, o);
+	else
+		print_text(&info, NULL, 0, o);
+	lockspace_file_locks_free(fl);
+	free(canon);
+	return 1;
+}
+
 /* A path that does not exist and has no lock file either. */
 static int no_such_file(const char *res)
 {
@@ -448,6 +481,12 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 		status = no_such_file(res);
 		goto out;
 	}
+	struct inspect_out o = {.json = json, .file = is_path ? res : NULL};
+	int done = !ls && is_path ? inspect_unlocked(res, &o) : 0;
+	if (done != 0) {
+		status = done < 0 ? vl_resource_error(res, done) : VL_EXIT_OK;
+		goto out;
+	}
 	if (!ls) {
 		vl_error("%s: no lockspace %s; nothing has locked anything there yet", res, missing);
 		status = VL_EXIT_NOINPUT;
@@ -461,10 +500,11 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 	}
 	if (strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0)
 		corrupt_why = " (not a lease of this lockspace, or its path does not hash to the name)";
-	struct inspect_out o = {.json = json,
-				.byname = (flags & LOCKSPACE_BYNAME) != 0,
-				.file = is_path && what == res ? res : NULL};
+	o.byname = (flags & LOCKSPACE_BYNAME) != 0;
+	o.file = is_path && what == res ? res : NULL;
 	int err = lockspace_inspect(ls, what, flags, inspect_cb, &o);
+	if (err == -ENOENT && o.file && !ctx->direct && (done = inspect_unlocked(res, &o)) != 0)
+		err = done < 0 ? done : 0;
 	if (err == -ENOENT) {
 		if (ctx->direct)
 			vl_error("%s: no such file; check the path", res);

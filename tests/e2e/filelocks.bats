@@ -246,3 +246,27 @@ start_flock() {
 	assert_output 0
 	vl release --owner vm
 }
+
+@test "an image nothing has locked through virlock, but a QEMU uses: inspect reports it, free, with no lock file" {
+	start_qemu q1 "$IMG"
+	local q1
+	q1=$(pid_of q1)
+	# No lockspace at all yet, then one without the image's lock file.
+	for step in none empty; do
+		[ "$step" = none ] || vl acquire --literal other -- true
+		run vl inspect "$IMG"
+		assert_success
+		assert_line "lock file: none (nothing has locked it here since the last prune)"
+		assert_line "state:     free"
+		assert_line "  qemu-system-x86 (pid $q1) $(decoded)"
+	done
+	run vl inspect -J "$IMG"
+	assert_success
+	jq -e --argjson q "$q1" '.lockfile == null and .integrity == null and .state == "free" and
+		(.file_locks | map(.pid) | index($q)) != null' <<<"$output"
+	# Nobody locks it any more: nothing to tell, as before.
+	stop_all
+	run vl inspect "$IMG"
+	assert_failure 66
+	assert_output --partial "$IMG: no lock file in "
+}
