@@ -29,15 +29,22 @@ const char *lockspace_qemu_perm_name(unsigned perm)
 	return NULL;
 }
 
+/*
+ * QEMU before 6.2 also locked the byte of a fifth permission, graph-mod
+ * (104 and 204), which it no longer has; the kernel merges adjacent ranges
+ * of one owner, so 103-104 means resize held.
+ */
+#define QEMU_OLD_NPERMS (LOCKSPACE_QEMU_NPERMS + 1)
+
 /* The bits of bytes @base..@base+NPERMS-1 that the range covers, if it lies
- * within them; QEMU locks nothing else, so a wider range (a whole-file lock)
- * is not its. */
+ * within QEMU's bytes (a fifth byte included, see QEMU_OLD_NPERMS); QEMU
+ * locks nothing else, so a wider range (a whole-file lock) is not its. */
 static unsigned qemu_bits(unsigned long long start, unsigned long long end, int to_eof, unsigned base)
 {
-	if (to_eof || start < base || end >= base + LOCKSPACE_QEMU_NPERMS)
+	if (to_eof || start < base || end >= base + QEMU_OLD_NPERMS)
 		return 0;
 	unsigned bits = 0;
-	for (unsigned long long n = start; n <= end; n++)
+	for (unsigned long long n = start; n <= end && n < base + LOCKSPACE_QEMU_NPERMS; n++)
 		bits |= 1u << (n - base);
 	return bits;
 }
@@ -51,7 +58,11 @@ int lockspace_qemu_decode(unsigned long long start, unsigned long long end, int 
 		*perms = p;
 	if (unshared)
 		*unshared = u;
-	return p || u;
+	/* 104 or 204 alone: an old QEMU's graph-mod byte, QEMU's all the same. */
+	return p || u ||
+	       (!to_eof && start == end &&
+		(start == LOCKSPACE_QEMU_PERM_BASE + LOCKSPACE_QEMU_NPERMS ||
+		 start == LOCKSPACE_QEMU_SHARED_BASE + LOCKSPACE_QEMU_NPERMS));
 }
 
 /* The result's arrays are const to the caller, and this file's to change

@@ -812,9 +812,11 @@ LOCKSPACE_API const char *lockspace_qemu_perm_name(unsigned perm);
  * @end (inclusive; @to_eof: to the end of the file, @end ignored) stands
  * for: the bits of the permissions it holds in *@perms and of those it
  * refuses to share in *@unshared. QEMU locks only bytes within
- * LOCKSPACE_QEMU_PERM_BASE + 0..3 and LOCKSPACE_QEMU_SHARED_BASE + 0..3 (the
- * kernel merges neighbours of one holder into one range): any other range,
- * a whole-file lock among them, is not QEMU's and decodes to 0 and 0.
+ * LOCKSPACE_QEMU_PERM_BASE + 0..3 and LOCKSPACE_QEMU_SHARED_BASE + 0..3, and
+ * before QEMU 6.2 + 4 too (graph-mod, a permission it no longer has, which
+ * decodes to no bit; the kernel merges neighbours of one holder into one
+ * range): any other range, a whole-file lock among them, is not QEMU's and
+ * decodes to 0 and 0.
  * Returns 1 when the range is QEMU's, else 0. @perms and @unshared may be NULL.
  */
 LOCKSPACE_API int lockspace_qemu_decode(unsigned long long start, unsigned long long end, int to_eof,

@@ -51,8 +51,15 @@ static void test_qemu(void)
 	ok(!lockspace_qemu_decode(100, 200, 0, &p, &u) && p == 0 && u == 0, "100-200 is not QEMU's");
 	ok(lockspace_qemu_decode(100, 103, 0, &p, &u) && p == 0xf && u == 0, "100-103: all four held");
 	ok(!lockspace_qemu_decode(0, 0, 0, &p, &u) && p == 0 && u == 0, "byte 0 (virtlockd's) is not QEMU's");
-	ok(!lockspace_qemu_decode(104, 199, 0, &p, &u), "104-199: no permission of QEMU's");
-	ok(!lockspace_qemu_decode(204, 204, 0, NULL, NULL), "204: none, and NULL outputs are accepted");
+	ok(!lockspace_qemu_decode(105, 199, 0, &p, &u), "105-199: no permission of QEMU's");
+	/* QEMU before 6.2 also locked graph-mod, 104 and 204; the kernel merges 103-104. */
+	ok(lockspace_qemu_decode(103, 104, 0, &p, &u) && p == LOCKSPACE_QEMU_RESIZE && u == 0,
+	   "103-104 (an old QEMU): resize held, graph-mod ignored");
+	ok(lockspace_qemu_decode(100, 104, 0, &p, &u) && p == 0xf && u == 0, "100-104: all four held");
+	ok(lockspace_qemu_decode(204, 204, 0, &p, &u) && p == 0 && u == 0,
+	   "204 alone: QEMU's, no permission");
+	ok(!lockspace_qemu_decode(104, 105, 0, &p, &u), "104-105: not QEMU's");
+	ok(!lockspace_qemu_decode(205, 205, 0, NULL, NULL), "205: none, and NULL outputs are accepted");
 
 	is_str(lockspace_qemu_perm_name(LOCKSPACE_QEMU_CONSISTENT_READ), "consistent-read", "word of bit 0");
 	is_str(lockspace_qemu_perm_name(LOCKSPACE_QEMU_WRITE), "write", "word of bit 1");
