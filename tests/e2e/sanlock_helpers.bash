@@ -48,10 +48,11 @@ sanlock_hosts_start() {
 	daemon_start "$RUN2" "virlock-test-$$-h2"
 }
 
-# sanlock_hosts_stop: shut both daemons down (or kill them) and remove SL_TOP
-# if it was made outside the bats directory.
+# sanlock_hosts_stop: kill both daemons, wait until they are gone, and
+# remove SL_TOP if it was made outside the bats directory. SIGKILL, not a
+# shutdown: a daemon takes a second or two to leave its lockspaces, which
+# nothing needs here (the lockspace is removed with the test's files).
 sanlock_hosts_stop() {
-	# Both at once: a daemon takes a second or two to leave its lockspaces.
 	local run pid pids=()
 	for run in "${RUN1:-}" "${RUN2:-}"; do
 		if [ -z "$run" ] || [ ! -f "$run/sanlock.pid" ]; then
@@ -60,10 +61,10 @@ sanlock_hosts_stop() {
 		pid=$(cat "$run/sanlock.pid")
 		[ -n "$pid" ] || continue
 		pids+=("$pid")
-		SANLOCK_RUN_DIR=$run sanlock client shutdown -f 1 >/dev/null 2>&1 || true
+		kill -KILL "$pid" 2>/dev/null || true
 	done
 	for pid in "${pids[@]}"; do
-		wait_for 15 gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+		wait_for 15 all_threads_gone "$pid" || true
 	done
 	case ${SL_TOP:-} in
 	/var/tmp/virlock-sanlock.*) rm -rf "$SL_TOP" ;;
@@ -137,12 +138,24 @@ h1_holds() {
 
 # sanlock_shared_lockspace [DIR]: both hosts running (see
 # sanlock_hosts_start), and SHARED a sanlock lockspace that host 1 made and
-# both joined (a join takes about 3 s).
+# both joined. A join takes about 3 s: host 2 joins while host 1 does, as
+# soon as host 1 has made the lockspace (its .backend file is the last
+# thing it writes before it joins).
 sanlock_shared_lockspace() {
+	local h1 rc=0
 	sanlock_hosts_start "$@"
 	export SHARED=$SL_TOP/shared
-	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 1
-	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 2
+	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 1 3>&- &
+	h1=$!
+	wait_for 60 made_or_ended "$h1" || true
+	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -q -L "$SHARED" init --backend sanlock --host-id 2 || rc=$?
+	wait "$h1" && return "$rc"
+}
+
+# made_or_ended PID: $SHARED has its .backend file, or PID (the init that
+# makes it) has ended.
+made_or_ended() {
+	[ -e "$SHARED/.backend" ] || ! kill -0 "$1" 2>/dev/null
 }
 
 # sanlock_setup_file [REASON]: in setup_file, start both hosts and the
