@@ -145,6 +145,18 @@ void acquire_tell_wait(struct lockspace *ls, const struct acquire_opts *o)
 	}
 }
 
+void acquire_tell_image(const struct acquire_opts *o)
+{
+	char who[VL_WHO_LEN];
+	if (o->wait == 0 || !o->tell_wait || o->no_image_check || (o->flags & LOCKSPACE_LITERAL))
+		return;
+	for (size_t i = 0; i < o->n; i++)
+		if (image_in_use(o->resources[i], !!(o->flags & LOCKSPACE_SHARED), who)) {
+			vl_error("%s: in use by %s; waiting", o->resources[i], who);
+			return;
+		}
+}
+
 int acquire_report_owner(struct lockspace *ls, const struct acquire_opts *o, int err, int signo)
 {
 	char what[64], who[48] = "";

@@ -72,6 +72,13 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 void acquire_tell_wait(struct lockspace *ls, const struct acquire_opts *o);
 
 /*
+ * The same for the images, before a detached holder starts (whose own
+ * stderr is gone by the time it looks): if another program uses one now,
+ * say once whom the holder will wait for.
+ */
+void acquire_tell_image(const struct acquire_opts *o);
+
+/*
  * Print the one-line error of a failed claim of the label o->owner (naming
  * the holder that has it, asked of @ls) and return the exit status, as
  * acquire_report() does.

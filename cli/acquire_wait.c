@@ -115,8 +115,10 @@ struct aw_locks {
 };
 
 /* How often a wait looks again at an image another program uses: the
- * kernel wakes no one when a lock that does not conflict with ours goes. */
-#define AW_IMAGE_POLL_MS 100
+ * kernel wakes no one when a lock that does not conflict with ours goes.
+ * A look that scans many processes is spaced out more, up to a second. */
+#define AW_IMAGE_POLL_MS     100
+#define AW_IMAGE_POLL_MAX_MS 1000
 
 /* Does another program use one of the images? Says whom it waits for once. */
 static int aw_images_busy(struct aw_locks *a, int wait)
@@ -143,6 +145,7 @@ static int aw_locks_step(void *arg, int wait)
 		a->held = 1;
 	}
 	/* Looked at with our locks held: no other acquire of ours slips in. */
+	long long start = vl_now_ms();
 	if (!(a->how & AW_CHECK_IMAGES) || (a->flags & LOCKSPACE_LITERAL) || !aw_images_busy(a, wait)) {
 		a->image_use = 0;
 		return 0;
@@ -150,7 +153,9 @@ static int aw_locks_step(void *arg, int wait)
 	a->image_use = 1;
 	if (!wait)
 		return ACQUIRE_EIMAGE;
-	struct timespec pause = {.tv_nsec = AW_IMAGE_POLL_MS * 1000000L};
+	long long ms = 2 * (vl_now_ms() - start);
+	ms = ms < AW_IMAGE_POLL_MS ? AW_IMAGE_POLL_MS : ms > AW_IMAGE_POLL_MAX_MS ? AW_IMAGE_POLL_MAX_MS : ms;
+	struct timespec pause = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 	nanosleep(&pause, NULL);
 	return -EINTR; /* look again, unless a signal or the deadline came */
 }

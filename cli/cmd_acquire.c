@@ -230,6 +230,7 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 		} else {
 			int in_holder;
 			acquire_tell_wait(ls, o);
+			acquire_tell_image(o);
 			status = holder_run(ls, o, &in_holder);
 			if (!in_holder && status == 0)
 				vl_verbose(ctx, "%zu lock%s held by a detached holder", o->n,

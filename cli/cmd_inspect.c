@@ -157,8 +157,7 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	print_key("path:", info->path || info->integrity != -ENODATA
 				   ? info->path
 				   : "unknown (empty lock file, as virtlockd leaves them)");
-	print_key("lock file:",
-		  info->lockfile ? info->lockfile : "none (nothing has locked it here since the last prune)");
+	print_key("lock file:", info->lockfile ? info->lockfile : "none (no lock file of it here)");
 	printf("%-11s%s", "integrity:", info->lockfile ? vl_integrity_word(info->integrity) : "-");
 	if (info->integrity == -EBADMSG)
 		fputs(corrupt_why, stdout);
@@ -400,7 +399,7 @@ static int inspect_unlocked(const char *res, struct inspect_out *o)
 	int err = lockspace_file_locks(res, 0, &fl);
 	if (err == -ENOMEM)
 		return err;
-	if (err < 0 || !fl->nlocks || lockspace_name(res, vl_hash, info.name) < 0 ||
+	if (err < 0 || (!fl->nlocks && !fl->incomplete) || lockspace_name(res, vl_hash, info.name) < 0 ||
 	    lockspace_canonical(res, vl_hash, &canon) < 0) {
 		lockspace_file_locks_free(fl);
 		return 0;

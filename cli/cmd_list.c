@@ -54,7 +54,8 @@ struct coldesc {
 };
 
 static const struct coldesc coldescs[VL_NCOLS] = {
-	[VL_COL_NAME] = {"NAME", 32, 0, SCOLS_JSON_STRING, "lock file name (MD5 of the resource)"},
+	[VL_COL_NAME] = {"NAME", 32, 0, SCOLS_JSON_STRING,
+			 "lock file name (the MD5 or SHA-256 of the resource)"},
 	[VL_COL_PATH] = {"PATH", 0.4, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
 			 "resource the lock file stands for"},
 	[VL_COL_MODE] = {"MODE", 9, 0, SCOLS_JSON_STRING,

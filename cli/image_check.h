@@ -13,7 +13,9 @@
  * exclusive lock. Returns 1 with @who naming the first such process and
  * what it does ("qemu-system-x86 (pid 4242), which holds write"), 0 when
  * there is none, or the file cannot be looked at (no such file, say).
- * A probe: a program that opens the image a moment later is not seen.
+ * For an exclusive acquire, a lock the kernel shows that no process this
+ * user may read holds counts too (named as such). A probe: a program that
+ * opens the image a moment later is not seen.
  */
 int image_in_use(const char *path, int shared, char who[VL_WHO_LEN]);
 

@@ -319,7 +319,7 @@ static int flock_exclusive(int fd)
  * closed through the table, which keeps the descriptor if a thread locked
  * the file meanwhile.
  */
-static int fcntl_locked(const char *path, const struct stat *st, int flock_probe)
+static int fcntl_locked(const char *path, const struct stat *st, int flock_probe, int no_own_fd)
 {
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
 		return -ENOTSUP;
@@ -340,7 +340,7 @@ static int fcntl_locked(const char *path, const struct stat *st, int flock_probe
 		return locked;
 	}
 	lsi_table_unlock();
-	if ((fd = own_fd(st)) >= 0) {
+	if (!no_own_fd && (fd = own_fd(st)) >= 0) {
 		/* The caller's: asked, never closed, and never given a flock(2)
 		 * lock, which would change the caller's own on that open file. */
 		locked = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
@@ -414,7 +414,7 @@ int lockspace_file_locks(const char *path, unsigned flags, struct lockspace_file
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!path || (flags & ~(unsigned)LOCKSPACE_FLOCK_PROBE))
+	if (!path || (flags & ~(unsigned)(LOCKSPACE_FLOCK_PROBE | LOCKSPACE_NO_OWN_FD)))
 		return -EINVAL;
 	struct stat st;
 	if (stat(path, &st) < 0)
@@ -423,7 +423,7 @@ int lockspace_file_locks(const char *path, unsigned flags, struct lockspace_file
 	if (!fl)
 		return -ENOMEM;
 	int probe = !!(flags & LOCKSPACE_FLOCK_PROBE);
-	int locked = fcntl_locked(path, &st, probe);
+	int locked = fcntl_locked(path, &st, probe, !!(flags & LOCKSPACE_NO_OWN_FD));
 	/* Without fcntl or OFD locks only a flock(2) lock can be there, and
 	 * only /proc/locks tells without the scan (or a probe, for an exclusive one). */
 	if (locked < 0 || (locked == 0 && !probe))

@@ -865,6 +865,12 @@ enum lockspace_file_locks_flags {
 	 *  fcntl or OFD lock, and holds a shared one for an instant (another
 	 *  process's LOCK_EX | LOCK_NB at that instant fails). */
 	LOCKSPACE_FLOCK_PROBE = 1u << 0,
+	/** The caller locks the file through no descriptor of its own (only,
+	 *  if at all, through lockspace handles): the look opens and closes
+	 *  the file without first searching the process's descriptors for one
+	 *  open on it, a cost per descriptor the process has, which a holder
+	 *  of thousands of lock files would pay on every look. */
+	LOCKSPACE_NO_OWN_FD = 1u << 1,
 };
 
 /**
@@ -881,8 +887,11 @@ enum lockspace_file_locks_flags {
  * lockspace handle (direct mode) is not opened again, since closing that
  * descriptor would drop the lock: the lock's own descriptor is asked about
  * every byte but byte 0, its lock's, and a shared lock of ours always
- * leads to the scan. Follows symbolic links. Does not block on any lock.
- * @flags: LOCKSPACE_FLOCK_PROBE or 0. *@out is malloc'd: free it with
+ * leads to the scan. Nor is a file that the caller has open itself (found
+ * among its descriptors, unless LOCKSPACE_NO_OWN_FD): that descriptor is
+ * asked, and /proc/locks read for flock(2) locks, whatever the flags.
+ * Follows symbolic links. Does not block on any lock.
+ * @flags: LOCKSPACE_FLOCK_PROBE, LOCKSPACE_NO_OWN_FD, or 0. *@out is malloc'd: free it with
  * lockspace_file_locks_free().
  * Returns 0, -EINVAL (unknown flags, NULL arguments), -ENOMEM, the -errno
  * of stat(@path) (-ENOENT...), or -errno when /proc cannot be read.

@@ -256,7 +256,7 @@ start_flock() {
 		[ "$step" = none ] || vl acquire --literal other -- true
 		run vl inspect "$IMG"
 		assert_success
-		assert_line "lock file: none (nothing has locked it here since the last prune)"
+		assert_line "lock file: none (no lock file of it here)"
 		assert_line "state:     free"
 		assert_line "  qemu-system-x86 (pid $q1) $(decoded)"
 	done

@@ -16,11 +16,18 @@ setup() {
 	list_setup
 	IMG=$WORK/disk.qcow2
 	qemu-img create -q -f qcow2 "$IMG" 16M
+	PUBLIC=
 }
 
 teardown() {
 	stop_all
 	hostile_teardown
+	[ -z "$PUBLIC" ] || rm -rf "$PUBLIC"
+}
+
+# as_nobody ARGS...: virlock as the user nobody, on the lockspace $PUBLIC/ls.
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups timeout -k 5 20 "$VIRLOCK" -L "$PUBLIC/ls" "$@" 3>&-
 }
 
 @test "a QEMU started by hand next to the wrapper: an exclusive and a shared acquire are busy, naming it" {
@@ -102,5 +109,59 @@ teardown() {
 
 @test "literal resources are not images: no check" {
 	run --separate-stderr tvl acquire --literal "$IMG" -- true
+	assert_success
+}
+
+@test "an exclusive lock inside QEMU's bytes is an exclusive lock all the same, not a QEMU's" {
+	mkfifo "$WORK/py"
+	python3 -c 'import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 202)
+print("held", flush=True)
+sys.stdin.read()' "$IMG" <"$WORK/py" >"$WORK/py.out" 3>&- &
+	FAKE=$!
+	exec 4>"$WORK/py"
+	wait_for 10 grep -q held "$WORK/py.out"
+	run --separate-stderr tvl acquire -s "$IMG" -- true
+	assert_error 75 "in use by python3 (pid $FAKE), which holds an exclusive fcntl lock;"
+	exec 4>&-
+}
+
+@test "a detached holder's wait for an image in use is told before it starts" {
+	start_qemu q1 "$IMG"
+	run --separate-stderr tvl -v acquire -w 0.3 "$IMG"
+	assert_equal "$status" 75
+	assert_equal "${stderr_lines[0]}" "virlock: $IMG: in use by qemu-system-x86 (pid $(pid_of q1)), which holds write; waiting"
+	[[ ${stderr_lines[1]} == "virlock: $IMG: still in use after 0.3 seconds by qemu-system-x86"* ]]
+}
+
+@test "every acquire looks at its images without a search of its own descriptors" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	touch "$WORK/a.img" "$WORK/b.img" "$WORK/c.img"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat \
+		-o "$BATS_TEST_TMPDIR/trace" "$VIRLOCK" -L "$LS" acquire "$WORK/a.img" "$WORK/b.img" "$WORK/c.img" -- true
+	run grep -c -e '/proc/self/fd"' -e '/proc/locks"' "$BATS_TEST_TMPDIR/trace"
+	assert_output 0
+	# It did look: each image was opened for the probe.
+	run grep -c "\"$WORK/b.img\"" "$BATS_TEST_TMPDIR/trace"
+	[ "$output" -ge 1 ]
+}
+
+@test "a user who may not see root's QEMU: an exclusive acquire is busy, a shared one goes on, inspect tells" {
+	under_valgrind && skip "valgrind's logs are root's"
+	PUBLIC=$(mktemp -d /tmp/virlock-image.XXXXXX)
+	chmod 755 "$PUBLIC"
+	install -d -o nobody -m 0700 "$PUBLIC/ls"
+	IMG=$PUBLIC/disk.qcow2
+	qemu-img create -q -f qcow2 "$IMG" 16M
+	chmod 644 "$IMG"
+	start_qemu q1 "$IMG"
+	run --separate-stderr as_nobody inspect "$IMG"
+	assert_success
+	assert_line "lock file: none (no lock file of it here)"
+	assert_line "file locks: none visible"
+	run --separate-stderr as_nobody acquire "$IMG" -- true
+	assert_error 75 "virlock: $IMG: in use by a process this user may not see (" "root sees which"
+	run --separate-stderr as_nobody acquire -s "$IMG" -- true
 	assert_success
 }
