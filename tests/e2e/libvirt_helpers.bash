@@ -105,9 +105,12 @@ lv_start() {
 	wait_for 20 lv_virsh version >/dev/null || fail "libvirtd does not answer"
 }
 
-# lv_in_ns DAEMON ARGS...: start DAEMON in virtlogd's mount namespace.
+# lv_in_ns DAEMON ARGS...: start DAEMON in virtlogd's mount namespace, and
+# in its root and working directory: entering a mount namespace moves a
+# process to that namespace's root, which in a chroot (the fresh root of
+# make fresh-root) is not the test's.
 lv_in_ns() {
-	PATH=$PATH:/usr/sbin nsenter --target "$(cat "$LV/virtlogd.pid")" --mount "$@" ||
+	PATH=$PATH:/usr/sbin nsenter --target "$(cat "$LV/virtlogd.pid")" --mount --root --wd "$@" ||
 		fail "$1 did not start"
 }
 
