@@ -127,12 +127,14 @@ sha256() {
 	mkdir -m 0700 "$LS"
 	mkfifo "$WORK/ready"
 	# A POSIX write lock on byte 0 of an empty file, as virtlockd takes one.
-	python3 -c 'import fcntl, os, signal, sys
+	# (Started by bg_start, so that teardown stops it if an assertion fails.)
+	bg_start py "$WORK/py.out" python3 -c 'import fcntl, os, signal, sys
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
 open(sys.argv[2], "w").close()
-signal.pause()' "$LS/$name" "$WORK/ready" 3>&- &
-	local pid=$!
+signal.pause()' "$LS/$name" "$WORK/ready"
+	local pid
+	pid=$(pid_of py)
 	cat "$WORK/ready"
 	run "$VIRLOCK" --hash sha256 -L "$LS" inspect "$WORK/disk"
 	assert_success
