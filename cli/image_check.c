@@ -42,8 +42,7 @@ int image_in_use(const char *path, int shared, char who[VL_WHO_LEN])
 		const char *what = l->pid == self ? NULL : image_conflict(l, shared);
 		if (!what)
 			continue;
-		char command[VL_WHO_LEN / 2];
-		vl_escape(command, "", 0);
+		char command[VL_WHO_LEN / 2] = "";
 		if (l->command &&
 		    vl_escape(NULL, l->command, VL_ESC_BACKSLASH | VL_ESC_BADUTF8) < sizeof(command))
 			vl_escape(command, l->command, VL_ESC_BACKSLASH | VL_ESC_BADUTF8);
