@@ -38,12 +38,16 @@ lv_skip_unless_possible() {
 
 # lv_users: the user and groups libvirt's packages make, if they are missing
 # (libvirtd refuses to start without them); qemu.conf runs QEMU as root.
+# Test files run at once may both find one missing: whichever makes it
+# second is told it exists, which is as good.
 lv_users() {
-	getent group kvm >/dev/null || groupadd --system kvm
-	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+	getent group kvm >/dev/null || groupadd --system kvm || getent group kvm >/dev/null
+	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu ||
+		getent group libvirt-qemu >/dev/null
 	getent passwd libvirt-qemu >/dev/null ||
 		useradd --system --gid libvirt-qemu --groups kvm --home-dir /var/lib/libvirt \
-			--shell /usr/sbin/nologin libvirt-qemu
+			--shell /usr/sbin/nologin libvirt-qemu ||
+		getent passwd libvirt-qemu >/dev/null
 }
 
 # lv_config [direct]: the private configuration. QEMU runs as root,
