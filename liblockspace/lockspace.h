@@ -901,6 +901,97 @@ LOCKSPACE_API int lockspace_file_locks(const char *path, unsigned flags, struct 
 /** Free what lockspace_file_locks() returned; NULL is accepted. */
 LOCKSPACE_API void lockspace_file_locks_free(struct lockspace_file_locks *fl);
 
+/*
+ * Whether a lockspace can protect anything: where its locks reach (the
+ * filesystem that holds it, as /proc/self/mountinfo describes it) and, for
+ * sanlock, this host's standing in it. What virlock check reports.
+ */
+
+/** Where the fcntl locks taken on a filesystem are seen. */
+enum lockspace_reach {
+	/** A filesystem type the library does not know: find out. */
+	LOCKSPACE_REACH_UNKNOWN = 0,
+	/** By the processes of this host only: a local filesystem, or a
+	 *  shared one mounted so that it keeps its locks on the host (NFS
+	 *  nolock or local_lock=posix|all, GFS2 or OCFS2 localflocks, a FUSE
+	 *  filesystem that leaves locks to the kernel, such as sshfs). */
+	LOCKSPACE_REACH_HOST = 1,
+	/** By every host that mounts the filesystem (NFS with its lock
+	 *  protocol, GFS2, OCFS2, CephFS, GlusterFS, Lustre with flock). */
+	LOCKSPACE_REACH_CLUSTER = 2,
+	/** Nowhere: the filesystem refuses locks (Lustre noflock). */
+	LOCKSPACE_REACH_NONE = 3,
+};
+
+/** One mount, as /proc/self/mountinfo describes it, and what it means for locks. */
+struct lockspace_mount {
+	char *mount_point;     /* where it is mounted, octal escapes (\040) decoded */
+	char *root;	       /* the directory of the filesystem mounted there ("/" but in a bind mount) */
+	char *fstype;	       /* "ext4", "nfs4", "fuse.sshfs" */
+	char *source;	       /* "/dev/vda1", "server:/export", "none" */
+	char *mount_options;   /* the mount's own: "rw,relatime" */
+	char *super_options;   /* the filesystem's: "rw,vers=4.2,...,local_lock=none" */
+	unsigned major, minor; /* its device, as stat(2)'s st_dev */
+	enum lockspace_reach reach;
+	/* Other hosts can reach its files (a network or cluster filesystem, or
+	 * a FUSE one over the network): then locks that stay on this host do
+	 * not protect what the lockspace is shared for. */
+	int shared;
+	/* NFSv2/v3: locks go through the NLM protocol (lockd), and this host
+	 * needs rpc.statd for them to be recovered after a crash of either side. */
+	int needs_statd;
+	const char *why;    /* static: why the locks reach so, one phrase */
+	const char *advice; /* static: what to do about it, or NULL */
+};
+
+/**
+ * Find the mount that holds @path (a lockspace directory, or any file): the
+ * mount of /proc/self/mountinfo whose mount point is the longest prefix of
+ * @path's real path among those of @path's device (so that a bind mount or
+ * a filesystem mounted over another is told apart), and judge its locks.
+ * *@out is malloc'd; free it with lockspace_mount_free(). Reads /proc; does
+ * not block. Returns 0, -EINVAL, -ENOMEM, the -errno of realpath(3) or
+ * stat(2) of @path, -ENOENT (no mount of its device: /proc not mounted?),
+ * or -errno when /proc/self/mountinfo cannot be read.
+ */
+LOCKSPACE_API int lockspace_mount(const char *path, struct lockspace_mount **out);
+
+/** Free what lockspace_mount() returned; NULL is accepted. */
+LOCKSPACE_API void lockspace_mount_free(struct lockspace_mount *m);
+
+/** Whether this host's sanlock daemon fences it (resets it through the
+ *  watchdog when it can no longer renew its host id lease in time). */
+enum lockspace_watchdog {
+	LOCKSPACE_WATCHDOG_UNKNOWN = 0, /* the daemon's settings cannot be read */
+	LOCKSPACE_WATCHDOG_ON = 1,	/* it uses wdmd, and wdmd answers */
+	LOCKSPACE_WATCHDOG_OFF = 2,	/* it runs without one (-w 0, use_watchdog = 0) */
+	LOCKSPACE_WATCHDOG_MISSING = 3, /* it would use wdmd, which does not answer */
+};
+
+/** This host in a sanlock lockspace, as lockspace_sanlock_status() finds it. */
+struct lockspace_sanlock_status {
+	int daemon;		       /* 1: the sanlock daemon answers; 0: it does not run */
+	unsigned host_id;	       /* the id this host joined with; 0: it has not joined */
+	unsigned long long generation; /* of that host id; 0 unknown (the first seconds after a join) */
+	char host_name[49];	       /* the daemon's name in the id's delta lease; "" unknown */
+	unsigned io_timeout;	       /* seconds, as the delta lease records it; 0 unknown */
+	enum lockspace_watchdog watchdog;
+};
+
+/**
+ * Ask this host's sanlock daemon (the one of $SANLOCK_RUN_DIR, default
+ * /run/sanlock, as libsanlock_client does) about the sanlock lockspace @ls,
+ * and read this host's delta lease from <dir>/.lockspace.lease. The
+ * watchdog is judged from the daemon's command line (-w 0), from
+ * /etc/sanlock/sanlock.conf (use_watchdog = 0) and by connecting to wdmd's
+ * socket (/run/wdmd/wdmd.sock). Does not block for long (a read of one
+ * sector with O_DIRECT). A daemon that does not run is not an error: @st
+ * says so. Returns 0, -EINVAL, -EOPNOTSUPP (not a sanlock lockspace, or
+ * built without sanlock), -ENOPKG (libsanlock_client.so.1 is not installed),
+ * or another error of the daemon.
+ */
+LOCKSPACE_API int lockspace_sanlock_status(struct lockspace *ls, struct lockspace_sanlock_status *st);
+
 #ifdef __cplusplus
 }
 #endif
