@@ -11,8 +11,8 @@
 #include "virlock.h"
 
 static const struct virlock_cmd *const commands[] = {
-	&vl_cmd_acquire, &vl_cmd_release, &vl_cmd_list, &vl_cmd_inspect,
-	&vl_cmd_hash,	 &vl_cmd_prune,	  &vl_cmd_init, &vl_cmd_leave,
+	&vl_cmd_acquire, &vl_cmd_release, &vl_cmd_list,	 &vl_cmd_inspect, &vl_cmd_hash,
+	&vl_cmd_prune,	 &vl_cmd_init,	  &vl_cmd_leave, &vl_cmd_check,
 };
 
 static void print_commands(FILE *out)

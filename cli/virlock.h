@@ -66,7 +66,7 @@ struct virlock_cmd {
 extern unsigned vl_hash;
 
 extern const struct virlock_cmd vl_cmd_acquire, vl_cmd_release, vl_cmd_list, vl_cmd_inspect, vl_cmd_hash,
-	vl_cmd_prune, vl_cmd_init, vl_cmd_leave;
+	vl_cmd_prune, vl_cmd_init, vl_cmd_leave, vl_cmd_check;
 
 /* Print "virlock: MESSAGE" on stderr (always, even with -q). */
 void vl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
