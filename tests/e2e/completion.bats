@@ -70,7 +70,7 @@ help_options() {
 @test "the first word completes to the commands, and - to the global options" {
 	comp ""
 	run replies
-	assert_output "$(printf '%s\n' acquire hash init inspect leave list prune release)"
+	assert_output "$(printf '%s\n' acquire check hash init inspect leave list prune release)"
 	assert_output "$(help_commands)"
 	comp li
 	[ "${COMPREPLY[*]}" = list ]
