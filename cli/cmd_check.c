@@ -181,22 +181,25 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 	free(where);
 }
 
+/* @name, or failing that "@kind @id" in @buf: a user or group as ls(1) would name it. */
+static const char *id_name(const char *name, const char *kind, unsigned id, char *buf, size_t len)
+{
+	if (name)
+		return name;
+	snprintf(buf, len, "%s %u", kind, id);
+	return buf;
+}
+
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {
 	const struct passwd *pw = getpwuid(uid);
-	if (pw)
-		return pw->pw_name;
-	snprintf(buf, len, "uid %u", (unsigned)uid);
-	return buf;
+	return id_name(pw ? pw->pw_name : NULL, "uid", (unsigned)uid, buf, len);
 }
 
 static const char *group_name(gid_t gid, char *buf, size_t len)
 {
 	const struct group *gr = getgrgid(gid);
-	if (gr)
-		return gr->gr_name;
-	snprintf(buf, len, "gid %u", (unsigned)gid);
-	return buf;
+	return id_name(gr ? gr->gr_name : NULL, "gid", (unsigned)gid, buf, len);
 }
 
 /* Ownership and mode of the directory and of its holder records, as

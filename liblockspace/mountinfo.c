@@ -132,21 +132,16 @@ static void mi_set(struct lockspace_mount *m, enum lockspace_reach reach, int sh
 static void mi_judge_nfs(struct lockspace_mount *m)
 {
 	int v4 = strcmp(m->fstype, "nfs4") == 0 || mi_has(m, "vers=4*") || mi_has(m, "nfsvers=4*");
-	if (mi_has(m, "local_lock=posix") || mi_has(m, "local_lock=all")) {
-		/* nolock shows as local_lock=all in mountinfo: say the option the user typed. */
-		if (mi_has(m, "nolock"))
-			mi_set(m, LOCKSPACE_REACH_HOST, 1, "NFS mounted with nolock: locks stay on this host",
-			       "remount without nolock (and without local_lock=all|posix)");
-		else
-			mi_set(m, LOCKSPACE_REACH_HOST, 1,
-			       "NFS mounted with local_lock=posix or all: locks stay on "
-			       "this host",
-			       "remount with local_lock=none (or flock)");
-		return;
-	}
+	/* nolock also shows as local_lock=all in mountinfo: say the option the user typed. */
 	if (mi_has(m, "nolock")) {
 		mi_set(m, LOCKSPACE_REACH_HOST, 1, "NFS mounted with nolock: locks stay on this host",
-		       "remount without nolock");
+		       "remount without nolock (and without local_lock=all|posix)");
+		return;
+	}
+	if (mi_has(m, "local_lock=posix") || mi_has(m, "local_lock=all")) {
+		mi_set(m, LOCKSPACE_REACH_HOST, 1,
+		       "NFS mounted with local_lock=posix or all: locks stay on this host",
+		       "remount with local_lock=none (or flock)");
 		return;
 	}
 	if (v4) {

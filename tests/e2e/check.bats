@@ -5,6 +5,7 @@
 
 load helpers
 load list_helpers
+load check_helpers
 
 bats_require_minimum_version 1.5.0
 
@@ -36,19 +37,6 @@ in_ns() {
 # lock_free FILE: no one holds FILE's lock in $LS.
 lock_free() {
 	vl inspect "$1" 2>/dev/null | grep -q '^state: *free'
-}
-
-# finding SEVERITY TOPIC TEXT: $output has a line of that severity and topic containing TEXT.
-finding() {
-	local line
-	for line in "${lines[@]}"; do
-		case $line in
-		"$(printf '%-6s %s: ' "$1" "$2")"*"$3"*) return 0 ;;
-		esac
-	done
-	echo "no '$1 $2: ...$3...' in:" >&2
-	printf '%s\n' "${lines[@]}" >&2
-	return 1
 }
 
 @test "a private lockspace on a local filesystem: ok, with the note that other hosts are not protected" {

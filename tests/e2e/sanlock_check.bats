@@ -12,6 +12,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 load sanlock_helpers
+load check_helpers
 
 setup_file() {
 	sanlock_setup_file
@@ -41,19 +42,6 @@ teardown() {
 		daemon_kill "$SL_TOP/run3"
 		rm -f "$SL_TOP/run3/sanlock.pid"
 	fi
-}
-
-# finding SEVERITY TOPIC TEXT: $output has a line of that severity and topic containing TEXT.
-finding() {
-	local line
-	for line in "${lines[@]}"; do
-		case $line in
-		"$(printf '%-6s %s: ' "$1" "$2")"*"$3"*) return 0 ;;
-		esac
-	done
-	echo "no '$1 $2: ...$3...' in:" >&2
-	printf '%s\n' "${lines[@]}" >&2
-	return 1
 }
 
 @test "a joined host: its id, name and io timeout, and a daemon without a watchdog is an error (2)" {
