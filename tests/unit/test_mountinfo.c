@@ -47,6 +47,10 @@ static const struct mi_case cases[] = {
 	 "wsize=1048576,namlen=255,hard,proto=tcp,timeo=600,retrans=2,sec=sys,clientaddr=192.0.2.10,"
 	 "local_lock=none,addr=192.0.2.1\n",
 	 "/shared", "nfs4", "server:/export", LOCKSPACE_REACH_CLUSTER, 1, 0},
+	{"NFSv4.1 shown as type nfs (older kernels)",
+	 "48 29 0:44 / /shared rw - nfs server:/export rw,vers=4.1,"
+	 "hard,proto=tcp,local_lock=none\n",
+	 "/shared", "nfs", "server:/export", LOCKSPACE_REACH_CLUSTER, 1, 0},
 	{"NFSv4 with local_lock=posix",
 	 "48 29 0:44 / /shared rw,relatime - nfs4 server:/export rw,vers=4.1,"
 	 "hard,proto=tcp,sec=sys,local_lock=posix,addr=192.0.2.1\n",
@@ -199,4 +203,19 @@ static void test_lookup(void)
 	ok(1, "lockspace_mount_free(NULL) does nothing");
 }
 
-TU_MAIN(test_cases, test_fields, test_lookup)
+/* lockspace_sanlock_status() is for sanlock lockspaces only. */
+static void test_sanlock_status(void)
+{
+	struct lockspace *ls = NULL;
+	struct lockspace_sanlock_status st;
+	char dir[PATH_MAX + 8];
+	snprintf(dir, sizeof(dir), "%s/ls", tu_scratch_dir);
+	is_int(lockspace_open(dir, 0, &ls), 0, "an fcntl lockspace opens");
+	is_int(lockspace_sanlock_status(ls, &st), -EOPNOTSUPP, "an fcntl lockspace has no sanlock status");
+	is_int(st.daemon + (int)st.host_id + (int)st.watchdog, 0, "and it is left zeroed");
+	is_int(lockspace_sanlock_status(NULL, &st), -EINVAL, "NULL handle");
+	is_int(lockspace_sanlock_status(ls, NULL), -EINVAL, "NULL status");
+	lockspace_close(ls);
+}
+
+TU_MAIN(test_cases, test_fields, test_lookup, test_sanlock_status)
