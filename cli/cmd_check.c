@@ -42,7 +42,9 @@ struct check {
 	int have_sanlock; /* a sanlock lockspace whose status was read */
 	struct lockspace_sanlock_status sl;
 	/* lock files and records */
-	unsigned long files, held, corrupt, empty, free_files, stale_files;
+	unsigned long files, held, free_files, stale_files;
+	int group; /* a group lockspace (setgid, group-writable) of group @gid */
+	gid_t gid;
 };
 
 static void add(struct check *c, enum check_sev sev, const char *topic, const char *advice, const char *fmt,
@@ -143,8 +145,7 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 		if (m->shared)
 			add(c, SEV_ERROR, "filesystem", m->advice,
 			    "%s: %s: other hosts that mount it do not see the locks, and may open an image "
-			    "that "
-			    "is in use here",
+			    "that is in use here",
 			    where, m->why);
 		else if (c->cluster)
 			add(c, SEV_ERROR, "filesystem",
@@ -163,8 +164,7 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 				add(c, SEV_WARN, "nfs",
 				    "start it (systemctl start rpc-statd), or mount with NFSv4",
 				    "rpc.statd does not run: NFSv3 locks are not recovered after a reboot of "
-				    "this "
-				    "host or the server");
+				    "this host or the server");
 		}
 		break;
 	case LOCKSPACE_REACH_NONE:
@@ -230,6 +230,8 @@ static int check_ownership(struct check *c, const char *dir, const struct stat *
 		    dir, mode);
 		return 1;
 	}
+	c->group = group;
+	c->gid = st->st_gid;
 	if (group)
 		add(c, SEV_OK, "ownership", NULL,
 		    "%s: a group lockspace: owner %s, group %s, mode %04o; its members lock, see and prune "
@@ -309,8 +311,7 @@ static void check_sanlock(struct check *c, struct lockspace *ls)
 	case LOCKSPACE_WATCHDOG_OFF:
 		add(c, SEV_ERROR, "watchdog", "run the sanlock daemon with its watchdog (wdmd), not -w 0",
 		    "the sanlock daemon runs without a watchdog: a hung host is not fenced, and may still "
-		    "write "
-		    "to an image after another host took its lease");
+		    "write to an image after another host took its lease");
 		break;
 	case LOCKSPACE_WATCHDOG_MISSING:
 		add(c, SEV_ERROR, "watchdog", "start wdmd (systemctl start wdmd)",
@@ -330,7 +331,6 @@ static int locks_cb(const struct lockspace_info *info, void *arg)
 	if (info->state != LOCKSPACE_STATE_FREE)
 		c->held++;
 	if (info->integrity == -EBADMSG) {
-		c->corrupt++;
 		char advice[160];
 		snprintf(advice, sizeof(advice),
 			 "check it with 'virlock inspect %s' and remove it once no one holds it", info->name);
@@ -338,13 +338,22 @@ static int locks_cb(const struct lockspace_info *info, void *arg)
 		    info->lockfile);
 	} else if (info->integrity == -ENODATA && strlen(info->name) == LOCKSPACE_MD5_NAME_LEN) {
 		/* Empty is what virtlockd's SHA-256 files are; an MD5 one is not. */
-		c->empty++;
 		add(c, SEV_WARN, "lockfile",
 		    "remove it once no one holds it (virlock prune does when it is free)",
 		    "%s: empty: it names no resource", info->lockfile);
-	} else if (info->integrity < 0 && info->integrity != -ENODATA) {
-		add(c, SEV_WARN, "lockfile", NULL, "%s: %s", info->lockfile,
-		    lockspace_strerror(info->integrity));
+	}
+	/* A file that cannot be read at all is one prune cannot judge either: said there. */
+	struct stat st;
+	if (c->group && lstat(info->lockfile, &st) == 0 && S_ISREG(st.st_mode) &&
+	    ((st.st_mode & 0060) != 0060 || st.st_gid != c->gid)) {
+		char gbuf[32], advice[PATH_MAX + 64];
+		snprintf(advice, sizeof(advice), "chgrp %s %s && chmod 0660 %s",
+			 group_name(c->gid, gbuf, sizeof(gbuf)), info->lockfile, info->lockfile);
+		add(c, SEV_WARN, "lockfile", advice,
+		    "%s: mode %04o, group %s: not read-write for the lockspace's group, whose other members "
+		    "cannot lock it",
+		    info->lockfile, (unsigned)(st.st_mode & 07777),
+		    group_name(st.st_gid, gbuf, sizeof(gbuf)));
 	}
 	return 0;
 }
@@ -388,8 +397,7 @@ static void check_locks(struct check *c, struct lockspace *ls, int sanlock_ok)
 	if (c->stale_files)
 		add(c, SEV_WARN, "records", "run 'virlock prune'",
 		    "%lu stale holder record%s, left by holders that ended without releasing (killed, or "
-		    "their "
-		    "host rebooted)",
+		    "their host rebooted)",
 		    c->stale_files, c->stale_files == 1 ? "" : "s");
 	else
 		add(c, SEV_OK, "records", NULL, "no stale holder records");
@@ -497,8 +505,8 @@ static struct poptOption options[] = {
 
 static void help_extra(FILE *out)
 {
-	fputs("\nExit status: 0 all is well, 1 warnings only, 2 an error: locks do not protect what the\n"
-	      "lockspace is for; 66 no such lockspace, 64 usage.\n",
+	fputs("\nExit status: 0 all is well, 1 warnings only, 2 an error: locks do not protect what "
+	      "the\nlockspace is for; 66 no such lockspace, 64 usage.\n",
 	      out);
 }
 

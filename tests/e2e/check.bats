@@ -96,7 +96,7 @@ lock_free() {
 	[[ "$output" == *"use a private (0700) or group (setgid 2770) directory"* ]]
 }
 
-@test "a group-writable lockspace without the setgid bit is an error; a setgid one is a group lockspace" {
+@test "a group-writable lockspace without the setgid bit is an error; in a setgid one, a lock file must be the group's" {
 	mkdir -p "$LS"
 	chmod 0770 "$LS"
 	run -2 vl check
@@ -105,6 +105,12 @@ lock_free() {
 	run vl check
 	assert_success
 	finding ok ownership "$LS: a group lockspace: owner root, group $(id -gn), mode 2770"
+	vl acquire "$WORK/disk1" -- true
+	run vl check
+	assert_success
+	chmod 0600 "$LS/$(name_of "$WORK/disk1")"
+	run -1 vl check
+	finding warn lockfile "$LS/$(name_of "$WORK/disk1"): mode 0600, group $(id -gn): not read-write for the lockspace's group"
 }
 
 @test "holder records that do not fit a group lockspace are an error, with what to do" {
