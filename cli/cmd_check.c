@@ -578,8 +578,7 @@ out:
 const struct virlock_cmd vl_cmd_check = {
 	.name = "check",
 	.summary = "say whether the lockspace can protect anything, and what is wrong",
-	.help = "Check the lockspace: its filesystem and mount options, ownership, lock files, records and, "
-		"for sanlock, this host's membership and watchdog.",
+	.help = "Say whether the lockspace can protect anything, and what is wrong with it.",
 	.usage = "[OPTION...]",
 	.options = options,
 	.help_extra = help_extra,
