@@ -53,11 +53,11 @@ int lsi_mount_parse(const char *line, struct lockspace_mount *m)
 	memset(m, 0, sizeof(*m));
 	unsigned id, parent;
 	int used = 0;
+	int err = -EBADMSG;
 	if (sscanf(line, "%u %u %u:%u%n", &id, &parent, &m->major, &m->minor, &used) != 4 ||
 	    line[used] != ' ')
-		return -EBADMSG;
+		goto fail;
 	const char *p = line + used;
-	int err;
 	if ((err = mi_field(&p, &m->root)) || (err = mi_field(&p, &m->mount_point)) ||
 	    (err = mi_field(&p, &m->mount_options)))
 		goto fail;
