@@ -948,10 +948,12 @@ struct lockspace_mount {
  * Find the mount that holds @path (a lockspace directory, or any file): the
  * mount of /proc/self/mountinfo whose mount point is the longest prefix of
  * @path's real path among those of @path's device (so that a bind mount or
- * a filesystem mounted over another is told apart), and judge its locks.
+ * a filesystem mounted over another is told apart; a device that no mount
+ * shows, as a btrfs subvolume not mounted by itself, falls back to the
+ * longest prefix of any device), and judge its locks.
  * *@out is malloc'd; free it with lockspace_mount_free(). Reads /proc; does
  * not block. Returns 0, -EINVAL, -ENOMEM, the -errno of realpath(3) or
- * stat(2) of @path, -ENOENT (no mount of its device: /proc not mounted?),
+ * stat(2) of @path, -ENOENT (no mount holds it: /proc not mounted?),
  * or -errno when /proc/self/mountinfo cannot be read.
  */
 LOCKSPACE_API int lockspace_mount(const char *path, struct lockspace_mount **out);

@@ -265,21 +265,24 @@ int lockspace_mount(const char *path, struct lockspace_mount **out)
 		free(real);
 		return err;
 	}
-	struct lockspace_mount *best = calloc(1, sizeof(*best)), cur;
-	size_t best_len = 0, cap = 0;
+	/* The longest prefix of this device wins; of equal ones the last, mounted
+	 * over the others. A device no mount shows (a btrfs subvolume that is not
+	 * mounted by itself has a device of its own) falls back to the longest
+	 * prefix of any device. */
+	struct lockspace_mount dev = {0}, any = {0}, cur;
+	size_t dev_len = 0, any_len = 0, cap = 0;
 	char *line = NULL;
-	int err = best ? -ENOENT : -ENOMEM;
-	while (best && getline(&line, &cap, f) > 0) {
+	while (getline(&line, &cap, f) > 0) {
 		if (lsi_mount_parse(line, &cur) < 0)
 			continue;
 		size_t n = mi_prefix(cur.mount_point, real);
-		/* The longest prefix of this device wins; of equal ones the last,
-		 * mounted over the others. */
-		if (n && n >= best_len && makedev(cur.major, cur.minor) == st.st_dev) {
-			mi_clear(best);
-			*best = cur;
-			best_len = n;
-			err = 0;
+		int same = makedev(cur.major, cur.minor) == st.st_dev;
+		struct lockspace_mount *slot = same ? &dev : &any;
+		size_t *len = same ? &dev_len : &any_len;
+		if (n && n >= *len) {
+			mi_clear(slot);
+			*slot = cur;
+			*len = n;
 		} else {
 			mi_clear(&cur);
 		}
@@ -287,11 +290,16 @@ int lockspace_mount(const char *path, struct lockspace_mount **out)
 	free(line);
 	fclose(f);
 	free(real);
-	if (err) {
-		lockspace_mount_free(best);
-		return err;
-	}
-	*out = best;
+	struct lockspace_mount *m = dev_len || any_len ? malloc(sizeof(*m)) : NULL;
+	if (m)
+		*m = dev_len ? dev : any;
+	if (!m || dev_len)
+		mi_clear(&any);
+	if (!m || !dev_len)
+		mi_clear(&dev);
+	if (!m)
+		return dev_len || any_len ? -ENOMEM : -ENOENT;
+	*out = m;
 	return 0;
 }
 
