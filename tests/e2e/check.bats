@@ -88,6 +88,21 @@ lock_free() {
 	assert_output "$MNT/my disk	x"
 }
 
+@test "a btrfs subvolume, whose device no mount shows, is judged by the mount that holds it" {
+	command -v mkfs.btrfs >/dev/null && command -v btrfs >/dev/null || skip "btrfs-progs is not installed"
+	truncate -s 128M "$WORK/btrfs.img"
+	mkfs.btrfs -q "$WORK/btrfs.img" >/dev/null 2>&1 || skip "mkfs.btrfs failed"
+	run in_ns 'mount -o loop "$WORK/btrfs.img" "$MNT" 2>/dev/null || exit 99
+		btrfs -q subvolume create "$MNT/sub" >/dev/null
+		[ "$(stat -c %d "$MNT/sub")" != "$(stat -c %d "$MNT")" ]
+		"$VIRLOCK" -q -L "$MNT/sub/ls" init
+		"$VIRLOCK" -L "$MNT/sub/ls" check'
+	[ "$status" != 99 ] || skip "no loop device"
+	assert_success
+	finding ok filesystem "btrfs on /dev/loop"
+	finding ok filesystem "at $MNT: a local filesystem"
+}
+
 @test "a world-writable lockspace, even sticky, is an error" {
 	mkdir -p "$LS"
 	chmod 1777 "$LS"
