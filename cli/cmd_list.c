@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <libsmartcols.h>
 
+#include "layout.h"
 #include "output.h"
 #include "strutil.h"
 #include "virlock.h"
@@ -172,13 +173,9 @@ static void cols_help(FILE *out)
 /*
  * A libsmartcols table named "locks" with the columns of @c: numbers are
  * JSON numbers, WAITERS a JSON array of numbers. NULL when out of memory.
- * Sets LC_CTYPE from the environment first (virlock leaves it "C" elsewhere).
  */
 static struct libscols_table *table_new(const struct vl_columns *c, unsigned outflags)
 {
-	/* Names in the user's charset, as lslocks shows them. Only here: the
-	 * locale files cost every acquire a dozen system calls otherwise. */
-	setlocale(LC_CTYPE, "");
 	struct libscols_table *tb = scols_new_table();
 	if (!tb)
 		return NULL;
@@ -491,12 +488,64 @@ static void print_raw(const struct list_run *lr, const struct vl_columns *cols)
 	}
 }
 
+/* What vl_layout_print() asks for: the cell of row @r, column @c. */
+struct layout_arg {
+	const struct list_run *lr;
+	const struct vl_columns *cols;
+};
+
+static const char *layout_cell(void *arg, size_t r, size_t c)
+{
+	const struct layout_arg *la = arg;
+	return la->lr->rows[r].cell[la->cols->id[c]];
+}
+
+/*
+ * From this many rows on, a table for a pipe or a file is laid out by
+ * vl_layout_print(), which prints what libsmartcols prints for it at a
+ * fraction of the cost (libsmartcols measures every cell character by
+ * character, twice, and pads with one fputs() a blank); smaller tables, and
+ * every table on a terminal, go through libsmartcols.
+ */
+#define LAYOUT_MIN_ROWS 256
+
+/*
+ * Lay the table out ourselves? VIRLOCK_LIST_LAYOUT=own (whatever the
+ * number of rows) or =scols (never) is for the tests, which compare the
+ * two; vl_layout_usable() has the last word.
+ */
+static int layout_own(const struct list_run *lr)
+{
+	const char *knob = getenv("VIRLOCK_LIST_LAYOUT");
+	int want = knob && strcmp(knob, "own") == 0	? 1
+		   : knob && strcmp(knob, "scols") == 0 ? 0
+							: lr->nrows >= LAYOUT_MIN_ROWS;
+	return want && vl_layout_usable();
+}
+
+static int print_layout(const struct list_run *lr, const struct vl_columns *cols)
+{
+	struct vl_layout_col lc[VL_MAXCOLS + 1];
+	for (size_t c = 0; c < cols->n; c++) {
+		const struct coldesc *d = &coldescs[cols->id[c]];
+		lc[c] = (struct vl_layout_col){d->name, d->whint, !!(d->flags & SCOLS_FL_RIGHT)};
+	}
+	struct layout_arg la = {lr, cols};
+	return vl_layout_print(stdout, lc, cols->n, lr->nrows, layout_cell, &la,
+			       !!(lr->outflags & VL_OUT_NOHEADINGS));
+}
+
 static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 {
 	if (lr->outflags & VL_OUT_RAW) {
 		print_raw(lr, cols);
 		return 0;
 	}
+	/* Names in the user's charset, as lslocks shows them. Only here: the
+	 * locale files cost every acquire a dozen system calls otherwise. */
+	setlocale(LC_CTYPE, "");
+	if (!(lr->outflags & VL_OUT_JSON) && layout_own(lr))
+		return print_layout(lr, cols);
 	struct libscols_table *tb = table_new(cols, lr->outflags);
 	if (!tb)
 		return -ENOMEM;

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* layout.c: a big table laid out in one cheap pass, byte for byte as libsmartcols lays it out for a pipe. */
+#include <ctype.h>
+#include <stdint.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wchar.h>
+#include <wctype.h>
+
+#include "layout.h"
+
+int vl_layout_usable(void)
+{
+	if (isatty(STDOUT_FILENO) || getenv("LIBSMARTCOLS_DEBUG"))
+		return 0;
+	const char *cs = nl_langinfo(CODESET);
+	return strcmp(cs, "UTF-8") == 0 || strcmp(cs, "ANSI_X3.4-1968") == 0;
+}
+
+/* Is @s printable ASCII that libsmartcols copies as it is, one cell a byte
+ * (true of UTF-8 and ASCII from the initial shift state)? Its length then. */
+static int plain(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || (*p == '\\' && p[1] == 'x'))
+			return 0;
+	*len = (size_t)(p - (const unsigned char *)s);
+	return 1;
+}
+
+static char *put_hex(char *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	*o++ = '\\';
+	*o++ = 'x';
+	*o++ = hex[c >> 4];
+	*o++ = hex[c & 15];
+	return o;
+}
+
+/*
+ * The "safe" form of @s that libsmartcols prints, into @out (4 bytes a byte
+ * of @s at most, plus the NUL), and its width in cells. The rules are
+ * libsmartcols': a control character and the backslash of "\x" become \xNN;
+ * a byte that does not start a valid character stays if isprint() says so,
+ * else becomes \xNN; an unprintable character becomes \xNN for each of its
+ * bytes; any other character stays and takes wcwidth() cells.
+ */
+static size_t encode(const char *s, char *out)
+{
+	mbstate_t st;
+	memset(&st, 0, sizeof(st));
+	size_t width = 0;
+	char *o = out;
+	const char *p = s;
+	while (*p) {
+		unsigned char c = (unsigned char)*p;
+		if ((c == '\\' && p[1] == 'x') || iscntrl(c)) {
+			o = put_hex(o, c);
+			width += 4;
+			p++;
+			continue;
+		}
+		wchar_t wc;
+		size_t len = mbrtowc(&wc, p, MB_CUR_MAX, &st);
+		if (len == 0)
+			break;
+		if (len == (size_t)-1 || len == (size_t)-2) {
+			len = 1;
+			if (isprint(c)) {
+				*o++ = (char)c;
+				width++;
+			} else {
+				o = put_hex(o, c);
+				width += 4;
+			}
+		} else if (!iswprint((wint_t)wc)) {
+			for (size_t i = 0; i < len; i++)
+				o = put_hex(o, (unsigned char)p[i]);
+			width += 4 * len;
+		} else {
+			memcpy(o, p, len);
+			o += len;
+			width += (size_t)wcwidth(wc); /* as libsmartcols adds it */
+		}
+		p += len;
+	}
+	*o = '\0';
+	return width;
+}
+
+/* A reusable buffer for the safe form of one cell. */
+struct cellbuf {
+	char *buf;
+	size_t cap;
+};
+
+/* The text to print for @s (NULL: empty) into *@text, its width into *@width. */
+static int cell_text(struct cellbuf *cb, const char *s, const char **text, size_t *width)
+{
+	size_t len;
+	if (!s)
+		s = "";
+	if (plain(s, &len)) {
+		*text = s;
+		*width = len;
+		return 0;
+	}
+	len = strlen(s) * 4 + 1;
+	if (len > cb->cap) {
+		char *b = realloc(cb->buf, len);
+		if (!b)
+			return -ENOMEM;
+		cb->buf = b;
+		cb->cap = len;
+	}
+	*width = encode(s, cb->buf);
+	*text = cb->buf;
+	return 0;
+}
+
+static void pad(FILE *out, size_t n)
+{
+	static const char blanks[] = "                                ";
+	while (n) {
+		size_t k = n < sizeof(blanks) - 1 ? n : sizeof(blanks) - 1;
+		fwrite(blanks, 1, k, out);
+		n -= k;
+	}
+}
+
+/* One cell of width @len in a column of width @width, as libsmartcols' print_data(). */
+static void print_cell(FILE *out, const struct vl_layout_col *col, size_t width, int last, const char *text,
+		       size_t len)
+{
+	if (*text && col->right && len < width) {
+		pad(out, width - len);
+		len = width;
+	}
+	fputs(text, out);
+	if (last)
+		return; /* the last column is never padded after its text */
+	if (len < width)
+		pad(out, width - len);
+	putc(' ', out);
+}
+
+/* The heading (@r is SIZE_MAX) or row @r. */
+static int print_line(FILE *out, struct cellbuf *cb, const struct vl_layout_col *cols, size_t ncols,
+		      const size_t *width, size_t r, vl_layout_cell_fn cell, void *arg)
+{
+	for (size_t c = 0; c < ncols; c++) {
+		const char *text;
+		size_t len;
+		int err = cell_text(cb, r == SIZE_MAX ? cols[c].name : cell(arg, r, c), &text, &len);
+		if (err)
+			return err;
+		print_cell(out, &cols[c], width[c], c + 1 == ncols, text, len);
+	}
+	putc('\n', out);
+	return 0;
+}
+
+/* The width of column @c, as libsmartcols counts it off a terminal. */
+static int column_width(struct cellbuf *cb, const struct vl_layout_col *col, size_t c, size_t nrows,
+			vl_layout_cell_fn cell, void *arg, size_t *width)
+{
+	const char *text;
+	size_t len, w = 0;
+	int err = cell_text(cb, col->name, &text, &len);
+	/* At least the heading, printed or not (and 1) ... */
+	size_t wmin = len ? len : 1;
+	for (size_t r = 0; r < nrows && !err; r++) {
+		err = cell_text(cb, cell(arg, r, c), &text, &len);
+		if (!err && len > w)
+			w = len;
+	}
+	/* ... else the hint when it is absolute: for data as wide as the heading. */
+	if (w < wmin)
+		w = wmin;
+	else if (col->whint >= 1 && w < (size_t)col->whint && wmin < (size_t)col->whint)
+		w = (size_t)col->whint;
+	*width = w;
+	return err;
+}
+
+int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, size_t nrows,
+		    vl_layout_cell_fn cell, void *arg, int noheadings)
+{
+	if (!nrows || !ncols)
+		return 0;
+	struct cellbuf cb = {0};
+	size_t *width = calloc(ncols, sizeof(*width));
+	if (!width)
+		return -ENOMEM;
+	int err = 0;
+	for (size_t c = 0; c < ncols && !err; c++)
+		err = column_width(&cb, &cols[c], c, nrows, cell, arg, &width[c]);
+	if (!err && !noheadings)
+		err = print_line(out, &cb, cols, ncols, width, SIZE_MAX, cell, arg);
+	for (size_t r = 0; r < nrows && !err; r++)
+		err = print_line(out, &cb, cols, ncols, width, r, cell, arg);
+	free(cb.buf);
+	free(width);
+	return err;
+}

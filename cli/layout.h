@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* layout.h: a big table laid out in one cheap pass, byte for byte as libsmartcols lays it out for a pipe. */
+#ifndef VIRLOCK_LAYOUT_H
+#define VIRLOCK_LAYOUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* A column as given to scols_table_new_column(): heading, width hint,
+ * SCOLS_FL_RIGHT or not. */
+struct vl_layout_col {
+	const char *name;
+	double whint;
+	int right;
+};
+
+/* The cell of row @row, column @col: NULL or "" for an empty cell. */
+typedef const char *(*vl_layout_cell_fn)(void *arg, size_t row, size_t col);
+
+/*
+ * Can vl_layout_print() stand in for libsmartcols here? Only for output that
+ * is not a terminal (libsmartcols then never truncates, wraps or stretches a
+ * column), in a charset whose printable ASCII is one byte and one cell
+ * (UTF-8 or ASCII), and with libsmartcols' debugging off (its
+ * LIBSMARTCOLS_DEBUG_PADDING pads with dots).
+ * Call after setlocale(LC_CTYPE, ...).
+ */
+int vl_layout_usable(void);
+
+/*
+ * Print @nrows rows of @ncols columns to @out, heading first unless
+ * @noheadings, as scols_print_table() prints the same table (no flags but
+ * SCOLS_FL_RIGHT, NOEXTREMES and TRUNC, which do nothing off a terminal)
+ * to output that is not a terminal: each column as wide as its widest cell,
+ * heading or width hint >= 1, cells separated by one blank, right-aligned
+ * where asked, the last column unpadded unless right-aligned; control
+ * characters, "\x", invalid and unprintable characters escaped as \xNN.
+ * Nothing for no rows. Returns 0, or -ENOMEM.
+ */
+int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, size_t nrows,
+		    vl_layout_cell_fn cell, void *arg, int noheadings);
+
+#endif
