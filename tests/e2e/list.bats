@@ -475,3 +475,41 @@ waiters_json_ok() {
 	rows -a -o PATH,MODE
 	assert_output "$(printf '%s free\n%s free' "$D1" "$D2")"
 }
+
+@test "list lays out a big table for a pipe byte for byte as libsmartcols does, odd paths and all" {
+	# From 256 rows on, a table that is not for a terminal is laid out by
+	# virlock itself; VIRLOCK_LIST_LAYOUT=own or =scols picks the way.
+	local res=() i loc opts
+	for i in $(seq 0 99); do
+		res+=("plain-$i" "tab$i	x" "nl$i
+y" "bs$i\\x41" "bs$i\\n" "inv$i$(printf '\377\376')" "cjk$i漢字" "comb${i}e$(printf '\314\201')"
+			"zw$i$(printf '\342\200\213')" "c1$i$(printf '\302\205')" "emoji$i😀" "nbsp$i$(printf '\302\240')"
+			"esc$i$(printf '\033[31m')" "del$i$(printf '\177')" "cut$i$(printf '\346\274')" "sp $i x"
+			"x-$i" "lat1$(printf '\351')$i" "$(printf '\357\277\275')$i" "rtl$i$(printf '\342\200\256')")
+	done
+	vl acquire --literal --owner free "${res[@]}" -- true
+	vl acquire --literal --owner "held" "cjk1漢字" "tab2	x" "inv3$(printf '\377\376')" "long-$(printf 'w%.0s' {1..300})"
+	[ "$(ls "$LS" | wc -l)" -ge 2000 ]
+	for loc in C C.UTF-8; do
+		for opts in "" "-n" "--output-all" "-o +WAITERS" "-o PID" "-o PID,PATH,HOST" "-o NAME,OWNER,MODE"; do
+			# shellcheck disable=SC2086 # opts are words
+			LC_ALL=$loc VIRLOCK_LIST_LAYOUT=own vl list -a $opts >"$BATS_TEST_TMPDIR/own"
+			# shellcheck disable=SC2086
+			LC_ALL=$loc VIRLOCK_LIST_LAYOUT=scols vl list -a $opts >"$BATS_TEST_TMPDIR/scols"
+			cmp "$BATS_TEST_TMPDIR/own" "$BATS_TEST_TMPDIR/scols" || {
+				echo "# differs: LC_ALL=$loc list -a $opts" >&2
+				return 1
+			}
+		done
+	done
+	# The default picks the own layout for this many rows: the same bytes.
+	vl list -a >"$BATS_TEST_TMPDIR/default"
+	VIRLOCK_LIST_LAYOUT=scols vl list -a >"$BATS_TEST_TMPDIR/scols"
+	cmp "$BATS_TEST_TMPDIR/default" "$BATS_TEST_TMPDIR/scols"
+	# Columns narrower than their heading or hint, all empty, and no rows at all.
+	LC_ALL=C.UTF-8 VIRLOCK_LIST_LAYOUT=own vl list -o PID,CHILD,COMMAND,OWNER >"$BATS_TEST_TMPDIR/own"
+	LC_ALL=C.UTF-8 VIRLOCK_LIST_LAYOUT=scols vl list -o PID,CHILD,COMMAND,OWNER >"$BATS_TEST_TMPDIR/scols"
+	cmp "$BATS_TEST_TMPDIR/own" "$BATS_TEST_TMPDIR/scols"
+	VIRLOCK_LIST_LAYOUT=own vl list -p 1 >"$BATS_TEST_TMPDIR/own"
+	[ ! -s "$BATS_TEST_TMPDIR/own" ]
+}
