@@ -489,7 +489,7 @@ y" "bs$i\\x41" "bs$i\\n" "inv$i$(printf '\377\376')" "cjk$i漢字" "comb${i}e$(p
 	done
 	vl acquire --literal --owner free "${res[@]}" -- true
 	vl acquire --literal --owner "held" "cjk1漢字" "tab2	x" "inv3$(printf '\377\376')" "long-$(printf 'w%.0s' {1..300})"
-	[ "$(ls "$LS" | wc -l)" -ge 2000 ]
+	[ "$(find "$LS" -maxdepth 1 -type f | wc -l)" -ge 2000 ]
 	for loc in C C.UTF-8; do
 		for opts in "" "-n" "--output-all" "-o +WAITERS" "-o PID" "-o PID,PATH,HOST" "-o NAME,OWNER,MODE"; do
 			# shellcheck disable=SC2086 # opts are words
