@@ -123,45 +123,67 @@ static int cell_text(struct cellbuf *cb, const char *s, const char **text, size_
 	return 0;
 }
 
-static void pad(FILE *out, size_t n)
+/* A line being put together: one fwrite() a line, not a few a cell. */
+struct line {
+	char *buf;
+	size_t len, cap;
+};
+
+static int line_room(struct line *l, size_t more)
 {
-	static const char blanks[] = "                                ";
-	while (n) {
-		size_t k = n < sizeof(blanks) - 1 ? n : sizeof(blanks) - 1;
-		fwrite(blanks, 1, k, out);
-		n -= k;
-	}
+	if (l->len + more <= l->cap)
+		return 0;
+	size_t cap = (l->len + more) * 2;
+	char *b = realloc(l->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	l->buf = b;
+	l->cap = cap;
+	return 0;
 }
 
 /* One cell of width @len in a column of width @width, as libsmartcols' print_data(). */
-static void print_cell(FILE *out, const struct vl_layout_col *col, size_t width, int last, const char *text,
-		       size_t len)
+static int put_cell(struct line *l, const struct vl_layout_col *col, size_t width, int last, const char *text,
+		    size_t len)
 {
+	size_t bytes = strlen(text);
+	if (line_room(l, bytes + (width > len ? width - len : 0) + 1) < 0)
+		return -ENOMEM;
 	if (*text && col->right && len < width) {
-		pad(out, width - len);
+		memset(l->buf + l->len, ' ', width - len);
+		l->len += width - len;
 		len = width;
 	}
-	fputs(text, out);
+	memcpy(l->buf + l->len, text, bytes);
+	l->len += bytes;
 	if (last)
-		return; /* the last column is never padded after its text */
-	if (len < width)
-		pad(out, width - len);
-	putc(' ', out);
+		return 0; /* the last column is never padded after its text */
+	if (len < width) {
+		memset(l->buf + l->len, ' ', width - len);
+		l->len += width - len;
+	}
+	l->buf[l->len++] = ' ';
+	return 0;
 }
 
 /* The heading (@r is SIZE_MAX) or row @r. */
-static int print_line(FILE *out, struct cellbuf *cb, const struct vl_layout_col *cols, size_t ncols,
-		      const size_t *width, size_t r, vl_layout_cell_fn cell, void *arg)
+static int print_line(FILE *out, struct cellbuf *cb, struct line *l, const struct vl_layout_col *cols,
+		      size_t ncols, const size_t *width, size_t r, vl_layout_cell_fn cell, void *arg)
 {
+	l->len = 0;
 	for (size_t c = 0; c < ncols; c++) {
 		const char *text;
 		size_t len;
 		int err = cell_text(cb, r == SIZE_MAX ? cols[c].name : cell(arg, r, c), &text, &len);
+		if (!err)
+			err = put_cell(l, &cols[c], width[c], c + 1 == ncols, text, len);
 		if (err)
 			return err;
-		print_cell(out, &cols[c], width[c], c + 1 == ncols, text, len);
 	}
-	putc('\n', out);
+	if (line_room(l, 1) < 0)
+		return -ENOMEM;
+	l->buf[l->len++] = '\n';
+	fwrite(l->buf, 1, l->len, out);
 	return 0;
 }
 
@@ -194,6 +216,7 @@ int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, s
 	if (!nrows || !ncols)
 		return 0;
 	struct cellbuf cb = {0};
+	struct line line = {0};
 	size_t *width = calloc(ncols, sizeof(*width));
 	if (!width)
 		return -ENOMEM;
@@ -201,10 +224,11 @@ int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, s
 	for (size_t c = 0; c < ncols && !err; c++)
 		err = column_width(&cb, &cols[c], c, nrows, cell, arg, &width[c]);
 	if (!err && !noheadings)
-		err = print_line(out, &cb, cols, ncols, width, SIZE_MAX, cell, arg);
+		err = print_line(out, &cb, &line, cols, ncols, width, SIZE_MAX, cell, arg);
 	for (size_t r = 0; r < nrows && !err; r++)
-		err = print_line(out, &cb, cols, ncols, width, r, cell, arg);
+		err = print_line(out, &cb, &line, cols, ncols, width, r, cell, arg);
 	free(cb.buf);
+	free(line.buf);
 	free(width);
 	return err;
 }
