@@ -504,27 +504,37 @@ static void print_raw(const struct list_run *lr, const struct vl_columns *cols)
 struct layout_arg {
 	const struct list_run *lr;
 	const struct vl_columns *cols;
+	char *clean; /* JSON: the last cell made valid UTF-8 */
+	int oom;
 };
 
 static const char *layout_cell(void *arg, size_t r, size_t c)
 {
-	const struct layout_arg *la = arg;
-	return la->lr->rows[r].cell[la->cols->id[c]];
+	struct layout_arg *la = arg;
+	const char *data = la->lr->rows[r].cell[la->cols->id[c]];
+	/* JSON must be UTF-8; paths and labels are only bytes. */
+	if (!(la->lr->outflags & VL_OUT_JSON) || !data || vl_utf8_valid(data))
+		return data;
+	free(la->clean);
+	if (!(la->clean = vl_utf8_clean(data)))
+		la->oom = 1;
+	return la->clean;
 }
 
 /*
- * From this many rows on, a table for a pipe or a file is laid out by
- * vl_layout_print(), which prints what libsmartcols prints for it at a
- * fraction of the cost (libsmartcols measures every cell character by
- * character, twice, and pads with one fputs() a blank); smaller tables, and
+ * From this many rows on, a table for a pipe or a file, and JSON, are
+ * printed by vl_layout_print() and vl_layout_print_json(), which print what
+ * libsmartcols prints for them at a fraction of the cost (libsmartcols
+ * measures every cell character by character, twice, pads with one fputs()
+ * a blank, and writes JSON one fputc() a character); smaller tables, and
  * every table on a terminal, go through libsmartcols.
  */
 #define LAYOUT_MIN_ROWS 256
 
 /*
- * Lay the table out ourselves? VIRLOCK_LIST_LAYOUT=own (whatever the
- * number of rows) or =scols (never) is for the tests, which compare the
- * two; vl_layout_usable() has the last word.
+ * Print the rows ourselves? VIRLOCK_LIST_LAYOUT=own (whatever the number
+ * of rows) or =scols (never) is for the tests, which compare the two;
+ * a table needs vl_layout_usable() too.
  */
 static int layout_own(const struct list_run *lr)
 {
@@ -532,7 +542,9 @@ static int layout_own(const struct list_run *lr)
 	int want = knob && strcmp(knob, "own") == 0	? 1
 		   : knob && strcmp(knob, "scols") == 0 ? 0
 							: lr->nrows >= LAYOUT_MIN_ROWS;
-	return want && vl_layout_usable();
+	if (!want || !lr->nrows)
+		return 0;
+	return (lr->outflags & VL_OUT_JSON) || vl_layout_usable();
 }
 
 static int print_layout(const struct list_run *lr, const struct vl_columns *cols)
@@ -540,11 +552,19 @@ static int print_layout(const struct list_run *lr, const struct vl_columns *cols
 	struct vl_layout_col lc[VL_MAXCOLS + 1];
 	for (size_t c = 0; c < cols->n; c++) {
 		const struct coldesc *d = &coldescs[cols->id[c]];
-		lc[c] = (struct vl_layout_col){d->name, d->whint, !!(d->flags & SCOLS_FL_RIGHT)};
+		lc[c] = (struct vl_layout_col){d->name, d->whint, !!(d->flags & SCOLS_FL_RIGHT),
+					       d->json_type == SCOLS_JSON_NUMBER ? VL_LAYOUT_NUMBER
+					       : d->json_type == SCOLS_JSON_ARRAY_NUMBER
+						       ? VL_LAYOUT_ARRAY_NUMBER
+						       : VL_LAYOUT_STRING};
 	}
-	struct layout_arg la = {lr, cols};
-	return vl_layout_print(stdout, lc, cols->n, lr->nrows, layout_cell, &la,
-			       !!(lr->outflags & VL_OUT_NOHEADINGS));
+	struct layout_arg la = {lr, cols, NULL, 0};
+	int err = lr->outflags & VL_OUT_JSON
+			  ? vl_layout_print_json(stdout, "locks", lc, cols->n, lr->nrows, layout_cell, &la)
+			  : vl_layout_print(stdout, lc, cols->n, lr->nrows, layout_cell, &la,
+					    !!(lr->outflags & VL_OUT_NOHEADINGS));
+	free(la.clean);
+	return err ? err : la.oom ? -ENOMEM : 0;
 }
 
 static int print_rows(struct list_run *lr, const struct vl_columns *cols)
@@ -559,7 +579,7 @@ static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 	/* Names in the user's charset, as lslocks shows them. Only here: the
 	 * locale files cost every acquire a dozen system calls otherwise. */
 	setlocale(LC_CTYPE, "");
-	if (!(lr->outflags & VL_OUT_JSON) && layout_own(lr))
+	if (layout_own(lr))
 		return print_layout(lr, cols);
 	struct libscols_table *tb = table_new(cols, lr->outflags);
 	if (!tb)

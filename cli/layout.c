@@ -232,3 +232,136 @@ int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, s
 	free(width);
 	return err;
 }
+
+/* libsmartcols' JSON writer, ul_jsonwrt: where the document is. */
+struct json {
+	FILE *out;
+	int indent;
+	int after_close;
+};
+
+enum { JSON_OBJECT, JSON_ARRAY, JSON_VALUE };
+
+static void json_indent(struct json *j)
+{
+	for (int i = 0; i < j->indent; i++)
+		fputs("   ", j->out);
+}
+
+/* @s quoted: '"' and '\\' escaped, the controls as \b \t \n \f \r or
+ * \u00xx, every other byte as it is; with @lower, ASCII lowercased. */
+static void json_quoted(FILE *out, const char *s, int lower)
+{
+	const char *run = s;
+	putc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\' && !(lower && c >= 'A' && c <= 'Z'))
+			continue;
+		fwrite(run, 1, (size_t)(s - run), out);
+		run = s + 1;
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c >= 0x20)
+			putc(c - 'A' + 'a', out);
+		else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r')
+			fprintf(out, "\\%c",
+				c == '\b'   ? 'b'
+				: c == '\t' ? 't'
+				: c == '\n' ? 'n'
+				: c == '\f' ? 'f'
+					    : 'r');
+		else
+			fprintf(out, "\\u00%02x", c);
+	}
+	fwrite(run, 1, (size_t)(s - run), out);
+	putc('"', out);
+}
+
+static void json_open(struct json *j, const char *name, int type)
+{
+	if (name) {
+		if (j->after_close)
+			fputs(",\n", j->out);
+		json_indent(j);
+		json_quoted(j->out, name, 1);
+	} else if (j->after_close) {
+		putc(',', j->out);
+	} else {
+		json_indent(j);
+	}
+	if (type == JSON_VALUE) {
+		fputs(name ? ": " : " ", j->out);
+	} else {
+		fputs(type == JSON_OBJECT ? (name ? ": {\n" : "{\n") : (name ? ": [\n" : "[\n"), j->out);
+		j->indent++;
+	}
+	j->after_close = 0;
+}
+
+static void json_close(struct json *j, int type)
+{
+	if (j->indent == 1) {
+		fputs("\n}\n", j->out);
+		j->indent--;
+	} else if (type != JSON_VALUE) {
+		j->indent--;
+		putc('\n', j->out);
+		json_indent(j);
+		putc(type == JSON_OBJECT ? '}' : ']', j->out);
+	}
+	j->after_close = 1;
+}
+
+/* A member: a string, a raw number, or null for an empty cell. */
+static void json_value(struct json *j, const char *name, const char *data, int string)
+{
+	json_open(j, name, JSON_VALUE);
+	if (!data || !*data)
+		fputs("null", j->out);
+	else if (string)
+		json_quoted(j->out, data, 0);
+	else
+		fputs(data, j->out);
+	json_close(j, JSON_VALUE);
+}
+
+/* An array of numbers, one a line of @data, each printed raw. */
+static void json_lines(struct json *j, const char *name, const char *data)
+{
+	json_open(j, name, JSON_ARRAY);
+	do {
+		const char *nl = strchr(data, '\n');
+		size_t len = nl ? (size_t)(nl - data) : strlen(data);
+		json_open(j, NULL, JSON_VALUE);
+		if (len)
+			fwrite(data, 1, len, j->out);
+		else
+			fputs("null", j->out);
+		json_close(j, JSON_VALUE);
+		data = nl ? nl + 1 : NULL;
+	} while (data);
+	json_close(j, JSON_ARRAY);
+}
+
+int vl_layout_print_json(FILE *out, const char *name, const struct vl_layout_col *cols, size_t ncols,
+			 size_t nrows, vl_layout_cell_fn cell, void *arg)
+{
+	struct json j = {.out = out};
+	json_open(&j, NULL, JSON_OBJECT);
+	json_open(&j, name, JSON_ARRAY);
+	for (size_t r = 0; r < nrows; r++) {
+		json_open(&j, NULL, JSON_OBJECT);
+		for (size_t c = 0; c < ncols; c++) {
+			const char *data = cell(arg, r, c);
+			if (cols[c].json == VL_LAYOUT_ARRAY_NUMBER)
+				json_lines(&j, cols[c].name, data ? data : "");
+			else
+				json_value(&j, cols[c].name, data, cols[c].json == VL_LAYOUT_STRING);
+		}
+		json_close(&j, JSON_OBJECT);
+	}
+	json_close(&j, JSON_ARRAY);
+	json_close(&j, JSON_OBJECT);
+	return 0;
+}

@@ -6,12 +6,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The JSON type of a column, as libsmartcols' SCOLS_JSON_STRING, _NUMBER
+ * and _ARRAY_NUMBER (one number a line of the cell). */
+enum vl_layout_json {
+	VL_LAYOUT_STRING,
+	VL_LAYOUT_NUMBER,
+	VL_LAYOUT_ARRAY_NUMBER,
+};
+
 /* A column as given to scols_table_new_column(): heading, width hint,
- * SCOLS_FL_RIGHT or not. */
+ * SCOLS_FL_RIGHT or not; and its JSON type. */
 struct vl_layout_col {
 	const char *name;
 	double whint;
 	int right;
+	enum vl_layout_json json;
 };
 
 /* The cell of row @row, column @col: NULL or "" for an empty cell. */
@@ -39,5 +48,15 @@ int vl_layout_usable(void);
  */
 int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, size_t nrows,
 		    vl_layout_cell_fn cell, void *arg, int noheadings);
+
+/*
+ * Print the same rows as JSON to @out, byte for byte as scols_print_table()
+ * does for a table named @name in JSON mode: {"name": [{...},...]}, three
+ * blanks an indent, each object's members named by the lowercased headings,
+ * an empty cell null, strings escaped as libsmartcols escapes them (the
+ * caller makes them valid UTF-8). At least one row. Returns 0.
+ */
+int vl_layout_print_json(FILE *out, const char *name, const struct vl_layout_col *cols, size_t ncols,
+			 size_t nrows, vl_layout_cell_fn cell, void *arg);
 
 #endif

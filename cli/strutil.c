@@ -165,6 +165,11 @@ void vl_fputs_escaped(FILE *out, const char *s, unsigned flags)
 	 * one fwrite() a character made raw output of many rows slow. */
 	const char *run = s;
 	while (*s) {
+		unsigned char c = (unsigned char)*s;
+		if (c > ' ' && c < 0x7f && c != '\\' && c != '"') {
+			s++; /* stands for itself whatever the flags */
+			continue;
+		}
 		char buf[ESC_MAX];
 		size_t len, took = escape_one(s, flags, buf, &len);
 		if (len != took || memcmp(buf, s, len) != 0) {
