@@ -233,67 +233,97 @@ int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, s
 	return err;
 }
 
-/* libsmartcols' JSON writer, ul_jsonwrt: where the document is. */
+/* libsmartcols' JSON writer, ul_jsonwrt: where the document is. Written
+ * through a buffer of its own: stdio's calls cost more than the bytes. */
 struct json {
 	FILE *out;
 	int indent;
 	int after_close;
+	size_t len;
+	char buf[1 << 14];
 };
+
+static void json_flush(struct json *j)
+{
+	fwrite(j->buf, 1, j->len, j->out);
+	j->len = 0;
+}
+
+static void json_put(struct json *j, const char *s, size_t n)
+{
+	if (j->len + n > sizeof(j->buf))
+		json_flush(j);
+	if (n > sizeof(j->buf)) {
+		fwrite(s, 1, n, j->out);
+		return;
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+}
+
+static void json_puts(struct json *j, const char *s)
+{
+	json_put(j, s, strlen(s));
+}
 
 enum { JSON_OBJECT, JSON_ARRAY, JSON_VALUE };
 
 static void json_indent(struct json *j)
 {
-	for (int i = 0; i < j->indent; i++)
-		fputs("   ", j->out);
+	static const char blanks[] = "               ";
+	for (int i = 0; i < j->indent; i += 5)
+		json_put(j, blanks, 3 * (size_t)(j->indent - i < 5 ? j->indent - i : 5));
 }
 
 /* @s quoted: '"' and '\\' escaped, the controls as \b \t \n \f \r or
  * \u00xx, every other byte as it is; with @lower, ASCII lowercased. */
-static void json_quoted(FILE *out, const char *s, int lower)
+static void json_quoted(struct json *j, const char *s, int lower)
 {
 	const char *run = s;
-	putc('"', out);
+	json_put(j, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c >= 0x20 && c != '"' && c != '\\' && !(lower && c >= 'A' && c <= 'Z'))
 			continue;
-		fwrite(run, 1, (size_t)(s - run), out);
+		json_put(j, run, (size_t)(s - run));
 		run = s + 1;
+		char esc[8];
 		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
+			snprintf(esc, sizeof(esc), "\\%c", c);
 		else if (c >= 0x20)
-			putc(c - 'A' + 'a', out);
+			snprintf(esc, sizeof(esc), "%c", c - 'A' + 'a');
 		else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r')
-			fprintf(out, "\\%c",
-				c == '\b'   ? 'b'
-				: c == '\t' ? 't'
-				: c == '\n' ? 'n'
-				: c == '\f' ? 'f'
-					    : 'r');
+			snprintf(esc, sizeof(esc), "\\%c",
+				 c == '\b'   ? 'b'
+				 : c == '\t' ? 't'
+				 : c == '\n' ? 'n'
+				 : c == '\f' ? 'f'
+					     : 'r');
 		else
-			fprintf(out, "\\u00%02x", c);
+			snprintf(esc, sizeof(esc), "\\u00%02x", c);
+		json_puts(j, esc);
 	}
-	fwrite(run, 1, (size_t)(s - run), out);
-	putc('"', out);
+	json_put(j, run, (size_t)(s - run));
+	json_put(j, "\"", 1);
 }
 
-static void json_open(struct json *j, const char *name, int type)
+/* Open a member named @qname, already quoted (NULL: an element). */
+static void json_open(struct json *j, const char *qname, int type)
 {
-	if (name) {
+	if (qname) {
 		if (j->after_close)
-			fputs(",\n", j->out);
+			json_puts(j, ",\n");
 		json_indent(j);
-		json_quoted(j->out, name, 1);
+		json_puts(j, qname);
 	} else if (j->after_close) {
-		putc(',', j->out);
+		json_puts(j, ",");
 	} else {
 		json_indent(j);
 	}
 	if (type == JSON_VALUE) {
-		fputs(name ? ": " : " ", j->out);
+		json_puts(j, qname ? ": " : " ");
 	} else {
-		fputs(type == JSON_OBJECT ? (name ? ": {\n" : "{\n") : (name ? ": [\n" : "[\n"), j->out);
+		json_puts(j, type == JSON_OBJECT ? (qname ? ": {\n" : "{\n") : (qname ? ": [\n" : "[\n"));
 		j->indent++;
 	}
 	j->after_close = 0;
@@ -302,42 +332,42 @@ static void json_open(struct json *j, const char *name, int type)
 static void json_close(struct json *j, int type)
 {
 	if (j->indent == 1) {
-		fputs("\n}\n", j->out);
+		json_puts(j, "\n}\n");
 		j->indent--;
 	} else if (type != JSON_VALUE) {
 		j->indent--;
-		putc('\n', j->out);
+		json_puts(j, "\n");
 		json_indent(j);
-		putc(type == JSON_OBJECT ? '}' : ']', j->out);
+		json_puts(j, type == JSON_OBJECT ? "}" : "]");
 	}
 	j->after_close = 1;
 }
 
 /* A member: a string, a raw number, or null for an empty cell. */
-static void json_value(struct json *j, const char *name, const char *data, int string)
+static void json_value(struct json *j, const char *qname, const char *data, int string)
 {
-	json_open(j, name, JSON_VALUE);
+	json_open(j, qname, JSON_VALUE);
 	if (!data || !*data)
-		fputs("null", j->out);
+		json_puts(j, "null");
 	else if (string)
-		json_quoted(j->out, data, 0);
+		json_quoted(j, data, 0);
 	else
-		fputs(data, j->out);
+		json_puts(j, data);
 	json_close(j, JSON_VALUE);
 }
 
 /* An array of numbers, one a line of @data, each printed raw. */
-static void json_lines(struct json *j, const char *name, const char *data)
+static void json_lines(struct json *j, const char *qname, const char *data)
 {
-	json_open(j, name, JSON_ARRAY);
+	json_open(j, qname, JSON_ARRAY);
 	do {
 		const char *nl = strchr(data, '\n');
 		size_t len = nl ? (size_t)(nl - data) : strlen(data);
 		json_open(j, NULL, JSON_VALUE);
 		if (len)
-			fwrite(data, 1, len, j->out);
+			json_put(j, data, len);
 		else
-			fputs("null", j->out);
+			json_puts(j, "null");
 		json_close(j, JSON_VALUE);
 		data = nl ? nl + 1 : NULL;
 	} while (data);
@@ -347,21 +377,43 @@ static void json_lines(struct json *j, const char *name, const char *data)
 int vl_layout_print_json(FILE *out, const char *name, const struct vl_layout_col *cols, size_t ncols,
 			 size_t nrows, vl_layout_cell_fn cell, void *arg)
 {
-	struct json j = {.out = out};
-	json_open(&j, NULL, JSON_OBJECT);
-	json_open(&j, name, JSON_ARRAY);
-	for (size_t r = 0; r < nrows; r++) {
-		json_open(&j, NULL, JSON_OBJECT);
-		for (size_t c = 0; c < ncols; c++) {
-			const char *data = cell(arg, r, c);
-			if (cols[c].json == VL_LAYOUT_ARRAY_NUMBER)
-				json_lines(&j, cols[c].name, data ? data : "");
-			else
-				json_value(&j, cols[c].name, data, cols[c].json == VL_LAYOUT_STRING);
+	struct json *j = calloc(1, sizeof(*j));
+	/* The member names, quoted and lowercased once. */
+	char **qname = calloc(ncols + 1, sizeof(*qname));
+	int err = j && qname ? 0 : -ENOMEM;
+	for (size_t c = 0; c <= ncols && !err; c++) {
+		size_t len;
+		if (!(j->out = open_memstream(&qname[c], &len))) {
+			err = -ENOMEM;
+			break;
 		}
-		json_close(&j, JSON_OBJECT);
+		json_quoted(j, c < ncols ? cols[c].name : name, 1);
+		json_flush(j);
+		if (fclose(j->out) != 0)
+			err = -ENOMEM;
 	}
-	json_close(&j, JSON_ARRAY);
-	json_close(&j, JSON_OBJECT);
-	return 0;
+	if (!err) {
+		j->out = out;
+		json_open(j, NULL, JSON_OBJECT);
+		json_open(j, qname[ncols], JSON_ARRAY);
+		for (size_t r = 0; r < nrows; r++) {
+			json_open(j, NULL, JSON_OBJECT);
+			for (size_t c = 0; c < ncols; c++) {
+				const char *data = cell(arg, r, c);
+				if (cols[c].json == VL_LAYOUT_ARRAY_NUMBER)
+					json_lines(j, qname[c], data ? data : "");
+				else
+					json_value(j, qname[c], data, cols[c].json == VL_LAYOUT_STRING);
+			}
+			json_close(j, JSON_OBJECT);
+		}
+		json_close(j, JSON_ARRAY);
+		json_close(j, JSON_OBJECT);
+		json_flush(j);
+	}
+	for (size_t c = 0; qname && c <= ncols; c++)
+		free(qname[c]);
+	free(qname);
+	free(j);
+	return err;
 }

@@ -54,7 +54,7 @@ int vl_layout_print(FILE *out, const struct vl_layout_col *cols, size_t ncols, s
  * does for a table named @name in JSON mode: {"name": [{...},...]}, three
  * blanks an indent, each object's members named by the lowercased headings,
  * an empty cell null, strings escaped as libsmartcols escapes them (the
- * caller makes them valid UTF-8). At least one row. Returns 0.
+ * caller makes them valid UTF-8). At least one row. Returns 0, or -ENOMEM.
  */
 int vl_layout_print_json(FILE *out, const char *name, const struct vl_layout_col *cols, size_t ncols,
 			 size_t nrows, vl_layout_cell_fn cell, void *arg);
