@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* layout.c: a big table laid out in one cheap pass, byte for byte as libsmartcols lays it out for a pipe. */
+/* layout.c: big tables and JSON printed in one cheap pass, byte for byte as libsmartcols prints them off a terminal. */
 #include <ctype.h>
 #include <stdint.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* layout.h: a big table laid out in one cheap pass, byte for byte as libsmartcols lays it out for a pipe. */
+/* layout.h: big tables and JSON printed in one cheap pass, byte for byte as libsmartcols prints them off a terminal. */
 #ifndef VIRLOCK_LAYOUT_H
 #define VIRLOCK_LAYOUT_H
 
