@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* layout.h: big tables and JSON printed in one cheap pass, byte for byte as libsmartcols prints them off a terminal. */
+/* layout.h: big tables and JSON in one cheap pass, byte for byte as libsmartcols prints them to a pipe. */
 #ifndef VIRLOCK_LAYOUT_H
 #define VIRLOCK_LAYOUT_H
 
