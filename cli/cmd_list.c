@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cmd_list.c: virlock list, one row per holder of each lock, through libsmartcols or layout.c; its columns. */
+/* cmd_list.c: virlock list, a row per holder of each lock, by libsmartcols or layout.c; its columns. */
 #include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
