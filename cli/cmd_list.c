@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cmd_list.c: virlock list, one row per holder of each lock, through libsmartcols; its columns. */
+/* cmd_list.c: virlock list, a row per holder of each lock, by libsmartcols or layout.c; its columns. */
 #include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <libsmartcols.h>
 
+#include "layout.h"
 #include "output.h"
 #include "strutil.h"
 #include "virlock.h"
@@ -172,13 +173,9 @@ static void cols_help(FILE *out)
 /*
  * A libsmartcols table named "locks" with the columns of @c: numbers are
  * JSON numbers, WAITERS a JSON array of numbers. NULL when out of memory.
- * Sets LC_CTYPE from the environment first (virlock leaves it "C" elsewhere).
  */
 static struct libscols_table *table_new(const struct vl_columns *c, unsigned outflags)
 {
-	/* Names in the user's charset, as lslocks shows them. Only here: the
-	 * locale files cost every acquire a dozen system calls otherwise. */
-	setlocale(LC_CTYPE, "");
 	struct libscols_table *tb = scols_new_table();
 	if (!tb)
 		return NULL;
@@ -308,10 +305,11 @@ static const char *row_status(const struct lockspace_info *info, const struct lo
 }
 
 struct row {
-	char *cell[VL_NCOLS]; /* only the wanted columns are filled */
-	char *path;	      /* sort keys */
+	const char *cell[VL_NCOLS]; /* only the wanted columns are filled, in text */
+	const char *path;	    /* sort keys */
 	char name[LOCKSPACE_NAME_LEN + 1];
 	pid_t pid;
+	char *text; /* one allocation for all the strings of the row */
 };
 
 struct list_run {
@@ -324,30 +322,39 @@ struct list_run {
 	char *filelocks; /* the FILELOCKS cell of the file list_cb() is at */
 	struct row *rows;
 	size_t nrows, cap;
+	/* The SINCE text of the last row: the holders of many locks took them
+	 * in the same second, and strftime() is dear. */
+	time_t since;
+	char since_text[VL_TIME_LEN];
 };
 
 static void row_free(struct row *r)
 {
-	for (int i = 0; i < VL_NCOLS; i++)
-		free(r->cell[i]);
-	free(r->path);
+	free(r->text);
 }
 
-static int set_cell(struct list_run *lr, struct row *r, enum vl_col col, const char *value)
+static const char *since_text(struct list_run *lr, time_t t)
 {
-	if (!lr->want[col] || !value)
-		return 0;
-	r->cell[col] = strdup(value);
-	return r->cell[col] ? 0 : -ENOMEM;
+	if (t != lr->since || !t) {
+		lr->since = t;
+		if (!vl_format_time(t, lr->since_text))
+			lr->since_text[0] = '\0';
+	}
+	return lr->since_text[0] ? lr->since_text : NULL;
 }
 
-static int set_pid_cell(struct list_run *lr, struct row *r, enum vl_col col, pid_t pid)
+/* The values of a row, before they are copied into its one allocation. */
+struct row_values {
+	const char *v[VL_NCOLS];
+	char host[24], gen[24], pid[24], child[24];
+};
+
+static const char *pid_text(pid_t pid, char buf[24])
 {
-	char buf[24];
 	if (pid <= 0)
-		return 0;
-	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	return set_cell(lr, r, col, buf);
+		return NULL;
+	snprintf(buf, 24, "%d", (int)pid);
+	return buf;
 }
 
 /* Add the row of holder @h of @info (@h NULL: a row without a holder). */
@@ -365,56 +372,58 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 	memset(r, 0, sizeof(*r));
 	memcpy(r->name, info->name, sizeof(r->name));
 	r->pid = h ? h->pid : 0;
-	char tbuf[VL_TIME_LEN], nbuf[24];
-	int err = 0;
-	if (info->path && !(r->path = strdup(info->path)))
-		err = -ENOMEM;
-	if (!err)
-		err = set_cell(lr, r, VL_COL_NAME, info->name);
+	struct row_values rv = {0};
+	const char **v = rv.v;
+	char *waiters = NULL;
+	v[VL_COL_NAME] = info->name;
 	/* An empty lock file (virtlockd leaves them so) does not say its path;
 	 * JSON says null, as for every unknown value. */
-	const char *path = info->path;
-	if (!path && info->integrity == -ENODATA && !(lr->outflags & VL_OUT_JSON))
-		path = "unknown (empty lock file)";
-	if (!err)
-		err = set_cell(lr, r, VL_COL_PATH, path);
-	if (!err)
-		err = set_cell(lr, r, VL_COL_MODE, row_mode(info, h));
-	if (!err && h && h->host_id) {
-		snprintf(nbuf, sizeof(nbuf), "%u", h->host_id);
-		err = set_cell(lr, r, VL_COL_HOST, nbuf);
+	v[VL_COL_PATH] = info->path;
+	if (!info->path && info->integrity == -ENODATA && !(lr->outflags & VL_OUT_JSON))
+		v[VL_COL_PATH] = "unknown (empty lock file)";
+	v[VL_COL_MODE] = row_mode(info, h);
+	if (h && h->host_id) {
+		snprintf(rv.host, sizeof(rv.host), "%u", h->host_id);
+		snprintf(rv.gen, sizeof(rv.gen), "%llu", h->generation);
+		v[VL_COL_HOST] = rv.host;
+		v[VL_COL_GEN] = rv.gen;
 	}
-	if (!err && h && h->host_id) {
-		snprintf(nbuf, sizeof(nbuf), "%llu", h->generation);
-		err = set_cell(lr, r, VL_COL_GEN, nbuf);
+	if (h) {
+		v[VL_COL_PID] = pid_text(h->pid, rv.pid);
+		v[VL_COL_COMMAND] = h->command;
+		v[VL_COL_OWNER] = h->owner;
+		v[VL_COL_CHILD] = pid_text(h->child, rv.child);
+		if (lr->want[VL_COL_SINCE])
+			v[VL_COL_SINCE] = since_text(lr, h->since);
 	}
-	if (!err && h)
-		err = set_pid_cell(lr, r, VL_COL_PID, h->pid);
-	if (!err && h)
-		err = set_cell(lr, r, VL_COL_COMMAND, h->command);
-	if (!err && h)
-		err = set_cell(lr, r, VL_COL_OWNER, h->owner);
-	if (!err && h)
-		err = set_pid_cell(lr, r, VL_COL_CHILD, h->child);
-	if (!err && h)
-		err = set_cell(lr, r, VL_COL_SINCE, vl_format_time(h->since, tbuf));
-	if (!err && lr->want[VL_COL_WAITERS]) {
+	if (lr->want[VL_COL_WAITERS]) {
 		int oom;
-		r->cell[VL_COL_WAITERS] = waiters_cell(info->waiters, info->nwaiters, lr->outflags, &oom);
+		v[VL_COL_WAITERS] = waiters = waiters_cell(info->waiters, info->nwaiters, lr->outflags, &oom);
 		if (oom)
-			err = -ENOMEM;
+			return -ENOMEM;
 	}
-	if (!err && lr->want[VL_COL_FILELOCKS] && lr->filelocks &&
-	    !(r->cell[VL_COL_FILELOCKS] = strdup(lr->filelocks)))
-		err = -ENOMEM;
-	if (!err)
-		err = set_cell(lr, r, VL_COL_LOCKFILE, info->lockfile);
-	if (!err)
-		err = set_cell(lr, r, VL_COL_STATUS, row_status(info, h));
-	if (err) {
-		row_free(r);
-		return err;
+	v[VL_COL_FILELOCKS] = lr->filelocks;
+	v[VL_COL_LOCKFILE] = info->lockfile;
+	v[VL_COL_STATUS] = row_status(info, h);
+	size_t len = info->path ? strlen(info->path) + 1 : 0;
+	for (int c = 0; c < VL_NCOLS; c++)
+		if (lr->want[c] && v[c])
+			len += strlen(v[c]) + 1;
+	char *p = r->text = malloc(len ? len : 1);
+	if (!p) {
+		free(waiters);
+		return -ENOMEM;
 	}
+	if (info->path) {
+		r->path = p;
+		p = stpcpy(p, info->path) + 1;
+	}
+	for (int c = 0; c < VL_NCOLS; c++)
+		if (lr->want[c] && v[c]) {
+			r->cell[c] = p;
+			p = stpcpy(p, v[c]) + 1;
+		}
+	free(waiters);
 	lr->nrows++;
 	return 0;
 }
@@ -491,12 +500,87 @@ static void print_raw(const struct list_run *lr, const struct vl_columns *cols)
 	}
 }
 
+/* What vl_layout_print() asks for: the cell of row @r, column @c. */
+struct layout_arg {
+	const struct list_run *lr;
+	const struct vl_columns *cols;
+	char *clean; /* JSON: the last cell made valid UTF-8 */
+	int oom;
+};
+
+static const char *layout_cell(void *arg, size_t r, size_t c)
+{
+	struct layout_arg *la = arg;
+	const char *data = la->lr->rows[r].cell[la->cols->id[c]];
+	/* JSON must be UTF-8; paths and labels are only bytes. */
+	if (!(la->lr->outflags & VL_OUT_JSON) || !data || vl_utf8_valid(data))
+		return data;
+	free(la->clean);
+	if (!(la->clean = vl_utf8_clean(data)))
+		la->oom = 1;
+	return la->clean;
+}
+
+/*
+ * From this many rows on, a table for a pipe or a file, and JSON, are
+ * printed by vl_layout_print() and vl_layout_print_json(), which print what
+ * libsmartcols prints for them at a fraction of the cost (libsmartcols
+ * measures every cell character by character, twice, pads with one fputs()
+ * a blank, and writes JSON one fputc() a character); smaller tables, and
+ * every table on a terminal, go through libsmartcols.
+ */
+#define LAYOUT_MIN_ROWS 256
+
+/*
+ * Print the rows ourselves? VIRLOCK_LIST_LAYOUT=own (whatever the number
+ * of rows) or =scols (never) is for the tests, which compare the two;
+ * a table needs vl_layout_usable() too.
+ */
+static int layout_own(const struct list_run *lr)
+{
+	const char *knob = getenv("VIRLOCK_LIST_LAYOUT");
+	int want = knob && strcmp(knob, "own") == 0	? 1
+		   : knob && strcmp(knob, "scols") == 0 ? 0
+							: lr->nrows >= LAYOUT_MIN_ROWS;
+	if (!want || !lr->nrows)
+		return 0;
+	return (lr->outflags & VL_OUT_JSON) || vl_layout_usable();
+}
+
+static int print_layout(const struct list_run *lr, const struct vl_columns *cols)
+{
+	struct vl_layout_col lc[VL_MAXCOLS + 1];
+	for (size_t c = 0; c < cols->n; c++) {
+		const struct coldesc *d = &coldescs[cols->id[c]];
+		lc[c] = (struct vl_layout_col){d->name, d->whint, !!(d->flags & SCOLS_FL_RIGHT),
+					       d->json_type == SCOLS_JSON_NUMBER ? VL_LAYOUT_NUMBER
+					       : d->json_type == SCOLS_JSON_ARRAY_NUMBER
+						       ? VL_LAYOUT_ARRAY_NUMBER
+						       : VL_LAYOUT_STRING};
+	}
+	struct layout_arg la = {lr, cols, NULL, 0};
+	int err = lr->outflags & VL_OUT_JSON
+			  ? vl_layout_print_json(stdout, "locks", lc, cols->n, lr->nrows, layout_cell, &la)
+			  : vl_layout_print(stdout, lc, cols->n, lr->nrows, layout_cell, &la,
+					    !!(lr->outflags & VL_OUT_NOHEADINGS));
+	free(la.clean);
+	return err ? err : la.oom ? -ENOMEM : 0;
+}
+
 static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 {
+	/* Fewer, larger writes for a big table (the buffer stdio picks is 4 KiB). */
+	if (lr->nrows >= LAYOUT_MIN_ROWS)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (lr->outflags & VL_OUT_RAW) {
 		print_raw(lr, cols);
 		return 0;
 	}
+	/* Names in the user's charset, as lslocks shows them. Only here: the
+	 * locale files cost every acquire a dozen system calls otherwise. */
+	setlocale(LC_CTYPE, "");
+	if (layout_own(lr))
+		return print_layout(lr, cols);
 	struct libscols_table *tb = table_new(cols, lr->outflags);
 	if (!tb)
 		return -ENOMEM;

@@ -161,10 +161,23 @@ size_t vl_escape(char *out, const char *s, unsigned flags)
 
 void vl_fputs_escaped(FILE *out, const char *s, unsigned flags)
 {
+	/* Runs of characters that stand for themselves go out in one write:
+	 * one fwrite() a character made raw output of many rows slow. */
+	const char *run = s;
 	while (*s) {
+		unsigned char c = (unsigned char)*s;
+		if (c > ' ' && c < 0x7f && c != '\\' && c != '"') {
+			s++; /* stands for itself whatever the flags */
+			continue;
+		}
 		char buf[ESC_MAX];
-		size_t len;
-		s += escape_one(s, flags, buf, &len);
-		fwrite(buf, 1, len, out);
+		size_t len, took = escape_one(s, flags, buf, &len);
+		if (len != took || memcmp(buf, s, len) != 0) {
+			fwrite(run, 1, (size_t)(s - run), out);
+			fwrite(buf, 1, len, out);
+			run = s + took;
+		}
+		s += took;
 	}
+	fwrite(run, 1, (size_t)(s - run), out);
 }

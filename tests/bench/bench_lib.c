@@ -187,6 +187,89 @@ static int cmd_scan(const char *lsdir)
 	return 0;
 }
 
+/* One row of the scan+printf floor: what "list -a" shows of a lock file. */
+struct scan_row {
+	char path[256];
+	int held;
+	pid_t pid;
+};
+
+static int scan_row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct scan_row *)a)->path, ((const struct scan_row *)b)->path);
+}
+
+/*
+ * The fair floor of "list -a" in @mode "table", "json" or "raw": the bare
+ * scan, plus a pread of each file's content (its resource, which the rows
+ * show), the rows sorted by it and printed with printf in the same shape
+ * as list's (PATH MODE PID, padded for a table, one JSON object a row).
+ */
+static int cmd_scanprint(const char *lsdir, const char *mode)
+{
+	DIR *d = opendir(lsdir);
+	if (!d)
+		return 1;
+	struct scan_row *rows = NULL;
+	size_t n = 0, cap = 0, wpath = 4;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			rows = realloc(rows, cap * sizeof(*rows));
+			if (!rows)
+				return 1;
+		}
+		struct scan_row *r = &rows[n++];
+		ssize_t len = pread(fd, r->path, sizeof(r->path) - 1, 0);
+		r->path[len > 0 ? len : 0] = '\0';
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+		r->held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+		r->pid = r->held ? fl.l_pid : 0;
+		close(fd);
+		if (strlen(r->path) > wpath)
+			wpath = strlen(r->path);
+	}
+	closedir(d);
+	qsort(rows, n, sizeof(*rows), scan_row_cmp);
+	int json = strcmp(mode, "json") == 0, raw = strcmp(mode, "raw") == 0;
+	if (json)
+		printf("{\n   \"locks\": [\n");
+	else if (raw)
+		printf("PATH MODE PID\n");
+	else
+		printf("%-*s %-9s %5s\n", (int)wpath, "PATH", "MODE", "PID");
+	for (size_t i = 0; i < n; i++) {
+		const struct scan_row *r = &rows[i];
+		const char *m = r->held ? "exclusive" : "free";
+		if (json && r->held)
+			printf("%s      {\n         \"path\": \"%s\",\n         \"mode\": \"%s\",\n"
+			       "         \"pid\": %d\n      }",
+			       i ? ",\n" : "", r->path, m, (int)r->pid);
+		else if (json)
+			printf("%s      {\n         \"path\": \"%s\",\n         \"mode\": \"%s\",\n"
+			       "         \"pid\": null\n      }",
+			       i ? ",\n" : "", r->path, m);
+		else if (raw && r->held)
+			printf("%s %s %d\n", r->path, m, (int)r->pid);
+		else if (raw)
+			printf("%s %s -\n", r->path, m);
+		else if (r->held)
+			printf("%-*s %-9s %5d\n", (int)wpath, r->path, m, (int)r->pid);
+		else
+			printf("%-*s %s\n", (int)wpath, r->path, m);
+	}
+	if (json)
+		printf("\n   ]\n}\n");
+	free(rows);
+	return 0;
+}
+
 /* Make @n lock files for the literal resources res-0 ... res-(n-1). */
 static int cmd_populate(const char *lsdir, int n)
 {
@@ -213,8 +296,10 @@ int main(int argc, char **argv)
 		return cmd_contend(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
 	if (argc >= 3 && strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "scanprint") == 0)
+		return cmd_scanprint(argv[2], argv[3]);
 	fprintf(stderr,
 		"usage: bench_lib single DIR NFILES ITERS ROUNDS | contend DIR NRES PROCS ITERS ROUNDS | "
-		"scan LOCKSPACE | populate LOCKSPACE N\n");
+		"scan LOCKSPACE | scanprint LOCKSPACE table|json|raw | populate LOCKSPACE N\n");
 	return 64;
 }

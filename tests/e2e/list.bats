@@ -140,6 +140,11 @@ waiters_include() {
 	[[ ",$(vl list -r -n -o WAITERS)," == *",$1,"* ]]
 }
 
+# waiters_are PID,PID: the lock of h1 has these waiters, in that order.
+waiters_are() {
+	[ "$(vl list -r -n -o PID,WAITERS | awk -v h="$(pid_of h1)" '$1 == h { print $2 }')" = "$1" ]
+}
+
 # waiters_json_ok JQ-FILTER JQ-OPTIONS...: 'list -J -o pid,waiters' passes the filter.
 waiters_json_ok() {
 	run vl list -J -o pid,waiters
@@ -474,4 +479,52 @@ waiters_json_ok() {
 	wait_for 10 gone "$pb"
 	rows -a -o PATH,MODE
 	assert_output "$(printf '%s free\n%s free' "$D1" "$D2")"
+}
+
+@test "list prints a big table for a pipe, and big JSON, byte for byte as libsmartcols does, odd paths and all" {
+	# From 256 rows on, a table that is not for a terminal, and JSON, are
+	# printed by virlock itself; VIRLOCK_LIST_LAYOUT=own or =scols picks the way.
+	local res=() i loc opts
+	for i in $(seq 0 99); do
+		res+=("plain-$i" "tab$i	x" "nl$i
+y" "bs$i\\x41" "bs$i\\n" "inv$i$(printf '\377\376')" "cjk$i漢字" "comb${i}e$(printf '\314\201')"
+			"zw$i$(printf '\342\200\213')" "c1$i$(printf '\302\205')" "emoji$i😀" "nbsp$i$(printf '\302\240')"
+			"esc$i$(printf '\033[31m')" "del$i$(printf '\177')" "cut$i$(printf '\346\274')" "sp $i x"
+			"x-$i" "lat1$(printf '\351')$i" "$(printf '\357\277\275')$i" "rtl$i$(printf '\342\200\256')")
+	done
+	vl acquire --literal --owner free "${res[@]}" -- true
+	vl acquire --literal --owner "held" "cjk1漢字" "tab2	x" "inv3$(printf '\377\376')" "long-$(printf 'w%.0s' {1..300})"
+	[ "$(find "$LS" -maxdepth 1 -type f | wc -l)" -ge 2000 ]
+	# Two waiters: a WAITERS cell of two pids (a JSON array of two numbers).
+	hold h1 -o vm1 "$WORK/disk1"
+	hold_start w1 "$LS" -w "$WORK/disk1"
+	hold_start w2 "$LS" -w -s "$WORK/disk1"
+	wait_for 10 waiters_are "$(printf '%s\n' "$(pid_of w1)" "$(pid_of w2)" | sort -n | paste -sd,)"
+	for loc in C C.UTF-8; do
+		for opts in "" "-n" "--output-all" "-o +WAITERS" "-o PID" "-o PID,PATH,HOST" "-o NAME,OWNER,MODE" \
+			"-J" "-J --output-all" "-J -o WAITERS,PATH" "-J -o PID"; do
+			# shellcheck disable=SC2086 # opts are words
+			LC_ALL=$loc VIRLOCK_LIST_LAYOUT=own vl list -a $opts >"$BATS_TEST_TMPDIR/own"
+			# shellcheck disable=SC2086
+			LC_ALL=$loc VIRLOCK_LIST_LAYOUT=scols vl list -a $opts >"$BATS_TEST_TMPDIR/scols"
+			cmp "$BATS_TEST_TMPDIR/own" "$BATS_TEST_TMPDIR/scols" || {
+				echo "# differs: LC_ALL=$loc list -a $opts" >&2
+				return 1
+			}
+		done
+	done
+	# The default picks the own layout for this many rows: the same bytes.
+	for opts in "" "-J"; do
+		# shellcheck disable=SC2086
+		vl list -a $opts >"$BATS_TEST_TMPDIR/default"
+		# shellcheck disable=SC2086
+		VIRLOCK_LIST_LAYOUT=scols vl list -a $opts >"$BATS_TEST_TMPDIR/scols"
+		cmp "$BATS_TEST_TMPDIR/default" "$BATS_TEST_TMPDIR/scols"
+	done
+	# Columns narrower than their heading or hint, all empty, and no rows at all.
+	LC_ALL=C.UTF-8 VIRLOCK_LIST_LAYOUT=own vl list -o PID,CHILD,COMMAND,OWNER >"$BATS_TEST_TMPDIR/own"
+	LC_ALL=C.UTF-8 VIRLOCK_LIST_LAYOUT=scols vl list -o PID,CHILD,COMMAND,OWNER >"$BATS_TEST_TMPDIR/scols"
+	cmp "$BATS_TEST_TMPDIR/own" "$BATS_TEST_TMPDIR/scols"
+	VIRLOCK_LIST_LAYOUT=own vl list -p 1 >"$BATS_TEST_TMPDIR/own"
+	[ ! -s "$BATS_TEST_TMPDIR/own" ]
 }
