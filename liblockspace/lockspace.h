@@ -517,8 +517,11 @@ enum lockspace_holder_flags {
 	 *  have it, instead of LOCKSPACE_HOLDER_STALE: never counted as a
 	 *  holder, and not stale either (prune keeps its record). */
 	LOCKSPACE_HOLDER_UNCONFIRMED = 1u << 4,
-	/** sanlock: the holder is on another host (see host_id): its pid and
-	 *  record are that host's, unknown here. */
+	/** The holder is on another host: sanlock, see host_id and host_name;
+	 *  fcntl on a cluster filesystem (NFS, GFS2, OCFS2, CephFS), a lock
+	 *  that F_GETLK reports with no pid of this host (0, negative, or no
+	 *  process here), with host_id 0 and host_name NULL: which host is not
+	 *  known. Its pid (0 here) and record are that host's, unknown here. */
 	LOCKSPACE_HOLDER_REMOTE = 1u << 5,
 };
 
@@ -580,6 +583,10 @@ struct lockspace_info {
 	/* sanlock: the host id of each of @waiters (the pid is that host's),
 	 * NULL for fcntl. */
 	const unsigned *waiter_hosts;
+	/* sanlock: the name of the daemon of each of @waiter_hosts (as
+	 * lockspace_holder.host_name), an entry NULL when its delta lease cannot
+	 * be read; the array NULL for fcntl. */
+	const char *const *waiter_host_names;
 };
 
 /**

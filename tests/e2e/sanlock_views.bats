@@ -175,10 +175,13 @@ h1_reborn() {
 	PIDS+=("$w")
 	wait_for 10 waiters_are h2 "[$w]" "[2]"
 	wait_for 10 waiters_are h1 "[$w]" "[2]"
+	# Its host by name, from either host.
 	run h1 inspect "$WORK/disk.img"
-	assert_line "waiters:   $w (host 2)"
+	assert_line "waiters:   $w (host $SL_NAME2, id 2)"
 	run h2 inspect "$WORK/disk.img"
-	assert_line "waiters:   $w (host 2)"
+	assert_line "waiters:   $w (host $SL_NAME2, id 2)"
+	run h1 inspect -J "$WORK/disk.img"
+	jq_ok '.waiter_hosts == [2] and .waiter_hostnames == [$n]' --arg n "$SL_NAME2"
 	run h1 list -r -n -o OWNER,WAITERS
 	assert_output "w1 $w"
 	run h2 list -J -o HOST,WAITERS
@@ -190,7 +193,7 @@ h1_reborn() {
 	run h1 inspect "$WORK/disk.img"
 	assert_line "waiters:   none"
 	run h2 inspect -J "$WORK/disk.img"
-	jq_ok '.waiters == [] and .waiter_hosts == []'
+	jq_ok '.waiters == [] and .waiter_hosts == [] and .waiter_hostnames == []'
 }
 
 @test "a waiter that gives up is no waiter any more; a library waiter without a record is shown too" {
