@@ -544,8 +544,9 @@ struct lockspace_holder {
 	unsigned long long generation;
 	/* sanlock: the name of the daemon on that host (sanlock daemon -e NAME,
 	 * or the name it made itself), as that host id's delta lease in
-	 * <dir>/.lockspace.lease records it; NULL if it cannot be read, and
-	 * for fcntl. */
+	 * <dir>/.lockspace.lease records it; NULL if it cannot be read, for an
+	 * owner of an older generation than the host id's current one (the
+	 * delta lease names only the current one's daemon), and for fcntl. */
 	const char *host_name;
 };
 

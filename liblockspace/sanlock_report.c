@@ -300,7 +300,7 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 			self_owner = 1;
 			self_lost = lost;
 			self_gen = hosts[i].generation;
-			self_name = sl_view_name(ls, v, hosts[i].host_id);
+			self_name = lost ? NULL : sl_view_name(ls, v, hosts[i].host_id);
 			continue;
 		}
 		o[no++].h = (struct lockspace_holder){
@@ -308,7 +308,9 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 			.flags = LOCKSPACE_HOLDER_REMOTE | (lost ? LOCKSPACE_HOLDER_STALE : 0),
 			.host_id = (unsigned)hosts[i].host_id, /* 1-2000 */
 			.generation = hosts[i].generation,
-			.host_name = sl_view_name(ls, v, hosts[i].host_id),
+			/* The delta lease names the daemon of the id's current
+			 * generation: a lost owner's was perhaps another. */
+			.host_name = lost ? NULL : sl_view_name(ls, v, hosts[i].host_id),
 		};
 	}
 	int shared_hint = nlive > 1 || (res.r.flags & SANLK_RES_SHARED) || self_shared > 0;

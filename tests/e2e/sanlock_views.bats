@@ -231,7 +231,8 @@ h1_reborn() {
 	h1_reborn
 	wait_for 20 gen_is "$RUN1" 1 $((gen + 1))
 	wait_for 20 gen_is "$RUN2" 1 $((gen + 1))
-	# The lease still names host 1 as generation $gen: lost, not held.
+	# The lease still names host 1 as generation $gen: lost, not held. Its
+	# name is not shown: the delta lease names the new generation's daemon.
 	for host in h1 h2; do
 		run "$host" list -r -n
 		assert_output ""
@@ -243,7 +244,8 @@ h1_reborn() {
 		assert_line "  host:    1 (generation $gen, older than the host's current one: the lease is lost)"
 		run "$host" inspect -J "$WORK/disk.img"
 		jq_ok '.state == "free" and .holders == [] and
-			any(.stale_records[]; .pid == null and .host == 1 and .gen == $g and .status == "stale")' \
+			any(.stale_records[]; .pid == null and .host == 1 and .gen == $g and .status == "stale") and
+			all(.stale_records[]; .hostname == null)' \
 			--argjson g "$gen"
 	done
 	# Host 1 also shows the library user's record as stale: the new daemon does not know it.
