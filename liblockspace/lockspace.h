@@ -643,8 +643,10 @@ LOCKSPACE_API int lockspace_inspect(struct lockspace *ls, const char *resource, 
  * any handle), *state is the mode it holds and *pid is getpid(), from the
  * process-wide table, without opening the file. Otherwise one F_GETLK: *state
  * is free, shared or exclusive and *pid the one holder the kernel names (of a
- * shared lock, any one of its holders; 0 if free or on another host of a
- * cluster filesystem). In direct mode the resource file itself is probed.
+ * shared lock, any one of its holders; 0 if free, on another host of a
+ * cluster filesystem, or a holder the kernel gives no pid of this host for,
+ * such as an open file description lock). In direct mode the resource file
+ * itself is probed.
  * Does not block.
  * Returns 0, -ENOENT (no lock file), -EOPNOTSUPP (a sanlock lockspace: use
  * lockspace_inspect()), -EINVAL, or the errors of lockspace_name().
