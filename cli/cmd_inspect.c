@@ -25,12 +25,20 @@ static void print_pid(const char *key, pid_t pid)
 		printf("%-11s-\n", key);
 }
 
-/* The host of a sanlock holder, lease owner or record. */
+/* The host of a sanlock holder, lease owner or record: its daemon's name
+ * (sanlock daemon -e NAME), id and generation; the id alone when the name
+ * cannot be read. */
 static void print_host(const struct lockspace_holder *h)
 {
 	if (!h->host_id)
 		return;
-	printf("%-11s%u (generation %llu", "  host:", h->host_id, h->generation);
+	printf("%-11s", "  host:");
+	if (h->host_name) {
+		vl_print_safe(stdout, h->host_name);
+		printf(" (id %u, generation %llu", h->host_id, h->generation);
+	} else {
+		printf("%u (generation %llu", h->host_id, h->generation);
+	}
 	if ((h->flags & LOCKSPACE_HOLDER_STALE) && !h->pid)
 		fputs(", older than the host's current one: the lease is lost", stdout);
 	fputs(")\n", stdout);
@@ -168,7 +176,10 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 	printf("%-11s%zu\n", "holders:", info->nholders);
 	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
-		print_pid("holder:", h->pid);
+		if ((h->flags & LOCKSPACE_HOLDER_REMOTE) && !h->host_id)
+			puts("holder:    - (held on another host)"); /* fcntl: which one is not known */
+		else
+			print_pid("holder:", h->pid);
 		print_host(h);
 		print_key("  mode:", vl_state_word(h->mode));
 		print_key("  command:", h->command);
@@ -182,8 +193,16 @@ static void print_text(const struct lockspace_info *info, const pid_t *waiters, 
 		fputs("none", stdout);
 	for (size_t i = 0; i < nwaiters; i++) {
 		printf("%s%d", i ? " " : "", (int)waiters[i]);
-		if (info->waiter_hosts) /* sanlock: the pid is that host's */
+		if (!info->waiter_hosts) /* sanlock: the pid is that host's */
+			continue;
+		const char *hn = info->waiter_host_names ? info->waiter_host_names[i] : NULL;
+		if (hn) {
+			fputs(" (host ", stdout);
+			vl_print_safe(stdout, hn);
+			printf(", id %u)", info->waiter_hosts[i]);
+		} else {
 			printf(" (host %u)", info->waiter_hosts[i]);
+		}
 	}
 	putchar('\n');
 	print_file_locks(o);
@@ -227,9 +246,11 @@ static void json_holders(struct vl_json *j, const char *name, const struct locks
 		json_pid(j, "pid", h->pid);
 		if (h->host_id) {
 			vl_json_uint(j, "host", h->host_id);
+			vl_json_string(j, "hostname", h->host_name);
 			vl_json_uint(j, "gen", h->generation);
 		} else if (!stale) { /* a stale record of fcntl has no host */
 			vl_json_null(j, "host");
+			vl_json_null(j, "hostname");
 			vl_json_null(j, "gen");
 		}
 		vl_json_string(j, stale ? "claimed" : "mode", vl_state_word(h->mode));
@@ -313,6 +334,10 @@ static void print_json(const struct lockspace_info *info, const pid_t *waiters, 
 		vl_json_open(&j, "waiter_hosts", '[', 1);
 		for (size_t i = 0; i < nwaiters; i++)
 			vl_json_uint(&j, NULL, info->waiter_hosts[i]);
+		vl_json_close(&j, ']');
+		vl_json_open(&j, "waiter_hostnames", '[', 1);
+		for (size_t i = 0; i < nwaiters; i++)
+			vl_json_string(&j, NULL, info->waiter_host_names ? info->waiter_host_names[i] : NULL);
 		vl_json_close(&j, ']');
 	}
 	json_holders(&j, "stale_records", info->stale, info->nstale, 1);

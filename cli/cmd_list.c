@@ -18,6 +18,7 @@ enum vl_col {
 	VL_COL_PATH,
 	VL_COL_MODE,
 	VL_COL_HOST,
+	VL_COL_HOSTNAME,
 	VL_COL_GEN,
 	VL_COL_PID,
 	VL_COL_COMMAND,
@@ -36,7 +37,7 @@ enum vl_col {
 
 struct vl_columns {
 	size_t n;
-	enum vl_col id[VL_MAXCOLS + 1]; /* one more: the HOST of cols_sanlock() */
+	enum vl_col id[VL_MAXCOLS + 2]; /* two more: the HOST and HOSTNAME of cols_sanlock() */
 };
 
 /* Output modes of a table. */
@@ -63,6 +64,8 @@ static const struct coldesc coldescs[VL_NCOLS] = {
 			 "exclusive, shared, free (with --all), stale or unconfirmed (with --stale)"},
 	[VL_COL_HOST] = {"HOST", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			 "sanlock: id of the host owning the lease"},
+	[VL_COL_HOSTNAME] = {"HOSTNAME", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING,
+			     "sanlock: name of that host's daemon (sanlock daemon -e NAME)"},
 	[VL_COL_GEN] = {"GEN", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			"sanlock: generation of that host (counts its joins)"},
 	[VL_COL_PID] = {"PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "holder process"},
@@ -77,7 +80,8 @@ static const struct coldesc coldescs[VL_NCOLS] = {
 	[VL_COL_FILELOCKS] = {"FILELOCKS", 0.2, SCOLS_FL_TRUNC, SCOLS_JSON_STRING,
 			      "processes that lock the resource file itself (QEMU...), as command[pid]"},
 	[VL_COL_STATUS] = {"STATUS", 10, 0, SCOLS_JSON_STRING,
-			   "ok, norecord, remote, stale, unconfirmed, corrupt, empty or unreadable"},
+			   "ok, norecord, remote (on another host), stale, unconfirmed, corrupt, empty or "
+			   "unreadable"},
 };
 
 static const enum vl_col default_cols[] = {VL_COL_PATH,	 VL_COL_MODE,	 VL_COL_PID,
@@ -91,20 +95,22 @@ static void cols_default(struct vl_columns *c)
 		c->id[c->n++] = default_cols[i];
 }
 
-/* The default set of a sanlock lockspace: HOST before PID. Applied to @c
- * built on the default set (with or without a +LIST), unless it names HOST. */
+/* The default set of a sanlock lockspace: HOST and HOSTNAME before PID.
+ * Applied to @c built on the default set (with or without a +LIST), unless
+ * it names HOST or HOSTNAME. */
 static void cols_sanlock(struct vl_columns *c)
 {
 	size_t at = c->n;
 	for (size_t i = c->n; i-- > 0;) {
-		if (c->id[i] == VL_COL_HOST)
+		if (c->id[i] == VL_COL_HOST || c->id[i] == VL_COL_HOSTNAME)
 			return;
 		if (c->id[i] == VL_COL_PID)
 			at = i;
 	}
-	memmove(&c->id[at + 1], &c->id[at], (c->n - at) * sizeof(c->id[0]));
+	memmove(&c->id[at + 2], &c->id[at], (c->n - at) * sizeof(c->id[0]));
 	c->id[at] = VL_COL_HOST;
-	c->n++;
+	c->id[at + 1] = VL_COL_HOSTNAME;
+	c->n += 2;
 }
 
 /* Every column, once. */
@@ -164,7 +170,7 @@ static const char *col_name(enum vl_col col)
 static void cols_help(FILE *out)
 {
 	fputs("\nAvailable output columns (default: PATH,MODE,PID,OWNER,COMMAND,SINCE;\n"
-	      "in a sanlock lockspace PATH,MODE,HOST,PID,OWNER,COMMAND,SINCE):\n",
+	      "in a sanlock lockspace PATH,MODE,HOST,HOSTNAME,PID,OWNER,COMMAND,SINCE):\n",
 	      out);
 	for (int i = 0; i < VL_NCOLS; i++)
 		fprintf(out, "  %-9s %s\n", coldescs[i].name, coldescs[i].help);
@@ -333,6 +339,17 @@ static void row_free(struct row *r)
 	free(r->text);
 }
 
+/* The COMMAND of a row: the holder's; in a table, "(other host)" for a lock
+ * held on another host of a cluster filesystem, where no column names the
+ * host (JSON says null, and STATUS "remote"). */
+static const char *row_command(const struct list_run *lr, const struct lockspace_holder *h)
+{
+	if ((h->flags & LOCKSPACE_HOLDER_REMOTE) && !h->host_id && !h->command &&
+	    !(lr->outflags & VL_OUT_JSON))
+		return "(other host)";
+	return h->command;
+}
+
 static const char *since_text(struct list_run *lr, time_t t)
 {
 	if (t != lr->since || !t) {
@@ -389,8 +406,9 @@ static int add_row(struct list_run *lr, const struct lockspace_info *info, const
 		v[VL_COL_GEN] = rv.gen;
 	}
 	if (h) {
+		v[VL_COL_HOSTNAME] = h->host_name;
 		v[VL_COL_PID] = pid_text(h->pid, rv.pid);
-		v[VL_COL_COMMAND] = h->command;
+		v[VL_COL_COMMAND] = row_command(lr, h);
 		v[VL_COL_OWNER] = h->owner;
 		v[VL_COL_CHILD] = pid_text(h->child, rv.child);
 		if (lr->want[VL_COL_SINCE])

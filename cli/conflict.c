@@ -14,6 +14,7 @@ struct who {
 	char *buf;
 	int named;
 	char *lockfile; /* when the kernel named no holder: the file to look at closer */
+	int remote;	/* fcntl: the kernel says the holder is on another host */
 };
 
 /* Append @s to @w->buf, escaped for one line of a terminal and cut to fit. */
@@ -79,8 +80,11 @@ static int who_info(const struct lockspace_info *info, void *arg)
 	size_t named = 0;
 	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
-		if (h->pid <= 0 && !h->host_id)
-			continue; /* the kernel did not say who */
+		if (h->pid <= 0 && !h->host_id) {
+			/* the kernel did not say who, or only that it is on another host */
+			w->remote |= !!(h->flags & LOCKSPACE_HOLDER_REMOTE);
+			continue;
+		}
 		if (!named)
 			who_holder(w, h);
 		named++;
@@ -121,7 +125,11 @@ int vl_conflict_who(struct lockspace *ls, const char *resource, unsigned flags, 
 	who[0] = '\0';
 	if (lockspace_inspect(ls, resource, flags & LOCKSPACE_LITERAL, who_info, &w) == 0 && !w.named &&
 	    w.lockfile)
-		who_file_lock(&w, w.lockfile);
+		who_file_lock(&w, w.lockfile); /* a process of this host first: its locks are sure */
+	if (!w.named && w.remote) {
+		who_addf(&w, "a process on another host (the lockspace is on a cluster filesystem)");
+		w.named = 1;
+	}
 	free(w.lockfile);
 	return w.named;
 }

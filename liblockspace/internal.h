@@ -358,6 +358,17 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
  * process, a /proc mounted with hidepid). */
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
+/* ---- cluster.c: holders on other hosts of a cluster filesystem ---- */
+/* 1 if the filesystem of statfs(2) type @f_type shares its fcntl locks
+ * between hosts (NFS, GFS2, OCFS2, CephFS), else 0. */
+int lsi_fs_cluster(long f_type);
+/* Where the holder that F_GETLK names as @pid, on a filesystem of type
+ * @f_type, runs: 1 on another host (a pid of 0 or less, or of no process
+ * here, on a cluster filesystem), 0 on this host, -1 unknown (no pid on a
+ * host-local filesystem). Costs a kill(pid, 0) only for a positive pid on a
+ * cluster filesystem. */
+int lsi_holder_remote(pid_t pid, long f_type);
+
 /* ---- probe.c: the fcntl backend's report verbs (see backend.h) ---- */
 struct lsi_report;
 int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view);

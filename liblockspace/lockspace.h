@@ -517,8 +517,11 @@ enum lockspace_holder_flags {
 	 *  have it, instead of LOCKSPACE_HOLDER_STALE: never counted as a
 	 *  holder, and not stale either (prune keeps its record). */
 	LOCKSPACE_HOLDER_UNCONFIRMED = 1u << 4,
-	/** sanlock: the holder is on another host (see host_id): its pid and
-	 *  record are that host's, unknown here. */
+	/** The holder is on another host: sanlock, see host_id and host_name;
+	 *  fcntl on a cluster filesystem (NFS, GFS2, OCFS2, CephFS), a lock
+	 *  that F_GETLK reports with no pid of this host (0, negative, or no
+	 *  process here), with host_id 0 and host_name NULL: which host is not
+	 *  known. Its pid (0 here) and record are that host's, unknown here. */
 	LOCKSPACE_HOLDER_REMOTE = 1u << 5,
 };
 
@@ -541,8 +544,9 @@ struct lockspace_holder {
 	unsigned long long generation;
 	/* sanlock: the name of the daemon on that host (sanlock daemon -e NAME,
 	 * or the name it made itself), as that host id's delta lease in
-	 * <dir>/.lockspace.lease records it; NULL if it cannot be read, and
-	 * for fcntl. */
+	 * <dir>/.lockspace.lease records it; NULL if it cannot be read, for an
+	 * owner of an older generation than the host id's current one (the
+	 * delta lease names only the current one's daemon), and for fcntl. */
 	const char *host_name;
 };
 
@@ -580,6 +584,10 @@ struct lockspace_info {
 	/* sanlock: the host id of each of @waiters (the pid is that host's),
 	 * NULL for fcntl. */
 	const unsigned *waiter_hosts;
+	/* sanlock: the name of the daemon of each of @waiter_hosts (as
+	 * lockspace_holder.host_name), an entry NULL when its delta lease cannot
+	 * be read; the array NULL for fcntl. */
+	const char *const *waiter_host_names;
 };
 
 /**
@@ -635,8 +643,10 @@ LOCKSPACE_API int lockspace_inspect(struct lockspace *ls, const char *resource, 
  * any handle), *state is the mode it holds and *pid is getpid(), from the
  * process-wide table, without opening the file. Otherwise one F_GETLK: *state
  * is free, shared or exclusive and *pid the one holder the kernel names (of a
- * shared lock, any one of its holders; 0 if free or on another host of a
- * cluster filesystem). In direct mode the resource file itself is probed.
+ * shared lock, any one of its holders; 0 if free, on another host of a
+ * cluster filesystem, or a holder the kernel gives no pid of this host for,
+ * such as an open file description lock). In direct mode the resource file
+ * itself is probed.
  * Does not block.
  * Returns 0, -ENOENT (no lock file), -EOPNOTSUPP (a sanlock lockspace: use
  * lockspace_inspect()), -EINVAL, or the errors of lockspace_name().

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -15,8 +16,10 @@
 /* What the kernel and the table say about one lock file. */
 struct state {
 	enum lockspace_state state;
-	pid_t pid; /* another process holding it, 0 if none known */
-	int self;  /* this process holds it */
+	pid_t pid;  /* another process holding it, 0 if none known */
+	int seen;   /* F_GETLK found another process's lock (pid as it says) */
+	int remote; /* that lock is held on another host (pid 0) */
+	int self;   /* this process holds it */
 	int self_shared;
 	time_t self_since;
 };
@@ -39,6 +42,8 @@ struct walk {
 	int have_st;   /* st is the current file's */
 	struct stat st;
 	struct state cur; /* the current file's, for lsi_fcntl_verdict() */
+	long fs_type;	  /* the lockspace directory's statfs type, once known */
+	int have_fs;
 };
 
 static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags)
@@ -142,7 +147,12 @@ static int build_owners(struct walk *w, const struct state *s, struct lsi_owners
 			.late = 1,
 			.cover = LSI_COVER_PID,
 		};
-	if (s->pid > 0)
+	if (s->remote) /* on another host: no pid, command or record of ours */
+		o[n++] = (struct lsi_owner){
+			.h = {.mode = s->state, .flags = LOCKSPACE_HOLDER_REMOTE},
+			.late = 1,
+		};
+	else if (s->pid > 0)
 		o[n++] = (struct lsi_owner){
 			.h = {.pid = s->pid, .mode = s->state, .flags = LOCKSPACE_HOLDER_NORECORD},
 			.late = 1,
@@ -194,10 +204,26 @@ static int probe_self(struct lsi_entry *e, struct state *s, char **path, int *in
 	enum lockspace_state other;
 	pid_t pid;
 	/* F_GETLK ignores our own locks: it names another shared holder, if any. */
-	if (lsi_fcntl_probe(e->fd, &other, &pid) == 0 && other != LOCKSPACE_STATE_FREE)
+	if (lsi_fcntl_probe(e->fd, &other, &pid) == 0 && other != LOCKSPACE_STATE_FREE) {
 		s->pid = pid;
+		s->seen = 1;
+	}
 	*integrity = name ? lsi_lockfile_read(e->fd, name, path) : 0;
 	return 0;
+}
+
+/* The statfs type of the filesystem of the lock file (@direct_path, or the
+ * lockspace directory's, asked once per report); 0 if unknown. */
+static long walk_fs_type(struct walk *w, const char *direct_path)
+{
+	struct statfs sf;
+	if (direct_path)
+		return statfs(direct_path, &sf) == 0 ? (long)sf.f_type : 0;
+	if (!w->have_fs) {
+		w->fs_type = fstatfs(w->ls->dirfd, &sf) == 0 ? (long)sf.f_type : 0;
+		w->have_fs = 1;
+	}
+	return w->fs_type;
 }
 
 int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
@@ -238,7 +264,14 @@ int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int 
 			err = lsi_fcntl_probe(fd, &s.state, &s.pid);
 			if (err < 0)
 				info->integrity = err;
+			s.seen = s.state != LOCKSPACE_STATE_FREE;
 		}
+	}
+	/* A holder on another host of a cluster filesystem has no pid here:
+	 * never show its number as a process of this host. */
+	if (s.seen && lsi_holder_remote(s.pid, walk_fs_type(w, direct_path)) > 0) {
+		s.remote = 1;
+		s.pid = 0;
 	}
 	if (!always && s.state == LOCKSPACE_STATE_FREE && !(w->flags & LOCKSPACE_ALL)) {
 		if (fd >= 0)
@@ -323,6 +356,11 @@ int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *dire
 	if (fd < 0)
 		return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
 	int err = lsi_fcntl_probe(fd, state, pid);
+	struct statfs sf;
+	/* A holder on another host, or one this host cannot name: no pid. */
+	if (err == 0 && *pid != 0 &&
+	    (*pid < 0 || lsi_holder_remote(*pid, fstatfs(fd, &sf) == 0 ? (long)sf.f_type : 0) > 0))
+		*pid = 0;
 	lsi_close_unheld(fd);
 	if (err < 0) {
 		*state = LOCKSPACE_STATE_FREE;

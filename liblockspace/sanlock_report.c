@@ -52,6 +52,7 @@ struct sl_view {
 	struct lsi_owner *owners;
 	pid_t *wpids;
 	unsigned *whosts;
+	const char **wnames;	   /* the name of each waiter's host, NULL if unknown */
 	struct lsi_record *others; /* other hosts' records: only their waits are used */
 	unsigned *other_hosts;	   /* the host of each */
 	size_t nothers;
@@ -75,6 +76,7 @@ static void sl_view_free(struct sl_view *v)
 	free(v->owners);
 	free(v->wpids);
 	free(v->whosts);
+	free(v->wnames);
 	lsi_records_free(v->others, v->nothers);
 	free(v->other_hosts);
 	free(v->hosts);
@@ -233,9 +235,11 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 	free(v->owners);
 	free(v->wpids);
 	free(v->whosts);
+	free(v->wnames);
 	v->owners = NULL;
 	v->wpids = NULL;
 	v->whosts = NULL;
+	v->wnames = NULL;
 	char *path = v->path;
 	int err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
 	if (err)
@@ -296,7 +300,7 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 			self_owner = 1;
 			self_lost = lost;
 			self_gen = hosts[i].generation;
-			self_name = sl_view_name(ls, v, hosts[i].host_id);
+			self_name = lost ? NULL : sl_view_name(ls, v, hosts[i].host_id);
 			continue;
 		}
 		o[no++].h = (struct lockspace_holder){
@@ -304,7 +308,9 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 			.flags = LOCKSPACE_HOLDER_REMOTE | (lost ? LOCKSPACE_HOLDER_STALE : 0),
 			.host_id = (unsigned)hosts[i].host_id, /* 1-2000 */
 			.generation = hosts[i].generation,
-			.host_name = sl_view_name(ls, v, hosts[i].host_id),
+			/* The delta lease names the daemon of the id's current
+			 * generation: a lost owner's was perhaps another. */
+			.host_name = lost ? NULL : sl_view_name(ls, v, hosts[i].host_id),
 		};
 	}
 	int shared_hint = nlive > 1 || (res.r.flags & SANLK_RES_SHARED) || self_shared > 0;
@@ -355,9 +361,19 @@ int lsi_sl_owners(void *view, const char *name, const char *direct_path, int alw
 	v->cur = name;
 	if (v->waiters && (err = sl_waiters(v, name, &v->wpids, &v->whosts, &info->nwaiters)) < 0)
 		goto out;
+	if (info->nwaiters) {
+		if (!(v->wnames = calloc(info->nwaiters, sizeof(*v->wnames)))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < info->nwaiters; i++)
+			v->wnames[i] = sl_view_name(ls, v, v->whosts[i]);
+	}
 	static const unsigned no_hosts[1];
+	static const char *const no_names[1];
 	info->waiters = v->wpids;
 	info->waiter_hosts = v->whosts ? v->whosts : no_hosts; /* sanlock's, even when none wait */
+	info->waiter_host_names = v->wnames ? v->wnames : no_names;
 out:
 	free(hosts);
 	return err;

@@ -95,10 +95,10 @@ help_options() {
 @test "list -o completes column names, after a comma too, without the ones given" {
 	comp list -o ""
 	run replies
-	assert_output "$(printf '%s\n' CHILD COMMAND FILELOCKS GEN HOST LOCKFILE MODE NAME OWNER PATH PID SINCE STATUS WAITERS)"
+	assert_output "$(printf '%s\n' CHILD COMMAND FILELOCKS GEN HOST HOSTNAME LOCKFILE MODE NAME OWNER PATH PID SINCE STATUS WAITERS)"
 	comp list -o PATH,
 	run replies
-	assert_output "$(printf 'PATH,%s\n' CHILD COMMAND FILELOCKS GEN HOST LOCKFILE MODE NAME OWNER PID SINCE STATUS WAITERS)"
+	assert_output "$(printf 'PATH,%s\n' CHILD COMMAND FILELOCKS GEN HOST HOSTNAME LOCKFILE MODE NAME OWNER PID SINCE STATUS WAITERS)"
 	comp list --output PATH,MODE,PI
 	[ "${COMPREPLY[*]}" = PATH,MODE,PID ]
 	comp list --output=pa

@@ -74,9 +74,9 @@ teardown() {
 	run vl list -J --output-all
 	assert_success
 	jq_ok '.locks | length == 1'
-	jq_ok '[.locks[0] | keys_unsorted[]] == ["name","path","mode","host","gen","pid","command","owner","child","since","waiters","lockfile","status","filelocks"]'
+	jq_ok '[.locks[0] | keys_unsorted[]] == ["name","path","mode","host","hostname","gen","pid","command","owner","child","since","waiters","lockfile","status","filelocks"]'
 	jq_ok '.locks[0] | .name == $name and .path == $path and .mode == "exclusive" and .host == null and
-		.gen == null and .pid == $pid and
+		.hostname == null and .gen == null and .pid == $pid and
 		.command == "lockhold" and .owner == "vm1" and .child == $child and (.since | type) == "string" and
 		.waiters == [] and .lockfile == $lockfile and .status == "ok"' \
 		--arg name "$name" --arg path "$D1" --argjson pid "$pid" --argjson child $$ --arg lockfile "$LSDIR/$name"
@@ -359,7 +359,7 @@ waiters_json_ok() {
 	assert_equal "$(squeeze "${lines[0]}")" "PATH MODE PID OWNER COMMAND SINCE STATUS LOCKFILE"
 	run vl list --output-all
 	assert_equal "$(squeeze "${lines[0]}")" \
-		"NAME PATH MODE HOST GEN PID COMMAND OWNER CHILD SINCE WAITERS LOCKFILE STATUS FILELOCKS"
+		"NAME PATH MODE HOST HOSTNAME GEN PID COMMAND OWNER CHILD SINCE WAITERS LOCKFILE STATUS FILELOCKS"
 	run vl list -o PID -o +STATUS
 	assert_equal "$(squeeze "${lines[0]}")" "PID STATUS"
 }

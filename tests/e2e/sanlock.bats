@@ -123,33 +123,43 @@ gen_known() {
 	gen1=$(gen_of "$RUN1" 1)
 	gen2=$(gen_of "$RUN2" 1)
 	[ -n "$gen1" ] && [ "$gen1" -ge 1 ] && [ "$gen1" = "$gen2" ]
-	# A sanlock lockspace lists HOST by default, before the pid on that host.
+	# A sanlock lockspace lists HOST and HOSTNAME by default, before the pid on that host.
 	run h1 list
 	assert_success
-	assert_equal "$(tr -s ' ' <<<"${lines[0]}")" "PATH MODE HOST PID OWNER COMMAND SINCE"
+	assert_equal "$(tr -s ' ' <<<"${lines[0]}")" "PATH MODE HOST HOSTNAME PID OWNER COMMAND SINCE"
 	run h1 list -r -n -o NAME,HOST,GEN,PID,OWNER
 	assert_output "$name 1 $gen1 $pid vm1"
 	run h2 list -r -n -o NAME,HOST,GEN,PID,OWNER
 	assert_output "$name 1 $gen1 - -"
 	# The path is in the lease file: both hosts show it.
 	run h2 list -r -n -o +GEN
-	assert_output "$(realpath "$WORK/disk.img") exclusive 1 - - - - $gen1"
+	assert_output "$(realpath "$WORK/disk.img") exclusive 1 $SL_NAME1 - - - - $gen1"
+	# Each host names the owner host by its daemon's name.
+	run h1 list -r -n -o HOST,HOSTNAME,PID
+	assert_output "1 $SL_NAME1 $pid"
+	run h2 list -r -n -o HOSTNAME,HOST
+	assert_output "$SL_NAME1 1"
 	run h1 list -r -n -o PATH,STATUS
 	assert_output "$(realpath "$WORK/disk.img") ok"
 	run h2 list -J
 	assert_success
-	jq -e '.locks | length == 1 and (.[0] | .host == 1 and .pid == null and .mode == "exclusive")' <<<"$output"
+	jq -e --arg n "$SL_NAME1" '.locks | length == 1 and (.[0] | .host == 1 and .hostname == $n and .pid == null and
+		.mode == "exclusive")' <<<"$output"
 	run h1 list -J --output-all
 	jq -e --argjson pid "$pid" --argjson gen "$gen1" \
 		'.locks[0] | .host == 1 and .gen == $gen and .pid == $pid and .owner == "vm1"' <<<"$output"
 	run h2 inspect "$WORK/disk.img"
 	assert_success
 	assert_line "holder:    -"
-	assert_line "  host:    1 (generation $gen1)"
+	assert_line "  host:    $SL_NAME1 (id 1, generation $gen1)"
+	run h1 inspect "$WORK/disk.img"
+	assert_line "  host:    $SL_NAME1 (id 1, generation $gen1)"
 	run h1 inspect -J "$WORK/disk.img"
-	jq -e --argjson pid "$pid" --argjson gen "$gen1" \
-		'.holders == [.holders[0]] and (.holders[0] | .host == 1 and .gen == $gen and .pid == $pid)' \
-		<<<"$output"
+	jq -e --argjson pid "$pid" --argjson gen "$gen1" --arg n "$SL_NAME1" \
+		'.holders == [.holders[0]] and (.holders[0] | .host == 1 and .hostname == $n and .gen == $gen and
+		.pid == $pid)' <<<"$output"
+	run h2 inspect -J "$WORK/disk.img"
+	jq -e --arg n "$SL_NAME1" '.holders[0] | .host == 1 and .hostname == $n and .pid == null' <<<"$output"
 	run h1 release "$WORK/disk.img"
 	assert_success
 	# Shared on both hosts: a row per owner host, the pid only on its own host.
@@ -163,6 +173,15 @@ gen_known() {
 	assert_line "2 - -"
 	run h2 list -J -o HOST,OWNER
 	jq -e '.locks | sort_by(.host) == [{host: 1, owner: null}, {host: 2, owner: "s2"}]' <<<"$output"
+	# Both hosts' names, from either host.
+	for host in h1 h2; do
+		run $host list -J -o HOST,HOSTNAME
+		jq -e --arg n1 "$SL_NAME1" --arg n2 "$SL_NAME2" \
+			'.locks | sort_by(.host) == [{host: 1, hostname: $n1}, {host: 2, hostname: $n2}]' <<<"$output"
+		run $host list -r -n -o HOST,HOSTNAME
+		assert_line "1 $SL_NAME1"
+		assert_line "2 $SL_NAME2"
+	done
 	run h1 release --owner s1
 	run h2 release --owner s2
 }

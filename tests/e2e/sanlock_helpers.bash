@@ -33,7 +33,8 @@ sanlock_probe() {
 
 # sanlock_hosts_start [DIR]: SL_TOP (storage that does O_DIRECT: DIR, by
 # default the bats file's directory), RUN1 and RUN2 (the run directories of
-# host 1 and host 2), and a daemon running for each.
+# host 1 and host 2), SL_NAME1 and SL_NAME2 (their daemons' names), and a
+# daemon running for each.
 sanlock_hosts_start() {
 	# sanlock does its I/O with O_DIRECT, which tmpfs refuses.
 	local top=${1:-$BATS_FILE_TMPDIR}
@@ -44,8 +45,10 @@ sanlock_hosts_start() {
 	export SL_TOP=$top
 	export RUN1=$top/run1 RUN2=$top/run2
 	mkdir -p "$RUN1" "$RUN2"
-	daemon_start "$RUN1" "virlock-test-$$-h1"
-	daemon_start "$RUN2" "virlock-test-$$-h2"
+	# The daemons' names, as every host shows them (HOSTNAME, inspect's host: line).
+	export SL_NAME1=virlock-test-$$-h1 SL_NAME2=virlock-test-$$-h2
+	daemon_start "$RUN1" "$SL_NAME1"
+	daemon_start "$RUN2" "$SL_NAME2"
 }
 
 # sanlock_hosts_stop: kill both daemons, wait until they are gone, and

@@ -175,10 +175,13 @@ h1_reborn() {
 	PIDS+=("$w")
 	wait_for 10 waiters_are h2 "[$w]" "[2]"
 	wait_for 10 waiters_are h1 "[$w]" "[2]"
+	# Its host by name, from either host.
 	run h1 inspect "$WORK/disk.img"
-	assert_line "waiters:   $w (host 2)"
+	assert_line "waiters:   $w (host $SL_NAME2, id 2)"
 	run h2 inspect "$WORK/disk.img"
-	assert_line "waiters:   $w (host 2)"
+	assert_line "waiters:   $w (host $SL_NAME2, id 2)"
+	run h1 inspect -J "$WORK/disk.img"
+	jq_ok '.waiter_hosts == [2] and .waiter_hostnames == [$n]' --arg n "$SL_NAME2"
 	run h1 list -r -n -o OWNER,WAITERS
 	assert_output "w1 $w"
 	run h2 list -J -o HOST,WAITERS
@@ -190,7 +193,7 @@ h1_reborn() {
 	run h1 inspect "$WORK/disk.img"
 	assert_line "waiters:   none"
 	run h2 inspect -J "$WORK/disk.img"
-	jq_ok '.waiters == [] and .waiter_hosts == []'
+	jq_ok '.waiters == [] and .waiter_hosts == [] and .waiter_hostnames == []'
 }
 
 @test "a waiter that gives up is no waiter any more; a library waiter without a record is shown too" {
@@ -228,7 +231,8 @@ h1_reborn() {
 	h1_reborn
 	wait_for 20 gen_is "$RUN1" 1 $((gen + 1))
 	wait_for 20 gen_is "$RUN2" 1 $((gen + 1))
-	# The lease still names host 1 as generation $gen: lost, not held.
+	# The lease still names host 1 as generation $gen: lost, not held. Its
+	# name is not shown: the delta lease names the new generation's daemon.
 	for host in h1 h2; do
 		run "$host" list -r -n
 		assert_output ""
@@ -240,7 +244,8 @@ h1_reborn() {
 		assert_line "  host:    1 (generation $gen, older than the host's current one: the lease is lost)"
 		run "$host" inspect -J "$WORK/disk.img"
 		jq_ok '.state == "free" and .holders == [] and
-			any(.stale_records[]; .pid == null and .host == 1 and .gen == $g and .status == "stale")' \
+			any(.stale_records[]; .pid == null and .host == 1 and .gen == $g and .status == "stale") and
+			all(.stale_records[]; .hostname == null)' \
 			--argjson g "$gen"
 	done
 	# Host 1 also shows the library user's record as stale: the new daemon does not know it.
