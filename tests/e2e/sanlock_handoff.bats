@@ -5,6 +5,8 @@
 load helpers
 load sanlock_helpers
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	sanlock_setup_file
 }
