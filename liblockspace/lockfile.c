@@ -50,9 +50,11 @@ int lsi_lockfile_open(const struct lockspace *ls, const char *name, const char *
 			return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
 		/* A second link could lead outside the lockspace: we would write
 		 * the resource's path into whatever file it names. One in
-		 * .holders, a hand-off marker, is ours (looked for only then). */
+		 * .holders, a hand-off marker, is ours (looked for only then;
+		 * an acquire may have consumed it since the fstat: look again). */
 		int bad = fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
-			  (st->st_nlink > 1 && !lsi_handoff_marked(ls, name, st));
+			  (st->st_nlink > 1 && !lsi_handoff_marked(ls, name, st) &&
+			   (fstat(fd, st) < 0 || st->st_nlink > 1));
 		if (bad || st->st_nlink == 0) {
 			lsi_close_unheld(fd);
 			if (bad)
