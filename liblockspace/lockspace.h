@@ -939,7 +939,8 @@ LOCKSPACE_API int lockspace_handoff(struct lockspace *ls, const char *resource, 
  * and the fcntl marker is left as it was. The same flags, timeout and
  * other errors as lockspace_acquire_many(); a wait waits while the
  * resource is held (the previous holder may not have released it yet).
- * Returns 0 with every resource held, the hand-off markers consumed.
+ * Returns 0 with every resource held, the hand-off markers consumed;
+ * -EINVAL (@states NULL), -EOPNOTSUPP (direct mode).
  */
 LOCKSPACE_API int lockspace_acquire_expect(struct lockspace *ls, const char *const *resources, size_t n,
 					   unsigned flags, int timeout_ms, const uint64_t *states,
