@@ -128,3 +128,30 @@ teardown() {
 	assert_success
 	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
 }
+
+@test "acquires racing the target: the target never succeeds after another took it" {
+	local round i t ok=0 refused=0
+	for round in $(seq 15); do
+		vl acquire "$A"
+		tok=$(vl release --handoff "$A")
+		rm -f "$WORK"/t.* "$WORK/target"
+		for i in 1 2 3; do
+			vl acquire -w 10 "$A" -- sh -c "date +%s%N > $WORK/t.$i" &
+		done
+		if vl acquire -w 10 --expect-state "$tok" "$A" -- sh -c "date +%s%N > $WORK/target" 2>/dev/null; then
+			ok=$((ok + 1))
+		else
+			refused=$((refused + 1))
+		fi
+		wait
+		# Each command ran under the lock: a target that ran after
+		# another holder had the resource would have broken the hand-off.
+		if [ -e "$WORK/target" ]; then
+			t=$(cat "$WORK/target")
+			for i in 1 2 3; do
+				[ "$(cat "$WORK/t.$i")" -gt "$t" ]
+			done
+		fi
+	done
+	echo "# $ok handed off, $refused refused" >&3
+}
