@@ -178,6 +178,8 @@ static int ca_supervise(struct lockspace *ls, const struct acquire_opts *o)
 	return supervisor_run(ls, &so);
 }
 
+static uint64_t *ca_states; /* of --expect-state, once the lockspace is open */
+
 /* The locks the record of holder @pid lists: all it holds, the hotplug's included. */
 struct ca_count {
 	pid_t pid;
@@ -204,10 +206,10 @@ static int ca_count_record(const struct lockspace_record *rec, void *arg)
  * supervisor or holder. The kernel says who has a label (the lock on its
  * label file), not the records.
  */
-static uint64_t *ca_states; /* of --expect-state, once the lockspace is open */
-
-static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
+static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *given)
 {
+	struct acquire_opts eo = *given; /* with the states of --expect-state, once known */
+	const struct acquire_opts *o = &eo;
 	for (int round = 1;; round++) {
 		struct lockspace *ls = NULL;
 		int status = vl_lockspace_open(ctx, &ls, NULL);
@@ -215,7 +217,6 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 			return status;
 		pid_t pid = 0;
 		int err = o->owner ? lockspace_owner_pid(ls, o->owner, &pid) : -ENOENT;
-		struct acquire_opts eo = *o;
 		if (o->expect_state && err == 0 && !o->command && !o->for_pid) {
 			vl_error("acquire: --expect-state: owner %s has a live holder; a hand-off starts a "
 				 "holder of its own, not an addition to one",
@@ -229,7 +230,6 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 			return status;
 		}
 		eo.states = ca_states;
-		o = &eo;
 		if (err == 0 && !o->command && !o->for_pid) {
 			status = acquire_hotplug(ls, pid, o);
 			struct ca_count count = {pid, 0};
