@@ -38,10 +38,11 @@ teardown() {
 	assert_success
 	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
 	assert_equal "$(stat -c %h "$LS/$("$VIRLOCK" hash "$A")")" 1
-	# Used once: a second acquire with it is refused.
+	# Used once: a second acquire with it is refused (naming the first
+	# resource in name order).
 	run vl acquire --expect-state "$tok" "$A" "$B" -- true
 	assert_failure 75
-	assert_output --partial "$A: taken by another holder in between"
+	assert_output --regexp "^virlock: $WORK/[ab]\.img: taken by another holder in between"
 }
 
 @test "an acquire in between makes the target refuse with 75, and takes nothing" {
