@@ -92,6 +92,15 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 				 o->wait_zero ? "" : "wait with -w, ");
 		return o->conflict_exit;
 	}
+	if (err == -ECANCELED) {
+		/* The hand-off is void: say who has it now, if anyone does. */
+		if (!vl_conflict_who(ls, res, o->flags, who))
+			snprintf(who, sizeof(who), "another holder");
+		vl_error("%s: taken by %s in between; the hand-off state is gone, nothing was acquired; "
+			 "see 'virlock inspect %s'",
+			 res, who, res);
+		return o->conflict_exit;
+	}
 	/* Who is in the way, as the kernel says now: it may have let go since. */
 	int named = (err == -EBUSY || err == -ETIMEDOUT) && failed < o->n &&
 		    vl_conflict_who(ls, res, o->flags, who);
@@ -210,4 +219,58 @@ int acquire_canonical_all(const struct acquire_opts *o, char ***out)
 	}
 	*out = list;
 	return 0;
+}
+
+int acquire_expect_states(struct lockspace *ls, const struct acquire_opts *o, uint64_t **states)
+{
+	struct lockspace_handoff_item *items = NULL;
+	size_t n = 0;
+	const char *backend = lockspace_backend(ls);
+	int err = lockspace_handoff_parse(backend, o->expect_state, &items, &n);
+	*states = NULL;
+	if (err == -EXDEV) {
+		vl_error("acquire: --expect-state: the token is of another kind of lockspace; %s is a %s "
+			 "lockspace",
+			 lockspace_dir(ls), backend);
+		return VL_EXIT_USAGE;
+	}
+	if (err) {
+		vl_error("acquire: --expect-state: %s",
+			 err == -ENOMEM
+				 ? "out of memory"
+				 : "not a hand-off token; give the line 'virlock release --handoff' printed");
+		return err == -ENOMEM ? VL_EXIT_OSERR : VL_EXIT_USAGE;
+	}
+	uint64_t *s = calloc(o->n ? o->n : 1, sizeof(*s));
+	int status = s ? 0 : VL_EXIT_OSERR;
+	for (size_t i = 0; !status && i < o->n; i++) {
+		char name[LOCKSPACE_NAME_LEN + 1];
+		err = lockspace_name(o->resources[i], (o->flags & LOCKSPACE_LITERAL) | vl_hash, name);
+		if (err) {
+			status = vl_resource_error(o->resources[i], err);
+			break;
+		}
+		size_t k = 0;
+		while (k < n && strcmp(items[k].name, name) != 0)
+			k++;
+		if (k == n) {
+			vl_error("%s: not in the hand-off token; it hands off other resources",
+				 o->resources[i]);
+			status = VL_EXIT_USAGE;
+		} else {
+			s[i] = items[k].state;
+		}
+	}
+	if (!status && n != o->n) {
+		vl_error("acquire: --expect-state: the token hands off %zu resource%s; give all of them, and "
+			 "no other",
+			 n, n == 1 ? "" : "s");
+		status = VL_EXIT_USAGE;
+	}
+	free(items);
+	if (status)
+		free(s);
+	else
+		*states = s;
+	return status;
 }

@@ -4,6 +4,7 @@
 #define VIRLOCK_ACQUIRE_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "virlock.h"
@@ -25,7 +26,18 @@ struct acquire_opts {
 	int quiet;		    /* -q: no notices */
 	int tell_wait;		    /* say whom a wait waits for (-v, or stderr a terminal) */
 	int no_image_check;	    /* --no-image-check */
+	const char *expect_state;   /* --expect-state TOKEN, or NULL */
+	const uint64_t *states;	    /* its state of each resource (acquire_expect_states()) */
 };
+
+/*
+ * --expect-state: check o->expect_state against the resources, for the
+ * lockspace @ls (its backend and names), and put the state of each in a
+ * malloc'd *@states. Returns 0, or prints one line and returns
+ * VL_EXIT_USAGE: a malformed token, one of another kind of lockspace, or
+ * one that does not hand off exactly these resources.
+ */
+int acquire_expect_states(struct lockspace *ls, const struct acquire_opts *o, uint64_t **states);
 
 /* What acquire_wait() is to do for @o besides taking the locks. */
 unsigned acquire_wait_how(const struct acquire_opts *o);

@@ -110,8 +110,9 @@ struct aw_locks {
 	unsigned flags;
 	unsigned how; /* AW_CHECK_IMAGES, AW_TELL */
 	size_t *failed;
-	int held;      /* the locks are taken; the images are what is waited for */
-	int image_use; /* an image was in use at the last look */
+	const uint64_t *states; /* --expect-state, or NULL */
+	int held;		/* the locks are taken; the images are what is waited for */
+	int image_use;		/* an image was in use at the last look */
 };
 
 /* How often a wait looks again at an image another program uses: the
@@ -138,8 +139,10 @@ static int aw_locks_step(void *arg, int wait)
 {
 	struct aw_locks *a = arg;
 	if (!a->held) {
-		int err = lockspace_acquire_many(a->ls, a->resources, a->n,
-						 a->flags | (wait ? LOCKSPACE_WAIT : 0), -1, a->failed);
+		unsigned flags = a->flags | (wait ? LOCKSPACE_WAIT : 0);
+		int err = a->states ? lockspace_acquire_expect(a->ls, a->resources, a->n, flags, -1,
+							       a->states, a->failed)
+				    : lockspace_acquire_many(a->ls, a->resources, a->n, flags, -1, a->failed);
 		if (err)
 			return err;
 		a->held = 1;
@@ -169,7 +172,13 @@ void acquire_trim(size_t n)
 int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, unsigned how,
 		 double wait, size_t *failed, int *signo)
 {
-	struct aw_locks a = {ls, resources, n, flags & ~(unsigned)LOCKSPACE_WAIT, how, failed, 0, 0};
+	return acquire_wait_expect(ls, resources, n, flags, NULL, how, wait, failed, signo);
+}
+
+int acquire_wait_expect(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
+			const uint64_t *states, unsigned how, double wait, size_t *failed, int *signo)
+{
+	struct aw_locks a = {ls, resources, n, flags & ~(unsigned)LOCKSPACE_WAIT, how, failed, states, 0, 0};
 	int err = aw_run(aw_locks_step, &a, wait, signo);
 	if (err == 1)
 		err = -EINTR;

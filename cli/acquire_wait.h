@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <lockspace.h>
 
@@ -32,6 +33,10 @@ enum acquire_wait_how {
  */
 int acquire_wait(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, unsigned how,
 		 double wait, size_t *failed, int *signo);
+/* The same, taking each resource only in the state @states[i] of its
+ * hand-off (lockspace_acquire_expect()); @states NULL: acquire_wait(). */
+int acquire_wait_expect(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
+			const uint64_t *states, unsigned how, double wait, size_t *failed, int *signo);
 
 /*
  * Claim the owner label @owner for @ls (lockspace_claim_owner()) under the

@@ -27,6 +27,7 @@ struct ca_args {
 	int conflict;
 	int attach;
 	char *owner;
+	char *expect_state;
 	double wait;
 	int wait_set; /* the wait was given with -w, not left at its default or -n */
 	char **extra; /* resources popt took as the value of -w */
@@ -130,6 +131,8 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		problem = "--on-lost applies only with a command after '--' or --for-pid";
 	else if (a->attach && (!a->owner || o->command || a->for_pid))
 		problem = "--attach takes --owner LABEL, without a command or --for-pid";
+	else if (ctx->direct && a->expect_state)
+		problem = "--expect-state needs a lockspace directory, not --direct";
 	else if (ctx->direct && a->owner)
 		problem = "--owner needs a lockspace directory, not --direct";
 	else if (ctx->direct && !o->command && !o->for_pid)
@@ -139,6 +142,16 @@ static int ca_check(const struct ca_args *a, const struct acquire_opts *o, const
 		vl_error("acquire: %s", problem);
 		return VL_EXIT_USAGE;
 	}
+	struct lockspace_handoff_item *items = NULL;
+	size_t nitems = 0;
+	/* A token of either kind of lockspace is well formed: the lockspace, open later, tells which. */
+	if (a->expect_state &&
+	    lockspace_handoff_parse(LOCKSPACE_BACKEND_FCNTL, a->expect_state, &items, &nitems) == -EINVAL) {
+		vl_error("acquire: --expect-state: not a hand-off token; give the line 'virlock release "
+			 "--handoff' printed");
+		return VL_EXIT_USAGE;
+	}
+	free(items);
 	int status = a->owner ? vl_check_label("--owner", a->owner) : 0;
 	if (!status)
 		status = vl_named_twice(o->resources, o->n, o->flags & LOCKSPACE_LITERAL, ctx->direct);
@@ -164,6 +177,8 @@ static int ca_supervise(struct lockspace *ls, const struct acquire_opts *o)
 	}
 	return supervisor_run(ls, &so);
 }
+
+static uint64_t *ca_states; /* of --expect-state, once the lockspace is open */
 
 /* The locks the record of holder @pid lists: all it holds, the hotplug's included. */
 struct ca_count {
@@ -191,8 +206,10 @@ static int ca_count_record(const struct lockspace_record *rec, void *arg)
  * supervisor or holder. The kernel says who has a label (the lock on its
  * label file), not the records.
  */
-static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
+static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *given)
 {
+	struct acquire_opts eo = *given; /* with the states of --expect-state, once known */
+	const struct acquire_opts *o = &eo;
 	for (int round = 1;; round++) {
 		struct lockspace *ls = NULL;
 		int status = vl_lockspace_open(ctx, &ls, NULL);
@@ -200,6 +217,19 @@ static int ca_run(const struct virlock_ctx *ctx, const struct acquire_opts *o)
 			return status;
 		pid_t pid = 0;
 		int err = o->owner ? lockspace_owner_pid(ls, o->owner, &pid) : -ENOENT;
+		if (o->expect_state && err == 0 && !o->command && !o->for_pid) {
+			vl_error("acquire: --expect-state: owner %s has a live holder; a hand-off starts a "
+				 "holder of its own, not an addition to one",
+				 o->owner);
+			lockspace_close(ls);
+			return VL_EXIT_USAGE;
+		}
+		if (o->expect_state && !ca_states &&
+		    (status = acquire_expect_states(ls, o, &ca_states)) != 0) {
+			lockspace_close(ls);
+			return status;
+		}
+		eo.states = ca_states;
 		if (err == 0 && !o->command && !o->for_pid) {
 			status = acquire_hotplug(ls, pid, o);
 			struct ca_count count = {pid, 0};
@@ -270,6 +300,8 @@ static struct poptOption options[] = {
 	{"no-image-check", '\0', POPT_ARG_NONE, &a.no_image_check, 0,
 	 "take the locks even if another program (QEMU) visibly uses the image", NULL},
 	{"no-kill", '\0', POPT_ARG_NONE, &nkill, 0, "let COMMAND run on if virlock dies", NULL},
+	{"expect-state", '\0', POPT_ARG_STRING, NULL, 'S',
+	 "take them only if still as 'virlock release --handoff' left them (its TOKEN)", "TOKEN"},
 	{"for-pid", '\0', POPT_ARG_STRING, NULL, 'P', "release when process PID exits", "PID"},
 	{"on-lost", '\0', POPT_ARG_STRING, NULL, 'L',
 	 "if the locks are lost: kill (default), term, pause or ignore COMMAND (or PID)", "POLICY"},
@@ -318,6 +350,11 @@ static int option(struct virlock_ctx *ctx, int val, char *arg)
 		free(a.owner);
 		a.owner = arg;
 		return 0;
+	case 'S':
+		free(a.expect_state);
+		free(ca_states);
+		a.expect_state = arg;
+		return 0;
 	}
 	free(arg);
 	return status;
@@ -350,6 +387,7 @@ static int run(struct virlock_ctx *ctx, int nrest, const char **rest)
 		.quiet = ctx->quiet,
 		.tell_wait = !ctx->quiet && (ctx->verbose || isatty(STDERR_FILENO)),
 		.no_image_check = a.no_image_check,
+		.expect_state = a.expect_state,
 	};
 	if (o.command && !o.command[0]) {
 		vl_error("acquire: no command after '--'; try 'virlock acquire --help'");
@@ -370,6 +408,7 @@ static void end(void)
 		free(a.extra[i]);
 	free(a.extra);
 	free(a.owner);
+	free(a.expect_state);
 	free(attached);
 }
 

@@ -127,14 +127,17 @@ static int cr_still_held(struct lockspace *ls, pid_t pid, const char *name, stru
 	return lockspace_foreach(ls, 0, cr_still_held_cb, held) == 1;
 }
 
-/* Ask holder @pid to release @name (NULL: everything); @what names it in messages. */
-static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char *what, int missing_status)
+/* Ask holder @pid to release @name (NULL: everything); @what names it in
+ * messages. With @state, a hand-off of @name: its state goes there. */
+static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char *what, int missing_status,
+		  uint64_t *state)
 {
 	char *request = NULL;
 	char text[CONTROL_MAX_ANSWER];
 	int code = 0;
 	char *sock = NULL;
-	int err = control_format_release(&name, name ? 1 : 0, &request);
+	int err = state ? control_format_handoff(name, &request)
+			: control_format_release(&name, name ? 1 : 0, &request);
 	if (!err)
 		err = lockspace_control_path(ls, pid, &sock);
 	if (!err)
@@ -183,6 +186,19 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 			 code == -EACCES ? "; run as its user or as root" : "");
 		return virlock_exit_code(code);
 	}
+	if (state) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(text, &end, 16);
+		if (errno || end == text || *end || !v) {
+			vl_error(
+				"%s: holder %d released it but gave no hand-off state (an earlier version?); "
+				"acquire it without --expect-state",
+				what, (int)pid);
+			return VL_EXIT_OSERR;
+		}
+		*state = v;
+	}
 	struct cr_held held;
 	if (cr_still_held(ls, pid, name, &held)) {
 		if (name)
@@ -209,7 +225,9 @@ static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 
 	return err;
 }
 
-static int cr_resource(struct lockspace *ls, const char *res, int literal)
+/* Release @res; with @item, hand it off: its name and state go there. */
+static int cr_resource(struct lockspace *ls, const char *res, int literal,
+		       struct lockspace_handoff_item *item)
 {
 	char name[LOCKSPACE_NAME_LEN + 1];
 	struct cr_pids p = {0};
@@ -228,8 +246,15 @@ static int cr_resource(struct lockspace *ls, const char *res, int literal)
 	} else if (err) {
 		status = vl_resource_error(res, err);
 	}
+	if (!status && item && p.n > 1) {
+		vl_error("%s: held shared by %zu holders; only an exclusive hold can be handed off", res,
+			 p.n);
+		status = VL_EXIT_USAGE;
+	}
+	if (item)
+		snprintf(item->name, sizeof(item->name), "%s", name);
 	for (size_t i = 0; !status && i < p.n; i++) {
-		int s = cr_ask(ls, p.pid[i], name, res, VL_EXIT_OSERR);
+		int s = cr_ask(ls, p.pid[i], name, res, VL_EXIT_OSERR, item ? &item->state : NULL);
 		if (s && !status)
 			status = s;
 	}
@@ -298,7 +323,7 @@ static int cr_pid(struct lockspace *ls, pid_t pid)
 				 : "the kernel shows it holding no lock and no label");
 		return VL_EXIT_NOINPUT;
 	}
-	return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT);
+	return cr_ask(ls, holder, NULL, what, VL_EXIT_NOINPUT, NULL);
 }
 
 /* --owner, --pid, --all: every lock of the chosen holders. */
@@ -346,7 +371,7 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 			snprintf(what, sizeof(what), "owner %.40s", owner);
 		else
 			snprintf(what, sizeof(what), "pid %d", (int)p.pid[i]);
-		int s = cr_ask(ls, p.pid[i], NULL, what, VL_EXIT_OSERR);
+		int s = cr_ask(ls, p.pid[i], NULL, what, VL_EXIT_OSERR, NULL);
 		if (s && !status)
 			status = s;
 	}
@@ -354,12 +379,43 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 	return status;
 }
 
-static int literal, all;
+static int literal, all, handoff;
+
+/* --handoff: release each resource for its hand-off, and print the token
+ * of them all on one line, only when every one was handed off. */
+static int cr_handoff(struct lockspace *ls, const char *const *rest, size_t n)
+{
+	struct lockspace_handoff_item *items = calloc(n, sizeof(*items));
+	if (!items) {
+		vl_error("release: out of memory");
+		return VL_EXIT_OSERR;
+	}
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		int s = cr_resource(ls, rest[i], literal, &items[i]);
+		if (s && !status)
+			status = s;
+	}
+	char *token = NULL;
+	int err = status ? 0 : lockspace_handoff_format(lockspace_backend(ls), items, n, &token);
+	if (err) {
+		vl_error("release: hand-off token: %s", lockspace_strerror(err));
+		status = VL_EXIT_OSERR;
+	} else if (token) {
+		printf("%s\n", token);
+	}
+	free(token);
+	free(items);
+	return status;
+}
+
 static pid_t pid;
 static char *owner;
 
 static struct poptOption options[] = {
 	{"all", 'a', POPT_ARG_NONE, &all, 0, "release every lock of every holder", NULL},
+	{"handoff", '\0', POPT_ARG_NONE, &handoff, 0,
+	 "hand the resources off: print the token that acquire --expect-state takes", NULL},
 	{"literal", '\0', POPT_ARG_NONE, &literal, 0, "each resource is a string, not a path", NULL},
 	{"owner", 'o', POPT_ARG_STRING, NULL, 'o', "release every lock of the holder with LABEL", "LABEL"},
 	{"pid", 'p', POPT_ARG_STRING, NULL, 'p', "release every lock of holder PID", "PID"},
@@ -387,6 +443,12 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 	int modes = (rest && rest[0]) + (owner != NULL) + (pid != 0) + (all != 0);
 	if (modes != 1) {
 		vl_error("release: give resources, --owner LABEL, --pid PID or --all (one of them); "
+			 "try 'virlock release --help'");
+		status = VL_EXIT_USAGE;
+		goto out;
+	}
+	if (handoff && !(rest && rest[0])) {
+		vl_error("release: --handoff takes resources, not --owner, --pid or --all; "
 			 "try 'virlock release --help'");
 		status = VL_EXIT_USAGE;
 		goto out;
@@ -427,9 +489,11 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 		lockspace_close(ls);
 		goto out;
 	}
-	if (rest && rest[0]) {
+	if (handoff) {
+		status = cr_handoff(ls, rest, nres);
+	} else if (rest && rest[0]) {
 		for (size_t i = 0; rest[i]; i++) {
-			int s = cr_resource(ls, rest[i], literal);
+			int s = cr_resource(ls, rest[i], literal, NULL);
 			if (s && !status)
 				status = s;
 		}
@@ -450,7 +514,7 @@ const struct virlock_cmd vl_cmd_release = {
 	.name = "release",
 	.summary = "ask the holders of locks to drop them",
 	.help = "Ask the holders of locks to drop them; a detached holder left with nothing exits.",
-	.usage = "[OPTION...] RESOURCE... | --owner LABEL | --pid PID | --all",
+	.usage = "[OPTION...] [--handoff] RESOURCE... | --owner LABEL | --pid PID | --all",
 	.options = options,
 	.lockspace = VL_LOCKSPACE_EXISTING,
 	.no_direct = "needs a lockspace directory: a holder in direct mode ends with its command",

@@ -123,6 +123,11 @@ int control_format_release(const char *const *names, size_t n, char **out)
 	return ctl_format("release", NULL, names, n, out);
 }
 
+int control_format_handoff(const char *name, char **out)
+{
+	return ctl_format("handoff", NULL, &name, 1, out);
+}
+
 void control_request_free(struct control_request *req)
 {
 	for (size_t i = 0; i < req->n; i++)
@@ -200,13 +205,14 @@ int control_parse_request(const char *line, struct control_request *req)
 	} else if (vlen == 11 && strncmp(line, "release-all", 11) == 0) {
 		req->op = CONTROL_RELEASE_ALL;
 		err = *rest ? -EINVAL : 0;
-	} else if (vlen == 7 && strncmp(line, "release", 7) == 0) {
-		req->op = CONTROL_RELEASE;
+	} else if ((vlen == 7 && strncmp(line, "release", 7) == 0) ||
+		   (vlen == 7 && strncmp(line, "handoff", 7) == 0)) {
+		req->op = line[0] == 'r' ? CONTROL_RELEASE : CONTROL_HANDOFF;
 		err = ctl_parse_args(rest, req);
 		for (size_t i = 0; !err && i < req->n; i++)
 			if (!lockspace_valid_name(req->args[i]))
 				err = -EINVAL;
-		if (!err && req->n == 0)
+		if (!err && (req->n == 0 || (req->op == CONTROL_HANDOFF && req->n != 1)))
 			err = -EINVAL;
 	} else if (vlen == 7 && strncmp(line, "acquire", 7) == 0 && *rest == ' ') {
 		req->op = CONTROL_ACQUIRE;

@@ -23,6 +23,10 @@
  *       says that some resources were held by this holder already.
  *   release NAME...               -> ok | err CODE TEXT  (drops every hold of each name)
  *   release-all                   -> ok | err CODE TEXT
+ *   handoff NAME                  -> ok STATE | err CODE TEXT
+ *       lockspace_handoff() of NAME, which the holder holds exclusively,
+ *       then its release; STATE is the state in hexadecimal. On an error
+ *       nothing is released.
  *
  * Words are separated by one space; a resource is percent-encoded (every byte
  * that is not printable ASCII, a space or '%' becomes %XX), so any path fits.
@@ -42,6 +46,7 @@ enum control_op {
 	CONTROL_ACQUIRE,
 	CONTROL_RELEASE,
 	CONTROL_RELEASE_ALL,
+	CONTROL_HANDOFF,
 };
 
 struct control_request {
@@ -70,6 +75,7 @@ int control_format_acquire(unsigned flags, const char *const *resources, size_t 
 int control_format_acquire_wait(unsigned flags, int wait_ms, const char *const *resources, size_t n,
 				char **out);
 int control_format_release(const char *const *names, size_t n, char **out);
+int control_format_handoff(const char *name, char **out);
 /* Parse one request line (without its newline). 0 or -EINVAL; free with control_request_free. */
 int control_parse_request(const char *line, struct control_request *req);
 void control_request_free(struct control_request *req);

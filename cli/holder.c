@@ -139,8 +139,8 @@ static int hd_child(const char *dir, char **resources, const struct acquire_opts
 			r.failed = ACQUIRE_FAILED_OWNER;
 	}
 	if (!r.err)
-		r.err = acquire_wait(h.ls, (const char *const *)resources, o->n, o->flags,
-				     acquire_wait_how(o), wait, &r.failed, &r.signo);
+		r.err = acquire_wait_expect(h.ls, (const char *const *)resources, o->n, o->flags, o->states,
+					    acquire_wait_how(o), wait, &r.failed, &r.signo);
 	/* The table keeps what it needs: a holder of thousands of locks
 	 * should not keep the list as well, for hours, nor the pages that
 	 * setting up used. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* holder_core.c: the requests a holder serves, its record, its control socket and the hotplugs that wait. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,24 @@ static int hc_release(struct holder *h, const struct control_request *req, char 
 	return first;
 }
 
+/* Mark the one name for its hand-off, then release it; answer its state. */
+static int hc_handoff(struct holder *h, const struct control_request *req, char *text, size_t len)
+{
+	uint64_t state = 0;
+	int err = lockspace_handoff(h->ls, req->args[0], LOCKSPACE_BYNAME, &state);
+	if (err) {
+		snprintf(text, len, "%s: %s", req->args[0],
+			 err == -ENOENT	  ? "not held by this holder"
+			 : err == -EINVAL ? "held shared; only an exclusive hold can be handed off"
+					  : lockspace_strerror(err));
+		return err;
+	}
+	err = hc_release(h, req, text, len);
+	if (!err)
+		snprintf(text, len, "%" PRIx64, state);
+	return err;
+}
+
 static int hc_handle(const struct control_request *req, char *text, size_t len, void *arg)
 {
 	struct holder *h = arg;
@@ -308,6 +327,11 @@ static int hc_handle(const struct control_request *req, char *text, size_t len, 
 		return hc_acquire(h, req, text, len);
 	case CONTROL_RELEASE: {
 		int err = hc_release(h, req, text, len);
+		hc_let_go_if_empty(h, 0);
+		return err;
+	}
+	case CONTROL_HANDOFF: {
+		int err = hc_handoff(h, req, text, len);
 		hc_let_go_if_empty(h, 0);
 		return err;
 	}

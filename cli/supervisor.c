@@ -165,8 +165,8 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	size_t failed = (size_t)-1;
 	int signo = 0, status;
 	holder_raise_nofile(&nofile);
-	int err =
-		acquire_wait(ls, o->resources, o->n, o->flags, acquire_wait_how(o), o->wait, &failed, &signo);
+	int err = acquire_wait_expect(ls, o->resources, o->n, o->flags, o->states, acquire_wait_how(o),
+				      o->wait, &failed, &signo);
 	if (err) {
 		status = acquire_report(ls, o, err, failed, signo);
 		lockspace_close(ls);

@@ -59,8 +59,8 @@ static size_t first_repeat(const struct lsi_target *t, size_t m, int direct, siz
 	return rep;
 }
 
-int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
-			   int timeout_ms, size_t *failed)
+int lsi_acquire(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, int timeout_ms,
+		const uint64_t *states, size_t *failed)
 {
 	if (!ls || (!resources && n) || !LSI_FLAGS_OK(flags, LSI_ACQUIRE_FLAGS) ||
 	    !LSI_TIMEOUT_OK(timeout_ms))
@@ -74,6 +74,8 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 		t[i].index = i;
 		t[i].resource = resources[i];
 		t[i].rflags = flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME);
+		t[i].expect = states != NULL;
+		t[i].state = states ? states[i] : 0;
 		err = lsi_resolve(ls, resources[i], flags, t[i].name, &t[i].content);
 		if (err == 0 && !t[i].content && ls->dirfd < 0)
 			err = -EINVAL; /* direct mode needs the path itself */
@@ -138,6 +140,12 @@ int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, s
 		free(t[i].content);
 	free(t);
 	return err;
+}
+
+int lockspace_acquire_many(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags,
+			   int timeout_ms, size_t *failed)
+{
+	return lsi_acquire(ls, resources, n, flags, timeout_ms, NULL, failed);
 }
 
 int lockspace_acquire(struct lockspace *ls, const char *resource, unsigned flags)

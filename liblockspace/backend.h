@@ -3,6 +3,7 @@
 #ifndef LOCKSPACE_BACKEND_H
 #define LOCKSPACE_BACKEND_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -22,6 +23,8 @@ struct lsi_target {
 	int have_id;   /* direct mode: dev and ino of the file, the table's key */
 	dev_t dev;
 	ino_t ino;
+	int expect;	/* lockspace_acquire_expect(): take it only in @state */
+	uint64_t state; /* the state of a hand-off (see lockspace_handoff()) */
 };
 
 /* A report, as the library keeps it (report.c). */
@@ -124,6 +127,9 @@ struct lsi_backend {
 	 * lost while the process lives (fcntl). */
 	int (*watch_fd)(struct lockspace *ls);
 	int (*lost)(struct lockspace *ls, pid_t sender);
+	/* lockspace_handoff() of the resource @name that @ls holds: its state
+	 * in *@state. NULL: -EOPNOTSUPP. */
+	int (*handoff)(struct lockspace *ls, const char *name, const char *content, uint64_t *state);
 };
 
 #define LSI_PRUNE_LOCKFILE 2

@@ -129,7 +129,8 @@ static int fcntl_lock_one(struct lockspace *ls, const struct lsi_target *t, int 
 		}
 
 		err = lsi_fcntl_lock(fd, shared, wait, deadline);
-		if (err == 0 && !lsi_lockfile_still_named(ls, name, t->content, &st))
+		nlink_t nlink = 1;
+		if (err == 0 && !lsi_lockfile_still_named(ls, name, t->content, &st, &nlink))
 			err = -EAGAIN; /* pruned while we waited: lock the new file */
 		/* A new (empty) lock file: is the directory still an fcntl
 		 * lockspace? If not, take the file back, unless another holder
@@ -141,6 +142,10 @@ static int fcntl_lock_one(struct lockspace *ls, const struct lsi_target *t, int 
 			err = lsi_lockfile_verify(fd, name, t->content);
 		if (err == -EBADMSG && ls->dirfd >= 0 && lsi_backend_changed(ls) == -ESTALE)
 			err = -ESTALE; /* a lease file, not a corrupt lock file */
+		/* A hand-off marker (a second link, seen under the lock), or an
+		 * acquire that expects one: the plain acquire pays nothing more. */
+		if (err == 0 && ls->dirfd >= 0 && (nlink > 1 || t->expect))
+			err = lsi_handoff_take(ls, t, &st);
 
 		lsi_table_lock();
 		if (err == 0) {
@@ -259,6 +264,24 @@ static int fcntl_prune_one(struct lockspace *ls, const char *name, int dry_run)
 	return lockspace_valid_name(name) ? LSI_PRUNE_LOCKFILE : 0;
 }
 
+/* Mark the resource @ls holds exclusively for its hand-off. */
+static int fcntl_handoff(struct lockspace *ls, const char *name, const char *content, uint64_t *state)
+{
+	if (ls->dirfd < 0)
+		return -EOPNOTSUPP;
+	lsi_table_lock();
+	struct lsi_entry *e = held_entry(ls, name, content);
+	struct stat st = {0};
+	int err = !e ? -ENOENT : e->shared ? -EINVAL : 0;
+	if (e) {
+		st.st_dev = e->dev;
+		st.st_ino = e->ino;
+	}
+	lsi_table_unlock();
+	/* Held: no prune or acquire changes the file until we release it. */
+	return err ? err : lsi_handoff_mark(ls, name, &st, state);
+}
+
 const struct lsi_backend lsi_backend_fcntl = {
 	.name = "fcntl",
 	.lock_one = fcntl_lock_one,
@@ -271,4 +294,5 @@ const struct lsi_backend lsi_backend_fcntl = {
 	.view_close = lsi_fcntl_view_close,
 	.probe = lsi_fcntl_probe_one,
 	.prune_one = fcntl_prune_one,
+	.handoff = fcntl_handoff,
 };

@@ -89,6 +89,8 @@ int lsi_sl_err(int rv)
 	case -EBUSY:
 	case -EEXIST: /* held by another process of this host */
 		return -EBUSY;
+	case SANLK_ACQUIRE_LVER: /* lockspace_acquire_expect(): acquired since the hand-off */
+		return -ECANCELED;
 	case SANLK_ACQUIRE_LOCKSPACE:
 	case -ENOSPC: /* the daemon's "no such lockspace" */
 		return -ENOTCONN;
@@ -298,6 +300,10 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			err = -ENOMEM;
 		else
 			err = lsi_sl_res_struct(ls, names[i], NULL, shared, &res[i]);
+		if (!err && t[i].expect) { /* the daemon refuses another lease version */
+			res[i].r.flags |= SANLK_RES_LVER;
+			res[i].r.lver = t[i].state;
+		}
 		rp[i] = &res[i].r;
 	}
 	int stale = 0, waiting = 0;
@@ -360,6 +366,31 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 	free(names);
 	if (err && waiting)
 		(void)lsi_record_sync(ls); /* the waits are gone; on success the caller syncs */
+	return err;
+}
+
+/* The lease version this process's acquire of @name left: while it holds
+ * the lease, nobody else can raise it. */
+static int sl_handoff(struct lockspace *ls, const char *name, const char *content, uint64_t *state)
+{
+	(void)content;
+	pthread_mutex_lock(&sl_mutex);
+	sl_forget_if_forked();
+	struct sl_hold *h = sl_find(ls, name, 0);
+	int err = !h ? -ENOENT : h->shared ? -EINVAL : sl_gone ? -ENOLINK : 0;
+	pthread_mutex_unlock(&sl_mutex);
+	struct sl_res res;
+	if (!err)
+		err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
+	struct sanlk_host *hosts = NULL;
+	int nhosts = 0;
+	if (!err)
+		err = lsi_sl_lease_err(sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts));
+	free(hosts);
+	if (!err && !res.r.lver)
+		err = -EIO; /* a held lease has a version: the read was not of it */
+	if (!err)
+		*state = res.r.lver;
 	return err;
 }
 
@@ -564,5 +595,6 @@ const struct lsi_backend lsi_backend_sanlock = {
 	.prune_one = sl_prune_one,
 	.watch_fd = sl_watch_fd,
 	.lost = sl_lost,
+	.handoff = sl_handoff,
 };
 #endif

@@ -57,6 +57,8 @@ const char *lockspace_strerror(int code)
 		return "the lockspace became a sanlock lockspace after it was opened; open it again";
 	case -EALREADY:
 		return "another handle of this process keeps its holder record in this lockspace";
+	case -ECANCELED:
+		return "taken by another holder since the hand-off";
 	case -EEXIST:
 		return "a lockspace of another backend, or joined with another host id";
 	default:

@@ -138,9 +138,26 @@ void lsi_close_unheld(int fd);
  * a file that is neither regular nor, in direct mode, a block device). */
 int lsi_lockfile_open(const struct lockspace *ls, const char *name, const char *content, int shared,
 		      int create, struct stat *st);
-/* After locking: does @name still name the inode @st? 1 yes, 0 no. */
+/* After locking: does @name still name the inode @st? 1 yes, 0 no; its
+ * link count now in *@nlink (a hand-off marker makes it 2). */
 int lsi_lockfile_still_named(const struct lockspace *ls, const char *name, const char *content,
-			     const struct stat *st);
+			     const struct stat *st, nlink_t *nlink);
+
+/* ---- handoff.c: the hand-off markers of an fcntl lockspace ---- */
+/* Is the second link of the lock file @name (@st) a hand-off marker? 1 or 0. */
+int lsi_handoff_marked(const struct lockspace *ls, const char *name, const struct stat *st);
+/* Make the marker of @name (held, @st) with a new random state in *@state. */
+int lsi_handoff_mark(const struct lockspace *ls, const char *name, const struct stat *st, uint64_t *state);
+/* Once an acquire holds the lock file @name (@st) with a second link, or
+ * expects a state (@t->expect): consume the marker, or -ECANCELED when the
+ * expected one is not there. 0 or -errno. */
+struct lsi_target;
+int lsi_handoff_take(const struct lockspace *ls, const struct lsi_target *t, const struct stat *st);
+/* Prune: is the holders file @file a marker whose lock file is gone? 1, 0. */
+int lsi_handoff_orphan(const struct lockspace *ls, int dfd, const char *file);
+/* acquire.c: lockspace_acquire_many(), with the states of a hand-off (NULL: none). */
+int lsi_acquire(struct lockspace *ls, const char *const *resources, size_t n, unsigned flags, int timeout_ms,
+		const uint64_t *states, size_t *failed);
 /* Verify the content of a locked file (write it if empty and @content).
  * Returns 0 or -EBADMSG. */
 int lsi_lockfile_verify(int fd, const char *name, const char *content);

@@ -49,8 +49,12 @@ int lsi_lockfile_open(const struct lockspace *ls, const char *name, const char *
 		if (fd < 0)
 			return errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
 		/* A second link could lead outside the lockspace: we would write
-		 * the resource's path into whatever file it names. */
-		int bad = fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_nlink > 1;
+		 * the resource's path into whatever file it names. One in
+		 * .holders, a hand-off marker, is ours (looked for only then;
+		 * an acquire may have consumed it since the fstat: look again). */
+		int bad = fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+			  (st->st_nlink > 1 && !lsi_handoff_marked(ls, name, st) &&
+			   (fstat(fd, st) < 0 || st->st_nlink > 1));
 		if (bad || st->st_nlink == 0) {
 			lsi_close_unheld(fd);
 			if (bad)
@@ -62,10 +66,11 @@ int lsi_lockfile_open(const struct lockspace *ls, const char *name, const char *
 }
 
 int lsi_lockfile_still_named(const struct lockspace *ls, const char *name, const char *content,
-			     const struct stat *st)
+			     const struct stat *st, nlink_t *nlink)
 {
 	struct stat now;
 	int rc = ls->dirfd < 0 ? stat(content, &now) : fstatat(ls->dirfd, name, &now, AT_SYMLINK_NOFOLLOW);
+	*nlink = rc == 0 ? now.st_nlink : 0;
 	return rc == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
 }
 

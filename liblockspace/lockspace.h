@@ -4,6 +4,7 @@
 #define LOCKSPACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -1003,6 +1004,78 @@ struct lockspace_sanlock_status {
  * or another error of the daemon.
  */
 LOCKSPACE_API int lockspace_sanlock_status(struct lockspace *ls, struct lockspace_sanlock_status *st);
+
+/* ---- Hand-off: a resource passed to a known next holder (VM migration) ---- */
+
+/**
+ * Prepare the hand-off of @resource, which @ls holds exclusively, before
+ * releasing it, and give in *@state the state a lockspace_acquire_expect()
+ * of the next holder (on this host or, with shared storage, another) must
+ * find: only an acquire that passes this state takes it; any other acquire
+ * in between, of any host, makes the expecting one fail with -ECANCELED.
+ * The caller releases the resource afterwards (lockspace_release()).
+ * - fcntl lockspace: a random non-zero number, kept in a hand-off marker,
+ *   <lockspace>/.holders/handoff.<name>.<16 hex digits of the state>, a hard
+ *   link to the lock file (whose content stays its path). Every acquire
+ *   that finds the lock file with a second link, once it holds the lock,
+ *   removes the marker (the expecting one only when it is its own): the
+ *   plain acquire pays nothing while there is no marker. A marker no
+ *   acquire consumed stays, and keeps the lock file from lockspace_prune(),
+ *   until the next acquire; prune removes one whose lock file is gone.
+ *   A second hand-off of the resource replaces the marker.
+ * - sanlock lockspace: the lease version (lver) the holder's acquire left on
+ *   disk; every acquire of the lease, of any host, raises it.
+ * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire.
+ * Returns 0, -ENOENT (@ls does not hold it), -EINVAL (held shared, or bad
+ * arguments), -EOPNOTSUPP (direct mode), or -errno (the marker could not be
+ * made: -EACCES, -EIO... ; sanlock: the lease could not be read). Does not
+ * block on any lock.
+ */
+LOCKSPACE_API int lockspace_handoff(struct lockspace *ls, const char *resource, unsigned flags,
+				    uint64_t *state);
+
+/**
+ * lockspace_acquire_many() that takes each resource only if it is still in
+ * the state @states[i] (from lockspace_handoff() of the holder before), all
+ * or none. A resource somebody else acquired since (held now or released
+ * again) fails with -ECANCELED and *@failed its index: nothing is taken,
+ * and the fcntl marker is left as it was. The same flags, timeout and
+ * other errors as lockspace_acquire_many(); a wait waits while the
+ * resource is held (the previous holder may not have released it yet).
+ * Returns 0 with every resource held, the hand-off markers consumed;
+ * -EINVAL (@states NULL), -EOPNOTSUPP (direct mode).
+ */
+LOCKSPACE_API int lockspace_acquire_expect(struct lockspace *ls, const char *const *resources, size_t n,
+					   unsigned flags, int timeout_ms, const uint64_t *states,
+					   size_t *failed);
+
+/** One resource of a hand-off token: its lock name and its state. */
+struct lockspace_handoff_item {
+	char name[LOCKSPACE_NAME_LEN + 1];
+	uint64_t state;
+};
+
+/**
+ * Write in *@out (malloc'd, NUL-terminated, one word of printable ASCII)
+ * the token of the hand-off of @items[0..@n) in a lockspace of @backend
+ * (LOCKSPACE_BACKEND_FCNTL or LOCKSPACE_BACKEND_SANLOCK):
+ * "vlh1:" then "f" or "s", then for each item in name order ":NAME=STATE"
+ * with STATE in hexadecimal (no leading zeros). A script passes it whole
+ * from the source to the target. Returns 0, -EINVAL (@n 0, an invalid
+ * name, a zero state, a name twice, another backend) or -ENOMEM.
+ */
+LOCKSPACE_API int lockspace_handoff_format(const char *backend, const struct lockspace_handoff_item *items,
+					   size_t n, char **out);
+
+/**
+ * Parse @token (lockspace_handoff_format()) into *@items (malloc'd, *@n
+ * of them, in name order). Returns 0, -EINVAL (malformed: not that shape,
+ * a state of 0 or over 16 hex digits, a name twice or out of order),
+ * -EXDEV (well formed, but of a lockspace of another backend than
+ * @backend), or -ENOMEM.
+ */
+LOCKSPACE_API int lockspace_handoff_parse(const char *backend, const char *token,
+					  struct lockspace_handoff_item **items, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -85,6 +85,10 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 		lsi_close_unheld(fd);
 		return -EBADMSG;
 	}
+	if (!sub && lsi_handoff_marked(p->ls, name, &st)) {
+		lsi_close_unheld(fd); /* kept for the hand-off, until the next acquire */
+		return 0;
+	}
 	if (p->flags & LOCKSPACE_DRY_RUN) {
 		enum lockspace_state state;
 		pid_t pid;
@@ -155,8 +159,8 @@ static int holder_gone(int dfd, pid_t pid)
 }
 
 /* Remove records, temporary records and sockets of holders that are gone,
- * and the files of labels nobody claims (of this host's holders, in a
- * lockspace that hosts share). */
+ * hand-off markers whose lock file is gone, and the files of labels nobody claims (of this host's holders, in
+ * a lockspace that hosts share). */
 static int prune_records(struct prune *p)
 {
 	int dfd = lsi_holders_dir(p->ls, 0);
@@ -177,6 +181,12 @@ static int prune_records(struct prune *p)
 		if (kind == LSI_HF_LABEL) {
 			err = judged(p, p->holders, de->d_name,
 				     prune_file(p, dirfd(d), p->holders, de->d_name));
+			continue;
+		}
+		if (kind == LSI_HF_OTHER && lsi_handoff_orphan(p->ls, dirfd(d), de->d_name)) {
+			/* A hand-off marker whose lock file is gone. */
+			if (p->flags & LOCKSPACE_DRY_RUN || unlinkat(dirfd(d), de->d_name, 0) == 0)
+				removed(p, p->holders, de->d_name);
 			continue;
 		}
 		if (kind == LSI_HF_OTHER || !holder_gone(dirfd(d), pid))

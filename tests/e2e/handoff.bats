@@ -1,0 +1,158 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# handoff.bats: release --handoff and acquire --expect-state in an fcntl lockspace.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	common_setup
+	touch "$WORK/a.img" "$WORK/b.img"
+	A=$WORK/a.img
+	B=$WORK/b.img
+}
+
+teardown() {
+	vl release --all >/dev/null 2>&1 || true
+}
+
+@test "a clean hand-off: the target takes what the source handed off, and the marker is gone" {
+	run vl acquire --owner vm1 "$A" "$B"
+	assert_success
+	run --separate-stderr vl release --handoff "$A" "$B"
+	assert_success
+	tok=$output
+	assert_equal "$stderr" ""
+	[[ $tok =~ ^vlh1:f:[0-9a-f]{32}=[0-9a-f]+:[0-9a-f]{32}=[0-9a-f]+$ ]]
+	# Released: the lock files have their marker as a second link, and stay free.
+	run vl list
+	assert_output ""
+	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 2
+	# prune keeps a lock file whose hand-off is pending.
+	run vl prune
+	assert_success
+	assert_equal "$(stat -c %h "$LS/$("$VIRLOCK" hash "$A")")" 2
+	# The resources in another order: the same token.
+	run vl acquire --expect-state "$tok" "$B" "$A" -- true
+	assert_success
+	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
+	assert_equal "$(stat -c %h "$LS/$("$VIRLOCK" hash "$A")")" 1
+	# Used once: a second acquire with it is refused (naming the first
+	# resource in name order).
+	run vl acquire --expect-state "$tok" "$A" "$B" -- true
+	assert_failure 75
+	assert_output --regexp "^virlock: $WORK/[ab]\.img: taken by another holder in between"
+}
+
+@test "an acquire in between makes the target refuse with 75, and takes nothing" {
+	vl acquire "$A"
+	tok=$(vl release --handoff "$A")
+	run vl acquire "$A" -- true
+	assert_success
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	assert_output "virlock: $A: taken by another holder in between; the hand-off state is gone, nothing was acquired; see 'virlock inspect $A'"
+	run vl list
+	assert_output ""
+	# -E changes that status too.
+	run vl acquire -E 3 --expect-state "$tok" "$A" -- true
+	assert_failure 3
+}
+
+@test "a hand-off while the third party still holds it: busy, and void once it lets go" {
+	vl acquire "$A"
+	tok=$(vl release --handoff "$A")
+	vl acquire --owner intruder "$A"
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	assert_output --partial "held by"
+	vl release --owner intruder
+	run vl acquire -w 5 --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	assert_output --partial "taken by another holder in between"
+}
+
+@test "a second hand-off replaces the first one's marker" {
+	vl acquire "$A"
+	tok=$(vl release --handoff "$A")
+	vl acquire --expect-state "$tok" "$A"
+	tok2=$(vl release --handoff "$A")
+	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 1
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	run vl acquire --expect-state "$tok2" "$A" -- true
+	assert_success
+}
+
+@test "a malformed token is 64 in one line; a token of other resources or another backend is 64" {
+	vl acquire "$A" "$B"
+	tok=$(vl release --handoff "$A")
+	for bad in "" garbage "vlh1:f:" "vlh1:x:$("$VIRLOCK" hash "$A")=1" "vlh1:f:$("$VIRLOCK" hash "$A")=0" \
+		"vlh1:f:$("$VIRLOCK" hash "$A")=1:$("$VIRLOCK" hash "$A")=2" "$tok:" "$tok "; do
+		run vl acquire --expect-state "$bad" "$A" -- true
+		assert_failure 64
+		assert_output "virlock: acquire: --expect-state: not a hand-off token; give the line 'virlock release --handoff' printed"
+	done
+	run vl acquire --expect-state "$tok" "$B" -- true
+	assert_failure 64
+	assert_output "virlock: $B: not in the hand-off token; it hands off other resources"
+	run vl acquire --expect-state "$tok" "$A" "$WORK/c.img" -- true
+	assert_failure
+	run vl acquire --expect-state "${tok/vlh1:f:/vlh1:s:}" "$A" -- true
+	assert_failure 64
+	assert_output --partial "the token is of another kind of lockspace"
+	run vl --direct acquire --expect-state "$tok" "$A" -- true
+	assert_failure 64
+	# Nothing of that consumed the marker.
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_success
+}
+
+@test "release --handoff takes resources only, and refuses a shared hold" {
+	run vl release --handoff --all
+	assert_failure 64
+	assert_output "virlock: release: --handoff takes resources, not --owner, --pid or --all; try 'virlock release --help'"
+	vl acquire -s "$A"
+	run vl release --handoff "$A"
+	assert_failure
+	assert_output --partial "only an exclusive hold can be handed off"
+	run vl list -r -n -o MODE
+	assert_output "shared"
+}
+
+@test "prune removes a marker whose lock file is gone" {
+	vl acquire "$A"
+	vl release --handoff "$A" >/dev/null
+	rm "$LS/$("$VIRLOCK" hash "$A")"
+	run vl prune
+	assert_success
+	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
+}
+
+@test "acquires racing the target: the target never succeeds after another took it" {
+	local round i t ok=0 refused=0
+	for round in $(seq 15); do
+		vl acquire "$A"
+		tok=$(vl release --handoff "$A")
+		rm -f "$WORK"/t.* "$WORK/target"
+		for i in 1 2 3; do
+			vl acquire -w 10 "$A" -- sh -c "date +%s%N > $WORK/t.$i" &
+		done
+		if vl acquire -w 10 --expect-state "$tok" "$A" -- sh -c "date +%s%N > $WORK/target" 2>/dev/null; then
+			ok=$((ok + 1))
+		else
+			refused=$((refused + 1))
+		fi
+		wait
+		# Each command ran under the lock: a target that ran after
+		# another holder had the resource would have broken the hand-off.
+		if [ -e "$WORK/target" ]; then
+			t=$(cat "$WORK/target")
+			for i in 1 2 3; do
+				[ "$(cat "$WORK/t.$i")" -gt "$t" ]
+			done
+		fi
+	done
+	echo "# $ok handed off, $refused refused" >&3
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# sanlock_handoff.bats: a lease handed off from host 1 to host 2 (two daemons), by its lease version.
+
+load helpers
+load sanlock_helpers
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	sanlock_setup_file
+}
+
+teardown_file() {
+	sanlock_hosts_stop
+}
+
+setup() {
+	sanlock_setup
+	touch "$WORK/disk.img"
+	D=$WORK/disk.img
+}
+
+teardown() {
+	[ -n "${SL_SKIP:-}" ] && return 0
+	h1 release --all >/dev/null 2>&1 || true
+	h2 release --all >/dev/null 2>&1 || true
+}
+
+@test "sanlock: a clean hand-off from host 1 to host 2" {
+	run h1 acquire --owner vm1 "$D"
+	assert_success
+	run --separate-stderr h1 release --handoff "$D"
+	assert_success
+	tok=$output
+	[[ $tok =~ ^vlh1:s:[0-9a-f]{32}=[0-9a-f]+$ ]]
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_success
+	# Used once: the lease version went on.
+	run h1 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
+	assert_output --partial "$D: taken by another holder in between"
+}
+
+@test "sanlock: a third party in between makes host 2 refuse" {
+	h1 acquire "$D"
+	tok=$(h1 release --handoff "$D")
+	# The third party takes it and lets go again (on host 1 here).
+	run h1 acquire "$D" -- true
+	assert_success
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
+	assert_output "virlock: $D: taken by another holder in between; the hand-off state is gone, nothing was acquired; see 'virlock inspect $D'"
+	# The third party holds it: named.
+	h1 acquire "$D"
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
+	assert_output --partial "host 1"
+	run h2 acquire --expect-state "${tok/vlh1:s:/vlh1:f:}" "$D" -- true
+	assert_failure 64
+}
