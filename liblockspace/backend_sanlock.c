@@ -278,7 +278,17 @@ static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LO
 
 /* Take the leases of @t[0..@n) all or none, trying again while one is busy
  * and @wait: the daemon queues no waiter, and one holding some would
- * deadlock another. */
+ * deadlock another.
+ *
+ * Nothing tells a waiter on another host that a lease was released:
+ * sanlock's host events (sanlock_set_event) and requests travel in the delta
+ * leases, written and read once a renewal (every 2 io timeouts: 2 s in the
+ * lockspaces init makes, 20 s at sanlock's default), later than the next try.
+ * So the waiter tries again after a short pause that doubles up to
+ * SL_RETRY_MS: a lease released soon after the wait began is taken within a
+ * short pause, and a long wait costs the
+ * daemon (and the shared storage, where each try reads the lease) no more
+ * than a try every SL_RETRY_MS. */
 static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t n, int shared, int wait,
 		       const struct timespec *deadline, size_t *bad)
 {
@@ -301,6 +311,8 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 		rp[i] = &res[i].r;
 	}
 	int stale = 0, waiting = 0;
+	long pause_ms = SL_RETRY_FIRST_MS;
+	struct timespec next_sync = {0, 0}; /* the record is rewritten then */
 	/* The daemon names no holder process: every holder keeps a record. */
 	if (!err)
 		lsi_record_start(ls);
@@ -330,18 +342,22 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			err = -EBUSY; /* pruned again and again: say busy rather than spin */
 		if (err != -EBUSY || !wait)
 			break;
-		/* A waiter is shown on every host from its record, rewritten at
-		 * each try: another host trusts only a recent one. */
+		/* A waiter is shown on every host from its record, rewritten
+		 * every SL_RETRY_MS: another host trusts only a recent one. */
 		if (!waiting)
 			sl_wait_set(ls, names, names, n, shared);
 		waiting = 1;
-		(void)lsi_record_sync(ls);
-		long left = deadline ? lsi_ms_left(deadline) : SL_RETRY_MS;
+		if (lsi_ms_left(&next_sync) <= 0) {
+			(void)lsi_record_sync(ls);
+			lsi_deadline(&next_sync, SL_RETRY_MS);
+		}
+		long left = deadline ? lsi_ms_left(deadline) : pause_ms;
 		if (left <= 0) {
 			err = -ETIMEDOUT;
 			break;
 		}
-		struct timespec ts = {.tv_nsec = (left < SL_RETRY_MS ? left : SL_RETRY_MS) * 1000000L};
+		struct timespec ts = {.tv_nsec = (left < pause_ms ? left : pause_ms) * 1000000L};
+		pause_ms = pause_ms * 2 < SL_RETRY_MS ? pause_ms * 2 : SL_RETRY_MS;
 		/* As F_SETLKW does: a caught signal ends a wait for ever; a
 		 * finite one only loses a pause. */
 		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && !deadline) {

@@ -23,7 +23,8 @@
  */
 #define SL_LOCKSPACE_LEASE ".lockspace.lease"
 #define SL_LEASE_SIZE	   (1 << 20)
-#define SL_RETRY_MS	   500 /* a waiter tries again (and rewrites its record) this often */
+#define SL_RETRY_MS	   500 /* a waiter tries again (and rewrites its record) at least this often */
+#define SL_RETRY_FIRST_MS  20  /* its first pause, doubled at each try up to SL_RETRY_MS */
 
 /* A resource with its one disk, as libsanlock wants them laid out. */
 struct sl_res {
