@@ -374,6 +374,9 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			err = -EBUSY; /* pruned again and again: say busy rather than spin */
 		if (err != -EBUSY || !wait)
 			break;
+		/* The leader as this try left it, at once: a release between
+		 * the two is seen only by the next paced try. */
+		(void)lsi_sl_watch_start(&watch, ls, names[*bad]);
 		/* A waiter is shown on every host from its record, rewritten
 		 * every SL_RETRY_MS: another host trusts only a recent one. */
 		if (!waiting)
@@ -390,7 +393,6 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 		}
 		if (woke)
 			gap_ms = gap_ms * 2 < SL_RETRY_MS ? (gap_ms ? gap_ms * 2 : SL_WATCH_MS) : SL_RETRY_MS;
-		(void)lsi_sl_watch_start(&watch, ls, names[*bad]); /* the leader as this try left it */
 		long ms = left < pause_ms ? left : pause_ms;
 		pause_ms = pause_ms * 2 < SL_RETRY_MS ? pause_ms * 2 : SL_RETRY_MS;
 		woke = sl_pause(&watch, ms, gap_ms);
