@@ -333,7 +333,7 @@ lint:
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 		--suppress=missingIncludeSystem -D_GNU_SOURCE -Iliblockspace liblockspace cli
 	$(Q)shellcheck -x $(wildcard .ci/run) tests/run-suites tests/valgrind-virlock tests/valgrind-logs \
-		$(wildcard tests/*.sh tests/bench/run tests/stress/*.sh) debian/gen-symbols \
+		$(wildcard tests/*.sh tests/bench/run tests/bench/handoff tests/stress/*.sh) debian/gen-symbols \
 		$(wildcard completions/virlock)
 	$(Q)for m in $(wildcard man/*.[135]); do mandoc -Tlint -Wwarning $$m || exit 1; done
 	@echo "lint: clean"

@@ -278,9 +278,51 @@ static void sl_wait_set(struct lockspace *ls, const void *call, char (*names)[LO
 	pthread_mutex_unlock(&sl_mutex);
 }
 
+/* Sleep @ms, or less when the watched leader changes (read every @every ms
+ * once @gap ms passed). Returns 1 if it changed, 0, or -EINTR if a caught
+ * signal interrupted the sleep. */
+static int sl_pause(struct sl_watch *w, long ms, long gap, long every)
+{
+	struct timespec end, quiet;
+	lsi_deadline(&end, (int)ms);
+	lsi_deadline(&quiet, (int)gap);
+	long rest;
+	while ((rest = lsi_ms_left(&end)) > 0) {
+		long step = rest;
+		if (w->fd >= 0) {
+			long q = lsi_ms_left(&quiet);
+			step = q > every ? q : every;
+			step = step < rest ? step : rest;
+		}
+		struct timespec ts = {.tv_sec = step / 1000, .tv_nsec = (step % 1000) * 1000000L};
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR)
+			return -EINTR;
+		if (lsi_sl_watch_changed(w))
+			return 1;
+	}
+	return 0;
+}
+
 /* Take the leases of @t[0..@n) all or none, trying again while one is busy
  * and @wait: the daemon queues no waiter, and one holding some would
- * deadlock another. */
+ * deadlock another.
+ *
+ * The daemon tells a waiter on another host nothing when a lease is
+ * released: sanlock's host events (sanlock_set_event) and requests travel in
+ * the delta leases, written and read once a renewal (every 2 io timeouts: 2 s
+ * in the lockspaces init makes, 20 s at sanlock's default). But a release
+ * rewrites the lease's leader on the storage: between tries the waiter reads
+ * it every SL_WATCH_MS (sanlock_watch.c) and tries at once when it changed;
+ * after SL_WATCH_FAST_FOR ms of waiting, every SL_WATCH_SLOW_MS only, so
+ * that a long wait reads the shared storage ten times a second, not fifty.
+ * Tries are otherwise paced by a pause that doubles from SL_RETRY_FIRST_MS
+ * up to SL_RETRY_MS, which keeps the wait correct where the leader says
+ * nothing (an owner host that died, shared owners leaving, a leader that
+ * cannot be read): a long wait costs the daemon, and the paxos reads of the
+ * whole lease, what a try every SL_RETRY_MS costs. A try on a change that
+ * finds the lease busy still doubles the time before the next such one, so
+ * that waiters whose own tries rewrite the leader (exclusive ones, on a
+ * lease that shared owners hold) do not wake each other in a loop. */
 static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t n, int shared, int wait,
 		       const struct timespec *deadline, size_t *bad)
 {
@@ -307,6 +349,11 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 		rp[i] = &res[i].r;
 	}
 	int stale = 0, waiting = 0;
+	long pause_ms = SL_RETRY_FIRST_MS, gap_ms = 0;
+	struct sl_watch watch = {.fd = -1};
+	int woke = 0;
+	struct timespec next_sync = {0, 0}; /* the record is rewritten then */
+	struct timespec fast_until;	    /* the leader is read every SL_WATCH_MS till then */
 	/* The daemon names no holder process: every holder keeps a record. */
 	if (!err)
 		lsi_record_start(ls);
@@ -336,26 +383,41 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			err = -EBUSY; /* pruned again and again: say busy rather than spin */
 		if (err != -EBUSY || !wait)
 			break;
-		/* A waiter is shown on every host from its record, rewritten at
-		 * each try: another host trusts only a recent one. */
-		if (!waiting)
+		/* The leader as this try left it, at once: a release between
+		 * the two is seen only by the next paced try. */
+		(void)lsi_sl_watch_start(&watch, ls, names[*bad]);
+		/* A waiter is shown on every host from its record, rewritten
+		 * every SL_RETRY_MS: another host trusts only a recent one. */
+		if (!waiting) {
 			sl_wait_set(ls, names, names, n, shared);
+			lsi_deadline(&fast_until, SL_WATCH_FAST_FOR);
+		}
 		waiting = 1;
-		(void)lsi_record_sync(ls);
-		long left = deadline ? lsi_ms_left(deadline) : SL_RETRY_MS;
+		if (lsi_ms_left(&next_sync) <= 0) {
+			(void)lsi_record_sync(ls);
+			lsi_deadline(&next_sync, SL_RETRY_MS);
+		}
+		long left = deadline ? lsi_ms_left(deadline) : pause_ms;
 		if (left <= 0) {
 			err = -ETIMEDOUT;
 			break;
 		}
-		struct timespec ts = {.tv_nsec = (left < SL_RETRY_MS ? left : SL_RETRY_MS) * 1000000L};
+		if (woke)
+			gap_ms = gap_ms * 2 < SL_RETRY_MS ? (gap_ms ? gap_ms * 2 : SL_WATCH_MS) : SL_RETRY_MS;
+		long ms = left < pause_ms ? left : pause_ms;
+		pause_ms = pause_ms * 2 < SL_RETRY_MS ? pause_ms * 2 : SL_RETRY_MS;
+		long every = lsi_ms_left(&fast_until) > 0 ? SL_WATCH_MS : SL_WATCH_SLOW_MS;
+		woke = sl_pause(&watch, ms, gap_ms, every);
 		/* As F_SETLKW does: a caught signal ends a wait for ever; a
 		 * finite one only loses a pause. */
-		if (nanosleep(&ts, NULL) < 0 && errno == EINTR && !deadline) {
+		if (woke == -EINTR && !deadline) {
 			err = -EINTR;
 			break;
 		}
+		woke = woke == 1;
 		err = 0;
 	}
+	lsi_sl_watch_free(&watch);
 	if (waiting)
 		sl_wait_set(ls, names, NULL, 0, shared);
 	for (i = 0; spare && i < n; i++)

@@ -23,7 +23,8 @@
  */
 #define SL_LOCKSPACE_LEASE ".lockspace.lease"
 #define SL_LEASE_SIZE	   (1 << 20)
-#define SL_RETRY_MS	   500 /* a waiter tries again (and rewrites its record) this often */
+#define SL_RETRY_MS	   500 /* a waiter tries again (and rewrites its record) at least this often */
+#define SL_RETRY_FIRST_MS  20  /* its first pause, doubled at each try up to SL_RETRY_MS */
 
 /* A resource with its one disk, as libsanlock wants them laid out. */
 struct sl_res {
@@ -90,6 +91,25 @@ int lsi_sl_ensure_lease(const struct lockspace *ls, const char *name, const char
 int lsi_sl_verify(const struct lockspace *ls, const char *name, uint64_t id, uint64_t generation);
 /* Is the file @file a temporary lease file of this host whose process is gone? 1 or 0. */
 int lsi_sl_stale_tmp(const struct lockspace *ls, const char *file);
+
+/* ---- sanlock_watch.c: a waiter's watch on the leader of the lease it waits for ---- */
+#define SL_WATCH_MS	  20   /* a waiter reads the leader this often between its tries, */
+#define SL_WATCH_FAST_FOR 2000 /* for the first 2 s of its wait (a hand-off is quick), */
+#define SL_WATCH_SLOW_MS  100  /* then this often: 10 small reads a second on a long wait */
+struct sl_watch {
+	int fd;		      /* the lease file, or -1: not watched */
+	unsigned char *block; /* the aligned buffer of each read */
+	unsigned char *seen;  /* the leader as it was when the watch started */
+};
+/* Watch the lease file @name of @ls from now on (the file stays open until
+ * the watch ends). Returns 0, or -errno: then it is not watched. */
+int lsi_sl_watch_start(struct sl_watch *w, const struct lockspace *ls, const char *name);
+/* Has the leader changed since the watch started? 1 or 0 (also when it
+ * cannot be read, or is not watched). One read of the storage. */
+int lsi_sl_watch_changed(struct sl_watch *w);
+/* End the watch (close the file); free its buffers too. Both accept any state. */
+void lsi_sl_watch_end(struct sl_watch *w);
+void lsi_sl_watch_free(struct sl_watch *w);
 
 /* ---- sanlock_report.c: the report verbs (see backend.h) ---- */
 struct lsi_report;

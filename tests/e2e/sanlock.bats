@@ -251,6 +251,35 @@ gen_known() {
 	[ "$rc" -eq 0 ] || fail "acquire -w 10 on host 2 exited with $rc: $(cat "$WORK/w.out")"
 }
 
+# waiter_shown HOSTCMD PID: inspect on that host shows PID, alone, waiting for disk.img.
+waiter_shown() {
+	local out
+	out=$("$1" inspect -J "$WORK/disk.img") || return 1
+	jq -e --argjson w "$2" '.waiters == [$w]' <<<"$out" >/dev/null
+}
+
+@test "a waiter on host 2 takes the lease as host 1 releases it" {
+	local w rc=0
+	mkfifo "$WORK/go"
+	# Host 1's command marks its end and ends when told; its supervisor
+	# then releases the lease.
+	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -L "$LS" acquire --owner first "$WORK/disk.img" -- \
+		sh -c 'read -r _ <"$1" && : >"$2"' sh "$WORK/go" "$WORK/ended" 3>&- &
+	PIDS+=("$!")
+	wait_for 10 h1_holds
+	SANLOCK_RUN_DIR=$RUN2 "$VIRLOCK" -L "$LS" acquire -w "$WORK/disk.img" -- \
+		sh -c 'test -e "$1" && echo "after host 1"' sh "$WORK/ended" >"$WORK/w.out" 2>&1 3>&- &
+	w=$!
+	PIDS+=("$w")
+	# Host 1 sees it wait: it tried, and found the lease busy.
+	wait_for 10 waiter_shown h1 "$w"
+	[ ! -s "$WORK/w.out" ]
+	echo go >"$WORK/go"
+	wait "$w" || rc=$?
+	[ "$rc" -eq 0 ] || fail "acquire -w on host 2 exited with $rc: $(cat "$WORK/w.out")"
+	assert_equal "$(cat "$WORK/w.out")" "after host 1"
+}
+
 @test "errors: daemon not running; ten resources at once" {
 	mkdir -p "$SL_TOP/nodaemon"
 	run env SANLOCK_RUN_DIR="$SL_TOP/nodaemon" "$VIRLOCK" -L "$SL_TOP/nd-$BATS_TEST_NUMBER" init --backend sanlock --host-id 1
