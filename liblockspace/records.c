@@ -69,6 +69,27 @@ unsigned long long lsi_proc_start(pid_t pid)
 	return start;
 }
 
+/* This process's start time, read once per process: every rewrite of a
+ * record and every control socket name needs it, and it never changes.
+ * Atomics, not a mutex, so that a fork amid a call leaves nothing taken:
+ * threads of one process store the same values, and a forked child sees
+ * its parent's pid and reads its own. */
+static pid_t self_pid;
+static unsigned long long self_start;
+
+unsigned long long lsi_self_start(void)
+{
+	pid_t pid = getpid();
+	if (__atomic_load_n(&self_pid, __ATOMIC_ACQUIRE) == pid)
+		return __atomic_load_n(&self_start, __ATOMIC_RELAXED);
+	unsigned long long start = lsi_proc_start(pid);
+	if (start) {
+		__atomic_store_n(&self_start, start, __ATOMIC_RELAXED);
+		__atomic_store_n(&self_pid, pid, __ATOMIC_RELEASE);
+	}
+	return start;
+}
+
 enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start)
 {
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
@@ -481,7 +502,7 @@ static int record_write(struct lockspace *keeper)
 	int err = text_init(&t);
 	if (err < 0)
 		return err;
-	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_proc_start(self));
+	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_self_start());
 	if (keeper->auto_record)
 		text_add(&t, "auto 1\n");
 	if (keeper->owner)
@@ -506,11 +527,14 @@ static int record_write(struct lockspace *keeper)
 	char tmp[64], final[32];
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)self);
 	snprintf(final, sizeof(final), "%d", (int)self);
-	/* Never write through a file planted under our name: remove it, and
-	 * create ours exclusively. */
-	unlinkat(dfd, tmp, 0);
+	/* Never write through a file planted under our name: create ours
+	 * exclusively, and only if a file is there (a dead process's with our
+	 * pid, or a plant) remove it and try once more. */
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			keeper->group ? 0640 : 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(dfd, tmp, 0) == 0)
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    keeper->group ? 0640 : 0600);
 	if (fd < 0) {
 		err = -errno;
 	} else {
