@@ -216,31 +216,53 @@ int lockspace_host_id(struct lockspace *ls, unsigned *host_id)
 
 /* The record's text is built outside the file and written at once. It has a
  * line per lock: a holder of thousands would leave a hole of that size in
- * its heap for hours, so it lives in its own mapping, gone when written. */
+ * its heap for hours, so a text that outgrows the buffer on the stack (a
+ * few locks fit) moves to its own mapping, gone when written. */
 struct text {
 	char *buf;
 	size_t len, cap;
 	int err;
+	int mapped; /* buf is a mapping, not @small */
+	char small[1024];
 };
 
 static int text_init(struct text *t)
 {
 	t->len = 0;
 	t->err = 0;
-	t->cap = 4096;
-	t->buf = mmap(NULL, t->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t->buf == MAP_FAILED) {
-		t->buf = NULL;
-		return -ENOMEM;
-	}
+	t->mapped = 0;
+	t->buf = t->small;
+	t->cap = sizeof(t->small);
 	return 0;
 }
 
 static void text_free(struct text *t)
 {
-	if (t->buf)
+	if (t->mapped)
 		munmap(t->buf, t->cap);
 	t->buf = NULL;
+}
+
+/* Make room for at least @need more bytes: 0, or -ENOMEM in t->err. */
+static int text_grow(struct text *t, size_t need)
+{
+	size_t cap = ((t->cap + need + 1) * 2 + 4095) & ~(size_t)4095;
+	char *b;
+	if (t->mapped) {
+		b = mremap(t->buf, t->cap, cap, MREMAP_MAYMOVE);
+	} else {
+		b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (b != MAP_FAILED)
+			memcpy(b, t->buf, t->len);
+	}
+	if (b == MAP_FAILED) {
+		t->err = -ENOMEM;
+		return t->err;
+	}
+	t->buf = b;
+	t->cap = cap;
+	t->mapped = 1;
+	return 0;
 }
 
 static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -262,14 +284,8 @@ static void text_add(struct text *t, const char *fmt, ...)
 			t->len += (size_t)n;
 			return;
 		}
-		size_t cap = ((t->cap + (size_t)n + 1) * 2 + 4095) & ~(size_t)4095;
-		char *b = mremap(t->buf, t->cap, cap, MREMAP_MAYMOVE);
-		if (b == MAP_FAILED) {
-			t->err = -ENOMEM;
+		if (text_grow(t, (size_t)n) < 0)
 			return;
-		}
-		t->buf = b;
-		t->cap = cap;
 	}
 }
 
