@@ -55,10 +55,8 @@ static void hc_free_args(char **args, size_t n)
 }
 
 /* The socket, the timer and the connections of waiting hotplugs, in one epoll set. */
-int holder_listen(struct holder *h)
+static int hc_listen(struct holder *h)
 {
-	if (!h->dir || h->listenfd >= 0)
-		return 0;
 	struct hc_ctl *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -95,8 +93,8 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 	h->owner = owner;
 	/* The record first: it makes the directory where a socket file lives. */
 	int err = lockspace_set_owner(h->ls, owner, child);
-	if (!err)
-		err = holder_listen(h);
+	if (!err && h->listenfd < 0)
+		err = hc_listen(h);
 	return err;
 }
 

@@ -27,14 +27,6 @@ struct holder {
 void holder_raise_nofile(struct rlimit *saved);
 
 /*
- * Listen on the control socket, if not yet (nothing to do in direct mode):
- * a supervisor does it before it forks, so that its child waits only for
- * the record. Requests are served only from holder_serve(). 0 or a negative
- * errno; holder_publish() tries again after a failure.
- */
-int holder_listen(struct holder *h);
-
-/*
  * Describe the holder in its record (@owner may be NULL, @child 0; the label
  * is claimed, if it is not yet) and listen on its control socket. Nothing to
  * do in direct mode. 0 or a negative errno (-EBUSY: another holder has the

@@ -189,10 +189,6 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
-	/* Before the fork: the child waits for the go byte only while the
-	 * record is written, and the parent's pages it shares with the child
-	 * are written (and copied) less. A failure is tried again below. */
-	(void)holder_listen(&h);
 	fflush(NULL);
 	pid_t parent = getpid();
 	pid_t child = fork();
