@@ -117,12 +117,14 @@ alternating() {
 	' "$1"
 }
 
-# holder_pids: the pids of the holders listening in the test lockspace.
+# holder_pids: the pids of the holders listening in the test lockspace (on
+# their abstract names, or on socket files, in a sanlock lockspace's host
+# directories too).
 holder_pids() {
 	local s prefix
 	prefix=$(control_prefix) || return 0
 	{
-		for s in "$LS"/.holders/*.sock; do
+		for s in "$LS"/.holders/*.sock "$LS"/.holders/h*/*.sock; do
 			[ -e "$s" ] || continue
 			s=${s##*/}
 			echo "${s%.sock}"
