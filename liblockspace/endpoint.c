@@ -3,6 +3,7 @@
  * was taken. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,14 @@ static int ep_connect(const struct sockaddr_un *sa, socklen_t len, pid_t pid, in
 	return fd;
 }
 
+/* Does @pid run, but /proc hides it from this process? */
+static int ep_hidden(pid_t pid)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return (kill(pid, 0) == 0 || errno == EPERM) && access(path, F_OK) < 0 && errno == ENOENT;
+}
+
 int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
 {
 	if (!ls || pid <= 0 || !LSI_TIMEOUT_OK(timeout_ms))
@@ -268,8 +277,14 @@ int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
 	ep_address(ls, dfd, pid, &sa);
 	int fd = ep_connect(&sa, sizeof(sa), pid, timeout_ms);
 	close(dfd);
-	/* A squatter on the name and no file: say that another process answers. */
-	if (abstract == -ESRCH && (fd == -ENOENT || fd == -ECONNREFUSED))
-		return abstract;
+	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+		/* A squatter on the name and no file: say that another process answers. */
+		if (abstract == -ESRCH)
+			return abstract;
+		/* A holder that runs where /proc hides it from us (hidepid): its
+		 * name cannot be known, and it would refuse us anyway. */
+		if (!start && ep_hidden(pid))
+			return -EACCES;
+	}
 	return fd;
 }

@@ -722,7 +722,8 @@ LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
  * Returns a non-blocking, close-on-exec descriptor that the caller closes,
  * or -ENOENT or -ECONNREFUSED (no one listens there), -ETIMEDOUT,
  * -ESRCH (the socket is not @pid's: a squatter on its name, or a planted
- * file), -EACCES (@pid runs as another user, or the file is closed to us),
+ * file), -EACCES (@pid runs as another user, the file is closed to us, or
+ * /proc hides @pid, whose socket's name needs its start time),
  * -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or another negative errno.
  */
 LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
