@@ -144,6 +144,8 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 		err = control_call(ls, pid, request, &code, text, sizeof(text));
 	char sock_path[4096];
 	snprintf(sock_path, sizeof(sock_path), "%s", sock ? sock : "its control socket");
+	/* -ESRCH and no socket file: a squatter on the holder's abstract name. */
+	int squatted = err == -ESRCH && !control_file_exists(sock);
 	free(sock);
 	free(request);
 	if (err == -ENOENT && (kill(pid, 0) == 0 || errno == EPERM)) {
@@ -163,6 +165,12 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	if (err == -EACCES || err == -EPERM) {
 		vl_error("%s: holder %d: permission denied; run as its user or as root", what, (int)pid);
 		return VL_EXIT_NOPERM;
+	}
+	if (squatted) {
+		vl_error("%s: holder %d: another process took the name of its control socket; nothing was "
+			 "released; find that process with 'ss -xlp | grep @virlock/' and stop it",
+			 what, (int)pid);
+		return VL_EXIT_OSERR;
 	}
 	if (err == -ESRCH) {
 		vl_error(

@@ -110,8 +110,8 @@ void control_answer(int fd, int code, const char *text);
  * CONTROL_TIMEOUT_MS for its answer. Returns 0 with *code and @text set from
  * the answer, or a negative errno of the transport: those of
  * lockspace_control_connect() (-ENOENT or -ECONNREFUSED: no holder listens;
- * -ESRCH: the socket is not @pid's, or @pid runs as a user we may not talk
- * to), -ETIMEDOUT (no answer), -EPROTO (garbage, or the holder closed the
+ * -ESRCH: the socket is not @pid's; -EACCES: @pid runs as a user we may not
+ * talk to), -ETIMEDOUT (no answer), -EPROTO (garbage, or the holder closed the
  * connection without an answer: it ended), -ECONNABORTED (the holder took the
  * request, then closed the connection without an answer: it ended before it
  * was done). The caller passes only a pid the kernel confirms as a holder.
@@ -120,5 +120,13 @@ int control_call(struct lockspace *ls, pid_t pid, const char *request, int *code
 /* The same, waiting up to @timeout_ms (-1: for ever) for the answer. */
 int control_call_timeout(struct lockspace *ls, pid_t pid, const char *request, int timeout_ms, int *code,
 			 char *text, size_t len);
+
+/*
+ * Is there a file at @path (NULL: no)? A client told -ESRCH by
+ * lockspace_control_connect() asks it of lockspace_control_path(): a file
+ * there was planted or leads elsewhere; none means that another process
+ * took the holder's abstract name first.
+ */
+int control_file_exists(const char *path);
 
 #endif

@@ -223,3 +223,9 @@ int control_call(struct lockspace *ls, pid_t pid, const char *request, int *code
 {
 	return control_call_timeout(ls, pid, request, CONTROL_TIMEOUT_MS, code, text, len);
 }
+
+int control_file_exists(const char *path)
+{
+	struct stat st;
+	return path && lstat(path, &st) == 0;
+}

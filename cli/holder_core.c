@@ -65,19 +65,15 @@ static int hc_listen(struct holder *h)
 	int ep = -1;
 	int err = lockspace_control_listen(h->ls, &c->sock);
 	if (!err) {
+		/* The timer is made by the first hotplug that waits (hc_timer()). */
 		ep = epoll_create1(EPOLL_CLOEXEC);
-		c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		struct epoll_event sev = {.events = EPOLLIN, .data.fd = c->sock};
-		struct epoll_event tev = {.events = EPOLLIN, .data.fd = c->timer};
-		if (ep < 0 || c->timer < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c->sock, &sev) < 0 ||
-		    epoll_ctl(ep, EPOLL_CTL_ADD, c->timer, &tev) < 0)
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c->sock, &sev) < 0)
 			err = -errno;
 	}
 	if (err) {
 		if (ep >= 0)
 			close(ep);
-		if (c->timer >= 0)
-			close(c->timer);
 		/* The socket is the handle's (lockspace_close() removes it), but
 		 * nobody will accept on it: refuse connections now, so a release
 		 * or hotplug is told at once that no one listens, not left to time out. */
@@ -96,7 +92,7 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 	if (!h->dir)
 		return 0;
 	h->owner = owner;
-	/* The record first: it makes the directory where the socket lives. */
+	/* The record first: it makes the directory where a socket file lives. */
 	int err = lockspace_set_owner(h->ls, owner, child);
 	if (!err && h->listenfd < 0)
 		err = hc_listen(h);
@@ -344,6 +340,24 @@ static int hc_handle(const struct control_request *req, char *text, size_t len, 
 	return -EINVAL;
 }
 
+/* Make the retry timer, once: a holder that no hotplug waits on never needs it. 0 or -1 (errno set). */
+static int hc_timer_make(struct holder *h)
+{
+	struct hc_ctl *c = h->ctl;
+	if (c->timer >= 0)
+		return 0;
+	c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct epoll_event tev = {.events = EPOLLIN, .data.fd = c->timer};
+	if (c->timer >= 0 && epoll_ctl(h->listenfd, EPOLL_CTL_ADD, c->timer, &tev) == 0)
+		return 0;
+	int err = errno;
+	if (c->timer >= 0)
+		close(c->timer);
+	c->timer = -1;
+	errno = err;
+	return -1;
+}
+
 static void hc_timer(struct hc_ctl *c)
 {
 	long ms = c->npending ? HC_RETRY_MS : 0;
@@ -404,7 +418,8 @@ void holder_serve(struct holder *h)
 				struct hc_pending *p = &c->pending[c->npending - 1];
 				struct epoll_event pev = {.events = EPOLLRDHUP, .data.fd = kept};
 				p->fd = kept;
-				if (epoll_ctl(h->listenfd, EPOLL_CTL_ADD, kept, &pev) < 0) {
+				if (hc_timer_make(h) < 0 ||
+				    epoll_ctl(h->listenfd, EPOLL_CTL_ADD, kept, &pev) < 0) {
 					p->fd = -1;
 					control_answer(kept, -errno, "cannot wait");
 					hc_done(h, c->npending - 1, 0, NULL);
@@ -447,7 +462,8 @@ void holder_finish(struct holder *h)
 		while (c->npending)
 			hc_done(h, c->npending - 1, -ESRCH, text);
 		free(c->pending);
-		close(c->timer);
+		if (c->timer >= 0)
+			close(c->timer);
 		close(h->listenfd);
 		free(c);
 		h->ctl = NULL;

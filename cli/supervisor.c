@@ -44,17 +44,15 @@ static void __attribute__((noreturn)) sv_child(const struct acquire_opts *o, con
 		_exit(VL_EXIT_OSERR);
 	close(go);
 	setrlimit(RLIMIT_NOFILE, nofile);
-	size_t n = 0;
-	while (o->command[n])
-		n++;
-	char **argv = calloc(n + 1, sizeof(*argv));
-	int err = ENOMEM;
-	if (argv) {
-		memcpy(argv, o->command, n * sizeof(*argv));
-		execvp(argv[0], argv);
-		err = errno;
-		free(argv);
-	}
+	/* No copy of the NULL-terminated vector: no malloc in a forked child
+	 * (and no heap page copied for it). execvp() takes char *const[] for
+	 * history's sake and writes nothing through it. */
+	union {
+		const char *const *in;
+		char *const *out;
+	} argv = {.in = o->command};
+	execvp(o->command[0], argv.out);
+	int err = errno;
 	ssize_t w = write(report, &err, sizeof(err));
 	(void)w;
 	_exit(err == ENOENT ? VL_EXIT_NOT_FOUND : VL_EXIT_CANNOT_EXEC);

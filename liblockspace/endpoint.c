@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* endpoint.c: a holder's control socket, <records directory>/<pid>.sock: made, reached and removed here. */
+/* endpoint.c: a holder's control socket: an abstract name, or <records directory>/<pid>.sock where that name
+ * was taken. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,29 @@
 
 #include "backend.h"
 #include "internal.h"
+
+/*
+ * Where a holder listens. First an abstract socket (Linux): a name, not a
+ * file, so that a supervisor creates and removes nothing in the records
+ * directory for it (directory metadata that a journalling filesystem makes
+ * slow in bursts), and no stale file outlives a crash. Its name is the
+ * lockspace directory's device and inode, the holder's pid and its start
+ * time: one per holder and lockspace, and not known before the holder runs.
+ * Anyone may bind any abstract name, so a client talks only to the pid the
+ * kernel confirms (SO_PEERCRED), as it always did for the file. A holder
+ * that finds its name taken (a squatter) falls back to the file
+ * <records directory>/<pid>.sock, where clients look next, as they do for a
+ * holder of an earlier version.
+ */
+static socklen_t ep_abstract(const struct lockspace *ls, pid_t pid, unsigned long long start,
+			     struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "virlock/%llx:%llx/%d/%llu",
+			 (unsigned long long)ls->dir_dev, (unsigned long long)ls->dir_ino, (int)pid, start);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
 
 static void ep_name(pid_t pid, char name[32])
 {
@@ -40,9 +66,9 @@ int lockspace_control_path(struct lockspace *ls, pid_t pid, char **path)
 }
 
 /*
- * The socket's address: the plain path when it fits in sun_path, else the
- * same file reached through the records directory's descriptor @dfd, never
- * truncated.
+ * The socket file's address: the plain path when it fits in sun_path, else
+ * the same file reached through the records directory's descriptor @dfd,
+ * never truncated.
  */
 static void ep_address(struct lockspace *ls, int dfd, pid_t pid, struct sockaddr_un *sa)
 {
@@ -60,9 +86,9 @@ static void ep_address(struct lockspace *ls, int dfd, pid_t pid, struct sockaddr
 	}
 }
 
-/* This host's records directory, opened and checked (@how as for
- * lsi_holders_dir()); -ENOTCONN where a sanlock host has not joined. */
-static int ep_dir(struct lockspace *ls, int how)
+/* Where @ls keeps this host's records: -EOPNOTSUPP in direct mode,
+ * -ENOTCONN (or the backend's error) where a sanlock host has not joined. */
+static int ep_usable(struct lockspace *ls, int how)
 {
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
@@ -72,7 +98,52 @@ static int ep_dir(struct lockspace *ls, int how)
 		if (err < 0)
 			return err;
 	}
-	return lsi_holders_dir(ls, how);
+	return 0;
+}
+
+/* This host's records directory, opened and checked (@how as for lsi_holders_dir()). */
+static int ep_dir(struct lockspace *ls, int how)
+{
+	int err = ep_usable(ls, how);
+	return err < 0 ? err : lsi_holders_dir(ls, how);
+}
+
+/* Bind and listen on @sa (@len long): the socket, or -errno. */
+static int ep_bind(const struct sockaddr_un *sa, socklen_t len)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -errno;
+	/* bind() makes a socket file with the umask: keep it closed to others
+	 * (the peer check refuses them anyway; no file here is world-writable). */
+	mode_t mask = umask(077);
+	int bound = bind(s, (const struct sockaddr *)sa, len) == 0;
+	umask(mask);
+	if (!bound || listen(s, 64) < 0) {
+		int err = -errno;
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+/* The fallback: the file <pid>.sock in the records directory. */
+static int ep_listen_file(struct lockspace *ls)
+{
+	int dfd = ep_dir(ls, LSI_HOLDERS_CREATE);
+	if (dfd < 0)
+		return dfd;
+	char name[32];
+	ep_name(getpid(), name);
+	/* Our pid is ours now: a file of that name is a dead holder's. */
+	int s = unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (s == 0) {
+		struct sockaddr_un sa;
+		ep_address(ls, dfd, getpid(), &sa);
+		s = ep_bind(&sa, sizeof(sa));
+	}
+	close(dfd);
+	return s;
 }
 
 int lockspace_control_listen(struct lockspace *ls, int *fd)
@@ -84,38 +155,31 @@ int lockspace_control_listen(struct lockspace *ls, int *fd)
 		*fd = ls->control_fd;
 		return 0;
 	}
-	int dfd = ep_dir(ls, LSI_HOLDERS_CREATE);
-	if (dfd < 0)
-		return dfd;
-	char name[32];
-	ep_name(getpid(), name);
-	/* Our pid is ours now: a file of that name is a dead holder's. */
-	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
-		int err = -errno;
-		close(dfd);
+	int err = ep_usable(ls, 0);
+	if (err < 0)
 		return err;
+	/* LOCKSPACE_CONTROL=file: the file, for clients in another network
+	 * namespace (abstract names are per network namespace). */
+	const char *how = secure_getenv("LOCKSPACE_CONTROL");
+	unsigned long long start = how && strcmp(how, "file") == 0 ? 0 : lsi_self_start();
+	int s = -EADDRINUSE, file = 0;
+	if (start) {
+		struct sockaddr_un sa;
+		socklen_t len = ep_abstract(ls, getpid(), start, &sa);
+		s = ep_bind(&sa, len);
 	}
-	struct sockaddr_un sa;
-	ep_address(ls, dfd, getpid(), &sa);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int err = 0;
-	/* bind() makes the socket file with the umask: keep it closed to others
-	 * (the peer check refuses them anyway; no file here is world-writable). */
-	mode_t mask = umask(077);
-	int bound = s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	umask(mask);
-	if (!bound || listen(s, 64) < 0) {
-		err = -errno;
-		if (s >= 0)
-			close(s);
-	} else {
-		if (ls->control_pid) /* a forked child's copy of its parent's */
-			close(ls->control_fd);
-		ls->control_fd = *fd = s;
-		ls->control_pid = getpid();
+	if (s == -EADDRINUSE) { /* asked for, another process took our name, or no /proc */
+		s = ep_listen_file(ls);
+		file = 1;
 	}
-	close(dfd);
-	return err;
+	if (s < 0)
+		return s;
+	if (ls->control_pid) /* a forked child's copy of its parent's */
+		close(ls->control_fd);
+	ls->control_fd = *fd = s;
+	ls->control_pid = getpid();
+	ls->control_file = file;
+	return 0;
 }
 
 void lsi_control_drop(struct lockspace *ls)
@@ -125,7 +189,8 @@ void lsi_control_drop(struct lockspace *ls)
 	close(ls->control_fd);
 	pid_t maker = ls->control_pid;
 	ls->control_pid = 0;
-	if (maker != getpid()) /* a forked child's copy: the file is its parent's */
+	/* An abstract name goes with the socket. A forked child's copy: the file is its parent's. */
+	if (!ls->control_file || maker != getpid())
 		return;
 	/* Also after a sanlock host left or lost its daemon, as for the record. */
 	int dfd = ep_dir(ls, LSI_HOLDERS_OWN);
@@ -137,21 +202,19 @@ void lsi_control_drop(struct lockspace *ls)
 	close(dfd);
 }
 
-int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
+/*
+ * Connect to @sa and check the peer: the process meant, which the caller
+ * knows the kernel confirms as a holder (a file may be a planted link to
+ * another process's socket, an abstract name may be squatted). Root talks
+ * to every user's holders (the members of a group lockspace release each
+ * other's locks through root); others to their own and root's, which
+ * refuse them anyway. The descriptor, or -errno (-ESRCH: not @pid's).
+ */
+static int ep_connect(const struct sockaddr_un *sa, socklen_t len, pid_t pid, int timeout_ms)
 {
-	if (!ls || pid <= 0 || !LSI_TIMEOUT_OK(timeout_ms))
-		return -EINVAL;
-	int dfd = ep_dir(ls, 0);
-	if (dfd < 0)
-		return dfd;
-	struct sockaddr_un sa;
-	ep_address(ls, dfd, pid, &sa);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int err = -errno;
-		close(dfd);
-		return err;
-	}
+	if (fd < 0)
+		return -errno;
 	/* A connect to a full backlog blocks up to the send timeout; to the
 	 * kernel a zero timeout is none, so -1 (for ever) is zero and 0 is 1 ms. */
 	int ms = timeout_ms < 0 ? 0 : timeout_ms ? timeout_ms : 1;
@@ -159,28 +222,69 @@ int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
 	int err = 0;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		err = -errno;
-	while (!err && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	while (!err && connect(fd, (const struct sockaddr *)sa, len) < 0) {
 		if (errno == EINTR)
 			continue;
 		err = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
 	}
-	close(dfd);
-	/* The file may be a planted link to another process's socket: talk only
-	 * to the process meant, which the caller knows the kernel confirms as
-	 * a holder. Root talks to every user's holders (the members of a group
-	 * lockspace release each other's locks through root); others to their
-	 * own and root's, which refuse them anyway. */
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	if (!err && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
 		err = -errno;
-	if (!err && (cred.pid != pid || (geteuid() != 0 && cred.uid != 0 && cred.uid != geteuid())))
+	if (!err && cred.pid != pid)
 		err = -ESRCH;
+	/* The holder, as another user: what a socket file's mode said before. */
+	if (!err && geteuid() != 0 && cred.uid != 0 && cred.uid != geteuid())
+		err = -EACCES;
 	if (!err && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		err = -errno;
 	if (err) {
 		close(fd);
 		return err;
+	}
+	return fd;
+}
+
+/* Does @pid run, but /proc hides it from this process? */
+static int ep_hidden(pid_t pid)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return (kill(pid, 0) == 0 || errno == EPERM) && access(path, F_OK) < 0 && errno == ENOENT;
+}
+
+int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
+{
+	if (!ls || pid <= 0 || !LSI_TIMEOUT_OK(timeout_ms))
+		return -EINVAL;
+	int err = ep_usable(ls, 0);
+	if (err < 0)
+		return err;
+	unsigned long long start = lsi_proc_start(pid);
+	int abstract = -ECONNREFUSED;
+	if (start) {
+		struct sockaddr_un sa;
+		socklen_t len = ep_abstract(ls, pid, start, &sa);
+		abstract = ep_connect(&sa, len, pid, timeout_ms);
+		/* Nobody there, or a squatter: the holder listens on its file. */
+		if (abstract != -ECONNREFUSED && abstract != -ESRCH)
+			return abstract;
+	}
+	int dfd = ep_dir(ls, 0);
+	if (dfd < 0)
+		return abstract == -ESRCH ? abstract : dfd;
+	struct sockaddr_un sa;
+	ep_address(ls, dfd, pid, &sa);
+	int fd = ep_connect(&sa, sizeof(sa), pid, timeout_ms);
+	close(dfd);
+	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+		/* A squatter on the name and no file: say that another process answers. */
+		if (abstract == -ESRCH)
+			return abstract;
+		/* A holder that runs where /proc hides it from us (hidepid): its
+		 * name cannot be known, and it would refuse us anyway. */
+		if (!start && ep_hidden(pid))
+			return -EACCES;
 	}
 	return fd;
 }

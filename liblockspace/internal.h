@@ -51,6 +51,7 @@ struct lockspace {
 	char *backend_config;		   /* what a non-fcntl backend keeps (its lockspace name) */
 	int control_fd;			   /* lockspace_control_listen()'s socket, if control_pid */
 	pid_t control_pid;		   /* the process that made it; 0 for none */
+	int control_file;		   /* it is the file <pid>.sock, not the abstract name */
 };
 
 /* ---- name.c ---- */
@@ -308,6 +309,8 @@ int lsi_record_sync(struct lockspace *ls);
 void lsi_record_remove(struct lockspace *ls);
 /* Process start time in clock ticks, 0 if the process does not exist. */
 unsigned long long lsi_proc_start(pid_t pid);
+/* The same for this process, read from /proc once per process. */
+unsigned long long lsi_self_start(void);
 /* Whether the process @pid that started at @start (clock ticks) still runs:
  * gone only when kill(pid, 0) says ESRCH, or /proc/PID/stat is readable and
  * shows another start time (a reused pid) or a zombie; alive but with its

@@ -693,20 +693,26 @@ LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn
  * <dir>/.holders/h<host id>, since hosts that share the directory must not
  * share pids; only the library reads and writes it. A holder process that
  * others may ask to do things (to release locks, say) listens on a stream
- * socket there: <records directory>/<pid> followed by this suffix. The library
- * makes it, connects to it, and removes it (lockspace_close() of the handle
- * that made it, or lockspace_prune() with the record of a process that is
- * gone); what is said over it is the program's own protocol.
+ * socket: the abstract (Linux) name "virlock/<dev>:<ino>/<pid>/<start>" (the
+ * lockspace directory's device and inode in hex, the pid, its start time in
+ * clock ticks), which makes no file; or, where another process took that
+ * name first or the environment says LOCKSPACE_CONTROL=file (for clients in
+ * another network namespace, which do not see abstract names), the file
+ * <records directory>/<pid> followed by this suffix. The library makes it,
+ * connects to it, and removes it (lockspace_close() of the handle that made
+ * it, or lockspace_prune() with the record of a process that is gone); what
+ * is said over it is the program's own protocol.
  */
 #define LOCKSPACE_CONTROL_SUFFIX ".sock"
 
 /**
- * Listen on this process's control socket in @ls's records directory
- * (made if missing, as for a record), replacing a file that a dead process
- * left under this pid. The socket file is closed to other users (mode
- * 0600 through the umask). *@fd gets a non-blocking, close-on-exec
+ * Listen on this process's control socket for @ls: its abstract name, or
+ * where that is taken (or with LOCKSPACE_CONTROL=file) the file in @ls's
+ * records directory (made if missing, as for a record), replacing a file
+ * that a dead process left under this pid. A socket file is closed to other
+ * users (mode 0600 through the umask). *@fd gets a non-blocking, close-on-exec
  * listening descriptor to poll and accept(2) on; the handle owns it: never
- * close it. lockspace_close() closes it and removes the file, after it has
+ * close it. lockspace_close() closes it and removes any file, after it has
  * released the locks and the label, so that a client that finds no socket
  * finds them free. A second call returns the same descriptor. After fork()
  * the child's handle has none (the file is its parent's).
@@ -717,22 +723,26 @@ LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn
 LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
 
 /**
- * Connect to the control socket of holder @pid in @ls's records directory.
- * Pass only a pid the kernel confirms as a holder (F_GETLK on a lock or label
- * file, or a live record): the socket file may have been planted, so the
- * peer must be that very pid (SO_PEERCRED), and run as the caller's user or
- * root (root reaches every user's holders). Blocks only while the holder's
- * backlog is full, up to @timeout_ms (-1 for ever).
+ * Connect to the control socket of holder @pid in @ls: its abstract name,
+ * then its file in the records directory. Pass only a pid the kernel
+ * confirms as a holder (F_GETLK on a lock or label file, or a live record):
+ * anyone may take an abstract name and a socket file may have been planted,
+ * so the peer must be that very pid (SO_PEERCRED), and run as the caller's
+ * user or root (root reaches every user's holders). Blocks only while the
+ * holder's backlog is full, up to @timeout_ms (-1 for ever).
  * Returns a non-blocking, close-on-exec descriptor that the caller closes,
- * or -ENOENT or -ECONNREFUSED (no one listens there), -EACCES, -ETIMEDOUT,
- * -ESRCH (the socket is not @pid's, or @pid runs as another user),
+ * or -ENOENT or -ECONNREFUSED (no one listens there), -ETIMEDOUT,
+ * -ESRCH (the socket is not @pid's: a squatter on its name, or a planted
+ * file), -EACCES (@pid runs as another user, the file is closed to us, or
+ * /proc hides @pid, whose socket's name needs its start time),
  * -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or another negative errno.
  */
 LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
 
 /**
- * The path of holder @pid's control socket (whether or not it exists), for
- * messages that tell the user which file to check. *@path is malloc'd; the
+ * The path of holder @pid's control socket file (whether or not it exists:
+ * a holder on its abstract name has none), for messages that tell the user
+ * which file to check. *@path is malloc'd; the
  * caller frees it. Does not block.
  * Returns 0, -EINVAL, -EOPNOTSUPP (direct mode), -ENOTCONN (a sanlock host
  * that has not joined), another error of the sanlock daemon, or -ENOMEM.

@@ -69,6 +69,27 @@ unsigned long long lsi_proc_start(pid_t pid)
 	return start;
 }
 
+/* This process's start time, read once per process: every rewrite of a
+ * record and every control socket name needs it, and it never changes.
+ * Atomics, not a mutex, so that a fork amid a call leaves nothing taken:
+ * threads of one process store the same values, and a forked child sees
+ * its parent's pid and reads its own. */
+static pid_t self_pid;
+static unsigned long long self_start;
+
+unsigned long long lsi_self_start(void)
+{
+	pid_t pid = getpid();
+	if (__atomic_load_n(&self_pid, __ATOMIC_ACQUIRE) == pid)
+		return __atomic_load_n(&self_start, __ATOMIC_RELAXED);
+	unsigned long long start = lsi_proc_start(pid);
+	if (start) {
+		__atomic_store_n(&self_start, start, __ATOMIC_RELAXED);
+		__atomic_store_n(&self_pid, pid, __ATOMIC_RELEASE);
+	}
+	return start;
+}
+
 enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start)
 {
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
@@ -195,31 +216,53 @@ int lockspace_host_id(struct lockspace *ls, unsigned *host_id)
 
 /* The record's text is built outside the file and written at once. It has a
  * line per lock: a holder of thousands would leave a hole of that size in
- * its heap for hours, so it lives in its own mapping, gone when written. */
+ * its heap for hours, so a text that outgrows the buffer on the stack (a
+ * few locks fit) moves to its own mapping, gone when written. */
 struct text {
 	char *buf;
 	size_t len, cap;
 	int err;
+	int mapped; /* buf is a mapping, not @small */
+	char small[1024];
 };
 
 static int text_init(struct text *t)
 {
 	t->len = 0;
 	t->err = 0;
-	t->cap = 4096;
-	t->buf = mmap(NULL, t->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t->buf == MAP_FAILED) {
-		t->buf = NULL;
-		return -ENOMEM;
-	}
+	t->mapped = 0;
+	t->buf = t->small;
+	t->cap = sizeof(t->small);
 	return 0;
 }
 
 static void text_free(struct text *t)
 {
-	if (t->buf)
+	if (t->mapped)
 		munmap(t->buf, t->cap);
 	t->buf = NULL;
+}
+
+/* Make room for at least @need more bytes: 0, or -ENOMEM in t->err. */
+static int text_grow(struct text *t, size_t need)
+{
+	size_t cap = ((t->cap + need + 1) * 2 + 4095) & ~(size_t)4095;
+	char *b;
+	if (t->mapped) {
+		b = mremap(t->buf, t->cap, cap, MREMAP_MAYMOVE);
+	} else {
+		b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (b != MAP_FAILED)
+			memcpy(b, t->buf, t->len);
+	}
+	if (b == MAP_FAILED) {
+		t->err = -ENOMEM;
+		return t->err;
+	}
+	t->buf = b;
+	t->cap = cap;
+	t->mapped = 1;
+	return 0;
 }
 
 static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -241,14 +284,8 @@ static void text_add(struct text *t, const char *fmt, ...)
 			t->len += (size_t)n;
 			return;
 		}
-		size_t cap = ((t->cap + (size_t)n + 1) * 2 + 4095) & ~(size_t)4095;
-		char *b = mremap(t->buf, t->cap, cap, MREMAP_MAYMOVE);
-		if (b == MAP_FAILED) {
-			t->err = -ENOMEM;
+		if (text_grow(t, (size_t)n) < 0)
 			return;
-		}
-		t->buf = b;
-		t->cap = cap;
 	}
 }
 
@@ -481,7 +518,7 @@ static int record_write(struct lockspace *keeper)
 	int err = text_init(&t);
 	if (err < 0)
 		return err;
-	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_proc_start(self));
+	text_add(&t, "%s\npid %d\nstart %llu\n", LSI_RECORD_MAGIC, (int)self, lsi_self_start());
 	if (keeper->auto_record)
 		text_add(&t, "auto 1\n");
 	if (keeper->owner)
@@ -506,11 +543,14 @@ static int record_write(struct lockspace *keeper)
 	char tmp[64], final[32];
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)self);
 	snprintf(final, sizeof(final), "%d", (int)self);
-	/* Never write through a file planted under our name: remove it, and
-	 * create ours exclusively. */
-	unlinkat(dfd, tmp, 0);
+	/* Never write through a file planted under our name: create ours
+	 * exclusively, and only if a file is there (a dead process's with our
+	 * pid, or a plant) remove it and try once more. */
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			keeper->group ? 0640 : 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(dfd, tmp, 0) == 0)
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    keeper->group ? 0640 : 0600);
 	if (fd < 0) {
 		err = -errno;
 	} else {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* bench_cmd.c: time two commands as whole processes, alternately, and print median ms. */
+/* bench_cmd.c: time two commands as whole processes, alternately, and print median ms
+ * (with -s: each command's min, median and max ms too). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +47,15 @@ static double run(char **argv, int iters)
 
 int main(int argc, char **argv)
 {
+	/* -s: the spread too, "MED_A MED_B MIN_A MAX_A MIN_B MAX_B", for a
+	 * figure that must hold in every run, not only in the middle one. */
+	int spread = argc > 1 && strcmp(argv[1], "-s") == 0;
+	if (spread) {
+		argv++;
+		argc--;
+	}
 	if (argc < 6) {
-		fprintf(stderr, "usage: bench_cmd ROUNDS ITERS CMD_A... ::: CMD_B...\n");
+		fprintf(stderr, "usage: bench_cmd [-s] ROUNDS ITERS CMD_A... ::: CMD_B...\n");
 		return 64;
 	}
 	int rounds = atoi(argv[1]), iters = atoi(argv[2]);
@@ -68,6 +76,10 @@ int main(int argc, char **argv)
 	}
 	qsort(ta, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(tb, (size_t)rounds, sizeof(double), cmp_double);
-	printf("%.4f %.4f\n", ta[rounds / 2] * 1e3, tb[rounds / 2] * 1e3);
+	printf("%.4f %.4f", ta[rounds / 2] * 1e3, tb[rounds / 2] * 1e3);
+	if (spread)
+		printf(" %.4f %.4f %.4f %.4f", ta[0] * 1e3, ta[rounds - 1] * 1e3, tb[0] * 1e3,
+		       tb[rounds - 1] * 1e3);
+	printf("\n");
 	return 0;
 }

@@ -311,10 +311,14 @@ teardown() {
 	local sv
 	sv=$(cat "$WORK/one.pid")
 	# The supervisor starts listening once its child runs: wait for it.
-	wait_for 10 test -S "$LS/.holders/$sv.sock"
+	wait_for 10 holder_listening "$sv"
+	# On its abstract name: no socket file to make and remove.
+	[ ! -e "$LS/.holders/$sv.sock" ]
 	bg_finish one
 	assert_equal "$status" 0
 	[ ! -e "$LS/.holders/$sv.sock" ]
+	run holder_listening "$sv"
+	assert_failure
 }
 
 @test "a supervisor's record names its owner label and its child" {
@@ -587,7 +591,8 @@ teardown() {
 	while [ ${#LS} -lt 200 ]; do LS+=y; done
 	[ ${#LS} -ge 200 ]
 	mkdir -p "$(dirname "$LS")"
-	vl acquire -o long "$A" 3>&-
+	# The socket file, which must not be cut short at 108 bytes.
+	LOCKSPACE_CONTROL=file vl acquire -o long "$A" 3>&-
 	local h
 	h=$(holder_pids)
 	[ -S "$LS/.holders/$h.sock" ]
@@ -612,11 +617,12 @@ teardown() {
 	h=$(holder_pids)
 	run perl -MIO::Socket::UNIX -e '
 		for my $req ("hello\n", "acquire q x\n", "release nothex\n", "acquire x %zz\n", "\0\n", "ping\n") {
-			my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!";
+			(my $peer = $ARGV[0]) =~ s/^@/\0/;
+			my $s = IO::Socket::UNIX->new(Peer => $peer) or die "connect: $!";
 			print $s $req;
 			my $a = <$s>;
 			print $a;
-		}' "$LS/.holders/$h.sock"
+		}' "$(control_addr "$h")"
 	assert_success
 	assert_line --index 0 --partial "err -22"
 	assert_line --index 1 --partial "err -22"

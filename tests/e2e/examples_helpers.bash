@@ -109,11 +109,8 @@ examples_teardown() {
 	for p in "${EX_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
-	if [ -d "$LS/.holders" ]; then
-		for f in "$LS"/.holders/*.sock; do
-			[ -e "$f" ] || continue
-			p=${f##*/}
-			p=${p%.sock}
+	if [ -d "$LS" ]; then
+		for p in $(holder_pids); do
 			if is_virlock "$p"; then
 				kill -TERM "$p" 2>/dev/null || true
 			fi

@@ -41,9 +41,33 @@ wait_for() {
 # owner label are in place too (it writes them first). A supervisor publishes
 # them while its command starts: wait for this before looking for them.
 holder_listening() {
-	[ -S "$LS/.holders/$1.sock" ] &&
-		perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' \
-			"$LS/.holders/$1.sock" 2>/dev/null
+	local addr
+	addr=$(control_addr "$1") || return 1
+	perl -MIO::Socket::UNIX -e '(my $a = $ARGV[0]) =~ s/^@/\0/;
+		IO::Socket::UNIX->new(Peer => $a) or exit 1' "$addr" 2>/dev/null
+}
+
+# control_prefix: the start of the abstract names of the control sockets in
+# $LS (virlock-lockspace(5)): virlock/DEV:INO/ of the lockspace directory.
+control_prefix() {
+	local dev ino
+	read -r dev ino < <(stat -L -c '%d %i' "$LS") || return 1
+	printf 'virlock/%x:%x/' "$dev" "$ino"
+}
+
+# control_addr PID: the address holder PID listens on in $LS: @ and its
+# abstract name (a client puts a NUL byte for the @), or the file
+# <pid>.sock where it fell back to one.
+control_addr() {
+	local start prefix
+	if [ -S "$LS/.holders/$1.sock" ]; then
+		echo "$LS/.holders/$1.sock"
+		return 0
+	fi
+	start=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d ' ' -f 20) || return 1
+	[ -n "$start" ] || return 1
+	prefix=$(control_prefix) || return 1
+	printf '@%s%s/%s\n' "$prefix" "$1" "$start"
 }
 
 # under_valgrind: virlock runs under valgrind (tests/valgrind-virlock).
@@ -93,14 +117,22 @@ alternating() {
 	' "$1"
 }
 
-# holder_pids: the pids of the holders listening in the test lockspace.
+# holder_pids: the pids of the holders listening in the test lockspace (on
+# their abstract names, or on socket files, in a sanlock lockspace's host
+# directories too).
 holder_pids() {
-	local s
-	for s in "$LS"/.holders/*.sock; do
-		[ -e "$s" ] || continue
-		s=${s##*/}
-		echo "${s%.sock}"
-	done
+	local s prefix
+	prefix=$(control_prefix) || return 0
+	{
+		for s in "$LS"/.holders/*.sock "$LS"/.holders/h*/*.sock; do
+			[ -e "$s" ] || continue
+			s=${s##*/}
+			echo "${s%.sock}"
+		done
+		# Listening sockets (flag __SO_ACCEPTCON) with a name of this lockspace.
+		awk -v p="@$prefix" '$4 == "00010000" && index($8, p) == 1 {
+			split(substr($8, length(p) + 1), f, "/"); print f[1] }' /proc/net/unix
+	} | sort -un
 }
 
 # is_free RESOURCE... / is_busy RESOURCE...: probe with a fresh supervisor.

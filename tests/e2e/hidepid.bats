@@ -66,6 +66,11 @@ hidden_as() {
 	run --separate-stderr hidden_as "$u2" list -r -n -o OWNER,PID,STATUS
 	assert_success
 	assert_output "u1vm $h ok"
+	# Nor may it release the holder it cannot see: permission denied, as
+	# for one it sees (the name of its control socket needs its start time).
+	run --separate-stderr hidden_as "$u2" release --owner u1vm
+	assert_failure 77
+	[[ "$stderr" == *"holder $h: permission denied"* ]]
 	run --separate-stderr "$SHARED/virlock" -L "$SHARED/ls" release --owner u1vm
 	assert_success
 	wait_for 10 no_process_of "$u1"

@@ -229,7 +229,7 @@ release_at_once() {
 	tvl acquire -o vm1 "$A"
 	local h sock mode
 	h=$(holder_pids)
-	sock=$LS/.holders/$h.sock
+	sock=$(control_addr "$h")
 	for mode in garbage nul huge half silent; do
 		run timeout 20 "$HELPERS/fakeholder" client "$mode" "$sock"
 		assert_success

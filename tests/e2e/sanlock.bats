@@ -27,7 +27,7 @@ setup() {
 teardown() {
 	local pid
 	# Detached holders and supervisors this test left behind.
-	for pid in "${PIDS[@]}" $(ls "$SHARED"/.holders/h* 2>/dev/null | sed -n 's/^\([0-9]*\)\.sock$/\1/p'); do
+	for pid in "${PIDS[@]}" $(LS=$SHARED holder_pids); do
 		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = virlock ] && kill -TERM "$pid" 2>/dev/null
 		wait_for 5 gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	done
@@ -337,7 +337,7 @@ registered() {
 	free=$("$VIRLOCK" hash --literal free-lease)
 	# Each host keeps its records in its own directory.
 	[ -f "$SHARED/.holders/h1/$(h1 list -r -n -o PID | grep '^[0-9]')" ]
-	[ -S "$SHARED/.holders/h2/$(h2 list -r -n -o PID | grep '^[0-9]').sock" ]
+	[ -f "$SHARED/.holders/h2/$(h2 list -r -n -o PID | grep '^[0-9]')" ]
 	# A dead holder's record on host 1, and temporary lease files that
 	# processes gone on each host left.
 	dead=$(sh -c 'echo $$')

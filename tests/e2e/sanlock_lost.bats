@@ -107,7 +107,7 @@ supervise() {
 	SV=$PID
 	wait_for 15 test -s "$WORK/child"
 	CHILD=$(cat "$WORK/child")
-	wait_for 5 test -S "$LS/.holders/h1/$SV.sock"
+	wait_for 5 holder_listening "$SV"
 }
 
 # lost_said WHAT: the supervisor SV said its locks were lost and WHAT it did,
@@ -117,6 +117,8 @@ lost_said() {
 	assert_output "virlock: $WORK/disk.img: locks lost: the sanlock daemon went away; $1"
 	assert [ ! -e "$LS/.holders/h1/$SV" ]
 	assert [ ! -e "$LS/.holders/h1/$SV.sock" ]
+	run holder_listening "$SV"
+	assert_failure
 }
 
 # detach_for_target OPTIONS...: a process TARGET (sleep) and, on host 1, a
@@ -126,7 +128,7 @@ detach_for_target() {
 	TARGET=$!
 	PIDS+=("$TARGET")
 	h1 acquire "$@" --for-pid "$TARGET" "$WORK/disk.img"
-	HOLDER=$(ls "$LS/.holders/h1" | sed -n 's/^\([0-9]*\)\.sock$/\1/p')
+	HOLDER=$(holder_pids)
 	[ -n "$HOLDER" ]
 }
 
@@ -288,7 +290,7 @@ restart_h1() {
 @test "a plain detached holder drops its record and exits when the daemon dies" {
 	run h1 acquire --owner vm1 "$WORK/disk.img"
 	assert_success
-	holder=$(ls "$LS/.holders/h1" | sed -n 's/^\([0-9]*\)\.sock$/\1/p')
+	holder=$(holder_pids)
 	[ -n "$holder" ]
 	daemon_kill "$RUN1"
 	wait_for 10 gone "$holder"

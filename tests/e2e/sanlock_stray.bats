@@ -28,7 +28,7 @@ setup() {
 
 teardown() {
 	[ -z "$STALE" ] || kill "$STALE" 2>/dev/null || true
-	for pid in $(ls "$SHARED"/.holders/h* 2>/dev/null | sed -n 's/^\([0-9]*\)\.sock$/\1/p'); do
+	for pid in $(LS=$SHARED holder_pids); do
 		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = virlock ] && kill -TERM "$pid" 2>/dev/null
 		wait_for 5 gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	done

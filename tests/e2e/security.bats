@@ -108,17 +108,18 @@ gate_open() {
 	tvl acquire -o vm1 "$A"
 	local h
 	h=$(holder_pids)
-	# Open the way to the socket, so that only the holder's SO_PEERCRED check is left.
-	chmod 0755 "$LS" "$LS/.holders"
-	chmod 0666 "$LS/.holders/$h.sock"
-	run as_other "$SHARED/fakeholder" client ping "$LS/.holders/$h.sock"
+	# Its abstract name is open to every process: only the holder's SO_PEERCRED check is left.
+	local addr
+	addr=$(control_addr "$h")
+	[[ "$addr" = @* ]]
+	run as_other "$SHARED/fakeholder" client ping "$addr"
 	assert_success
 	assert_output --partial "err -13"
 	assert_output --partial "permission denied"
-	run as_other "$SHARED/fakeholder" client garbage "$LS/.holders/$h.sock"
+	run as_other "$SHARED/fakeholder" client garbage "$addr"
 	assert_success
 	assert_output --partial "err -13"
-	run as_other "$SHARED/fakeholder" client nul "$LS/.holders/$h.sock"
+	run as_other "$SHARED/fakeholder" client nul "$addr"
 	assert_success
 	assert_output --partial "err -13"
 	run busy_now "$A"
@@ -196,7 +197,8 @@ gate_open() {
 	assert_success
 	wait_for 10 gone "$h"
 	# A member's label is the member's holder's alone, across users too.
-	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -o u1vm "$A"
+	# On a socket file (LOCKSPACE_CONTROL=file), which can be planted over below.
+	run --separate-stderr as_other env LOCKSPACE_CONTROL=file "$SHARED/virlock" -L "$LS" acquire -o u1vm "$A"
 	assert_success
 	h=$(holder_pids)
 	run --separate-stderr tvl acquire -o u1vm "$B" -- true
@@ -243,8 +245,9 @@ gate_open() {
 	# Nothing is held, as list says.
 	run tvl list -n -r -o PATH
 	assert_output ""
-	# Whoever can write .holders makes the member's socket lead to root's holder Q.
-	tvl acquire -o vmq "$A"
+	# Whoever can write .holders makes the member's socket lead to root's
+	# holder Q, one on a socket file.
+	LOCKSPACE_CONTROL=file tvl acquire -o vmq "$A"
 	local q holders
 	q=$(tvl list --owner vmq -n -r -o PID)
 	holders=$(realpath "$LS")/.holders
@@ -306,7 +309,8 @@ gate_open() {
 		rm -f "$WORK/sv.out" "$WORK/sv.gate" "$WORK/sv.stop"
 		mkfifo "$WORK/sv.stop"
 		# shellcheck disable=SC2016 # the child's script, expanded by the child
-		gated sv "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- sh -c 'echo held; read -r _ <"$1"' sh "$WORK/sv.stop"
+		# On a socket file (LOCKSPACE_CONTROL=file): the link in its place must not be followed.
+		gated sv env LOCKSPACE_CONTROL=file "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- sh -c 'echo held; read -r _ <"$1"' sh "$WORK/sv.stop"
 		pid=$GATE_PID
 		ln -s "$VICTIM" "$LS/.holders/$pid"
 		ln -s "$VICTIM" "$LS/.holders/$pid.sock"
@@ -444,8 +448,9 @@ gate_open() {
 }
 
 @test "release never follows a planted control socket symlink to another holder" {
-	# Holder Q holds A; process P holds B with a raw fcntl lock and no socket.
-	tvl acquire -o vmq "$A"
+	# Holder Q holds A, listening on a socket file (LOCKSPACE_CONTROL=file);
+	# process P holds B with a raw fcntl lock and no socket.
+	LOCKSPACE_CONTROL=file tvl acquire -o vmq "$A"
 	local q name
 	q=$(holder_pids)
 	name=$(lock_name "$B")
@@ -516,6 +521,8 @@ untour() {
 
 @test "control sockets are not created world-writable, whatever the umask (0000 here)" {
 	umask 0000
+	# Socket files, not abstract names (which have no mode).
+	export LOCKSPACE_CONTROL=file
 	local ls2=$BATS_TEST_TMPDIR/deep/er/ls
 	# shellcheck disable=SC2034 # read by hostile_teardown
 	LS2=$ls2
@@ -528,4 +535,54 @@ untour() {
 	untour "$ls2"
 	assert_clean
 	assert_clean "$ls2"
+}
+
+@test "a squatter on a holder's abstract socket name gets no request: release reaches the holder, or says the name was taken" {
+	local pid start line=
+	rm -f "$WORK/sv.out" "$WORK/sv.gate" "$WORK/sv.stop"
+	mkfifo "$WORK/sv.stop"
+	# A supervisor whose pid and start time are known before it listens.
+	# shellcheck disable=SC2016 # the child's script, expanded by the child
+	gated sv "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- sh -c 'echo held; read -r _ <"$1"' sh "$WORK/sv.stop"
+	pid=$GATE_PID
+	start=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d ' ' -f 20)
+	# Another process takes the name the supervisor is about to listen on.
+	"$HELPERS/fakeholder" squat "$(control_prefix)$pid/$start" >"$WORK/squat.out" 2>"$WORK/squat.err" \
+		</dev/null 3>&- &
+	local squatter=$!
+	BG_PIDS+=("$squatter")
+	wait_for 10 grep -qx ready "$WORK/squat.out"
+	gate_open sv
+	wait_for 10 test -s "$WORK/sv.out"
+	# The supervisor listens on its socket file instead, and its child runs.
+	wait_for 10 holder_listening "$pid"
+	[ -S "$LS/.holders/$pid.sock" ]
+	run busy_now "$A"
+	assert_success
+	# Without that file, release meets only the squatter, and refuses it.
+	mv "$LS/.holders/$pid.sock" "$WORK/moved.sock"
+	run --separate-stderr tvl release --owner vm1
+	assert_error 71 "owner vm1: holder $pid: another process took the name of its control socket; nothing was released"
+	run --separate-stderr tvl release "$A"
+	assert_error 71 "$A: holder $pid: another process took the name of its control socket; nothing was released"
+	run busy_now "$A"
+	assert_success
+	# With it, release reaches the supervisor itself.
+	mv "$WORK/moved.sock" "$LS/.holders/$pid.sock"
+	run --separate-stderr tvl release --owner vm1
+	assert_success
+	run busy_now "$A"
+	assert_failure
+	alive "$pid"
+	# The squatter was connected to, and hung up on before any request.
+	run grep -c '^no request$' "$WORK/squat.out"
+	assert_output 3
+	run grep -c '^request' "$WORK/squat.out"
+	assert_output 0
+	fifo_write "$WORK/sv.stop" stop
+	wait_for 10 gone "$pid"
+	[ ! -e "$LS/.holders/$pid.sock" ]
+	kill -TERM "$squatter"
+	wait_for 10 gone "$squatter"
+	assert_clean
 }

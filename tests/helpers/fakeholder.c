@@ -2,6 +2,7 @@
 /* fakeholder.c: test helper that plays a hostile holder (or client) on a lockspace's control socket. */
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 static const char usage_text[] =
 	"usage: fakeholder holder MODE LOCKSPACE NAME[:NAME...] [OWNER]\n"
 	"       fakeholder client MODE SOCKET\n"
+	"       fakeholder squat NAME\n"
 	"holder: take a raw fcntl write lock on byte 0 of each LOCKSPACE/NAME (which must exist),\n"
 	"  listen on LOCKSPACE/.holders/<pid>.sock (and, with OWNER, write a holder record\n"
 	"  naming OWNER), print \"ready\", then answer every connection as MODE says until\n"
@@ -26,6 +28,11 @@ static const char usage_text[] =
 	"  garbage  binary junk and a newline half    half a line, then hang up\n"
 	"  nul      \"ping\", NUL, \"\\n\"                  huge    2 MiB and no newline\n"
 	"  silent   nothing for 3 seconds          ping    \"ping\\n\"\n"
+	"  A SOCKET that starts with @ is an abstract name (the @ stands for its NUL byte).\n"
+	"squat: listen on the abstract name NAME (without its @) before its holder does,\n"
+	"  print \"ready\", then for each connection print \"request: LINE\" for what the\n"
+	"  client sent within a second (\"no request\" if nothing) and answer \"ok\",\n"
+	"  until SIGTERM, SIGINT or SIGHUP.\n"
 	"Exit status: 0 done, 1 error, 2 usage.\n";
 
 static int die(const char *what)
@@ -119,6 +126,23 @@ static int write_record(const char *name, const char *owner)
 	return fclose(f) == 0 ? 0 : die("record");
 }
 
+/* The next connection on the listening @s, or -1 once a stop signal comes on @sfd. */
+static int next_client(int sfd, int s)
+{
+	for (;;) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = s, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		if (p[0].revents)
+			return -1;
+		if (!(p[1].revents & POLLIN))
+			continue;
+		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0)
+			return c;
+	}
+}
+
 static int holder(const char *mode, const char *dir, const char *name, const char *owner)
 {
 	if (chdir(dir) < 0)
@@ -149,17 +173,7 @@ static int holder(const char *mode, const char *dir, const char *name, const cha
 	if (announce("fakeholder"))
 		return 1;
 	int kept[FH_MAX_CONN], nkept = 0;
-	for (;;) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = s, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents)
-			break;
-		if (!(p[1].revents & POLLIN))
-			continue;
-		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			continue;
+	for (int c; (c = next_client(sfd, s)) >= 0;) {
 		if (answer(c, mode) && nkept < FH_MAX_CONN)
 			kept[nkept++] = c;
 		else
@@ -178,16 +192,65 @@ static int holder(const char *mode, const char *dir, const char *name, const cha
 	return 0;
 }
 
+/* @path's address: a file, or with a leading @ an abstract name. 0 or -1. */
+static int address(const char *path, struct sockaddr_un *sa, socklen_t *len)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa->sun_path, path);
+	*len = sizeof(*sa);
+	if (path[0] == '@') {
+		sa->sun_path[0] = '\0';
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	}
+	return 0;
+}
+
+/* Take the abstract name @name first, and tell what its clients send. */
+static int squat(const char *name)
+{
+	char at[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct sockaddr_un sa;
+	socklen_t len;
+	snprintf(at, sizeof(at), "@%s", name);
+	if (address(at, &sa, &len) < 0)
+		return die(name);
+	int sfd = stop_signals_fd();
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || s < 0 || bind(s, (struct sockaddr *)&sa, len) < 0 || listen(s, 16) < 0)
+		return die("socket");
+	if (announce("fakeholder"))
+		return 1;
+	for (int c; (c = next_client(sfd, s)) >= 0;) {
+		char buf[256];
+		struct pollfd cp = {.fd = c, .events = POLLIN};
+		ssize_t n = poll(&cp, 1, 1000) > 0 ? recv(c, buf, sizeof(buf) - 1, MSG_DONTWAIT) : 0;
+		if (n > 0) {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			printf("request: %s\n", buf);
+		} else {
+			puts("no request");
+		}
+		fflush(stdout);
+		send_all(c, "ok\n", 3);
+		close(c);
+	}
+	return 0;
+}
+
 static int client(const char *mode, const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
+	struct sockaddr_un sa;
+	socklen_t salen;
+	if (address(path, &sa, &salen) < 0)
 		return die(path);
-	}
-	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0)
 		return die(path);
 	if (strcmp(mode, "garbage") == 0) {
 		static const char junk[] = "\xff\xfe\x01 release \x1b ../../etc/passwd %zz\n";
@@ -240,5 +303,7 @@ int main(int argc, char **argv)
 		return holder(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (argc == 4 && strcmp(argv[1], "client") == 0)
 		return client(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "squat") == 0)
+		return squat(argv[2]);
 	usage(usage_text);
 }

@@ -45,11 +45,8 @@ our_holder() {
 
 # lockspace_holders: pids of the live holders (supervisors and detached) of the test lockspace.
 lockspace_holders() {
-	local s pid
-	for s in "$LS"/.holders/*.sock; do
-		[ -e "$s" ] || continue
-		pid=${s##*/}
-		pid=${pid%.sock}
+	local pid
+	for pid in $(holder_pids); do
 		our_holder "$pid" && echo "$pid"
 	done
 	return 0

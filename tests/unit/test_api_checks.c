@@ -2,6 +2,10 @@
 /* test_api_checks.c: every call refuses flags it does not take, missing pointers and bad timeouts. */
 #include "testlib.h"
 
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #define UNKNOWN_FLAG 0x80000000u
 
 static char dir[PATH_MAX], res[PATH_MAX], lockfile[PATH_MAX];
@@ -195,15 +199,96 @@ static void test_control_socket(void)
 	snprintf(name, sizeof(name), ".holders/%d" LOCKSPACE_CONTROL_SUFFIX, (int)getpid());
 	tu_join(sock, dir, name);
 	struct stat st;
-	ok(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 077) == 0,
-	   "the socket file is <records>/<pid>.sock, closed to others");
+	ok(lstat(sock, &st) < 0 && errno == ENOENT,
+	   "the socket is an abstract name: no file <records>/<pid>.sock");
 	int c = lockspace_control_connect(ls, getpid(), 1000);
 	ok(c >= 0, "control_connect() to this process's socket");
 	if (c >= 0)
 		close(c);
 	lockspace_close(direct);
 	lockspace_close(ls);
-	ok(lstat(sock, &st) < 0 && errno == ENOENT, "lockspace_close() removes the socket file");
+	if (lockspace_open(dir, 0, &ls) < 0) {
+		ok(0, "a handle after the close");
+		return;
+	}
+	is_int(lockspace_control_connect(ls, getpid(), 0), -ENOENT,
+	       "lockspace_close() stops listening: -ENOENT");
+	lockspace_close(ls);
+}
+
+/* The abstract name of this process's control socket in @dir, as the
+ * library forms it (lockspace.h, LOCKSPACE_CONTROL_SUFFIX). */
+static socklen_t control_name(struct sockaddr_un *sa)
+{
+	struct stat st;
+	char buf[1024];
+	unsigned long long start = 0;
+	int fd = open("/proc/self/stat", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	char *p = n > 0 ? (buf[n] = '\0', strrchr(buf, ')')) : NULL;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	if (stat(dir, &st) < 0)
+		tu_bail("stat");
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int len =
+		snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "virlock/%llx:%llx/%d/%llu",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (int)getpid(), start);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+}
+
+/* Another process took the name first: the holder listens on its file, and
+ * a client reaches it there, never the squatter; without the file it refuses. */
+static void test_control_squatter(void)
+{
+	struct lockspace *ls;
+	struct sockaddr_un sa;
+	socklen_t len = control_name(&sa);
+	int ready[2];
+	if (lockspace_open(dir, 0, &ls) < 0 || pipe(ready) < 0) {
+		ok(0, "a handle for the squatter test");
+		return;
+	}
+	pid_t squatter = fork();
+	if (squatter == 0) {
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+		char byte = s >= 0 && bind(s, (struct sockaddr *)&sa, len) == 0 && listen(s, 8) == 0;
+		if (write(ready[1], &byte, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char byte = 0;
+	ok(squatter > 0 && read(ready[0], &byte, 1) == 1 && byte, "a squatter binds the name first");
+	int fd = -1;
+	is_int(lockspace_control_listen(ls, &fd), 0, "control_listen() with the name taken");
+	char name[32], sock[PATH_MAX];
+	snprintf(name, sizeof(name), ".holders/%d" LOCKSPACE_CONTROL_SUFFIX, (int)getpid());
+	tu_join(sock, dir, name);
+	struct stat st;
+	ok(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 077) == 0,
+	   "it listens on the file <records>/<pid>.sock instead, closed to others");
+	int c = lockspace_control_connect(ls, getpid(), 1000);
+	ok(c >= 0, "control_connect() passes the squatter by and reaches the holder's file");
+	int a = c >= 0 ? accept(fd, NULL, NULL) : -1;
+	ok(a >= 0, "the holder has the connection");
+	if (a >= 0)
+		close(a);
+	if (c >= 0)
+		close(c);
+	unlink(sock);
+	is_int(lockspace_control_connect(ls, getpid(), 1000), -ESRCH,
+	       "with no file, control_connect() refuses the squatter: -ESRCH");
+	kill(squatter, SIGKILL);
+	waitpid(squatter, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	lockspace_close(ls);
 }
 
 static struct lockspace *shared_ls;
@@ -228,4 +313,4 @@ static void test_handle_calls(void)
 }
 
 TU_MAIN(set_up, test_open_flags, test_name_pointers, test_handle_calls, test_second_recorder,
-	test_control_socket)
+	test_control_socket, test_control_squatter)
