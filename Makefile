@@ -47,7 +47,9 @@ CFLAGS_CLI = $(call config,CFLAGS_CLI)
 CPPFLAGS += -include $(CONFIG_H)
 # virlock takes popt and libmd statically where Debian ships the archives:
 # every acquire is a process start, and each shared library costs one.
-LIBS_CLI = -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -lsmartcols $(if $(HAVE_SANLOCK),-ldl)
+# libsmartcols has no archive: list opens it when it first needs it
+# (cli/scols_load.h), so that no other command loads it.
+LIBS_CLI = -Wl,-Bstatic -lpopt -lmd -Wl,-Bdynamic -ldl
 # `make deps X`: everything X does waits for deps.
 DEPS_FIRST := $(filter deps,$(MAKECMDGOALS))
 

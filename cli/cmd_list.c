@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <libsmartcols.h>
 
 #include "layout.h"
 #include "output.h"
+#include "scols_load.h"
 #include "strutil.h"
 #include "virlock.h"
 
@@ -182,32 +182,32 @@ static void cols_help(FILE *out)
  */
 static struct libscols_table *table_new(const struct vl_columns *c, unsigned outflags)
 {
-	struct libscols_table *tb = scols_new_table();
+	struct libscols_table *tb = vl_scols.new_table();
 	if (!tb)
 		return NULL;
-	if (scols_table_set_name(tb, "locks") != 0)
+	if (vl_scols.table_set_name(tb, "locks") != 0)
 		goto fail;
-	scols_table_enable_json(tb, !!(outflags & VL_OUT_JSON));
-	scols_table_enable_raw(tb, !!(outflags & VL_OUT_RAW));
-	scols_table_enable_noheadings(tb, !!(outflags & VL_OUT_NOHEADINGS));
+	vl_scols.table_enable_json(tb, !!(outflags & VL_OUT_JSON));
+	vl_scols.table_enable_raw(tb, !!(outflags & VL_OUT_RAW));
+	vl_scols.table_enable_noheadings(tb, !!(outflags & VL_OUT_NOHEADINGS));
 	for (size_t i = 0; i < c->n; i++) {
 		const struct coldesc *d = &coldescs[c->id[i]];
-		struct libscols_column *cl = scols_table_new_column(tb, d->name, d->whint, d->flags);
+		struct libscols_column *cl = vl_scols.table_new_column(tb, d->name, d->whint, d->flags);
 		if (!cl)
 			goto fail;
 		if (!(outflags & VL_OUT_JSON))
 			continue;
-		scols_column_set_json_type(cl, d->json_type);
+		vl_scols.column_set_json_type(cl, d->json_type);
 		/* An array cell is one chunk per line: WAITERS holds one pid a line. */
 		if (d->json_type == SCOLS_JSON_ARRAY_NUMBER &&
-		    (scols_column_set_flags(cl, d->flags | SCOLS_FL_WRAP) != 0 ||
-		     scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL) !=
-			     0))
+		    (vl_scols.column_set_flags(cl, d->flags | SCOLS_FL_WRAP) != 0 ||
+		     vl_scols.column_set_wrapfunc(cl, vl_scols.wrapnl_chunksize, vl_scols.wrapnl_nextchunk,
+						  NULL) != 0))
 			goto fail;
 	}
 	return tb;
 fail:
-	scols_unref_table(tb);
+	vl_scols.unref_table(tb);
 	return NULL;
 }
 
@@ -599,12 +599,14 @@ static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 	setlocale(LC_CTYPE, "");
 	if (layout_own(lr))
 		return print_layout(lr, cols);
+	if (vl_scols_load() != 0)
+		return -ENOPKG; /* said */
 	struct libscols_table *tb = table_new(cols, lr->outflags);
 	if (!tb)
 		return -ENOMEM;
 	int err = 0;
 	for (size_t i = 0; i < lr->nrows && !err; i++) {
-		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+		struct libscols_line *ln = vl_scols.table_new_line(tb, NULL);
 		if (!ln) {
 			err = -ENOMEM;
 			break;
@@ -621,14 +623,14 @@ static int print_rows(struct list_run *lr, const struct vl_columns *cols)
 				}
 				data = clean;
 			}
-			if (data && scols_line_set_data(ln, c, data) != 0)
+			if (data && vl_scols.line_set_data(ln, c, data) != 0)
 				err = -ENOMEM;
 			free(clean);
 		}
 	}
-	if (!err && scols_print_table(tb) != 0)
+	if (!err && vl_scols.print_table(tb) != 0)
 		err = -EIO;
-	scols_unref_table(tb);
+	vl_scols.unref_table(tb);
 	return err;
 }
 
@@ -738,7 +740,8 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 		qsort(lr.rows, lr.nrows, sizeof(*lr.rows), row_cmp);
 	err = print_rows(&lr, &cols);
 	if (err < 0) {
-		vl_error("list: %s", strerror(-err));
+		if (err != -ENOPKG)
+			vl_error("list: %s", strerror(-err));
 		status = VL_EXIT_OSERR;
 		goto out;
 	}

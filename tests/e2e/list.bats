@@ -528,3 +528,24 @@ y" "bs$i\\x41" "bs$i\\n" "inv$i$(printf '\377\376')" "cjk$i漢字" "comb${i}e$(p
 	VIRLOCK_LIST_LAYOUT=own vl list -p 1 >"$BATS_TEST_TMPDIR/own"
 	[ ! -s "$BATS_TEST_TMPDIR/own" ]
 }
+
+@test "only list loads libsmartcols: without it, acquire and release work and list says what to install" {
+	[ "$(id -u)" = 0 ] && command -v unshare >/dev/null || skip "needs root and unshare(1)"
+	lib=$(ldconfig -p | awk '$1 == "libsmartcols.so.1" { print $NF; exit }')
+	[ -n "$lib" ]
+	# A private mount namespace where the library is an empty file.
+	run unshare -m sh -c 'mount --bind /dev/null "$1" || exit 99
+		"$2" -L "$3" acquire "$4" || exit 98
+		"$2" -L "$3" list -o PATH,MODE; rc=$?
+		"$2" -L "$3" list -n -r -o PATH,MODE || exit 97
+		"$2" -L "$3" release "$4" || exit 96
+		exit $rc' sh "$lib" "$VIRLOCK" "$LS" "$D1"
+	[ "$status" != 99 ] || skip "cannot bind-mount over $lib"
+	assert_failure 71
+	assert_line --index 0 --regexp "^virlock: libsmartcols.so.1 cannot be loaded \(.*\); install libsmartcols1$"
+	assert_line --index 1 "$D1 exclusive"
+	[ "${#lines[@]}" = 2 ]
+	run vl list -n -o PATH
+	assert_success
+	assert_output ""
+}
