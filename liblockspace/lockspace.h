@@ -1047,13 +1047,18 @@ LOCKSPACE_API int lockspace_handoff(struct lockspace *ls, const char *resource, 
 /**
  * lockspace_acquire_many() that takes each resource only if it is still in
  * the state @states[i] (from lockspace_handoff() of the holder before), all
- * or none. A resource somebody else acquired since (held now or released
- * again) fails with -ECANCELED and *@failed its index: nothing is taken,
- * and the fcntl marker is left as it was. The same flags, timeout and
- * other errors as lockspace_acquire_many(); a wait waits while the
- * resource is held (the previous holder may not have released it yet).
+ * or none. A resource somebody else acquired since its hand-off fails with
+ * -ECANCELED, and *@failed its index: when released again at once; when
+ * another process still holds it, as a busy one does with
+ * lockspace_acquire_many() (-EBUSY, or a wait, then -ECANCELED); when this
+ * process holds it already (through any handle), at once. On any failure
+ * nothing is taken and, in an fcntl lockspace, every marker is left as it
+ * was: they are consumed only once every resource is held. The same flags,
+ * timeout and other errors as lockspace_acquire_many(); a wait waits while
+ * the resource is held (the previous holder may not have released it yet).
  * Returns 0 with every resource held, the hand-off markers consumed;
- * -EINVAL (@states NULL), -EOPNOTSUPP (direct mode).
+ * -EINVAL (@states NULL, or a state of 0, which no hand-off gives),
+ * -EOPNOTSUPP (direct mode).
  */
 LOCKSPACE_API int lockspace_acquire_expect(struct lockspace *ls, const char *const *resources, size_t n,
 					   unsigned flags, int timeout_ms, const uint64_t *states,
