@@ -93,8 +93,17 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 		return o->conflict_exit;
 	}
 	if (err == -ECANCELED) {
-		/* The hand-off is void: say who has it now, if anyone does. */
-		if (!vl_conflict_who(ls, res, o->flags, who))
+		/* The hand-off is void: say who has it now, if anyone does. A
+		 * sanlock prune also acquires (or makes anew) a free lease. */
+		int named = vl_conflict_who(ls, res, o->flags, who);
+		if (!named && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0) {
+			vl_error("%s: the lease changed hands since the hand-off (another holder, or a "
+				 "prune); "
+				 "the hand-off state is gone, nothing was acquired; see 'virlock inspect %s'",
+				 res, res);
+			return o->conflict_exit;
+		}
+		if (!named)
 			snprintf(who, sizeof(who), "another holder");
 		vl_error("%s: taken by %s in between; the hand-off state is gone, nothing was acquired; "
 			 "see 'virlock inspect %s'",

@@ -1034,7 +1034,12 @@ LOCKSPACE_API int lockspace_sanlock_status(struct lockspace *ls, struct lockspac
  *   until the next acquire; prune removes one whose lock file is gone.
  *   A second hand-off of the resource replaces the marker.
  * - sanlock lockspace: the lease version (lver) the holder's acquire left on
- *   disk; every acquire of the lease, of any host, raises it.
+ *   disk, which every acquire of the lease, of any host, raises (a prune
+ *   too: it acquires each free lease it removes), in the low 32 bits, and
+ *   32 bits of the lease file's identity, a random number written in it
+ *   when it is made (0 in a lease file of an older version), above: a
+ *   lease file pruned and made again starts its versions again. -EOVERFLOW
+ *   for a version past 32 bits.
  * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire.
  * Returns 0, -ENOENT (@ls does not hold it), -EINVAL (held shared, or bad
  * arguments), -EOPNOTSUPP (direct mode), or -errno (the marker could not be
