@@ -156,3 +156,14 @@ teardown() {
 	done
 	echo "# $ok handed off, $refused refused" >&3
 }
+
+@test "release --handoff of two, one not held: nothing is released, no token" {
+	vl acquire --owner vm1 "$A"
+	run --separate-stderr vl release --handoff "$A" "$B"
+	assert_failure 66
+	assert_equal "$output" ""
+	assert_equal "$stderr" "virlock: $B: not held by anyone; give the path the holder used, or --literal for a name"
+	run vl list -r -n -o PATH,MODE
+	assert_output "$A exclusive"
+	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
+}
