@@ -167,3 +167,22 @@ teardown() {
 	assert_output "$A exclusive"
 	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
 }
+
+# Is @1 under a flock(2) of another program, as /proc/locks shows?
+image_flocked() {
+	grep -q "FLOCK .*:$(stat -c %i "$1") " /proc/locks
+}
+
+@test "an expecting acquire refused for an image in use leaves the hand-off" {
+	vl acquire "$A"
+	tok=$(vl release --handoff "$A")
+	flock -x "$A" sleep 3 &
+	local fp=$!
+	wait_for 5 image_flocked "$A"
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	assert_output --partial "$A: in use by"
+	wait "$fp"
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_success
+}
