@@ -186,3 +186,16 @@ image_flocked() {
 	run vl acquire --expect-state "$tok" "$A" -- true
 	assert_success
 }
+
+@test "a prune that looked before the hand-off and locks after the release keeps the marked lock file" {
+	command -v gdb >/dev/null || skip "gdb is missing"
+	vl acquire "$A"
+	# The prune stops before it locks the lock file (it looked: no marker
+	# yet); meanwhile the holder hands it off and lets go.
+	gdb -q -batch -ex 'set breakpoint pending on' -ex 'break lsi_fcntl_lock' -ex run \
+		-ex "shell $VIRLOCK -L $LS release --handoff $A > $WORK/tok" -ex delete -ex continue \
+		--args "$VIRLOCK" -L "$LS" prune -v >"$WORK/gdb.out" 2>&1
+	grep -q "Breakpoint 1, " "$WORK/gdb.out" || skip "gdb could not stop the prune"
+	run vl acquire --expect-state "$(cat "$WORK/tok")" "$A" -- true
+	assert_success
+}
