@@ -99,3 +99,19 @@ teardown() {
 	run h2 acquire --expect-state "vlh1:s:$n=${BASH_REMATCH[1]}" "$D" -- true
 	assert_success
 }
+
+@test "sanlock: a lease file of an older version, without an identity, is acquired and handed off" {
+	h1 acquire "$D" -- true
+	local lease
+	lease=$LS/$(h1 hash "$D")
+	# Zero its identity, as a lease file made before it had one.
+	dd if=/dev/zero of="$lease" bs=8 count=1 seek=$(((1 << 20) / 8 - 1)) conv=notrunc status=none
+	run h1 acquire "$D" -- true
+	assert_success
+	h1 acquire "$D"
+	tok=$(h1 release --handoff "$D")
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_success
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
+}
