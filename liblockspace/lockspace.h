@@ -1054,9 +1054,10 @@ LOCKSPACE_API int lockspace_handoff(struct lockspace *ls, const char *resource, 
  * the state @states[i] (from lockspace_handoff() of the holder before), all
  * or none. A resource somebody else acquired since its hand-off fails with
  * -ECANCELED, and *@failed its index: when released again at once; when
- * another process still holds it, as a busy one does with
- * lockspace_acquire_many() (-EBUSY, or a wait, then -ECANCELED); when this
- * process holds it already (through any handle), at once. On any failure
+ * another process still holds it, in an fcntl lockspace as a busy one does
+ * with lockspace_acquire_many() (-EBUSY, or a wait, then -ECANCELED), in a
+ * sanlock lockspace at once (its version tells); when this process holds
+ * it already (through any handle), at once. On any failure
  * nothing is taken and, in an fcntl lockspace, every marker is left as it
  * was: they are consumed only once every resource is held. The same flags,
  * timeout and other errors as lockspace_acquire_many(); a wait waits while
