@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "acquire_common.h"
 #include "acquire_wait.h"
@@ -60,6 +61,18 @@ void acquire_on_lost(const struct acquire_opts *o, size_t nheld, const char *why
 	vl_error("%s%s: locks lost: %s; %s", o->resources[0], more, why, done);
 }
 
+/* Has the lock file of @res a second link, a hand-off marker (release
+ * --handoff), which an acquire removes? 1 or 0. */
+static int handoff_pending(struct lockspace *ls, const struct acquire_opts *o, const char *res)
+{
+	char name[LOCKSPACE_NAME_LEN + 1], path[4200];
+	struct stat st;
+	if (lockspace_name(res, (o->flags & LOCKSPACE_LITERAL) | vl_hash, name) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", lockspace_dir(ls), name);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1;
+}
+
 int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, size_t failed, int signo)
 {
 	char what[64], name[LOCKSPACE_NAME_LEN + 1], who[VL_WHO_LEN];
@@ -92,9 +105,27 @@ int acquire_report(struct lockspace *ls, const struct acquire_opts *o, int err, 
 				 o->wait_zero ? "" : "wait with -w, ");
 		return o->conflict_exit;
 	}
+	if (err == -EACCES && !o->states && handoff_pending(ls, o, res)) {
+		/* Refused: taking it would void the hand-off, which this user may not. */
+		vl_error(
+			"%s: a hand-off of it is pending (release --handoff), which this user may not void; "
+			"nothing was acquired; the next holder takes it with --expect-state, or its owner or "
+			"root can take it",
+			res);
+		return VL_EXIT_NOPERM;
+	}
 	if (err == -ECANCELED) {
-		/* The hand-off is void: say who has it now, if anyone does. */
-		if (!vl_conflict_who(ls, res, o->flags, who))
+		/* The hand-off is void: say who has it now, if anyone does. A
+		 * sanlock prune also acquires (or makes anew) a free lease. */
+		int named = vl_conflict_who(ls, res, o->flags, who);
+		if (!named && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0) {
+			vl_error("%s: the lease changed hands since the hand-off (another holder, or a "
+				 "prune); "
+				 "the hand-off state is gone, nothing was acquired; see 'virlock inspect %s'",
+				 res, res);
+			return o->conflict_exit;
+		}
+		if (!named)
 			snprintf(who, sizeof(who), "another holder");
 		vl_error("%s: taken by %s in between; the hand-off state is gone, nothing was acquired; "
 			 "see 'virlock inspect %s'",

@@ -135,19 +135,10 @@ static int aw_images_busy(struct aw_locks *a, int wait)
 	return 0;
 }
 
-static int aw_locks_step(void *arg, int wait)
+/* Look whether another program uses an image: 0 no (or no look), else
+ * ACQUIRE_EIMAGE, or -EINTR after a pause (look again). */
+static int aw_images_step(struct aw_locks *a, int wait)
 {
-	struct aw_locks *a = arg;
-	if (!a->held) {
-		unsigned flags = a->flags | (wait ? LOCKSPACE_WAIT : 0);
-		int err = a->states ? lockspace_acquire_expect(a->ls, a->resources, a->n, flags, -1,
-							       a->states, a->failed)
-				    : lockspace_acquire_many(a->ls, a->resources, a->n, flags, -1, a->failed);
-		if (err)
-			return err;
-		a->held = 1;
-	}
-	/* Looked at with our locks held: no other acquire of ours slips in. */
 	long long start = vl_now_ms();
 	if (!(a->how & AW_CHECK_IMAGES) || (a->flags & LOCKSPACE_LITERAL) || !aw_images_busy(a, wait)) {
 		a->image_use = 0;
@@ -161,6 +152,27 @@ static int aw_locks_step(void *arg, int wait)
 	struct timespec pause = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 	nanosleep(&pause, NULL);
 	return -EINTR; /* look again, unless a signal or the deadline came */
+}
+
+static int aw_locks_step(void *arg, int wait)
+{
+	struct aw_locks *a = arg;
+	if (!a->held) {
+		/* An acquire that expects a hand-off consumes it: look at the
+		 * images first, so that one in use leaves the hand-off as it is. */
+		int err = a->states ? aw_images_step(a, wait) : 0;
+		if (err)
+			return err;
+		unsigned flags = a->flags | (wait ? LOCKSPACE_WAIT : 0);
+		err = a->states ? lockspace_acquire_expect(a->ls, a->resources, a->n, flags, -1, a->states,
+							   a->failed)
+				: lockspace_acquire_many(a->ls, a->resources, a->n, flags, -1, a->failed);
+		if (err)
+			return err;
+		a->held = 1;
+	}
+	/* Looked at with our locks held: no other acquire of ours slips in. */
+	return aw_images_step(a, wait);
 }
 
 void acquire_trim(size_t n)

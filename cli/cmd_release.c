@@ -25,6 +25,7 @@ struct cr_pids {
 	size_t n, cap;
 	const char *owner; /* filter of cr_collect_record, NULL for all */
 	struct cr_remote remote;
+	int shared; /* cr_collect_holder: the kernel shows it held shared */
 };
 
 /* Note the hosts other than this one that hold @info; count it if any does. */
@@ -76,6 +77,7 @@ static int cr_add(struct cr_pids *p, pid_t pid)
 static int cr_collect_holder(const struct lockspace_info *info, void *arg)
 {
 	cr_remote_add(&((struct cr_pids *)arg)->remote, info);
+	((struct cr_pids *)arg)->shared = info->state == LOCKSPACE_STATE_SHARED;
 	for (size_t i = 0; i < info->nholders; i++) {
 		const struct lockspace_holder *h = &info->holders[i];
 		if (h->pid > 0 && !(h->flags & (LOCKSPACE_HOLDER_STALE | LOCKSPACE_HOLDER_SELF)))
@@ -233,36 +235,46 @@ static int cr_name(const char *res, int literal, char name[LOCKSPACE_NAME_LEN + 
 	return err;
 }
 
-/* Release @res; with @item, hand it off: its name and state go there. */
-static int cr_resource(struct lockspace *ls, const char *res, int literal,
-		       struct lockspace_handoff_item *item)
+/* Find the holders of @res into @p and its lock name into @name; with
+ * @handoff, it must be held exclusively by one holder. 0 or an exit status
+ * (said). */
+static int cr_find(struct lockspace *ls, const char *res, int literal, int handoff,
+		   char name[LOCKSPACE_NAME_LEN + 1], struct cr_pids *p)
 {
-	char name[LOCKSPACE_NAME_LEN + 1];
-	struct cr_pids p = {0};
 	int status = 0;
 	int err = cr_name(res, literal, name);
 	if (!err)
-		err = lockspace_inspect(ls, name, LOCKSPACE_BYNAME, cr_collect_holder, &p);
-	if (!err && p.n == 0 && p.remote.nhosts) {
+		err = lockspace_inspect(ls, name, LOCKSPACE_BYNAME, cr_collect_holder, p);
+	if (!err && p->n == 0 && p->remote.nhosts) {
 		/* Only another host's daemon can let go of it. */
-		vl_error("%s: held on %s, not on this host; release it there", res, p.remote.text);
+		vl_error("%s: held on %s, not on this host; release it there", res, p->remote.text);
 		status = VL_EXIT_NOINPUT;
-	} else if (err == -ENOENT || (!err && p.n == 0)) {
+	} else if (err == -ENOENT || (!err && p->n == 0)) {
 		vl_error("%s: not held by anyone%s", res,
 			 literal ? "" : "; give the path the holder used, or --literal for a name");
 		status = VL_EXIT_NOINPUT;
 	} else if (err) {
 		status = vl_resource_error(res, err);
 	}
-	if (!status && item && p.n > 1) {
-		vl_error("%s: held shared by %zu holders; only an exclusive hold can be handed off", res,
-			 p.n);
+	if (!status && handoff && (p->n > 1 || p->shared)) {
+		if (p->n > 1)
+			vl_error("%s: held shared by %zu holders; only an exclusive hold can be handed off",
+				 res, p->n);
+		else
+			vl_error("%s: held shared; only an exclusive hold can be handed off", res);
 		status = VL_EXIT_USAGE;
 	}
-	if (item)
-		snprintf(item->name, sizeof(item->name), "%s", name);
+	return status;
+}
+
+/* Release @res: ask each of its holders. */
+static int cr_resource(struct lockspace *ls, const char *res, int literal)
+{
+	char name[LOCKSPACE_NAME_LEN + 1];
+	struct cr_pids p = {0};
+	int status = cr_find(ls, res, literal, 0, name, &p);
 	for (size_t i = 0; !status && i < p.n; i++) {
-		int s = cr_ask(ls, p.pid[i], name, res, VL_EXIT_OSERR, item ? &item->state : NULL);
+		int s = cr_ask(ls, p.pid[i], name, res, VL_EXIT_OSERR, NULL);
 		if (s && !status)
 			status = s;
 	}
@@ -389,30 +401,66 @@ static int cr_holders(struct lockspace *ls, const char *owner, int pid, int all)
 
 static int literal, all, handoff;
 
-/* --handoff: release each resource for its hand-off, and print the token
- * of them all on one line, only when every one was handed off. */
+/* Append @res to the list @buf of @len bytes, comma-separated. */
+static void cr_list_add(char *buf, size_t len, const char *res)
+{
+	size_t used = strlen(buf);
+	snprintf(buf + used, len - used, "%s%s", used ? ", " : "", res);
+}
+
+/* --handoff: every resource is checked first (held here, by one holder,
+ * exclusively), and nothing is asked unless all are. Then each holder
+ * hands off its resource; if one still fails, the token of those handed
+ * off is printed all the same, and one line says which were not. */
 static int cr_handoff(struct lockspace *ls, const char *const *rest, size_t n)
 {
 	struct lockspace_handoff_item *items = calloc(n, sizeof(*items));
-	if (!items) {
+	struct cr_pids *p = calloc(n, sizeof(*p));
+	int status = items && p ? 0 : VL_EXIT_OSERR;
+	if (status)
 		vl_error("release: out of memory");
-		return VL_EXIT_OSERR;
+	for (size_t i = 0; !status && i < n; i++)
+		status = cr_find(ls, rest[i], literal, 1, items[i].name, &p[i]);
+	size_t done = 0;
+	char *given = NULL, *kept = NULL;
+	size_t listlen = 0;
+	for (size_t i = 0; i < n && !status; i++)
+		listlen += strlen(rest[i]) + 2;
+	if (!status && (!(given = calloc(1, listlen + 1)) || !(kept = calloc(1, listlen + 1)))) {
+		vl_error("release: out of memory");
+		status = VL_EXIT_OSERR;
 	}
-	int status = 0;
-	for (size_t i = 0; i < n; i++) {
-		int s = cr_resource(ls, rest[i], literal, &items[i]);
+	int asked = !status, failed = 0;
+	for (size_t i = 0; asked && i < n; i++) {
+		int s = cr_ask(ls, p[i].pid[0], items[i].name, rest[i], VL_EXIT_OSERR, &items[i].state);
 		if (s && !status)
 			status = s;
+		if (s) {
+			failed = 1;
+			cr_list_add(kept, listlen + 1, rest[i]);
+			continue;
+		}
+		cr_list_add(given, listlen + 1, rest[i]);
+		items[done++] = items[i];
 	}
 	char *token = NULL;
-	int err = status ? 0 : lockspace_handoff_format(lockspace_backend(ls), items, n, &token);
+	int err = done ? lockspace_handoff_format(lockspace_backend(ls), items, done, &token) : 0;
 	if (err) {
 		vl_error("release: hand-off token: %s", lockspace_strerror(err));
 		status = VL_EXIT_OSERR;
 	} else if (token) {
 		printf("%s\n", token);
 	}
+	if (failed && done && !err)
+		vl_error("release: handed off %s, whose token is printed; not handed off: %s", given, kept);
+	else if (failed && !done)
+		vl_error("release: nothing was handed off");
 	free(token);
+	free(given);
+	free(kept);
+	for (size_t i = 0; p && i < n; i++)
+		free(p[i].pid);
+	free(p);
 	free(items);
 	return status;
 }
@@ -501,7 +549,7 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 		status = cr_handoff(ls, rest, nres);
 	} else if (rest && rest[0]) {
 		for (size_t i = 0; rest[i]; i++) {
-			int s = cr_resource(ls, rest[i], literal, NULL);
+			int s = cr_resource(ls, rest[i], literal);
 			if (s && !status)
 				status = s;
 		}

@@ -123,6 +123,11 @@ int lsi_acquire(struct lockspace *ls, const char *const *resources, size_t n, un
 		else
 			bad = t[i].index;
 	}
+	/* Every resource is held: only now consume the hand-offs, so that a
+	 * failed expecting acquire leaves every marker as it was. */
+	for (i = 0; i < n && err == 0 && states && b->handoff_done && !b->lock_set; i++)
+		if ((err = b->handoff_done(ls, &t[i])) != 0)
+			bad = t[i].index;
 	if (err < 0) {
 		/* A record written meanwhile, by another handle of the lockspace,
 		 * may list the ones taken: write it again without them. */

@@ -130,6 +130,9 @@ struct lsi_backend {
 	/* lockspace_handoff() of the resource @name that @ls holds: its state
 	 * in *@state. NULL: -EOPNOTSUPP. */
 	int (*handoff)(struct lockspace *ls, const char *name, const char *content, uint64_t *state);
+	/* lockspace_acquire_expect(), once every resource is held: consume the
+	 * hand-off of @t. NULL: nothing to consume. */
+	int (*handoff_done)(struct lockspace *ls, const struct lsi_target *t);
 };
 
 #define LSI_PRUNE_LOCKFILE 2

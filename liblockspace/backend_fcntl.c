@@ -96,7 +96,8 @@ static int fcntl_lock_one(struct lockspace *ls, const struct lsi_target *t, int 
 					       : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
 			struct lsi_entry *e = rc == 0 ? lsi_table_find(st.st_dev, st.st_ino) : NULL;
 			if (e) {
-				err = join_or_wait(e, ls, shared, wait, deadline);
+				/* Held by this process: not the state of the hand-off. */
+				err = t->expect ? -ECANCELED : join_or_wait(e, ls, shared, wait, deadline);
 				lsi_table_unlock();
 				if (err == -EAGAIN)
 					continue;
@@ -115,7 +116,7 @@ static int fcntl_lock_one(struct lockspace *ls, const struct lsi_target *t, int 
 			/* Another thread got there between our look and our open. */
 			err = lsi_entry_stash(e, fd);
 			if (err == 0)
-				err = join_or_wait(e, ls, shared, wait, deadline);
+				err = t->expect ? -ECANCELED : join_or_wait(e, ls, shared, wait, deadline);
 			lsi_table_unlock();
 			if (err == -EAGAIN)
 				continue;
@@ -295,4 +296,5 @@ const struct lsi_backend lsi_backend_fcntl = {
 	.probe = lsi_fcntl_probe_one,
 	.prune_one = fcntl_prune_one,
 	.handoff = fcntl_handoff,
+	.handoff_done = lsi_handoff_consume,
 };

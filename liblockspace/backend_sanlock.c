@@ -188,6 +188,21 @@ static int sl_drop(struct lockspace *ls, struct sl_hold *h)
 	return err;
 }
 
+/* Is the lease file of @t (expecting) another than the one of its
+ * hand-off (its identity differs: pruned and made again), or, unless we
+ * hold it (@held), at another version? 1 yes, 0 no (or it cannot be read:
+ * the acquire says why). */
+static int sl_expect_gone(const struct lockspace *ls, const struct lsi_target *t, int held)
+{
+	uint64_t now = 0;
+	if ((t->state & SL_STATE_LVER) == 0 || lsi_sl_handoff_state(ls, t->name, &now) != 0)
+		return (t->state & SL_STATE_LVER) == 0;
+	if ((now >> 32) != (t->state >> 32))
+		return 1;
+	/* Held by us, the daemon checked the version (and raised it). */
+	return !held && (now & SL_STATE_LVER) != (t->state & SL_STATE_LVER);
+}
+
 /* Drop the holds of @ls on @names[0..@n) (sl_mutex held). */
 static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], size_t n)
 {
@@ -201,14 +216,21 @@ static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN
 /* One try: take every lease or none. One lease per sanlock call (it takes 8
  * at most, and would not say which one failed); a failure gives back the
  * ones before it, so that a waiter never holds some while it waits. */
-static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], struct sanlk_resource **rp,
-		  struct sl_hold **spare, size_t n, int shared, size_t *bad)
+static int sl_try(struct lockspace *ls, const struct lsi_target *t, char (*names)[LOCKSPACE_NAME_LEN + 1],
+		  struct sanlk_resource **rp, struct sl_hold **spare, size_t n, int shared, size_t *bad)
 {
 	size_t i, got = 0;
 	for (i = 0; i < n; i++)
 		if (sl_find(ls, names[i], 1)) {
 			*bad = i;
-			return -EBUSY; /* held by this process: never twice */
+			return t[i].expect ? -ECANCELED : -EBUSY; /* held by this process: never twice */
+		}
+	/* Expecting: every lease still in its state, before any is taken
+	 * (an acquire raises the version: a later refusal would void it). */
+	for (i = 0; i < n; i++)
+		if (t[i].expect && sl_expect_gone(ls, &t[i], 0)) {
+			*bad = i;
+			return -ECANCELED;
 		}
 	uint64_t self_id = 0, self_gen = 0;
 	int err = sl_register();
@@ -226,6 +248,10 @@ static int sl_try(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN + 1], s
 		err = rv == -ENOENT ? -ESTALE : lsi_sl_err(rv);
 		if (!err && (err = lsi_sl_verify(ls, names[got], self_id, self_gen)) != 0)
 			(void)sanlock_release(sl_sock, -1, 0, 1, rp + got); /* the lease of a pruned file */
+		else if (!err && t[got].expect && sl_expect_gone(ls, &t[got], 1)) {
+			(void)sanlock_release(sl_sock, -1, 0, 1, rp + got); /* another lease file */
+			err = -ECANCELED;
+		}
 		if (err) {
 			*bad = got;
 			break;
@@ -344,7 +370,7 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			err = lsi_sl_res_struct(ls, names[i], NULL, shared, &res[i]);
 		if (!err && t[i].expect) { /* the daemon refuses another lease version */
 			res[i].r.flags |= SANLK_RES_LVER;
-			res[i].r.lver = t[i].state;
+			res[i].r.lver = t[i].state & SL_STATE_LVER;
 		}
 		rp[i] = &res[i].r;
 	}
@@ -366,7 +392,7 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			break;
 		pthread_mutex_lock(&sl_mutex);
 		sl_forget_if_forked();
-		err = sl_try(ls, names, rp, spare, n, shared, bad);
+		err = sl_try(ls, t, names, rp, spare, n, shared, bad);
 		pthread_mutex_unlock(&sl_mutex);
 		if (err == -ESTALE && deadline && lsi_ms_left(deadline) <= 0) {
 			err = -ETIMEDOUT;
@@ -431,8 +457,9 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 	return err;
 }
 
-/* The lease version this process's acquire of @name left: while it holds
- * the lease, nobody else can raise it. */
+/* The lease version this process's acquire of @name left (while it holds
+ * the lease, nobody else can raise it), with the lease file's identity:
+ * a file pruned and made again starts its versions again. */
 static int sl_handoff(struct lockspace *ls, const char *name, const char *content, uint64_t *state)
 {
 	(void)content;
@@ -441,18 +468,13 @@ static int sl_handoff(struct lockspace *ls, const char *name, const char *conten
 	struct sl_hold *h = sl_find(ls, name, 0);
 	int err = !h ? -ENOENT : h->shared ? -EINVAL : sl_gone ? -ENOLINK : 0;
 	pthread_mutex_unlock(&sl_mutex);
-	struct sl_res res;
+	uint64_t s = 0;
 	if (!err)
-		err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
-	struct sanlk_host *hosts = NULL;
-	int nhosts = 0;
-	if (!err)
-		err = lsi_sl_lease_err(sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts));
-	free(hosts);
-	if (!err && !res.r.lver)
+		err = lsi_sl_handoff_state(ls, name, &s);
+	if (!err && !(s & SL_STATE_LVER))
 		err = -EIO; /* a held lease has a version: the read was not of it */
 	if (!err)
-		*state = res.r.lver;
+		*state = s;
 	return err;
 }
 

@@ -125,8 +125,19 @@ int lsi_handoff_take(const struct lockspace *ls, const struct lsi_target *t, con
 	int err = 0;
 	if (fstatat(dfd, file, &ms, AT_SYMLINK_NOFOLLOW) < 0 || !same_file(&ms, st))
 		err = -ECANCELED; /* consumed by an acquire in between, or never made */
-	else if (unlinkat(dfd, file, 0) < 0 && errno != ENOENT)
-		err = -errno;
+	close(dfd);
+	return err;
+}
+
+int lsi_handoff_consume(struct lockspace *ls, const struct lsi_target *t)
+{
+	int dfd = lsi_holders_dir(ls, 0);
+	if (dfd < 0)
+		return dfd;
+	char file[HO_FILE_LEN];
+	ho_file(file, t->name, t->state);
+	/* Held: no other acquire consumed it since lsi_handoff_take() saw it. */
+	int err = unlinkat(dfd, file, 0) < 0 && errno != ENOENT ? -errno : 0;
 	close(dfd);
 	return err;
 }
@@ -161,6 +172,12 @@ int lockspace_acquire_expect(struct lockspace *ls, const char *const *resources,
 {
 	if (!states && n)
 		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (states[i] == 0) { /* no lockspace_handoff() gives 0 */
+			if (failed)
+				*failed = i;
+			return -EINVAL;
+		}
 	if (ls && ls->dirfd < 0)
 		return -EOPNOTSUPP;
 	return lsi_acquire(ls, resources, n, flags, timeout_ms, states ? states : (const uint64_t[]){0},

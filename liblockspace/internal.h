@@ -150,10 +150,14 @@ int lsi_handoff_marked(const struct lockspace *ls, const char *name, const struc
 /* Make the marker of @name (held, @st) with a new random state in *@state. */
 int lsi_handoff_mark(const struct lockspace *ls, const char *name, const struct stat *st, uint64_t *state);
 /* Once an acquire holds the lock file @name (@st) with a second link, or
- * expects a state (@t->expect): consume the marker, or -ECANCELED when the
- * expected one is not there. 0 or -errno. */
+ * expects a state (@t->expect): a plain one removes the markers; an
+ * expecting one only checks that its own is there (-ECANCELED if not) and
+ * removes it with lsi_handoff_consume() once it holds every resource.
+ * 0 or -errno. */
 struct lsi_target;
 int lsi_handoff_take(const struct lockspace *ls, const struct lsi_target *t, const struct stat *st);
+/* Remove the marker of @t (expecting, held): 0 or -errno. */
+int lsi_handoff_consume(struct lockspace *ls, const struct lsi_target *t);
 /* Prune: is the holders file @file a marker whose lock file is gone? 1, 0. */
 int lsi_handoff_orphan(const struct lockspace *ls, int dfd, const char *file);
 /* acquire.c: lockspace_acquire_many(), with the states of a hand-off (NULL: none). */

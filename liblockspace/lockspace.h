@@ -1034,7 +1034,12 @@ LOCKSPACE_API int lockspace_sanlock_status(struct lockspace *ls, struct lockspac
  *   until the next acquire; prune removes one whose lock file is gone.
  *   A second hand-off of the resource replaces the marker.
  * - sanlock lockspace: the lease version (lver) the holder's acquire left on
- *   disk; every acquire of the lease, of any host, raises it.
+ *   disk, which every acquire of the lease, of any host, raises (a prune
+ *   too: it acquires each free lease it removes), in the low 32 bits, and
+ *   32 bits of the lease file's identity, a random number written in it
+ *   when it is made (0 in a lease file of an older version), above: a
+ *   lease file pruned and made again starts its versions again. -EOVERFLOW
+ *   for a version past 32 bits.
  * @flags: LOCKSPACE_LITERAL or LOCKSPACE_BYNAME, as for the acquire.
  * Returns 0, -ENOENT (@ls does not hold it), -EINVAL (held shared, or bad
  * arguments), -EOPNOTSUPP (direct mode), or -errno (the marker could not be
@@ -1047,13 +1052,19 @@ LOCKSPACE_API int lockspace_handoff(struct lockspace *ls, const char *resource, 
 /**
  * lockspace_acquire_many() that takes each resource only if it is still in
  * the state @states[i] (from lockspace_handoff() of the holder before), all
- * or none. A resource somebody else acquired since (held now or released
- * again) fails with -ECANCELED and *@failed its index: nothing is taken,
- * and the fcntl marker is left as it was. The same flags, timeout and
- * other errors as lockspace_acquire_many(); a wait waits while the
- * resource is held (the previous holder may not have released it yet).
+ * or none. A resource somebody else acquired since its hand-off fails with
+ * -ECANCELED, and *@failed its index: when released again at once; when
+ * another process still holds it, in an fcntl lockspace as a busy one does
+ * with lockspace_acquire_many() (-EBUSY, or a wait, then -ECANCELED), in a
+ * sanlock lockspace at once (its version tells); when this process holds
+ * it already (through any handle), at once. On any failure
+ * nothing is taken and, in an fcntl lockspace, every marker is left as it
+ * was: they are consumed only once every resource is held. The same flags,
+ * timeout and other errors as lockspace_acquire_many(); a wait waits while
+ * the resource is held (the previous holder may not have released it yet).
  * Returns 0 with every resource held, the hand-off markers consumed;
- * -EINVAL (@states NULL), -EOPNOTSUPP (direct mode).
+ * -EINVAL (@states NULL, or a state of 0, which no hand-off gives),
+ * -EOPNOTSUPP (direct mode).
  */
 LOCKSPACE_API int lockspace_acquire_expect(struct lockspace *ls, const char *const *resources, size_t n,
 					   unsigned flags, int timeout_ms, const uint64_t *states,

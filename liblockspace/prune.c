@@ -118,6 +118,9 @@ static int prune_file(struct prune *p, int dirfd, const char *sub, const char *n
 	 * remove lease files, whose holders no fcntl lock shows. */
 	if (err == 0)
 		err = lsi_backend_changed(p->ls);
+	/* A hand-off marked it between our look and our lock: keep it. */
+	if (err == 0 && !sub && fstat(fd, &now) == 0 && now.st_nlink > 1)
+		err = -EBUSY;
 	if (err == 0 && fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
 	    now.st_ino == st.st_ino) {
 		if (unlinkat(dirfd, name, 0) == 0)

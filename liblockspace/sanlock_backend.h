@@ -39,6 +39,13 @@ _Static_assert(offsetof(struct sl_res, disk) == offsetof(struct sanlk_resource, 
  * host id up to 2000, 512 bytes each) end 23 KiB before the end, and it never
  * writes there. */
 #define SL_PATH_AREA (2 * LSI_CONTENT_MAX)
+/* The lease file's identity, a random number written when it is made, in
+ * its last 8 bytes (in the path area, past any path): a file a prune removed
+ * and an acquire made again is another lease, whose version starts again.
+ * Older lease files have none (0). A hand-off state (lockspace_handoff()) is
+ * the low 32 bits of it above the lease version (at most 32 bits). */
+#define SL_NONCE_OFFSET (SL_LEASE_SIZE - 8)
+#define SL_STATE_LVER	0xffffffffULL
 
 /* ---- backend_sanlock.c: the protocol ---- */
 /* Map sanlock's return codes onto the library's. */
@@ -89,6 +96,12 @@ int lsi_sl_ensure_lease(const struct lockspace *ls, const char *name, const char
 /* Does the lease file now at @name have this host (@id, @generation; 0 any)
  * as an owner? 0 yes, -ESTALE no (the lease is of a pruned file), or -errno. */
 int lsi_sl_verify(const struct lockspace *ls, const char *name, uint64_t id, uint64_t generation);
+/* The identity of the lease file @name (0: an older file without one) in
+ * *@nonce: 0 or -errno. */
+int lsi_sl_read_nonce(const struct lockspace *ls, const char *name, uint64_t *nonce);
+/* The hand-off state of the lease file @name: its nonce and lease version,
+ * read now. 0, -EOVERFLOW (a version past 32 bits), or -errno. */
+int lsi_sl_handoff_state(const struct lockspace *ls, const char *name, uint64_t *state);
 /* Is the file @file a temporary lease file of this host whose process is gone? 1 or 0. */
 int lsi_sl_stale_tmp(const struct lockspace *ls, const char *file);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,7 +93,7 @@ static int sl_write_path(const struct lockspace *ls, const char *tmp, const char
 	size_t len = content ? strlen(content) : 0;
 	if (!len)
 		return 0;
-	if (len >= SL_PATH_AREA)
+	if (len >= SL_NONCE_OFFSET - SL_PATH_OFFSET)
 		return -ENAMETOOLONG;
 	int fd = openat(ls->dirfd, tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -100,6 +101,60 @@ static int sl_write_path(const struct lockspace *ls, const char *tmp, const char
 	int err = pwrite(fd, content, len, SL_PATH_OFFSET) == (ssize_t)len ? 0 : errno ? -errno : -EIO;
 	if (close(fd) < 0 && !err)
 		err = -errno;
+	return err;
+}
+
+/* Write a new random identity, never 0, into the new lease file @tmp. */
+static int sl_write_nonce(const struct lockspace *ls, const char *tmp)
+{
+	unsigned char b[8];
+	uint64_t v = 0;
+	while ((v & SL_STATE_LVER) == 0) { /* what a hand-off state carries is not 0 */
+		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v) && errno != EINTR)
+			return -errno;
+	}
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i)); /* little-endian: hosts of every kind read it */
+	int fd = openat(ls->dirfd, tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = pwrite(fd, b, sizeof(b), SL_NONCE_OFFSET) == (ssize_t)sizeof(b) ? 0 : errno ? -errno : -EIO;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+int lsi_sl_read_nonce(const struct lockspace *ls, const char *name, uint64_t *nonce)
+{
+	unsigned char b[8] = {0};
+	int fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ssize_t got = pread(fd, b, sizeof(b), SL_NONCE_OFFSET);
+	int err = got < 0 ? -errno : got != (ssize_t)sizeof(b) ? -EBADMSG : 0;
+	close(fd);
+	*nonce = 0;
+	for (int i = 0; !err && i < 8; i++)
+		*nonce |= (uint64_t)b[i] << (8 * i);
+	return err;
+}
+
+int lsi_sl_handoff_state(const struct lockspace *ls, const char *name, uint64_t *state)
+{
+	struct sl_res res;
+	int err = lsi_sl_res_struct(ls, name, NULL, 0, &res);
+	struct sanlk_host *hosts = NULL;
+	int nhosts = 0;
+	uint64_t nonce = 0;
+	if (!err)
+		err = lsi_sl_lease_err(sanlock_read_resource_owners(&res.r, 0, &hosts, &nhosts));
+	free(hosts);
+	if (!err)
+		err = lsi_sl_read_nonce(ls, name, &nonce);
+	if (!err && res.r.lver > SL_STATE_LVER)
+		err = -EOVERFLOW;
+	if (!err)
+		*state = (nonce & SL_STATE_LVER) << 32 | res.r.lver;
 	return err;
 }
 
@@ -170,6 +225,8 @@ int lsi_sl_ensure_lease(const struct lockspace *ls, const char *name, const char
 	}
 	if (!err) /* after sanlock, which writes zeros over its whole megabyte */
 		err = sl_write_path(ls, tmp, content);
+	if (!err)
+		err = sl_write_nonce(ls, tmp);
 	if (err < 0) {
 		unlinkat(ls->dirfd, tmp, 0);
 		return err;

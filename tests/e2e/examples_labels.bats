@@ -5,7 +5,8 @@
 # with -w an acquire waits for the label as for the lock; and a hotplug is
 # attached to a live holder only (acquire --attach, 66 if there is none).
 # Also the lookup of a QEMU process that is not running: list -p "" is a
-# usage error, not a list of every lock.
+# usage error, not a list of every lock; and the migration, where the source's
+# supervisor keeps its label while the target starts its own.
 # Run as written, on the stage of examples_helpers.bash.
 
 # shellcheck disable=SC2016,SC2030,SC2031 # the examples quote their own commands; each test is a subshell
@@ -181,5 +182,75 @@ start_web1() {
 	assert_equal "$output" ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	run virlock release --owner web2
+	assert_success
+}
+
+# migrate_scripts: vm-migrate and vm-incoming of the migration example, as
+# written, in $BIN, and an ssh that runs its command on this host as if on
+# HOST: hostname says HOST, and the stand-ins report in $FAKE/HOST.
+migrate_scripts() {
+	cat >"$BIN/vm-migrate" <<'EOF2'
+#!/bin/bash
+# vm-migrate NAME HOST DISK...: on the source, VM NAME paused.
+set -eu
+name=$1 host=$2
+shift 2
+tok=$(virlock release --handoff "$@")
+ssh "$host" vm-incoming "$name" "$tok" "$@"
+EOF2
+	cat >"$BIN/vm-incoming" <<'EOF2'
+#!/bin/bash
+# vm-incoming NAME TOKEN DISK...: on the target.
+set -eu
+name=$1 tok=$2
+shift 2
+drives=()
+for disk in "$@"; do
+    drives+=(-drive "file=$disk,if=virtio")
+done
+exec virlock acquire --owner "$name@$(hostname)" --expect-state "$tok" "$@" -- \
+    qemu-system-x86_64 -name "$name" -incoming tcp:0:4444 "${drives[@]}"
+EOF2
+	cat >"$BIN/ssh" <<'EOF2'
+#!/bin/sh
+host=$1
+shift
+there=$FAKE/$host
+mkdir -p "$there/bin"
+printf '#!/bin/sh\necho %s\n' "$host" >"$there/bin/hostname"
+chmod +x "$there/bin/hostname"
+FAKE=$there PATH=$there/bin:$PATH exec "$@"
+EOF2
+	chmod +x "$BIN/vm-migrate" "$BIN/vm-incoming" "$BIN/ssh"
+}
+
+@test "migrate a virtual machine: the source hands its disks off, the target takes them, with both running" {
+	migrate_scripts
+	local root=$IMAGES/web1-root.qcow2 data=$IMAGES/web1-data.qcow2 rc=0
+	touch "$root" "$data"
+	virlock acquire --owner "web1@$(hostname)" "$root" "$data" -- \
+		qemu-system-x86_64 -name web1 -drive "file=$root,if=virtio" -drive "file=$data,if=virtio" \
+		</dev/null >/dev/null 2>"$WORK/src.err" 3>&- &
+	local src=$!
+	EX_PIDS+=("$src")
+	wait_for 10 vm_running web1
+	wait_for 10 holder_listening "$src"
+	vm-migrate web1 target "$root" "$data" </dev/null >"$WORK/mig.out" 2>"$WORK/mig.err" 3>&- &
+	local mig=$!
+	EX_PIDS+=("$mig")
+	FAKE=$FAKE/target wait_for 10 vm_running web1
+	run cat "$FAKE/target/web1.args"
+	assert_output "$(printf '%s\n' -name web1 -incoming tcp:0:4444 \
+		-drive "file=$root,if=virtio" -drive "file=$data,if=virtio")"
+	run vl list -r -n -o PATH,OWNER
+	assert_output "$(printf '%s web1@target\n' "$data" "$root")"
+	# The source's QEMU ends once the migration is done, and the target's later.
+	vm_stop web1
+	wait "$src" || rc=$?
+	assert_equal "$rc" 0
+	FAKE=$FAKE/target vm_stop web1
+	wait "$mig" || rc=$?
+	assert_equal "$rc" 0
+	run is_free "$root" "$data"
 	assert_success
 }

@@ -156,3 +156,46 @@ teardown() {
 	done
 	echo "# $ok handed off, $refused refused" >&3
 }
+
+@test "release --handoff of two, one not held: nothing is released, no token" {
+	vl acquire --owner vm1 "$A"
+	run --separate-stderr vl release --handoff "$A" "$B"
+	assert_failure 66
+	assert_equal "$output" ""
+	assert_equal "$stderr" "virlock: $B: not held by anyone; give the path the holder used, or --literal for a name"
+	run vl list -r -n -o PATH,MODE
+	assert_output "$A exclusive"
+	assert_equal "$(find "$LS/.holders" -name 'handoff.*' | wc -l)" 0
+}
+
+# Is @1 under a flock(2) of another program, as /proc/locks shows?
+image_flocked() {
+	grep -q "FLOCK .*:$(stat -c %i "$1") " /proc/locks
+}
+
+@test "an expecting acquire refused for an image in use leaves the hand-off" {
+	vl acquire "$A"
+	tok=$(vl release --handoff "$A")
+	flock -x "$A" sleep 3 &
+	local fp=$!
+	wait_for 5 image_flocked "$A"
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	assert_output --partial "$A: in use by"
+	wait "$fp"
+	run vl acquire --expect-state "$tok" "$A" -- true
+	assert_success
+}
+
+@test "a prune that looked before the hand-off and locks after the release keeps the marked lock file" {
+	command -v gdb >/dev/null || skip "gdb is missing"
+	vl acquire "$A"
+	# The prune stops before it locks the lock file (it looked: no marker
+	# yet); meanwhile the holder hands it off and lets go.
+	gdb -q -batch -ex 'set breakpoint pending on' -ex 'break lsi_fcntl_lock' -ex run \
+		-ex "shell $VIRLOCK -L $LS release --handoff $A > $WORK/tok" -ex delete -ex continue \
+		--args "$VIRLOCK" -L "$LS" prune -v >"$WORK/gdb.out" 2>&1
+	grep -q "Breakpoint 1, " "$WORK/gdb.out" || skip "gdb could not stop the prune"
+	run vl acquire --expect-state "$(cat "$WORK/tok")" "$A" -- true
+	assert_success
+}

@@ -366,3 +366,19 @@ only_in_ls() {
 	wait_for 10 no_process_of "$u1"
 	drop_members
 }
+
+@test "release --handoff: a holder that refuses after the checks: the token of the others, and a line naming both" {
+	tvl acquire --literal real-lease
+	fake_holder badcode fake-lease vm-fake
+	run --separate-stderr tvl release --handoff --literal real-lease fake-lease
+	assert_failure 71
+	[[ $output =~ ^vlh1:f:$(lock_name_literal real-lease)=[0-9a-f]+$ ]]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[[ ${stderr_lines[0]} == "virlock: fake-lease: holder $FAKE: "* ]]
+	assert_equal "${stderr_lines[1]}" \
+		"virlock: release: handed off real-lease, whose token is printed; not handed off: fake-lease"
+	local tok=$output
+	run tvl acquire --literal --expect-state "$tok" real-lease -- true
+	assert_success
+	stop_fake
+}

@@ -39,7 +39,7 @@ teardown() {
 	# Used once: the lease version went on.
 	run h1 acquire --expect-state "$tok" "$D" -- true
 	assert_failure 75
-	assert_output --partial "$D: taken by another holder in between"
+	assert_output --partial "$D: the lease changed hands since the hand-off (another holder, or a prune)"
 }
 
 @test "sanlock: a third party in between makes host 2 refuse" {
@@ -50,7 +50,7 @@ teardown() {
 	assert_success
 	run h2 acquire --expect-state "$tok" "$D" -- true
 	assert_failure 75
-	assert_output "virlock: $D: taken by another holder in between; the hand-off state is gone, nothing was acquired; see 'virlock inspect $D'"
+	assert_output "virlock: $D: the lease changed hands since the hand-off (another holder, or a prune); the hand-off state is gone, nothing was acquired; see 'virlock inspect $D'"
 	# The third party holds it: named.
 	h1 acquire "$D"
 	run h2 acquire --expect-state "$tok" "$D" -- true
@@ -58,4 +58,60 @@ teardown() {
 	assert_output --partial "host 1"
 	run h2 acquire --expect-state "${tok/vlh1:s:/vlh1:f:}" "$D" -- true
 	assert_failure 64
+}
+
+@test "sanlock: a prune and a third party on the lease file made again make host 2 refuse" {
+	h1 acquire "$D"
+	tok=$(h1 release --handoff "$D")
+	# The prune removes the free lease file; the third party's acquire
+	# makes it again, whose version starts again where the hand-off's was.
+	run h1 prune
+	assert_success
+	run h1 acquire "$D" -- true
+	assert_success
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
+	assert_output --partial "$D: the lease changed hands since the hand-off (another holder, or a prune)"
+}
+
+@test "sanlock: a prune alone voids a hand-off" {
+	h1 acquire "$D"
+	tok=$(h1 release --handoff "$D")
+	run h1 prune
+	assert_success
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
+	assert_output --partial "(another holder, or a prune)"
+}
+
+@test "sanlock: two leases handed off, the second taken in between: the first stays handed off" {
+	touch "$WORK/disk2.img"
+	E=$WORK/disk2.img
+	h1 acquire "$D" "$E"
+	tok=$(h1 release --handoff "$D" "$E")
+	run h1 acquire "$E" -- true
+	assert_success
+	run h2 acquire --expect-state "$tok" "$D" "$E" -- true
+	assert_failure 75
+	# The first lease was not acquired: its part of the token still works.
+	n=$(h1 hash "$D")
+	[[ $tok =~ :$n=([0-9a-f]+) ]]
+	run h2 acquire --expect-state "vlh1:s:$n=${BASH_REMATCH[1]}" "$D" -- true
+	assert_success
+}
+
+@test "sanlock: a lease file of an older version, without an identity, is acquired and handed off" {
+	h1 acquire "$D" -- true
+	local lease
+	lease=$LS/$(h1 hash "$D")
+	# Zero its identity, as a lease file made before it had one.
+	dd if=/dev/zero of="$lease" bs=8 count=1 seek=$(((1 << 20) / 8 - 1)) conv=notrunc status=none
+	run h1 acquire "$D" -- true
+	assert_success
+	h1 acquire "$D"
+	tok=$(h1 release --handoff "$D")
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_success
+	run h2 acquire --expect-state "$tok" "$D" -- true
+	assert_failure 75
 }

@@ -586,3 +586,22 @@ untour() {
 	wait_for 10 gone "$squatter"
 	assert_clean
 }
+
+@test "a user who may only read the lockspace is told that a pending hand-off keeps a shared acquire from it" {
+	need_other_user
+	LS=$SHARED/ls
+	mkdir -m 0755 "$LS"
+	touch "$SHARED/a.img"
+	chmod 0644 "$SHARED/a.img"
+	# Its lock file made, readable by all: without a hand-off the user may take it shared.
+	vl acquire "$SHARED/a.img" -- true
+	chmod 0644 "$LS/$(lock_name "$SHARED/a.img")"
+	chmod 0755 "$LS/.holders"
+	run as_other "$SHARED/virlock" -L "$LS" acquire -s "$SHARED/a.img" -- true
+	assert_success
+	vl acquire "$SHARED/a.img"
+	vl release --handoff "$SHARED/a.img" >/dev/null
+	run --separate-stderr as_other "$SHARED/virlock" -L "$LS" acquire -s "$SHARED/a.img" -- true
+	assert_failure 77
+	assert_equal "$stderr" "virlock: $SHARED/a.img: a hand-off of it is pending (release --handoff), which this user may not void; nothing was acquired; the next holder takes it with --expect-state, or its owner or root can take it"
+}

@@ -94,4 +94,70 @@ static void test_marker(void)
 	lockspace_close(dst);
 }
 
-TU_MAIN(test_format_parse, test_parse_bad, test_marker)
+/* Marks @res (LITERAL) through @h and releases it: the state. */
+static uint64_t handed_off(struct lockspace *h, const char *res)
+{
+	uint64_t state = 0;
+	is_int(lockspace_acquire(h, res, LOCKSPACE_LITERAL), 0, "acquired to hand off");
+	is_int(lockspace_handoff(h, res, LOCKSPACE_LITERAL, &state), 0, "marked");
+	is_int(lockspace_release(h, res, LOCKSPACE_LITERAL), 0, "released");
+	return state;
+}
+
+/* An expecting acquire of a resource this process holds shared through
+ * another handle is not in the state of the hand-off. */
+static void test_expect_held_shared(void)
+{
+	struct lockspace *src = NULL, *other = NULL, *dst = NULL;
+	char res[4200];
+	snprintf(res, sizeof(res), "%s/handoff-shared", tu_scratch_dir);
+	is_int(lockspace_open(tu_scratch_dir, 0, &src), 0, "open source");
+	is_int(lockspace_open(tu_scratch_dir, 0, &other), 0, "open another");
+	is_int(lockspace_open(tu_scratch_dir, 0, &dst), 0, "open target");
+	uint64_t state = handed_off(src, res);
+	const char *r[] = {res};
+	is_int(lockspace_acquire(other, res, LOCKSPACE_LITERAL | LOCKSPACE_SHARED), 0,
+	       "another takes it shared");
+	is_int(lockspace_acquire_expect(dst, r, 1, LOCKSPACE_LITERAL | LOCKSPACE_SHARED, 0, &state, NULL),
+	       -ECANCELED, "shared target: -ECANCELED");
+	is_int(lockspace_release_all(other), 1, "the other lets go");
+	is_int(lockspace_acquire_expect(dst, r, 1, LOCKSPACE_LITERAL | LOCKSPACE_SHARED, 0, &state, NULL),
+	       -ECANCELED, "the hand-off stays void");
+	lockspace_close(src);
+	lockspace_close(other);
+	lockspace_close(dst);
+}
+
+/* An expecting acquire that fails on its second resource leaves the
+ * marker of the first: the hand-off of the first can still be taken. */
+static void test_expect_failed_keeps_markers(void)
+{
+	struct lockspace *src = NULL, *other = NULL, *dst = NULL;
+	char a[4200], b[4200];
+	snprintf(a, sizeof(a), "%s/handoff-a", tu_scratch_dir);
+	snprintf(b, sizeof(b), "%s/handoff-b", tu_scratch_dir);
+	is_int(lockspace_open(tu_scratch_dir, 0, &src), 0, "open source");
+	is_int(lockspace_open(tu_scratch_dir, 0, &other), 0, "open another");
+	is_int(lockspace_open(tu_scratch_dir, 0, &dst), 0, "open target");
+	uint64_t states[2] = {handed_off(src, a), handed_off(src, b)};
+	const char *r[] = {a, b};
+	is_int(lockspace_acquire(other, b, LOCKSPACE_LITERAL), 0, "another takes b and holds it");
+	size_t failed = 9;
+	int rc = lockspace_acquire_expect(dst, r, 2, LOCKSPACE_LITERAL, 0, states, &failed);
+	ok(rc == -ECANCELED || rc == -EBUSY, "a and b: refused (%d)", rc);
+	is_int((int)failed, 1, "b is the one");
+	is_int(lockspace_release_all(other), 1, "the other lets go");
+	is_int(lockspace_acquire_expect(dst, r, 1, LOCKSPACE_LITERAL, 0, states, NULL), 0,
+	       "the hand-off of a is still there");
+	uint64_t zero[2] = {states[0], 0};
+	is_int(lockspace_release_all(dst), 1, "released");
+	is_int(lockspace_acquire_expect(dst, r, 2, LOCKSPACE_LITERAL, 0, zero, &failed), -EINVAL,
+	       "a state of 0: -EINVAL");
+	is_int((int)failed, 1, "at its index");
+	lockspace_close(src);
+	lockspace_close(other);
+	lockspace_close(dst);
+}
+
+TU_MAIN(test_format_parse, test_parse_bad, test_marker, test_expect_held_shared,
+	test_expect_failed_keeps_markers)
