@@ -2,6 +2,8 @@
 /* cluster.c: whether the holder F_GETLK names is a process of another host of a cluster filesystem. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "internal.h"
@@ -12,14 +14,35 @@
 #define LSI_OCFS2_MAGIC 0x7461636f
 #define LSI_CEPH_MAGIC	0x00c36400
 
+int lsi_ocfs2_shares(void)
+{
+	char stack[32] = "";
+	FILE *f = fopen("/sys/fs/ocfs2/cluster_stack", "re");
+	if (!f)
+		return 0;
+	int ok = fgets(stack, sizeof(stack), f) != NULL;
+	fclose(f);
+	return ok && lsi_ocfs2_stack_shares(stack);
+}
+
+int lsi_ocfs2_stack_shares(const char *stack)
+{
+	if (!stack)
+		return 0;
+	size_t n = strcspn(stack, "\n");
+	return n && !(n == 4 && strncmp(stack, "o2cb", 4) == 0);
+}
+
 int lsi_fs_cluster(long f_type)
 {
 	switch (f_type) {
 	case LSI_NFS_MAGIC:
 	case LSI_GFS2_MAGIC:
-	case LSI_OCFS2_MAGIC:
 	case LSI_CEPH_MAGIC:
 		return 1;
+	case LSI_OCFS2_MAGIC:
+		/* The o2cb stack keeps fcntl locks on the node. */
+		return lsi_ocfs2_shares();
 	default:
 		/* FUSE is left out: a FUSE filesystem may share its locks (glusterfs)
 		 * or not, and it reports a holder it cannot name as pid 0, as a

@@ -379,8 +379,15 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
 /* ---- cluster.c: holders on other hosts of a cluster filesystem ---- */
+/* 1 if the OCFS2 cluster stack @stack (the content of
+ * /sys/fs/ocfs2/cluster_stack: "pcmk", "o2cb\n") shares fcntl locks
+ * between nodes: a userspace stack does, o2cb does not; NULL or "": 0. */
+int lsi_ocfs2_stack_shares(const char *stack);
+/* The same for this host's live stack; 0 when it cannot be read. */
+int lsi_ocfs2_shares(void);
 /* 1 if the filesystem of statfs(2) type @f_type shares its fcntl locks
- * between hosts (NFS, GFS2, OCFS2, CephFS), else 0. */
+ * between hosts (NFS, GFS2, CephFS, OCFS2 on a userspace cluster stack),
+ * else 0. */
 int lsi_fs_cluster(long f_type);
 /* Where the holder that F_GETLK names as @pid, on a filesystem of type
  * @f_type, runs: 1 on another host (a pid of 0 or less, or of no process

@@ -19,8 +19,14 @@
 
 static void test_filesystems(void)
 {
-	ok(lsi_fs_cluster(NFS) && lsi_fs_cluster(GFS2) && lsi_fs_cluster(OCFS2) && lsi_fs_cluster(CEPH),
-	   "NFS, GFS2, OCFS2 and CephFS share their locks between hosts");
+	ok(lsi_fs_cluster(NFS) && lsi_fs_cluster(GFS2) && lsi_fs_cluster(CEPH),
+	   "NFS, GFS2 and CephFS share their locks between hosts");
+	is_int(lsi_fs_cluster(OCFS2), lsi_ocfs2_shares(), "OCFS2 does as this host's cluster stack does");
+	ok(lsi_ocfs2_stack_shares("pcmk\n") && lsi_ocfs2_stack_shares("cman"),
+	   "OCFS2's userspace stacks share fcntl locks");
+	ok(!lsi_ocfs2_stack_shares("o2cb\n") && !lsi_ocfs2_stack_shares("o2cb") &&
+		   !lsi_ocfs2_stack_shares("") && !lsi_ocfs2_stack_shares(NULL),
+	   "o2cb does not, nor an unknown stack");
 	ok(!lsi_fs_cluster(EXT4) && !lsi_fs_cluster(TMPFS) && !lsi_fs_cluster(0),
 	   "ext4, tmpfs and an unknown type do not");
 	ok(!lsi_fs_cluster(FUSE), "FUSE is not taken for a cluster filesystem");
@@ -35,7 +41,10 @@ static void test_remote(void)
 	is_int(lsi_holder_remote(-4242, NFS), 1, "NFSv3: the other host's owner negated is another host");
 	is_int(lsi_holder_remote(-4242, GFS2), 1, "GFS2: another node's pid negated is another host");
 	is_int(lsi_holder_remote(-4242, CEPH), 1, "CephFS: a negated pid is another host");
-	is_int(lsi_holder_remote(0, OCFS2), 1, "OCFS2: l_pid 0 is another host");
+	if (lsi_ocfs2_shares())
+		is_int(lsi_holder_remote(0, OCFS2), 1, "OCFS2 on a userspace stack: l_pid 0 is another host");
+	else
+		is_int(lsi_holder_remote(0, OCFS2), -1, "OCFS2 on o2cb: l_pid 0 is unknown, not remote");
 	is_int(lsi_holder_remote(NO_SUCH_PID, NFS), 1, "a pid of no process here is another host's");
 	is_int(lsi_holder_remote(self, NFS), 0, "a live process here is this host's");
 	is_int(lsi_holder_remote(1, GFS2), 0, "a live process of another user is this host's too");
