@@ -389,12 +389,15 @@ int lsi_ocfs2_shares(void);
  * between hosts (NFS, GFS2, CephFS, OCFS2 on a userspace cluster stack),
  * else 0. */
 int lsi_fs_cluster(long f_type);
-/* Where the holder that F_GETLK names as @pid, on a filesystem of type
- * @f_type, runs: 1 on another host (a pid of 0 or less, or of no process
- * here, on a cluster filesystem), 0 on this host, -1 unknown (no pid on a
- * host-local filesystem). Costs a kill(pid, 0) only for a positive pid on a
- * cluster filesystem. */
-int lsi_holder_remote(pid_t pid, long f_type);
+/* Where the holder that F_GETLK names as *@pid, on a filesystem of type
+ * @f_type, of the file @file (NULL unknown), runs: 1 on another host (a pid
+ * of 0 or less, or of no process here, on a cluster filesystem), 0 on this
+ * host, -1 unknown (no pid on a host-local filesystem). On CephFS, which
+ * negates every holder's pid, a negative pid whose negation is a process
+ * here that has @file open is that process: *@pid is set to it and 0
+ * returned. Costs a kill(pid, 0) for a positive pid on a cluster
+ * filesystem, a walk of /proc/<-pid>/fd for a negative one on CephFS. */
+int lsi_holder_remote(pid_t *pid, long f_type, const struct stat *file);
 
 /* ---- probe.c: the fcntl backend's report verbs (see backend.h) ---- */
 struct lsi_report;
