@@ -194,15 +194,18 @@ lock_free() {
 	assert_output --partial "--direct has no lockspace to check"
 }
 
-@test "a FUSE lockspace is judged when a FUSE filesystem is installed" {
-	command -v bindfs >/dev/null || skip "no FUSE filesystem (bindfs) installed"
+@test "a FUSE lockspace is judged (bindfs)" {
+	[ -e /dev/fuse ] || skip "no /dev/fuse"
+	# bindfs is in the Makefile's DEB_PKGS: missing, it is a failure.
 	run in_ns 'mkdir -p "$MNT/src" "$MNT/fuse"
 		bindfs "$MNT/src" "$MNT/fuse"
-		"$VIRLOCK" -q -L "$MNT/fuse/ls" init
-		"$VIRLOCK" -L "$MNT/fuse/ls" check; rc=$?
+		rc=0
+		{ "$VIRLOCK" -q -L "$MNT/fuse/ls" init && "$VIRLOCK" -L "$MNT/fuse/ls" check; } || rc=$?
 		fusermount -u "$MNT/fuse"; exit $rc'
 	assert_failure 1
-	finding warn filesystem "fuse.bindfs"
+	finding warn filesystem "a FUSE filesystem"
+	# The type the kernel shows: fuse.bindfs, or fuse with libfuse2's bindfs.
+	[[ "$output" =~ "warn   filesystem: fuse"(\.bindfs)?" on " ]]
 }
 
 @test "the advised commands name the lockspace (-L, shell-quoted), and do what they say when followed" {
