@@ -89,12 +89,28 @@ static void check_free(struct check *c)
 	lockspace_mount_free(c->mount);
 }
 
-/* Does a process named rpc.statd run on this host (in this pid namespace)? */
+/* Does /proc hide other users' processes from this one (hidepid), so that
+ * a daemon of another user cannot be seen? */
+static int proc_hides(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	struct lockspace_mount *m = NULL;
+	if (lockspace_mount("/proc", &m) < 0)
+		return 0;
+	int hides = strcmp(m->fstype, "proc") == 0 && strstr(m->super_options, "hidepid=") &&
+		    !strstr(m->super_options, "hidepid=0") && !strstr(m->super_options, "hidepid=off");
+	lockspace_mount_free(m);
+	return hides;
+}
+
+/* Does a process named rpc.statd run on this host (in this pid namespace)?
+ * 1, 0, or -1 when this user cannot tell (hidepid). */
 static int statd_runs(void)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
-		return 0;
+		return proc_hides() ? -1 : 0;
 	int found = 0;
 	struct dirent *de;
 	while (!found && (de = readdir(d))) {
@@ -110,7 +126,7 @@ static int statd_runs(void)
 		fclose(f);
 	}
 	closedir(d);
-	return found;
+	return found ? 1 : proc_hides() ? -1 : 0;
 }
 
 /* "virlock", or for a lockspace given with -L "virlock -L DIR", DIR quoted
@@ -160,6 +176,9 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 			add(c, SEV_OK, "filesystem", NULL,
 			    "%s: shared storage; sanlock leases do not depend on the filesystem's locks",
 			    where);
+		else if (m->reach == LOCKSPACE_REACH_UNKNOWN)
+			add(c, SEV_WARN, "filesystem", NULL,
+			    "%s: %s: cannot tell whether other hosts reach this storage", where, m->why);
 		else
 			add(c, c->cluster ? SEV_ERROR : SEV_OK, "filesystem",
 			    c->cluster ? "put the lockspace on storage every host reaches" : NULL,
@@ -184,9 +203,15 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 	case LOCKSPACE_REACH_CLUSTER:
 		add(c, SEV_OK, "filesystem", NULL, "%s: %s", where, m->why);
 		if (m->needs_statd) {
-			if (statd_runs())
+			int statd = statd_runs();
+			if (statd > 0)
 				add(c, SEV_OK, "nfs", NULL,
 				    "rpc.statd runs: NFSv3 locks are recovered after a reboot");
+			else if (statd < 0)
+				add(c, SEV_INFO, "nfs", "run check as root to see it",
+				    "cannot tell whether rpc.statd runs (/proc hides other users' "
+				    "processes): "
+				    "NFSv3 locks are recovered after a reboot only if it does");
 			else
 				add(c, SEV_WARN, "nfs",
 				    "start it (systemctl start rpc-statd), or mount with NFSv4",
