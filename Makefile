@@ -319,7 +319,8 @@ clean:
 DEB_PKGS := build-essential pkg-config libpopt-dev libmd-dev libsmartcols-dev bats bats-support \
 	bats-assert bash-completion mandoc shellcheck clang-format cppcheck valgrind jq util-linux procps \
 	clang libclang-rt-14-dev strace sanlock libsanlock-dev mmdebstrap python3 perl \
-	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
+	bindfs btrfs-progs
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \

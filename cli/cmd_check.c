@@ -33,6 +33,7 @@ struct finding {
 
 struct check {
 	const char *dir; /* as given or the default */
+	char *cmd;	 /* "virlock", or "virlock -L DIR" (shell-quoted) for one given: for advice */
 	struct finding *f;
 	size_t n;
 	int oom;
@@ -84,15 +85,32 @@ static void check_free(struct check *c)
 		free(c->f[i].advice);
 	}
 	free(c->f);
+	free(c->cmd);
 	lockspace_mount_free(c->mount);
 }
 
-/* Does a process named rpc.statd run on this host (in this pid namespace)? */
+/* Does /proc hide other users' processes from this one (hidepid), so that
+ * a daemon of another user cannot be seen? */
+static int proc_hides(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	struct lockspace_mount *m = NULL;
+	if (lockspace_mount("/proc", &m) < 0)
+		return 0;
+	int hides = strcmp(m->fstype, "proc") == 0 && strstr(m->super_options, "hidepid=") &&
+		    !strstr(m->super_options, "hidepid=0") && !strstr(m->super_options, "hidepid=off");
+	lockspace_mount_free(m);
+	return hides;
+}
+
+/* Does a process named rpc.statd run on this host (in this pid namespace)?
+ * 1, 0, or -1 when this user cannot tell (hidepid). */
 static int statd_runs(void)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
-		return 0;
+		return proc_hides() ? -1 : 0;
 	int found = 0;
 	struct dirent *de;
 	while (!found && (de = readdir(d))) {
@@ -108,7 +126,32 @@ static int statd_runs(void)
 		fclose(f);
 	}
 	closedir(d);
-	return found;
+	return found ? 1 : proc_hides() ? -1 : 0;
+}
+
+/* "virlock", or for a lockspace given with -L "virlock -L DIR", DIR quoted
+ * for a shell where it needs it: the start of every command advised. NULL
+ * if out of memory. */
+static char *advice_cmd(const char *given)
+{
+	if (!given)
+		return strdup("virlock");
+	size_t n = strlen(given);
+	int plain =
+		n && strspn(given,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/.,:+@%=-") == n;
+	/* At worst each byte becomes '"'"' (5 bytes). */
+	char *out = malloc(sizeof("virlock -L ''") + 5 * n);
+	if (!out)
+		return NULL;
+	char *o = out + sprintf(out, "virlock -L %s", plain ? "" : "'");
+	for (const char *p = given; *p; p++)
+		if (*p == '\'')
+			o = stpcpy(o, "'\"'\"'"); /* no backslash, which the output escapes */
+		else
+			*o++ = *p;
+	strcpy(o, plain ? "" : "'");
+	return out;
 }
 
 /* The filesystem: where the locks reach, against what the lockspace is for. */
@@ -133,6 +176,9 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 			add(c, SEV_OK, "filesystem", NULL,
 			    "%s: shared storage; sanlock leases do not depend on the filesystem's locks",
 			    where);
+		else if (m->reach == LOCKSPACE_REACH_UNKNOWN)
+			add(c, SEV_WARN, "filesystem", NULL,
+			    "%s: %s: cannot tell whether other hosts reach this storage", where, m->why);
 		else
 			add(c, c->cluster ? SEV_ERROR : SEV_OK, "filesystem",
 			    c->cluster ? "put the lockspace on storage every host reaches" : NULL,
@@ -157,9 +203,15 @@ static void check_filesystem(struct check *c, const char *dir, int sanlock)
 	case LOCKSPACE_REACH_CLUSTER:
 		add(c, SEV_OK, "filesystem", NULL, "%s: %s", where, m->why);
 		if (m->needs_statd) {
-			if (statd_runs())
+			int statd = statd_runs();
+			if (statd > 0)
 				add(c, SEV_OK, "nfs", NULL,
 				    "rpc.statd runs: NFSv3 locks are recovered after a reboot");
+			else if (statd < 0)
+				add(c, SEV_INFO, "nfs", "run check as root to see it",
+				    "cannot tell whether rpc.statd runs (/proc hides other users' "
+				    "processes): "
+				    "NFSv3 locks are recovered after a reboot only if it does");
 			else
 				add(c, SEV_WARN, "nfs",
 				    "start it (systemctl start rpc-statd), or mount with NFSv4",
@@ -331,16 +383,18 @@ static int locks_cb(const struct lockspace_info *info, void *arg)
 	if (info->state != LOCKSPACE_STATE_FREE)
 		c->held++;
 	if (info->integrity == -EBADMSG) {
-		char advice[160];
+		char advice[PATH_MAX + 256];
 		snprintf(advice, sizeof(advice),
-			 "check it with 'virlock inspect %s' and remove it once no one holds it", info->name);
+			 "check it with '%s inspect %s' and remove it once no one holds it", c->cmd,
+			 info->name);
 		add(c, SEV_WARN, "lockfile", advice, "%s: corrupt: its content does not hash to its name",
 		    info->lockfile);
 	} else if (info->integrity == -ENODATA && strlen(info->name) == LOCKSPACE_MD5_NAME_LEN) {
 		/* Empty is what virtlockd's SHA-256 files are; an MD5 one is not. */
-		add(c, SEV_WARN, "lockfile",
-		    "remove it once no one holds it (virlock prune does when it is free)",
-		    "%s: empty: it names no resource", info->lockfile);
+		char advice[PATH_MAX + 128];
+		snprintf(advice, sizeof(advice),
+			 "remove it once no one holds it (%s prune does when it is free)", c->cmd);
+		add(c, SEV_WARN, "lockfile", advice, "%s: empty: it names no resource", info->lockfile);
 	}
 	/* A file that cannot be read at all is one prune cannot judge either: said there. */
 	struct stat st;
@@ -394,16 +448,19 @@ static void check_locks(struct check *c, struct lockspace *ls, int sanlock_ok)
 		    lockspace_strerror(err));
 		return;
 	}
+	char advice[PATH_MAX + 64];
+	snprintf(advice, sizeof(advice), "run '%s prune'", c->cmd);
 	if (c->stale_files)
-		add(c, SEV_WARN, "records", "run 'virlock prune'",
+		add(c, SEV_WARN, "records", advice,
 		    "%lu stale holder record%s, left by holders that ended without releasing (killed, or "
 		    "their host rebooted)",
 		    c->stale_files, c->stale_files == 1 ? "" : "s");
 	else
 		add(c, SEV_OK, "records", NULL, "no stale holder records");
+	snprintf(advice, sizeof(advice), "'%s prune' removes them", c->cmd);
 	if (c->free_files)
-		add(c, SEV_INFO, "locks", "'virlock prune' removes them", "%lu free lock file%s",
-		    c->free_files, c->free_files == 1 ? "" : "s");
+		add(c, SEV_INFO, "locks", advice, "%lu free lock file%s", c->free_files,
+		    c->free_files == 1 ? "" : "s");
 }
 
 static void print_text(const struct check *c, int quiet)
@@ -531,18 +588,34 @@ static int run(struct virlock_ctx *ctx, int nargs, const char **args)
 		}
 	}
 	c.dir = ctx->lockspace ? ctx->lockspace : dflt;
+	if (!(c.cmd = advice_cmd(ctx->lockspace))) {
+		vl_error("check: %s", strerror(ENOMEM));
+		status = VL_EXIT_OSERR;
+		goto out;
+	}
 	int serr = stat(c.dir, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	if (serr) {
-		if (serr == ENOENT || serr == ENOTDIR)
-			vl_error("check: lockspace %s: %s; give the lockspace with -L DIR, or make it with "
-				 "'virlock -L %s init'",
-				 c.dir, serr == ENOENT ? "no such directory" : strerror(serr), c.dir);
+		if (serr == ENOENT)
+			vl_error("check: lockspace %s: no such directory; give the lockspace with -L DIR, or "
+				 "make it with 'virlock -L %s init'",
+				 c.dir, c.dir);
+		else if (serr == ENOTDIR)
+			vl_error("check: lockspace %s: not a directory; give the lockspace with -L DIR",
+				 c.dir);
 		else
 			vl_error("check: lockspace %s: %s", c.dir, strerror(serr));
 		status = serr == EACCES ? VL_EXIT_NOPERM : VL_EXIT_NOINPUT;
 		goto out;
 	}
 	int err = lockspace_open(c.dir, LOCKSPACE_OPEN_NOCREATE | (vl_hash ? LOCKSPACE_OPEN_SHA256 : 0), &ls);
+	if (err == -EACCES) {
+		/* Nothing further can be read: one line, as for a parent that cannot be searched. */
+		vl_error("check: lockspace %s: permission denied; run as its owner, root or a member of its "
+			 "group",
+			 c.dir);
+		status = VL_EXIT_NOPERM;
+		goto out;
+	}
 	int sanlock = !err && strcmp(lockspace_backend(ls), LOCKSPACE_BACKEND_SANLOCK) == 0;
 	if (!err)
 		add(&c, SEV_OK, "lockspace", NULL, "%s: %s backend", lockspace_dir(ls),

@@ -383,15 +383,25 @@ int lsi_read_waiters(struct lsi_waiter **out, size_t *n);
 int lsi_fdinfo_read_lock(pid_t pid, dev_t dev, unsigned long long ino);
 
 /* ---- cluster.c: holders on other hosts of a cluster filesystem ---- */
+/* 1 if the OCFS2 cluster stack @stack (the content of
+ * /sys/fs/ocfs2/cluster_stack: "pcmk", "o2cb\n") shares fcntl locks
+ * between nodes: a userspace stack does, o2cb does not; NULL or "": 0. */
+int lsi_ocfs2_stack_shares(const char *stack);
+/* The same for this host's live stack; 0 when it cannot be read. */
+int lsi_ocfs2_shares(void);
 /* 1 if the filesystem of statfs(2) type @f_type shares its fcntl locks
- * between hosts (NFS, GFS2, OCFS2, CephFS), else 0. */
+ * between hosts (NFS, GFS2, CephFS, OCFS2 on a userspace cluster stack),
+ * else 0. */
 int lsi_fs_cluster(long f_type);
-/* Where the holder that F_GETLK names as @pid, on a filesystem of type
- * @f_type, runs: 1 on another host (a pid of 0 or less, or of no process
- * here, on a cluster filesystem), 0 on this host, -1 unknown (no pid on a
- * host-local filesystem). Costs a kill(pid, 0) only for a positive pid on a
- * cluster filesystem. */
-int lsi_holder_remote(pid_t pid, long f_type);
+/* Where the holder that F_GETLK names as *@pid, on a filesystem of type
+ * @f_type, of the file @file (NULL unknown), runs: 1 on another host (a pid
+ * of 0 or less, or of no process here, on a cluster filesystem), 0 on this
+ * host, -1 unknown (no pid on a host-local filesystem). On CephFS, which
+ * negates every holder's pid, a negative pid whose negation is a process
+ * here that has @file open is that process: *@pid is set to it and 0
+ * returned. Costs a kill(pid, 0) for a positive pid on a cluster
+ * filesystem, a walk of /proc/<-pid>/fd for a negative one on CephFS. */
+int lsi_holder_remote(pid_t *pid, long f_type, const struct stat *file);
 
 /* ---- probe.c: the fcntl backend's report verbs (see backend.h) ---- */
 struct lsi_report;

@@ -11,14 +11,20 @@
 #include "mountinfo.h"
 
 /* Copy the next space-separated field of *@p into *@out, decoding \ooo
- * escapes. Returns 0, -EBADMSG (no field left) or -ENOMEM. */
-static int mi_field(const char **p, char **out)
+ * escapes. Before the " - " separator runs of spaces part fields; after
+ * it (@single) one space does, and a field may be empty (the kernel shows
+ * an empty mount source as such: "tmpfs  rw"). Returns 0, -EBADMSG (no
+ * field left) or -ENOMEM. */
+static int mi_field(const char **p, char **out, int single)
 {
 	const char *s = *p;
-	while (*s == ' ')
-		s++;
+	if (single)
+		s += *s == ' ';
+	else
+		while (*s == ' ')
+			s++;
 	size_t n = strcspn(s, " \n");
-	if (n == 0)
+	if (n == 0 && (!single || *s != ' '))
 		return -EBADMSG;
 	char *o = *out = malloc(n + 1);
 	if (!o)
@@ -58,8 +64,8 @@ int lsi_mount_parse(const char *line, struct lockspace_mount *m)
 	    line[used] != ' ')
 		goto fail;
 	const char *p = line + used;
-	if ((err = mi_field(&p, &m->root)) || (err = mi_field(&p, &m->mount_point)) ||
-	    (err = mi_field(&p, &m->mount_options)))
+	if ((err = mi_field(&p, &m->root, 0)) || (err = mi_field(&p, &m->mount_point, 0)) ||
+	    (err = mi_field(&p, &m->mount_options, 0)))
 		goto fail;
 	/* Optional fields ("shared:1", "master:2"...), as many as there are, up to "-". */
 	for (;;) {
@@ -75,14 +81,18 @@ int lsi_mount_parse(const char *line, struct lockspace_mount *m)
 		p += n;
 	}
 	p++;
-	if ((err = mi_field(&p, &m->fstype)) || (err = mi_field(&p, &m->source)))
+	if ((err = mi_field(&p, &m->fstype, 1)) || (err = mi_field(&p, &m->source, 1)))
 		goto fail;
+	if (!*m->fstype) {
+		err = -EBADMSG;
+		goto fail;
+	}
 	/* The super options may be missing from a hand-made line: none then. */
-	if ((err = mi_field(&p, &m->super_options)) == -EBADMSG)
+	if ((err = mi_field(&p, &m->super_options, 1)) == -EBADMSG)
 		err = (m->super_options = strdup("")) ? 0 : -ENOMEM;
 	if (err)
 		goto fail;
-	lsi_mount_judge(m);
+	lsi_mount_judge(m, NULL);
 	return 0;
 fail:
 	mi_clear(m);
@@ -154,7 +164,49 @@ static void mi_judge_nfs(struct lockspace_mount *m)
 	       "NFSv3: locks go to the server through lockd (NLM), seen by every client", NULL);
 }
 
-void lsi_mount_judge(struct lockspace_mount *m)
+/* GFS2 keeps locks on the node with localflocks, which the kernel also
+ * shows for every lock_nolock mount: the protocol is told first. */
+static void mi_judge_gfs2(struct lockspace_mount *m)
+{
+	if (mi_has(m, "lockproto=lock_nolock"))
+		mi_set(m, LOCKSPACE_REACH_HOST, 1,
+		       "GFS2 mounted with lockproto=lock_nolock: locks stay on this node",
+		       "mount it with the cluster's lock protocol (lock_dlm)");
+	else if (mi_has(m, "localflocks"))
+		mi_set(m, LOCKSPACE_REACH_HOST, 1,
+		       "GFS2 mounted with localflocks, or with the lock_nolock protocol: locks stay on "
+		       "this node",
+		       "mount it with lockproto=lock_dlm and without localflocks");
+	else
+		mi_set(m, LOCKSPACE_REACH_CLUSTER, 1,
+		       "a cluster filesystem: the cluster's lock manager (DLM) makes locks seen by every "
+		       "node",
+		       NULL);
+}
+
+/* OCFS2 shares fcntl locks only through a userspace cluster stack (pcmk,
+ * cman: the kernel's ocfs2_stack_supports_plocks()); the default o2cb
+ * stack keeps them on the node, as do localflocks and a local mount. A
+ * mount on a user stack shows cluster_stack= among its options. */
+static void mi_judge_ocfs2(struct lockspace_mount *m, const char *stack)
+{
+	if (mi_has(m, "local"))
+		mi_set(m, LOCKSPACE_REACH_HOST, 1,
+		       "OCFS2 mounted with local (a single-node mount): locks stay on this node",
+		       "mount it as a cluster filesystem, on a userspace cluster stack (pcmk)");
+	else if (mi_has(m, "localflocks"))
+		mi_set(m, LOCKSPACE_REACH_HOST, 1, "OCFS2 mounted with localflocks: locks stay on this node",
+		       "remount without localflocks");
+	else if (mi_has(m, "cluster_stack=*") || lsi_ocfs2_stack_shares(stack))
+		mi_set(m, LOCKSPACE_REACH_CLUSTER, 1,
+		       "OCFS2 on a userspace cluster stack: its DLM makes locks seen by every node", NULL);
+	else
+		mi_set(m, LOCKSPACE_REACH_HOST, 1,
+		       "OCFS2 on the o2cb cluster stack: fcntl locks stay on this node",
+		       "use a userspace cluster stack (pcmk), or the sanlock backend");
+}
+
+void lsi_mount_judge(struct lockspace_mount *m, const char *ocfs2_stack)
 {
 	static const char *const local[] = {
 		"ext2",	   "ext3",     "ext4",	 "xfs",	     "btrfs",	"tmpfs",    "ramfs",
@@ -162,7 +214,6 @@ void lsi_mount_judge(struct lockspace_mount *m)
 		"jfs",	   "reiserfs", "nilfs2", "bcachefs", "hfsplus", "devtmpfs", "squashfs",
 		"erofs",   "iso9660",  "udf",	 "minix",    "msdos",	NULL,
 	};
-	static const char *const cluster_fs[] = {"gfs2", "ocfs2", NULL};
 	static const char *const ceph[] = {"ceph", "fuse.ceph-fuse", "fuse.ceph", NULL};
 	static const char *const gluster[] = {"fuse.glusterfs", "glusterfs", NULL};
 	m->needs_statd = 0;
@@ -170,22 +221,10 @@ void lsi_mount_judge(struct lockspace_mount *m)
 		mi_set(m, LOCKSPACE_REACH_HOST, 0, "a local filesystem: locks protect this host only", NULL);
 	} else if (strcmp(m->fstype, "nfs") == 0 || strcmp(m->fstype, "nfs4") == 0) {
 		mi_judge_nfs(m);
-	} else if (mi_type(m, cluster_fs)) {
-		/* localflocks makes the cluster filesystem keep fcntl and flock locks
-		 * on the node (as for a filesystem without a cluster lock manager). */
-		if (mi_has(m, "localflocks"))
-			mi_set(m, LOCKSPACE_REACH_HOST, 1,
-			       "a cluster filesystem mounted with localflocks: locks stay on this node",
-			       "remount without localflocks");
-		else if (mi_has(m, "lockproto=lock_nolock"))
-			mi_set(m, LOCKSPACE_REACH_HOST, 1,
-			       "GFS2 mounted with lockproto=lock_nolock: locks stay on this node",
-			       "mount it with the cluster's lock protocol (lock_dlm)");
-		else
-			mi_set(m, LOCKSPACE_REACH_CLUSTER, 1,
-			       "a cluster filesystem: the cluster's lock manager (DLM) makes locks seen by "
-			       "every node",
-			       NULL);
+	} else if (strcmp(m->fstype, "gfs2") == 0) {
+		mi_judge_gfs2(m);
+	} else if (strcmp(m->fstype, "ocfs2") == 0) {
+		mi_judge_ocfs2(m, ocfs2_stack);
 	} else if (mi_type(m, ceph)) {
 		mi_set(m, LOCKSPACE_REACH_CLUSTER, 1, "CephFS: the MDS keeps locks, seen by every client",
 		       NULL);
@@ -299,6 +338,9 @@ int lockspace_mount(const char *path, struct lockspace_mount **out)
 		mi_clear(&dev);
 	if (!m)
 		return dev_len || any_len ? -ENOMEM : -ENOENT;
+	/* The parse judged OCFS2 without this host's cluster stack. */
+	if (strcmp(m->fstype, "ocfs2") == 0)
+		lsi_mount_judge(m, lsi_ocfs2_shares() ? "user" : NULL);
 	*out = m;
 	return 0;
 }

@@ -16,7 +16,9 @@
 int lsi_mount_parse(const char *line, struct lockspace_mount *m);
 
 /* Set the reach, shared, needs_statd, why and advice of @m from its type,
- * source and options. */
-void lsi_mount_judge(struct lockspace_mount *m);
+ * source and options, and for OCFS2 from @ocfs2_stack, the content of
+ * /sys/fs/ocfs2/cluster_stack ("o2cb", "pcmk"; NULL unknown: o2cb, the
+ * default, is assumed unless the options show cluster_stack=). */
+void lsi_mount_judge(struct lockspace_mount *m, const char *ocfs2_stack);
 
 #endif

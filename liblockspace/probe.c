@@ -269,7 +269,9 @@ int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int 
 	}
 	/* A holder on another host of a cluster filesystem has no pid here:
 	 * never show its number as a process of this host. */
-	if (s.seen && lsi_holder_remote(s.pid, walk_fs_type(w, direct_path)) > 0) {
+	if (s.seen && s.pid < 0 && !have_st && fd >= 0)
+		have_st = fstat(fd, &st) == 0;
+	if (s.seen && lsi_holder_remote(&s.pid, walk_fs_type(w, direct_path), have_st ? &st : NULL) > 0) {
 		s.remote = 1;
 		s.pid = 0;
 	}
@@ -359,7 +361,8 @@ int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *dire
 	struct statfs sf;
 	/* A holder on another host, or one this host cannot name: no pid. */
 	if (err == 0 && *pid != 0 &&
-	    (*pid < 0 || lsi_holder_remote(*pid, fstatfs(fd, &sf) == 0 ? (long)sf.f_type : 0) > 0))
+	    lsi_holder_remote(pid, fstatfs(fd, &sf) == 0 ? (long)sf.f_type : 0,
+			      *pid < 0 && fstat(fd, &st) == 0 ? &st : NULL) != 0)
 		*pid = 0;
 	lsi_close_unheld(fd);
 	if (err < 0) {

@@ -79,14 +79,25 @@ static const struct mi_case cases[] = {
 	 "80 29 253:5 / /gfs rw,relatime shared:50 - gfs2 /dev/mapper/vg-gfs "
 	 "rw,seclabel,relatime,localflocks\n",
 	 "/gfs", "gfs2", "/dev/mapper/vg-gfs", LOCKSPACE_REACH_HOST, 1, 0},
+	/* The kernel shows localflocks for every lock_nolock mount. */
 	{"GFS2 with lock_nolock",
-	 "80 29 253:5 / /gfs rw - gfs2 /dev/mapper/vg-gfs rw,relatime,lockproto=lock_nolock\n", "/gfs",
-	 "gfs2", "/dev/mapper/vg-gfs", LOCKSPACE_REACH_HOST, 1, 0},
-	{"OCFS2",
+	 "80 29 253:5 / /gfs rw - gfs2 /dev/mapper/vg-gfs rw,relatime,lockproto=lock_nolock,localflocks\n",
+	 "/gfs", "gfs2", "/dev/mapper/vg-gfs", LOCKSPACE_REACH_HOST, 1, 0},
+	/* The default o2cb stack keeps fcntl locks on the node. */
+	{"OCFS2 on o2cb",
 	 "81 29 8:33 / /ocfs rw,relatime shared:51 - ocfs2 /dev/sdc1 rw,_netdev,heartbeat=local,"
 	 "nointr,data=ordered,errors=remount-ro,atime_quantum=60,coherency=full,user_xattr,acl\n",
+	 "/ocfs", "ocfs2", "/dev/sdc1", LOCKSPACE_REACH_HOST, 1, 0},
+	{"OCFS2 on a userspace stack (pcmk)",
+	 "81 29 8:33 / /ocfs rw,relatime shared:51 - ocfs2 /dev/sdc1 rw,_netdev,heartbeat=none,"
+	 "nointr,data=ordered,errors=remount-ro,atime_quantum=60,cluster_stack=pcmk,coherency=full,"
+	 "user_xattr,acl\n",
 	 "/ocfs", "ocfs2", "/dev/sdc1", LOCKSPACE_REACH_CLUSTER, 1, 0},
-	{"OCFS2 with localflocks", "81 29 8:33 / /ocfs rw - ocfs2 /dev/sdc1 rw,heartbeat=local,localflocks\n",
+	{"OCFS2 mounted local",
+	 "81 29 8:33 / /ocfs rw - ocfs2 /dev/sdc1 rw,heartbeat=none,local,cluster_stack=pcmk\n", "/ocfs",
+	 "ocfs2", "/dev/sdc1", LOCKSPACE_REACH_HOST, 1, 0},
+	{"OCFS2 with localflocks",
+	 "81 29 8:33 / /ocfs rw - ocfs2 /dev/sdc1 rw,heartbeat=none,localflocks,cluster_stack=pcmk\n",
 	 "/ocfs", "ocfs2", "/dev/sdc1", LOCKSPACE_REACH_HOST, 1, 0},
 	{"CephFS, kernel client",
 	 "90 29 0:60 / /cephfs rw,relatime shared:60 - ceph 192.0.2.1:6789:/ "
@@ -138,6 +149,17 @@ static void test_cases(void)
 	}
 }
 
+/* Free the strings of a parsed @m that is not itself malloc'd. */
+static void mi_done(struct lockspace_mount *m)
+{
+	free(m->mount_point);
+	free(m->root);
+	free(m->fstype);
+	free(m->source);
+	free(m->mount_options);
+	free(m->super_options);
+}
+
 /* The fields around the line's dash, the device and the escapes, one by one. */
 static void test_fields(void)
 {
@@ -173,12 +195,51 @@ static void test_fields(void)
 	is_int(lsi_mount_parse("36 35 98:0 /mnt1 /mnt2 rw - ext3 /dev/root\n", &b), 0,
 	       "a line without super options parses");
 	is_str(b.super_options, "", "with none");
-	free(b.mount_point);
-	free(b.root);
-	free(b.fstype);
-	free(b.source);
-	free(b.mount_options);
-	free(b.super_options);
+	mi_done(&b);
+}
+
+/* What each judgement says, where the reach alone does not tell them apart. */
+static void test_words(void)
+{
+	struct lockspace_mount m;
+	is_int(lsi_mount_parse("80 29 253:5 / /gfs rw - gfs2 /dev/x rw,relatime,lockproto=lock_nolock,"
+			       "localflocks\n",
+			       &m),
+	       0, "GFS2 lock_nolock parses");
+	ok(strstr(m.why, "lock_nolock") && !strstr(m.why, "localflocks"),
+	   "lock_nolock is told before localflocks (%s)", m.why);
+	mi_done(&m);
+	is_int(lsi_mount_parse("80 29 253:5 / /gfs rw - gfs2 /dev/x rw,relatime,localflocks\n", &m), 0,
+	       "GFS2 localflocks parses");
+	ok(strstr(m.why, "localflocks, or") && strstr(m.advice, "lockproto=lock_dlm"),
+	   "localflocks may be lock_nolock's (%s; %s)", m.why, m.advice);
+	mi_done(&m);
+
+	static const char ocfs2[] = "81 29 8:33 / /o rw - ocfs2 /dev/sdc1 rw,heartbeat=local\n";
+	is_int(lsi_mount_parse(ocfs2, &m), 0, "OCFS2 parses");
+	ok(m.advice && strstr(m.advice, "pcmk") && strstr(m.advice, "sanlock"),
+	   "o2cb: a userspace stack or sanlock (%s)", m.advice ? m.advice : "(null)");
+	lsi_mount_judge(&m, "o2cb\n");
+	is_int(m.reach, LOCKSPACE_REACH_HOST, "OCFS2 with the live stack o2cb: this node only");
+	lsi_mount_judge(&m, "pcmk\n");
+	is_int(m.reach, LOCKSPACE_REACH_CLUSTER, "OCFS2 with the live stack pcmk: every node");
+	lsi_mount_judge(&m, NULL);
+	is_int(m.reach, LOCKSPACE_REACH_HOST, "OCFS2 with an unknown stack: o2cb, the default");
+	mi_done(&m);
+}
+
+/* After " - " one space parts the fields, and the source may be empty. */
+static void test_empty_source(void)
+{
+	struct lockspace_mount m;
+	is_int(lsi_mount_parse("300 29 0:70 / /t rw,relatime - tmpfs  rw,size=1024k,inode64\n", &m), 0,
+	       "an empty source parses");
+	is_str(m.fstype, "tmpfs", "its type");
+	is_str(m.source, "", "its source, empty");
+	is_str(m.super_options, "rw,size=1024k,inode64", "its super options, in their place");
+	is_int(m.reach, LOCKSPACE_REACH_HOST, "judged as tmpfs");
+	mi_done(&m);
+	is_int(lsi_mount_parse("300 29 0:70 / /t rw -  none rw\n", &m), -EBADMSG, "an empty type does not");
 }
 
 /* lockspace_mount() finds the scratch directory's mount: its device, a prefix of its path. */
@@ -218,4 +279,4 @@ static void test_sanlock_status(void)
 	lockspace_close(ls);
 }
 
-TU_MAIN(test_cases, test_fields, test_lookup, test_sanlock_status)
+TU_MAIN(test_cases, test_fields, test_words, test_empty_source, test_lookup, test_sanlock_status)
