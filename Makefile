@@ -316,7 +316,7 @@ clean:
 # Debian packages this project builds, tests and lints with (mmdebstrap for
 # make fresh-root; python3 and perl for checks in the tests; QEMU and libvirt
 # for the image-lock and virtlockd tests).
-DEB_PKGS := build-essential pkg-config libpopt-dev libmd-dev libsmartcols-dev bats bats-support \
+DEB_PKGS := build-essential gdb pkg-config libpopt-dev libmd-dev libsmartcols-dev bats bats-support \
 	bats-assert bash-completion mandoc shellcheck clang-format cppcheck valgrind jq util-linux procps \
 	clang libclang-rt-14-dev strace sanlock libsanlock-dev mmdebstrap python3 perl \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
