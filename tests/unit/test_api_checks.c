@@ -325,12 +325,21 @@ static void test_control_squatter(void)
 	tu_join(rec, dir, name);
 	ssize_t n = tu_read_file(rec, text, sizeof(text) - 1);
 	char *cut = n > 0 ? (text[n] = '\0', strstr(text, "\ncontrol ")) : NULL;
+	char stale[4096 + 16];
+	const char *st_line = strstr(text, "\nstart ");
+	/* The same record with another start time: of an earlier process of this pid. */
+	snprintf(stale, sizeof(stale), "%.*s\nstart 1%s", st_line ? (int)(st_line - text) : 0, text,
+		 st_line ? strchr(st_line + 1, '\n') : "");
 	if (cut)
 		memmove(cut + 1, cut + 2 + strlen(line), strlen(cut + 2 + strlen(line)) + 1);
 	ok(cut && tu_write_file(rec, text, strlen(text)) == 0 && !strstr(text, "control"),
 	   "the record rewritten without the line");
 	is_int(lockspace_control_connect(ls, getpid(), 1000), -ENOENT,
 	       "without a name in the record: its file, none here (-ENOENT), never the squatter");
+	ok(st_line && tu_write_file(rec, stale, strlen(stale)) == 0 && strstr(stale, "\ncontrol @"),
+	   "a record with the name and another start time");
+	is_int(lockspace_control_connect(ls, getpid(), 1000), -ENOENT,
+	       "names nothing of this process: its file, none here (-ENOENT)");
 	kill(squatter, SIGKILL);
 	waitpid(squatter, NULL, 0);
 	close(ready[0]);
