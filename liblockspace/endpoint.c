@@ -206,10 +206,11 @@ int lockspace_control_listen(struct lockspace *ls, int *fd)
 		return s;
 	if (ls->control_pid) /* a forked child's copy of its parent's */
 		close(ls->control_fd);
+	/* The name before the pid that makes it count (lsi_control_name()). */
+	memcpy(ls->control_name, name, sizeof(name));
 	ls->control_fd = *fd = s;
 	ls->control_pid = getpid();
 	ls->control_file = file;
-	memcpy(ls->control_name, name, sizeof(name));
 	/* Publish the name: a client that reads it finds the socket bound. A
 	 * handle that has no record yet publishes it with its first one. */
 	return file ? 0 : lsi_record_sync(ls);
