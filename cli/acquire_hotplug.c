@@ -40,6 +40,12 @@ static int ah_owns(struct lockspace *ls, const char *owner, pid_t pid)
 /* The transport failed while @pid still owns the label: say what is wrong. */
 static int ah_lost(pid_t pid, const struct acquire_opts *o, const char *sock, int err)
 {
+	if (err == -ENETUNREACH) {
+		vl_error("owner %s: holder %d runs in another network namespace; start it with "
+			 "LOCKSPACE_CONTROL=file",
+			 o->owner, (int)pid);
+		return VL_EXIT_OSERR;
+	}
 	if (err == -ESRCH && !control_file_exists(sock)) {
 		vl_error("owner %s: holder %d: another process took the name of its control socket; nothing "
 			 "was added; find that process with 'ss -xlp | grep @virlock/' and stop it",

@@ -412,6 +412,20 @@ static int locks_cb(const struct lockspace_info *info, void *arg)
 	return 0;
 }
 
+/* Is @what (@base its file name) the socket file <pid>.sock of a dead
+ * holder that has no record beside it (prune names the record otherwise)? */
+static int lone_socket(const char *what, const char *base)
+{
+	size_t digits = strspn(base, "0123456789");
+	if (!digits || strcmp(base + digits, LOCKSPACE_CONTROL_SUFFIX) != 0)
+		return 0;
+	char record[PATH_MAX];
+	struct stat st;
+	int n = snprintf(record, sizeof(record), "%.*s",
+			 (int)(strlen(what) - strlen(LOCKSPACE_CONTROL_SUFFIX)), what);
+	return n > 0 && (size_t)n < sizeof(record) && lstat(record, &st) < 0 && errno == ENOENT;
+}
+
 static void prune_cb(const char *what, int err, void *arg)
 {
 	struct check *c = arg;
@@ -427,6 +441,8 @@ static void prune_cb(const char *what, int err, void *arg)
 	if (!strstr(what, "/" LOCKSPACE_HOLDERS_DIR "/"))
 		c->free_files++;
 	else if (*base && strspn(base, "0123456789") == strlen(base))
+		c->stale_files++;
+	else if (lone_socket(what, base))
 		c->stale_files++;
 }
 

@@ -146,10 +146,16 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 		err = control_call(ls, pid, request, &code, text, sizeof(text));
 	char sock_path[4096];
 	snprintf(sock_path, sizeof(sock_path), "%s", sock ? sock : "its control socket");
-	/* -ESRCH and no socket file: a squatter on the holder's abstract name. */
+	/* -ESRCH and no socket file: another process on the name the holder's record gives. */
 	int squatted = err == -ESRCH && !control_file_exists(sock);
 	free(sock);
 	free(request);
+	if (err == -ENETUNREACH) {
+		vl_error("%s: holder %d runs in another network namespace; start it with "
+			 "LOCKSPACE_CONTROL=file",
+			 what, (int)pid);
+		return VL_EXIT_OSERR;
+	}
 	if (err == -ENOENT && (kill(pid, 0) == 0 || errno == EPERM)) {
 		/* The kernel named it a holder and it runs: it is not a virlock
 		 * holder (a program's own lock), or its socket file was removed. */

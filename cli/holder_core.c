@@ -92,11 +92,11 @@ int holder_publish(struct holder *h, const char *owner, pid_t child)
 	if (!h->dir)
 		return 0;
 	h->owner = owner;
-	/* The record first: it makes the directory where a socket file lives. */
+	/* The socket first, so that the record, written once, publishes its
+	 * name; requests are served only from the loop, once both are in place. */
+	int lerr = h->listenfd < 0 ? hc_listen(h) : 0;
 	int err = lockspace_set_owner(h->ls, owner, child);
-	if (!err && h->listenfd < 0)
-		err = hc_listen(h);
-	return err;
+	return err ? err : lerr;
 }
 
 struct hc_self {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* endpoint.c: a holder's control socket: an abstract name, or <records directory>/<pid>.sock where that name
- * was taken. */
+/* endpoint.c: a holder's control socket: a random abstract name that its record publishes, or the file
+ * <records directory>/<pid>.sock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -18,26 +19,48 @@
 #include "internal.h"
 
 /*
- * Where a holder listens. First an abstract socket (Linux): a name, not a
- * file, so that a supervisor creates and removes nothing in the records
- * directory for it (directory metadata that a journalling filesystem makes
- * slow in bursts), and no stale file outlives a crash. Its name is the
- * lockspace directory's device and inode, the holder's pid and its start
- * time: one per holder and lockspace, and not known before the holder runs.
- * Anyone may bind any abstract name, so a client talks only to the pid the
- * kernel confirms (SO_PEERCRED), as it always did for the file. A holder
- * that finds its name taken (a squatter) falls back to the file
- * <records directory>/<pid>.sock, where clients look next, as they do for a
- * holder of an earlier version.
+ * Where a holder listens. An abstract socket (Linux): a name, not a file,
+ * so that a supervisor creates and removes nothing in the records directory
+ * for it (directory metadata that a journalling filesystem makes slow in
+ * bursts), and no stale file outlives a crash. Anyone may bind any abstract
+ * name, so the name is one nobody can guess: "virlock/" and 128 random bits,
+ * published only in the holder's record, which only the users allowed to
+ * talk to the holder may read (0600, 0640 in a group lockspace, under a
+ * .holders closed to others). A client connects only to the name the record
+ * gives, and still talks only to the pid the kernel confirms (SO_PEERCRED).
+ * A record without a name (LOCKSPACE_CONTROL=file, or a holder of an earlier
+ * version): the file <records directory>/<pid>.sock.
  */
-static socklen_t ep_abstract(const struct lockspace *ls, pid_t pid, unsigned long long start,
-			     struct sockaddr_un *sa)
+static socklen_t ep_abstract(const char *name, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "virlock/%llx:%llx/%d/%llu",
-			 (unsigned long long)ls->dir_dev, (unsigned long long)ls->dir_ino, (int)pid, start);
+	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "%s", name);
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/* A fresh random name into @name: 0 or -errno. */
+static int ep_random_name(char name[LSI_CONTROL_NAME_LEN + 1])
+{
+	unsigned char bits[16];
+	size_t got = 0;
+	while (got < sizeof(bits)) {
+		ssize_t n = getrandom(bits + got, sizeof(bits) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		got += (size_t)n;
+	}
+	int len = snprintf(name, LSI_CONTROL_NAME_LEN + 1, "%s", LSI_CONTROL_PREFIX);
+	for (size_t i = 0; i < sizeof(bits); i++)
+		len += snprintf(name + len, 3, "%02x", bits[i]);
+	return 0;
+}
+
+const char *lsi_control_name(const struct lockspace *ls)
+{
+	return ls->control_pid == getpid() ? ls->control_name : "";
 }
 
 static void ep_name(pid_t pid, char name[32])
@@ -146,6 +169,21 @@ static int ep_listen_file(struct lockspace *ls)
 	return s;
 }
 
+/* Bind and listen on a fresh random name into @name: the socket or -errno.
+ * A taken name is drawn again once: 128 random bits are never taken by
+ * chance, so a second clash is something else, said as it is. */
+static int ep_listen_abstract(char name[LSI_CONTROL_NAME_LEN + 1])
+{
+	int s = -EADDRINUSE;
+	for (int tries = 0; tries < 2 && s == -EADDRINUSE; tries++) {
+		struct sockaddr_un sa;
+		s = ep_random_name(name);
+		if (s == 0)
+			s = ep_bind(&sa, ep_abstract(name, &sa));
+	}
+	return s;
+}
+
 int lockspace_control_listen(struct lockspace *ls, int *fd)
 {
 	if (!ls || !fd)
@@ -161,25 +199,21 @@ int lockspace_control_listen(struct lockspace *ls, int *fd)
 	/* LOCKSPACE_CONTROL=file: the file, for clients in another network
 	 * namespace (abstract names are per network namespace). */
 	const char *how = secure_getenv("LOCKSPACE_CONTROL");
-	unsigned long long start = how && strcmp(how, "file") == 0 ? 0 : lsi_self_start();
-	int s = -EADDRINUSE, file = 0;
-	if (start) {
-		struct sockaddr_un sa;
-		socklen_t len = ep_abstract(ls, getpid(), start, &sa);
-		s = ep_bind(&sa, len);
-	}
-	if (s == -EADDRINUSE) { /* asked for, another process took our name, or no /proc */
-		s = ep_listen_file(ls);
-		file = 1;
-	}
+	int file = how && strcmp(how, "file") == 0;
+	char name[LSI_CONTROL_NAME_LEN + 1] = "";
+	int s = file ? ep_listen_file(ls) : ep_listen_abstract(name);
 	if (s < 0)
 		return s;
 	if (ls->control_pid) /* a forked child's copy of its parent's */
 		close(ls->control_fd);
+	/* The name before the pid that makes it count (lsi_control_name()). */
+	memcpy(ls->control_name, name, sizeof(name));
 	ls->control_fd = *fd = s;
 	ls->control_pid = getpid();
 	ls->control_file = file;
-	return 0;
+	/* Publish the name: a client that reads it finds the socket bound. A
+	 * handle that has no record yet publishes it with its first one. */
+	return file ? 0 : lsi_record_sync(ls);
 }
 
 void lsi_control_drop(struct lockspace *ls)
@@ -253,38 +287,60 @@ static int ep_hidden(pid_t pid)
 	return (kill(pid, 0) == 0 || errno == EPERM) && access(path, F_OK) < 0 && errno == ENOENT;
 }
 
+/* Does @pid run in another network namespace than this process? 0 also
+ * when either cannot be read (nothing is said then). */
+static int ep_other_netns(pid_t pid)
+{
+	char path[64], theirs[64], ours[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	ssize_t a = readlink(path, theirs, sizeof(theirs) - 1);
+	ssize_t b = readlink("/proc/self/ns/net", ours, sizeof(ours) - 1);
+	if (a <= 0 || b <= 0)
+		return 0;
+	return a != b || memcmp(theirs, ours, (size_t)a) != 0;
+}
+
+/* Holder @pid's record in the records directory @dfd: 0 and its abstract
+ * name in @name ("" for none, or no record: the file), or -EACCES where
+ * the record is closed to us. */
+static int ep_record_name(int dfd, pid_t pid, char name[LSI_CONTROL_NAME_LEN + 1])
+{
+	char file[32];
+	*name = '\0';
+	snprintf(file, sizeof(file), "%d", (int)pid);
+	int fd = lsi_record_open(dfd, file);
+	if (fd < 0)
+		return fd == -EACCES || fd == -EPERM ? -EACCES : 0;
+	lsi_record_control(fd, lsi_proc_start(pid), name);
+	close(fd);
+	return 0;
+}
+
 int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
 {
 	if (!ls || pid <= 0 || !LSI_TIMEOUT_OK(timeout_ms))
 		return -EINVAL;
-	int err = ep_usable(ls, 0);
-	if (err < 0)
-		return err;
-	unsigned long long start = lsi_proc_start(pid);
-	int abstract = -ECONNREFUSED;
-	if (start) {
-		struct sockaddr_un sa;
-		socklen_t len = ep_abstract(ls, pid, start, &sa);
-		abstract = ep_connect(&sa, len, pid, timeout_ms);
-		/* Nobody there, or a squatter: the holder listens on its file. */
-		if (abstract != -ECONNREFUSED && abstract != -ESRCH)
-			return abstract;
-	}
 	int dfd = ep_dir(ls, 0);
 	if (dfd < 0)
-		return abstract == -ESRCH ? abstract : dfd;
+		return dfd;
+	char name[LSI_CONTROL_NAME_LEN + 1];
+	int fd = ep_record_name(dfd, pid, name);
 	struct sockaddr_un sa;
-	ep_address(ls, dfd, pid, &sa);
-	int fd = ep_connect(&sa, sizeof(sa), pid, timeout_ms);
-	close(dfd);
-	if (fd == -ENOENT || fd == -ECONNREFUSED) {
-		/* A squatter on the name and no file: say that another process answers. */
-		if (abstract == -ESRCH)
-			return abstract;
-		/* A holder that runs where /proc hides it from us (hidepid): its
-		 * name cannot be known, and it would refuse us anyway. */
-		if (!start && ep_hidden(pid))
-			return -EACCES;
+	if (fd == 0 && *name) {
+		close(dfd);
+		fd = ep_connect(&sa, ep_abstract(name, &sa), pid, timeout_ms);
+		/* Abstract names are per network namespace. */
+		if (fd == -ECONNREFUSED && (kill(pid, 0) == 0 || errno == EPERM) && ep_other_netns(pid))
+			return -ENETUNREACH;
+		return fd;
 	}
+	if (fd == 0) {
+		ep_address(ls, dfd, pid, &sa);
+		fd = ep_connect(&sa, sizeof(sa), pid, timeout_ms);
+	}
+	close(dfd);
+	/* A holder that runs where /proc hides it from us (hidepid) would refuse us anyway. */
+	if ((fd == -ENOENT || fd == -ECONNREFUSED) && !lsi_proc_start(pid) && ep_hidden(pid))
+		return -EACCES;
 	return fd;
 }

@@ -15,6 +15,10 @@
 #define LSI_RECORD_MAX	 (16u << 20) /* a record larger than this is garbage */
 #define LSI_CONTENT_MAX	 4096	     /* PATH_MAX: a lock file larger than this is corrupt */
 
+/* A control socket's abstract name: "virlock/" and 128 random bits in hex. */
+#define LSI_CONTROL_PREFIX   "virlock/"
+#define LSI_CONTROL_NAME_LEN (sizeof(LSI_CONTROL_PREFIX) - 1 + 32)
+
 /* Argument checks at the top of a public call: a flag it does not accept is
  * the caller's mistake (-EINVAL), never silently ignored; a timeout is -1
  * (for ever) or a number of milliseconds. */
@@ -52,6 +56,7 @@ struct lockspace {
 	int control_fd;			   /* lockspace_control_listen()'s socket, if control_pid */
 	pid_t control_pid;		   /* the process that made it; 0 for none */
 	int control_file;		   /* it is the file <pid>.sock, not the abstract name */
+	char control_name[LSI_CONTROL_NAME_LEN + 1]; /* its abstract name, "" for the file */
 };
 
 /* ---- name.c ---- */
@@ -185,6 +190,9 @@ int lsi_fcntl_probe(int fd, enum lockspace_state *state, pid_t *pid);
 int lsi_backend_changed(const struct lockspace *ls);
 
 /* ---- endpoint.c: a holder's control socket ---- */
+/* The name of this process's abstract control socket for @ls ("" for
+ * none) that its record publishes: "virlock/" and 32 random hex digits. */
+const char *lsi_control_name(const struct lockspace *ls);
 /* Close the handle's control socket and, in the process that made it,
  * remove its file (lockspace_close(), once locks and label are let go). */
 void lsi_control_drop(struct lockspace *ls);
@@ -288,6 +296,9 @@ int lsi_record_open(int dfd, const char *file);
 /* Read (bounded: a regular file of at most LSI_RECORD_MAX bytes) and parse
  * the record open on @fd: 0, -EBADMSG or -ENOMEM. */
 int lsi_record_read(int fd, struct lsi_record *r);
+/* The abstract name of the control socket that the record @fd of a process
+ * started at @start (0: unknown) gives into @name ("" for none). Returns 0. */
+int lsi_record_control(int fd, unsigned long long start, char name[LSI_CONTROL_NAME_LEN + 1]);
 /* What a file of a records directory is, by its name; the one place that
  * names them. The pid it belongs to goes to *@pid (not for labels). */
 enum lsi_holders_file {

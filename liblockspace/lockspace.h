@@ -693,11 +693,12 @@ LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn
  * <dir>/.holders/h<host id>, since hosts that share the directory must not
  * share pids; only the library reads and writes it. A holder process that
  * others may ask to do things (to release locks, say) listens on a stream
- * socket: the abstract (Linux) name "virlock/<dev>:<ino>/<pid>/<start>" (the
- * lockspace directory's device and inode in hex, the pid, its start time in
- * clock ticks), which makes no file; or, where another process took that
- * name first or the environment says LOCKSPACE_CONTROL=file (for clients in
- * another network namespace, which do not see abstract names), the file
+ * socket: the abstract (Linux) name "virlock/" and 32 random hex digits
+ * (128 bits from getrandom()), which makes no file and which nobody can
+ * guess: the library publishes it only in the holder's record (the line
+ * "control @NAME"), which only the users allowed to talk to the holder may
+ * read; or, where the environment says LOCKSPACE_CONTROL=file (for clients
+ * in another network namespace, which do not see abstract names), the file
  * <records directory>/<pid> followed by this suffix. The library makes it,
  * connects to it, and removes it (lockspace_close() of the handle that made
  * it, or lockspace_prune() with the record of a process that is gone); what
@@ -706,8 +707,11 @@ LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn
 #define LOCKSPACE_CONTROL_SUFFIX ".sock"
 
 /**
- * Listen on this process's control socket for @ls: its abstract name, or
- * where that is taken (or with LOCKSPACE_CONTROL=file) the file in @ls's
+ * Listen on this process's control socket for @ls: a fresh random abstract
+ * name (drawn once more if taken), which @ls's record publishes (rewritten
+ * now if it has one; otherwise with its first, lockspace_set_owner() say:
+ * a holder without a record cannot be reached), or with
+ * LOCKSPACE_CONTROL=file the file in @ls's
  * records directory (made if missing, as for a record), replacing a file
  * that a dead process left under this pid. A socket file is closed to other
  * users (mode 0600 through the umask). *@fd gets a non-blocking, close-on-exec
@@ -723,19 +727,22 @@ LOCKSPACE_API int lockspace_records(struct lockspace *ls, lockspace_record_fn fn
 LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
 
 /**
- * Connect to the control socket of holder @pid in @ls: its abstract name,
- * then its file in the records directory. Pass only a pid the kernel
- * confirms as a holder (F_GETLK on a lock or label file, or a live record):
- * anyone may take an abstract name and a socket file may have been planted,
- * so the peer must be that very pid (SO_PEERCRED), and run as the caller's
- * user or root (root reaches every user's holders). Blocks only while the
- * holder's backlog is full, up to @timeout_ms (-1 for ever).
+ * Connect to the control socket of holder @pid in @ls: the abstract name
+ * that @pid's record gives, or where the record gives none (a holder with
+ * LOCKSPACE_CONTROL=file, or of an earlier version) its file in the records
+ * directory; never a name guessed. Pass only a pid the kernel confirms as a
+ * holder (F_GETLK on a lock or label file, or a live record): as a defence
+ * in depth the peer must be that very pid (SO_PEERCRED), and run as the
+ * caller's user or root (root reaches every user's holders). Blocks only
+ * while the holder's backlog is full, up to @timeout_ms (-1 for ever).
  * Returns a non-blocking, close-on-exec descriptor that the caller closes,
- * or -ENOENT or -ECONNREFUSED (no one listens there), -ETIMEDOUT,
- * -ESRCH (the socket is not @pid's: a squatter on its name, or a planted
- * file), -EACCES (@pid runs as another user, the file is closed to us, or
- * /proc hides @pid, whose socket's name needs its start time),
- * -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or another negative errno.
+ * or -ENOENT or -ECONNREFUSED (no one listens there), -ENETUNREACH (@pid
+ * runs, in another network namespace, where its abstract name cannot be
+ * reached), -ETIMEDOUT, -ESRCH (the socket is not @pid's: a planted file,
+ * or another process on the name), -EACCES (@pid runs as another user, or
+ * its record or file is closed to us, or /proc hides @pid and it has no
+ * socket we can reach), -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or
+ * another negative errno.
  */
 LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
 

@@ -27,6 +27,8 @@
  *   lock NAME shared|exclusive SINCE
  *   wait NAME shared|exclusive SINCE   (sanlock: a lease it waits for)
  *   auto 1               (sanlock: a process that never called lockspace_set_owner())
+ *   control @NAME        (optional: the abstract name of its control socket,
+ *                         virlock/ and 32 random hex digits; none: the file)
  * The kernel's lock state stays the truth; a record only adds labels.
  * In a sanlock lockspace every holder keeps one, owner or not: the daemon
  * names no holder process, so the record is how a pid is known at all.
@@ -510,6 +512,19 @@ void lsi_record_start(struct lockspace *ls)
 	pthread_mutex_unlock(&records_mutex);
 }
 
+/* The abstract name of this process's control socket in @keeper's
+ * lockspace, from whichever of its handles there listens ("" for none):
+ * only those who may read the record learn it. Under records_mutex. */
+static const char *record_control(const struct lockspace *keeper)
+{
+	if (*lsi_control_name(keeper))
+		return lsi_control_name(keeper);
+	for (size_t i = 0; i < nrecorders; i++)
+		if (same_lockspace(recorders[i], keeper) && *lsi_control_name(recorders[i]))
+			return lsi_control_name(recorders[i]);
+	return "";
+}
+
 /* Write the record that @keeper keeps. Under records_mutex. */
 static int record_write(struct lockspace *keeper)
 {
@@ -525,6 +540,9 @@ static int record_write(struct lockspace *keeper)
 		text_add(&t, "owner %s\n", keeper->owner);
 	if (keeper->child)
 		text_add(&t, "child %d\n", (int)keeper->child);
+	const char *control = record_control(keeper);
+	if (*control)
+		text_add(&t, "control @%s\n", control);
 	struct text_arg a = {.t = &t, .ls = keeper};
 	lsi_table_lock();
 	lsi_table_each(add_lock_line, &a);
@@ -740,6 +758,49 @@ int lsi_record_read(int fd, struct lsi_record *r)
 	if (err == 0)
 		r->mtime = st.st_mtime;
 	return err;
+}
+
+/* Is @val (@len bytes) "@NAME" with a name of the library's form?
+ * Anything else is no holder's. */
+static int control_valid(const char *val, size_t len)
+{
+	size_t plen = strlen(LSI_CONTROL_PREFIX), hex = LSI_CONTROL_NAME_LEN - plen;
+	return len == 1 + LSI_CONTROL_NAME_LEN && val[0] == '@' &&
+	       memcmp(val + 1, LSI_CONTROL_PREFIX, plen) == 0 &&
+	       strspn(val + 1 + plen, "0123456789abcdef") >= hex;
+}
+
+int lsi_record_control(int fd, unsigned long long start, char name[LSI_CONTROL_NAME_LEN + 1])
+{
+	/* Only the head, where the writer puts it before the lock lines: a
+	 * record of thousands of locks is not read whole for every request,
+	 * and the name survives damage further down (the peer check still
+	 * confirms whoever answers on it). */
+	char buf[4096];
+	struct stat st;
+	*name = '\0';
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	size_t magic = strlen(LSI_RECORD_MAGIC);
+	if (n <= (ssize_t)magic || memcmp(buf, LSI_RECORD_MAGIC "\n", magic + 1) != 0)
+		return 0;
+	buf[n] = '\0';
+	const char *found = NULL;
+	for (char *line = buf + magic + 1, *end; (end = memchr(line, '\n', (size_t)(buf + n - line)));
+	     line = end + 1) {
+		*end = '\0';
+		if (strncmp(line, "lock ", 5) == 0 || strncmp(line, "wait ", 5) == 0)
+			break;
+		/* Another process's record under a reused pid names nothing of @start's. */
+		if (strncmp(line, "start ", 6) == 0 && start && strtoull(line + 6, NULL, 10) != start)
+			return 0;
+		if (strncmp(line, "control ", 8) == 0 && control_valid(line + 8, strlen(line + 8)))
+			found = line + 9;
+	}
+	if (found)
+		memcpy(name, found, LSI_CONTROL_NAME_LEN + 1);
+	return 0;
 }
 
 enum lsi_holders_file lsi_holders_file(const char *name, pid_t *pid)

@@ -252,3 +252,22 @@ lock_free() {
 	run jq -r '.mount | "\(.fstype)|\(.source)|\(.super_options | test("size=1024k"))|\(.reach)"' <<<"$output"
 	assert_output "tmpfs||true|host"
 }
+
+@test "a stale control socket file with no record beside it: a warning (1), as prune removes it" {
+	local pid
+	LOCKSPACE_CONTROL=file "$VIRLOCK" -L "$LS" acquire -o vm1 "$WORK/disk1" -- sleep 1000 3>&- &
+	pid=$!
+	wait_for 10 holder_listening "$pid"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	wait_for 10 lock_free "$WORK/disk1"
+	rm "$LS/.holders/$pid"
+	[ -S "$LS/.holders/$pid.sock" ]
+	run -1 vl check
+	finding warn records "1 stale holder record, left by holders that ended without releasing"
+	vl prune -q
+	[ ! -e "$LS/.holders/$pid.sock" ]
+	run vl check
+	assert_success
+	finding ok records "no stale holder records"
+}

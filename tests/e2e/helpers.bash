@@ -47,27 +47,24 @@ holder_listening() {
 		IO::Socket::UNIX->new(Peer => $a) or exit 1' "$addr" 2>/dev/null
 }
 
-# control_prefix: the start of the abstract names of the control sockets in
-# $LS (virlock-lockspace(5)): virlock/DEV:INO/ of the lockspace directory.
-control_prefix() {
-	local dev ino
-	read -r dev ino < <(stat -L -c '%d %i' "$LS") || return 1
-	printf 'virlock/%x:%x/' "$dev" "$ino"
+# record_control FILE: the address that the holder record FILE publishes
+# (virlock-lockspace(5)): @ and its abstract name (a client puts a NUL byte
+# for the @); nothing for a holder on its socket file.
+record_control() {
+	sed -n 's/^control //p' "$1" 2>/dev/null
 }
 
-# control_addr PID: the address holder PID listens on in $LS: @ and its
-# abstract name (a client puts a NUL byte for the @), or the file
-# <pid>.sock where it fell back to one.
+# control_addr PID: the address holder PID listens on in $LS: the abstract
+# name its record gives, or the file <pid>.sock.
 control_addr() {
-	local start prefix
+	local name
 	if [ -S "$LS/.holders/$1.sock" ]; then
 		echo "$LS/.holders/$1.sock"
 		return 0
 	fi
-	start=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d ' ' -f 20) || return 1
-	[ -n "$start" ] || return 1
-	prefix=$(control_prefix) || return 1
-	printf '@%s%s/%s\n' "$prefix" "$1" "$start"
+	name=$(record_control "$LS/.holders/$1")
+	[ -n "$name" ] || return 1
+	echo "$name"
 }
 
 # under_valgrind: virlock runs under valgrind (tests/valgrind-virlock).
@@ -118,20 +115,26 @@ alternating() {
 }
 
 # holder_pids: the pids of the holders listening in the test lockspace (on
-# their abstract names, or on socket files, in a sanlock lockspace's host
+# the abstract names their records give, or on socket files, in a sanlock lockspace's host
 # directories too).
 holder_pids() {
-	local s prefix
-	prefix=$(control_prefix) || return 0
+	local s r name listening
+	# Listening sockets (flag __SO_ACCEPTCON) on abstract names.
+	listening=$(awk '$4 == "00010000" && index($8, "@virlock/") == 1 { print $8 }' /proc/net/unix)
 	{
 		for s in "$LS"/.holders/*.sock "$LS"/.holders/h*/*.sock; do
 			[ -e "$s" ] || continue
 			s=${s##*/}
 			echo "${s%.sock}"
 		done
-		# Listening sockets (flag __SO_ACCEPTCON) with a name of this lockspace.
-		awk -v p="@$prefix" '$4 == "00010000" && index($8, p) == 1 {
-			split(substr($8, length(p) + 1), f, "/"); print f[1] }' /proc/net/unix
+		# Records that name one of them.
+		for r in "$LS"/.holders/[0-9]* "$LS"/.holders/h*/[0-9]*; do
+			[ -f "$r" ] || continue
+			name=$(record_control "$r")
+			if [ -n "$name" ] && grep -qxF -- "$name" <<<"$listening"; then
+				echo "${r##*/}"
+			fi
+		done
 	} | sort -un
 }
 

@@ -537,8 +537,17 @@ untour() {
 	assert_clean "$ls2"
 }
 
-@test "a squatter on a holder's abstract socket name gets no request: release reaches the holder, or says the name was taken" {
-	local pid start line=
+# predictable_name PID START: the abstract name a holder of an earlier
+# version listened on, made of what anyone can know: the lockspace
+# directory's device and inode, the holder's pid and start time.
+predictable_name() {
+	local dev ino
+	read -r dev ino < <(stat -L -c '%d %i' "$LS") || return 1
+	printf 'virlock/%x:%x/%s/%s' "$dev" "$ino" "$1" "$2"
+}
+
+@test "squatters on the names they can predict get no request: release and hotplug reach the holder on the name its record gives" {
+	local pid start old
 	rm -f "$WORK/sv.out" "$WORK/sv.gate" "$WORK/sv.stop"
 	mkfifo "$WORK/sv.stop"
 	# A supervisor whose pid and start time are known before it listens.
@@ -546,44 +555,106 @@ untour() {
 	gated sv "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- sh -c 'echo held; read -r _ <"$1"' sh "$WORK/sv.stop"
 	pid=$GATE_PID
 	start=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d ' ' -f 20)
-	# Another process takes the name the supervisor is about to listen on.
-	"$HELPERS/fakeholder" squat "$(control_prefix)$pid/$start" >"$WORK/squat.out" 2>"$WORK/squat.err" \
-		</dev/null 3>&- &
+	old=$(predictable_name "$pid" "$start")
+	# One squatter answers on that name, another fills the backlog of the
+	# next start time's and never accepts.
+	"$HELPERS/fakeholder" squat "$old" >"$WORK/squat.out" 2>"$WORK/squat.err" </dev/null 3>&- &
 	local squatter=$!
 	BG_PIDS+=("$squatter")
+	"$HELPERS/fakeholder" squat "${old%/*}/$((start + 1))" full >"$WORK/full.out" 2>"$WORK/full.err" \
+		</dev/null 3>&- &
+	local full=$!
+	BG_PIDS+=("$full")
 	wait_for 10 grep -qx ready "$WORK/squat.out"
+	wait_for 10 grep -qx ready "$WORK/full.out"
 	gate_open sv
 	wait_for 10 test -s "$WORK/sv.out"
-	# The supervisor listens on its socket file instead, and its child runs.
 	wait_for 10 holder_listening "$pid"
-	[ -S "$LS/.holders/$pid.sock" ]
-	run busy_now "$A"
+	# It listens on a name of 128 random bits that its record gives, closed
+	# to others; no socket file.
+	[ ! -e "$LS/.holders/$pid.sock" ]
+	run grep -Ec '^control @virlock/[0-9a-f]{32}$' "$LS/.holders/$pid"
+	assert_output 1
+	run stat -c %a "$LS/.holders/$pid"
+	assert_output 600
+	# Root's hotplug and release reach the holder itself, at once.
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" acquire --owner vm1 "$B" 3>&-
 	assert_success
-	# Without that file, release meets only the squatter, and refuses it.
-	mv "$LS/.holders/$pid.sock" "$WORK/moved.sock"
-	run --separate-stderr tvl release --owner vm1
-	assert_error 71 "owner vm1: holder $pid: another process took the name of its control socket; nothing was released"
-	run --separate-stderr tvl release "$A"
-	assert_error 71 "$A: holder $pid: another process took the name of its control socket; nothing was released"
-	run busy_now "$A"
+	run busy_now "$B"
 	assert_success
-	# With it, release reaches the supervisor itself.
-	mv "$WORK/moved.sock" "$LS/.holders/$pid.sock"
-	run --separate-stderr tvl release --owner vm1
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" release "$A" 3>&-
 	assert_success
 	run busy_now "$A"
 	assert_failure
-	alive "$pid"
-	# The squatter was connected to, and hung up on before any request.
-	run grep -c '^no request$' "$WORK/squat.out"
-	assert_output 3
-	run grep -c '^request' "$WORK/squat.out"
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" release --owner vm1 3>&-
+	assert_success
+	run busy_now "$B"
+	assert_failure
+	# The squatters were never connected to.
+	run grep -Ec '^(request|no request)' "$WORK/squat.out"
 	assert_output 0
+	alive "$full"
 	fifo_write "$WORK/sv.stop" stop
 	wait_for 10 gone "$pid"
-	[ ! -e "$LS/.holders/$pid.sock" ]
-	kill -TERM "$squatter"
+	kill -TERM "$squatter" "$full"
 	wait_for 10 gone "$squatter"
+	wait_for 10 gone "$full"
+	assert_clean
+}
+
+@test "a holder's record, which gives its control socket's name, is closed to another user" {
+	need_other_user
+	LS=$SHARED/ls
+	mkdir -m 0755 "$LS"
+	tvl acquire -o vm1 "$A"
+	local h
+	h=$(holder_pids)
+	run record_control "$LS/.holders/$h"
+	assert_output --regexp '^@virlock/[0-9a-f]{32}$'
+	run as_other cat "$LS/.holders/$h"
+	assert_failure
+	refute_output --partial control
+	run tvl release --owner vm1
+	assert_success
+}
+
+# netns_holder ENV...: a supervisor of vm1 on $A in a network namespace of
+# its own (unshare -n), with ENV; its pid in $NS_PID once its record lists $A.
+netns_holder() {
+	unshare -n true 2>/dev/null || skip "cannot make a network namespace"
+	rm -f "$WORK/ns.stop"
+	mkfifo "$WORK/ns.stop"
+	# shellcheck disable=SC2016 # the child's script, expanded by the child
+	env "$@" unshare -n "$VIRLOCK" -L "$LS" acquire -o vm1 "$A" -- sh -c 'read -r _ <"$1"' sh "$WORK/ns.stop" \
+		</dev/null >"$WORK/ns.out" 2>"$WORK/ns.err" 3>&- &
+	NS_PID=$!
+	BG_PIDS+=("$NS_PID")
+	wait_for 10 grep -q "^lock " "$LS/.holders/$NS_PID"
+}
+
+@test "a holder in another network namespace: release and hotplug say so at once (71); with LOCKSPACE_CONTROL=file they reach it" {
+	netns_holder
+	run grep -c '^control @virlock/' "$LS/.holders/$NS_PID"
+	assert_output 1
+	local want="owner vm1: holder $NS_PID runs in another network namespace; start it with LOCKSPACE_CONTROL=file"
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" release --owner vm1 3>&-
+	assert_error 71 "$want"
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" acquire --owner vm1 -w "$B" 3>&-
+	assert_error 71 "$want"
+	run busy_now "$A"
+	assert_success
+	fifo_write "$WORK/ns.stop" stop
+	wait_for 10 gone "$NS_PID"
+	netns_holder LOCKSPACE_CONTROL=file
+	[ -S "$LS/.holders/$NS_PID.sock" ]
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" acquire --owner vm1 "$B" 3>&-
+	assert_success
+	run --separate-stderr timeout 4 "$VIRLOCK" -L "$LS" release --owner vm1 3>&-
+	assert_success
+	run busy_now "$A"
+	assert_failure
+	fifo_write "$WORK/ns.stop" stop
+	wait_for 10 gone "$NS_PID"
 	assert_clean
 }
 

@@ -14,7 +14,7 @@
 static const char usage_text[] =
 	"usage: fakeholder holder MODE LOCKSPACE NAME[:NAME...] [OWNER]\n"
 	"       fakeholder client MODE SOCKET\n"
-	"       fakeholder squat NAME\n"
+	"       fakeholder squat NAME [full]\n"
 	"holder: take a raw fcntl write lock on byte 0 of each LOCKSPACE/NAME (which must exist),\n"
 	"  listen on LOCKSPACE/.holders/<pid>.sock (and, with OWNER, write a holder record\n"
 	"  naming OWNER), print \"ready\", then answer every connection as MODE says until\n"
@@ -32,7 +32,8 @@ static const char usage_text[] =
 	"squat: listen on the abstract name NAME (without its @) before its holder does,\n"
 	"  print \"ready\", then for each connection print \"request: LINE\" for what the\n"
 	"  client sent within a second (\"no request\" if nothing) and answer \"ok\",\n"
-	"  until SIGTERM, SIGINT or SIGHUP.\n"
+	"  until SIGTERM, SIGINT or SIGHUP. With full: a backlog of one, filled by a\n"
+	"  connection of its own, never accepted (a client's connect blocks).\n"
 	"Exit status: 0 done, 1 error, 2 usage.\n";
 
 static int die(const char *what)
@@ -210,8 +211,9 @@ static int address(const char *path, struct sockaddr_un *sa, socklen_t *len)
 	return 0;
 }
 
-/* Take the abstract name @name first, and tell what its clients send. */
-static int squat(const char *name)
+/* Take the abstract name @name first, and tell what its clients send; or,
+ * with @full, fill its backlog and accept nothing. */
+static int squat(const char *name, int full)
 {
 	char at[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	struct sockaddr_un sa;
@@ -221,10 +223,19 @@ static int squat(const char *name)
 		return die(name);
 	int sfd = stop_signals_fd();
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sfd < 0 || s < 0 || bind(s, (struct sockaddr *)&sa, len) < 0 || listen(s, 16) < 0)
+	if (sfd < 0 || s < 0 || bind(s, (struct sockaddr *)&sa, len) < 0 || listen(s, full ? 0 : 16) < 0)
 		return die("socket");
+	int own = full ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+	if (full && (own < 0 || connect(own, (struct sockaddr *)&sa, len) < 0))
+		return die("connect");
 	if (announce("fakeholder"))
 		return 1;
+	if (full) {
+		struct pollfd p = {.fd = sfd, .events = POLLIN};
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+		return 0;
+	}
 	for (int c; (c = next_client(sfd, s)) >= 0;) {
 		char buf[256];
 		struct pollfd cp = {.fd = c, .events = POLLIN};
@@ -304,6 +315,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "client") == 0)
 		return client(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "squat") == 0)
-		return squat(argv[2]);
+		return squat(argv[2], 0);
+	if (argc == 4 && strcmp(argv[1], "squat") == 0 && strcmp(argv[3], "full") == 0)
+		return squat(argv[2], 1);
 	usage(usage_text);
 }

@@ -201,6 +201,9 @@ static void test_control_socket(void)
 	struct stat st;
 	ok(lstat(sock, &st) < 0 && errno == ENOENT,
 	   "the socket is an abstract name: no file <records>/<pid>.sock");
+	is_int(lockspace_control_connect(ls, getpid(), 0), -ENOENT,
+	       "its name is published only in a record: none yet, -ENOENT");
+	is_int(lockspace_set_owner(ls, NULL, 0), 0, "a record, with the name");
 	int c = lockspace_control_connect(ls, getpid(), 1000);
 	ok(c >= 0, "control_connect() to this process's socket");
 	if (c >= 0)
@@ -216,8 +219,9 @@ static void test_control_socket(void)
 	lockspace_close(ls);
 }
 
-/* The abstract name of this process's control socket in @dir, as the
- * library forms it (lockspace.h, LOCKSPACE_CONTROL_SUFFIX). */
+/* The abstract name that a control socket of this process in @dir had
+ * when it was made of things anyone can know: the lockspace directory's
+ * device and inode, the pid and its start time. */
 static socklen_t control_name(struct sockaddr_un *sa)
 {
 	struct stat st;
@@ -242,8 +246,34 @@ static socklen_t control_name(struct sockaddr_un *sa)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
 }
 
-/* Another process took the name first: the holder listens on its file, and
- * a client reaches it there, never the squatter; without the file it refuses. */
+/* The "control @NAME" line of this process's record in @dir into @line
+ * (without its newline), and the record's mode: 0, or -1 without one. */
+static int record_control_line(char *line, size_t size, mode_t *mode)
+{
+	char name[32], path[PATH_MAX], buf[4096];
+	snprintf(name, sizeof(name), ".holders/%d", (int)getpid());
+	tu_join(path, dir, name);
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	ssize_t n = fd >= 0 && fstat(fd, &st) == 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*mode = st.st_mode & 07777;
+	char *p = strstr(buf, "\ncontrol ");
+	if (!p)
+		return -1;
+	p++;
+	snprintf(line, size, "%.*s", (int)strcspn(p, "\n"), p);
+	return 0;
+}
+
+/* Another process binds the name it can predict first: the holder listens
+ * on a random name that only its record gives, and a client reaches it
+ * there, never the squatter; a record without the name sends it to the
+ * file, never to a guessed name. */
 static void test_control_squatter(void)
 {
 	struct lockspace *ls;
@@ -264,26 +294,52 @@ static void test_control_squatter(void)
 		_exit(0);
 	}
 	char byte = 0;
-	ok(squatter > 0 && read(ready[0], &byte, 1) == 1 && byte, "a squatter binds the name first");
+	ok(squatter > 0 && read(ready[0], &byte, 1) == 1 && byte,
+	   "a squatter binds the predictable name first");
 	int fd = -1;
-	is_int(lockspace_control_listen(ls, &fd), 0, "control_listen() with the name taken");
-	char name[32], sock[PATH_MAX];
+	is_int(lockspace_set_owner(ls, NULL, 0), 0, "a record");
+	is_int(lockspace_control_listen(ls, &fd), 0, "control_listen() with that name taken");
+	char name[32], sock[PATH_MAX], line[128] = "";
 	snprintf(name, sizeof(name), ".holders/%d" LOCKSPACE_CONTROL_SUFFIX, (int)getpid());
 	tu_join(sock, dir, name);
 	struct stat st;
-	ok(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 077) == 0,
-	   "it listens on the file <records>/<pid>.sock instead, closed to others");
+	ok(lstat(sock, &st) < 0 && errno == ENOENT, "it makes no file <records>/<pid>.sock");
+	mode_t mode = 0;
+	ok(record_control_line(line, sizeof(line), &mode) == 0, "its record has a control line");
+	ok(strlen(line) == strlen("control @virlock/") + 32 && strncmp(line, "control @virlock/", 17) == 0 &&
+		   strspn(line + 17, "0123456789abcdef") == 32,
+	   "control @virlock/ and 32 hex digits: %s", line);
+	is_int((int)mode, 0600, "in a record closed to others");
+	ok(strcmp(line + 9, sa.sun_path + 1) != 0, "not the squatter's name");
 	int c = lockspace_control_connect(ls, getpid(), 1000);
-	ok(c >= 0, "control_connect() passes the squatter by and reaches the holder's file");
+	ok(c >= 0, "control_connect() reaches the holder on the name from its record");
 	int a = c >= 0 ? accept(fd, NULL, NULL) : -1;
 	ok(a >= 0, "the holder has the connection");
 	if (a >= 0)
 		close(a);
 	if (c >= 0)
 		close(c);
-	unlink(sock);
-	is_int(lockspace_control_connect(ls, getpid(), 1000), -ESRCH,
-	       "with no file, control_connect() refuses the squatter: -ESRCH");
+	/* A record without the line: a holder of an earlier version. */
+	char rec[PATH_MAX], text[4096];
+	snprintf(name, sizeof(name), ".holders/%d", (int)getpid());
+	tu_join(rec, dir, name);
+	ssize_t n = tu_read_file(rec, text, sizeof(text) - 1);
+	char *cut = n > 0 ? (text[n] = '\0', strstr(text, "\ncontrol ")) : NULL;
+	char stale[4096 + 16];
+	const char *st_line = strstr(text, "\nstart ");
+	/* The same record with another start time: of an earlier process of this pid. */
+	snprintf(stale, sizeof(stale), "%.*s\nstart 1%s", st_line ? (int)(st_line - text) : 0, text,
+		 st_line ? strchr(st_line + 1, '\n') : "");
+	if (cut)
+		memmove(cut + 1, cut + 2 + strlen(line), strlen(cut + 2 + strlen(line)) + 1);
+	ok(cut && tu_write_file(rec, text, strlen(text)) == 0 && !strstr(text, "control"),
+	   "the record rewritten without the line");
+	is_int(lockspace_control_connect(ls, getpid(), 1000), -ENOENT,
+	       "without a name in the record: its file, none here (-ENOENT), never the squatter");
+	ok(st_line && tu_write_file(rec, stale, strlen(stale)) == 0 && strstr(stale, "\ncontrol @"),
+	   "a record with the name and another start time");
+	is_int(lockspace_control_connect(ls, getpid(), 1000), -ENOENT,
+	       "names nothing of this process: its file, none here (-ENOENT)");
 	kill(squatter, SIGKILL);
 	waitpid(squatter, NULL, 0);
 	close(ready[0]);
