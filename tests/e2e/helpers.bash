@@ -55,16 +55,22 @@ record_control() {
 }
 
 # control_addr PID: the address holder PID listens on in $LS: the abstract
-# name its record gives, or the file <pid>.sock.
+# name its record gives, or the file <pid>.sock (in a sanlock lockspace, in
+# this host's directory .holders/hN/).
 control_addr() {
-	local name
-	if [ -S "$LS/.holders/$1.sock" ]; then
-		echo "$LS/.holders/$1.sock"
-		return 0
-	fi
-	name=$(record_control "$LS/.holders/$1")
-	[ -n "$name" ] || return 1
-	echo "$name"
+	local dir name
+	for dir in "$LS/.holders" "$LS"/.holders/h*; do
+		if [ -S "$dir/$1.sock" ]; then
+			echo "$dir/$1.sock"
+			return 0
+		fi
+		name=$(record_control "$dir/$1")
+		if [ -n "$name" ]; then
+			echo "$name"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # under_valgrind: virlock runs under valgrind (tests/valgrind-virlock).

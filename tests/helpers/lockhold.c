@@ -18,12 +18,18 @@ static const char usage_text[] =
 	"  -2 take the last RESOURCE through a second handle of DIR\n"
 	"Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n";
 
-/* Block until a stop signal arrives, or EOF on stdin with @use_stdin. */
-static int wait_for_stop(int use_stdin)
+/* Announce "ready", then block until a stop signal arrives, or EOF on stdin
+ * with @use_stdin. The stop signals are blocked before the announcement: a
+ * SIGTERM sent as soon as "ready" is read must end the wait, not the process. */
+static int announce_and_wait(int use_stdin)
 {
 	int sfd = stop_signals_fd();
 	if (sfd < 0)
 		return sfd;
+	if (announce("lockhold")) {
+		close(sfd);
+		return -EIO;
+	}
 	struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
 	for (;;) {
 		if (poll(pfd, use_stdin ? 2 : 1, -1) < 0) {
@@ -61,7 +67,7 @@ static int raw_lock(const char *file, int shared, int wait, int ofd, int use_std
 		close(fd);
 		return busy ? 75 : 1;
 	}
-	rc = announce("lockhold") || wait_for_stop(use_stdin) < 0;
+	rc = announce_and_wait(use_stdin) < 0;
 	close(fd);
 	return rc;
 }
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
 		if (fd >= 0)
 			close(fd); /* closing any descriptor of the file drops our locks on it */
 	}
-	int rc = announce("lockhold") || wait_for_stop(use_stdin) < 0;
+	int rc = announce_and_wait(use_stdin) < 0;
 	lockspace_close(ls2);
 	lockspace_close(ls);
 	return rc;
