@@ -40,6 +40,12 @@ static int ah_owns(struct lockspace *ls, const char *owner, pid_t pid)
 /* The transport failed while @pid still owns the label: say what is wrong. */
 static int ah_lost(pid_t pid, const struct acquire_opts *o, const char *sock, int err)
 {
+	if (err == -EBADMSG) {
+		vl_error("owner %s: holder %d: its record in .holders belongs to another user; nothing "
+			 "was added; find who replaced it (a member of the lockspace's group)",
+			 o->owner, (int)pid);
+		return VL_EXIT_DATAERR;
+	}
 	if (err == -ENETUNREACH) {
 		vl_error("owner %s: holder %d runs in another network namespace; start it with "
 			 "LOCKSPACE_CONTROL=file",

@@ -150,6 +150,12 @@ static int cr_ask(struct lockspace *ls, pid_t pid, const char *name, const char 
 	int squatted = err == -ESRCH && !control_file_exists(sock);
 	free(sock);
 	free(request);
+	if (err == -EBADMSG) {
+		vl_error("%s: holder %d: its record in .holders belongs to another user; nothing was "
+			 "released; find who replaced it (a member of the lockspace's group)",
+			 what, (int)pid);
+		return VL_EXIT_DATAERR;
+	}
 	if (err == -ENETUNREACH) {
 		vl_error("%s: holder %d runs in another network namespace; start it with "
 			 "LOCKSPACE_CONTROL=file",

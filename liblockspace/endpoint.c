@@ -23,11 +23,12 @@
  * so that a supervisor creates and removes nothing in the records directory
  * for it (directory metadata that a journalling filesystem makes slow in
  * bursts), and no stale file outlives a crash. Anyone may bind any abstract
- * name, so the name is one nobody can guess: "virlock/" and 128 random bits,
- * published only in the holder's record, which only the users allowed to
- * talk to the holder may read (0600, 0640 in a group lockspace, under a
- * .holders closed to others). A client connects only to the name the record
- * gives, and still talks only to the pid the kernel confirms (SO_PEERCRED).
+ * name, so the name is one nobody can guess before it is bound: "virlock/"
+ * and 128 random bits, bound before it is written in the holder's record.
+ * Once bound, /proc/net/unix shows it to everyone, but nobody can take it
+ * any more. A client connects only to the name a record gives that the
+ * holder's own user owns and that bears the holder's start time, and still
+ * talks only to the pid the kernel confirms (SO_PEERCRED).
  * A record without a name (LOCKSPACE_CONTROL=file, or a holder of an earlier
  * version): the file <records directory>/<pid>.sock.
  */
@@ -311,6 +312,16 @@ static int ep_record_name(int dfd, pid_t pid, char name[LSI_CONTROL_NAME_LEN + 1
 	int fd = lsi_record_open(dfd, file);
 	if (fd < 0)
 		return fd == -EACCES || fd == -EPERM ? -EACCES : 0;
+	/* In a group lockspace any member may replace another's record: a
+	 * record that is not the holder's own user's names nothing of it (the
+	 * name it gives could be a socket that never answers). */
+	struct stat rec, proc;
+	char dir[32];
+	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
+	if (fstat(fd, &rec) == 0 && stat(dir, &proc) == 0 && rec.st_uid != proc.st_uid) {
+		close(fd);
+		return -EBADMSG;
+	}
 	lsi_record_control(fd, lsi_proc_start(pid), name);
 	close(fd);
 	return 0;
@@ -325,6 +336,10 @@ int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms)
 		return dfd;
 	char name[LSI_CONTROL_NAME_LEN + 1];
 	int fd = ep_record_name(dfd, pid, name);
+	if (fd == -EBADMSG) {
+		close(dfd);
+		return fd;
+	}
 	struct sockaddr_un sa;
 	if (fd == 0 && *name) {
 		close(dfd);

@@ -741,8 +741,9 @@ LOCKSPACE_API int lockspace_control_listen(struct lockspace *ls, int *fd);
  * reached), -ETIMEDOUT, -ESRCH (the socket is not @pid's: a planted file,
  * or another process on the name), -EACCES (@pid runs as another user, or
  * its record or file is closed to us, or /proc hides @pid and it has no
- * socket we can reach), -ENOTCONN, -EOPNOTSUPP (direct mode), -EINVAL, or
- * another negative errno.
+ * socket we can reach), -EBADMSG (@pid's record belongs to another user
+ * than @pid: in a group lockspace, another member replaced it), -ENOTCONN,
+ * -EOPNOTSUPP (direct mode), -EINVAL, or another negative errno.
  */
 LOCKSPACE_API int lockspace_control_connect(struct lockspace *ls, pid_t pid, int timeout_ms);
 

@@ -787,18 +787,23 @@ int lsi_record_control(int fd, unsigned long long start, char name[LSI_CONTROL_N
 		return 0;
 	buf[n] = '\0';
 	const char *found = NULL;
+	int dated = 0;
 	for (char *line = buf + magic + 1, *end; (end = memchr(line, '\n', (size_t)(buf + n - line)));
 	     line = end + 1) {
 		*end = '\0';
 		if (strncmp(line, "lock ", 5) == 0 || strncmp(line, "wait ", 5) == 0)
 			break;
 		/* Another process's record under a reused pid names nothing of @start's. */
-		if (strncmp(line, "start ", 6) == 0 && start && strtoull(line + 6, NULL, 10) != start)
-			return 0;
+		if (strncmp(line, "start ", 6) == 0) {
+			if (start && strtoull(line + 6, NULL, 10) != start)
+				return 0;
+			dated = 1;
+		}
 		if (strncmp(line, "control ", 8) == 0 && control_valid(line + 8, strlen(line + 8)))
 			found = line + 9;
 	}
-	if (found)
+	/* Every holder dates its record: one without a start time is not its. */
+	if (found && (dated || !start))
 		memcpy(name, found, LSI_CONTROL_NAME_LEN + 1);
 	return 0;
 }

@@ -676,3 +676,38 @@ netns_holder() {
 	assert_failure 77
 	assert_equal "$stderr" "virlock: $SHARED/a.img: a hand-off of it is pending (release --handoff), which this user may not void; nothing was acquired; the next holder takes it with --expect-state, or its owner or root can take it"
 }
+
+# forge PID TEXT: as the second user, replace holder PID's record by TEXT.
+forge() {
+	as_other sh -c 'rm -f "$1" && printf "%s\n" "$2" >"$1"' sh "$LS/.holders/$1" "$2"
+}
+
+@test "a group member who replaces root's holder record sends root's release nowhere: refused at once (65), the lock kept" {
+	group_lockspace a.img
+	A=$SHARED/a.img
+	tvl acquire -o vm1 "$A"
+	local h start name
+	h=$(holder_pids)
+	start=$(sed 's/.*) //' "/proc/$h/stat" | cut -d ' ' -f 20)
+	name=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	# .holders is 2770 without a sticky bit: a member may replace root's record.
+	forge "$h" "$(printf 'virlock-holder 1\npid %s\nstart %s\ncontrol @virlock/%s\n' "$h" "$start" "$name")"
+	[ "$(stat -c %U "$LS/.holders/$h")" = "$OTHER_USER" ]
+	# The member listens on the name it wrote, never accepting.
+	as_other "$SHARED/fakeholder" squat "virlock/$name" full >"$WORK/sq.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for 10 grep -qx ready "$WORK/sq.out"
+	run --separate-stderr tvl release "$A"
+	assert_failure 65
+	assert_equal "$stderr" "virlock: $A: holder $h: its record in .holders belongs to another user; nothing was released; find who replaced it (a member of the lockspace's group)"
+	run busy_now "$A"
+	assert_success
+	# A record without a start time names no socket of the holder either.
+	forge "$h" "$(printf 'virlock-holder 1\npid %s\ncontrol @virlock/%s\n' "$h" "$name")"
+	chown root "$LS/.holders/$h"
+	run --separate-stderr tvl release "$A"
+	assert_failure
+	[[ "$stderr" != *"did not answer"* ]]
+	run busy_now "$A"
+	assert_success
+}
