@@ -136,8 +136,12 @@ int lsi_handoff_consume(struct lockspace *ls, const struct lsi_target *t)
 		return dfd;
 	char file[HO_FILE_LEN];
 	ho_file(file, t->name, t->state);
-	/* Held: no other acquire consumed it since lsi_handoff_take() saw it. */
-	int err = unlinkat(dfd, file, 0) < 0 && errno != ENOENT ? -errno : 0;
+	/* Held exclusively, nobody else could consume it since
+	 * lsi_handoff_take() saw it; held shared, another shared acquire may
+	 * have: then the hand-off was that one's, not ours. */
+	int err = 0;
+	if (unlinkat(dfd, file, 0) < 0)
+		err = errno == ENOENT ? -ECANCELED : -errno;
 	close(dfd);
 	return err;
 }

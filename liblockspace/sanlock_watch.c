@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sanlock_backend.h"
@@ -39,11 +40,18 @@ static int sl_watch_read(struct sl_watch *w, unsigned char *out)
 int lsi_sl_watch_start(struct sl_watch *w, const struct lockspace *ls, const char *name)
 {
 	lsi_sl_watch_end(w);
-	int fd = openat(ls->dirfd, name, O_RDONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in the lease's place must not block the open. */
+	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(ls->dirfd, name, flags | O_DIRECT);
 	if (fd < 0 && errno == EINVAL) /* no O_DIRECT here: sanlock could not use it either */
-		fd = openat(ls->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(ls->dirfd, name, flags);
 	if (fd < 0)
 		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EBADMSG; /* not a lease: the paced tries will say what it is */
+	}
 	w->fd = fd;
 	int err = 0;
 	if (!w->block && posix_memalign((void **)&w->block, SL_WATCH_BLOCK, SL_WATCH_BLOCK) != 0) {

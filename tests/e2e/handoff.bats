@@ -199,3 +199,21 @@ image_flocked() {
 	run vl acquire --expect-state "$(cat "$WORK/tok")" "$A" -- true
 	assert_success
 }
+
+@test "a hand-off is one taker's, shared too: a second shared expecting acquire is refused while the first holds it" {
+	run vl acquire --owner vm1 "$A"
+	assert_success
+	run vl release --handoff "$A"
+	assert_success
+	tok=$output
+	# The first shared taker holds it (a detached holder) ...
+	run vl acquire -s --owner t1 --expect-state "$tok" "$A"
+	assert_success
+	# ... and a second one, sharing the lock, finds the hand-off used.
+	run vl acquire -s --expect-state "$tok" "$A" -- true
+	assert_failure 75
+	assert_output --regexp "^virlock: $A: taken by virlock \(pid [0-9]+, owner t1, since [^)]*\) in between; the hand-off state is gone"
+	run vl list -n -r -o OWNER,MODE
+	assert_output "t1 shared"
+	vl release --owner t1
+}
