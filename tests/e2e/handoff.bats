@@ -176,12 +176,15 @@ image_flocked() {
 @test "an expecting acquire refused for an image in use leaves the hand-off" {
 	vl acquire "$A"
 	tok=$(vl release --handoff "$A")
-	flock -x "$A" sleep 3 &
+	# flock holds the image until the test writes to the FIFO.
+	mkfifo "$WORK/go"
+	flock -x "$A" sh -c 'read -r _ <"$1"' sh "$WORK/go" 3>&- &
 	local fp=$!
 	wait_for 5 image_flocked "$A"
 	run vl acquire --expect-state "$tok" "$A" -- true
 	assert_failure 75
 	assert_output --partial "$A: in use by"
+	echo go >"$WORK/go"
 	wait "$fp"
 	run vl acquire --expect-state "$tok" "$A" -- true
 	assert_success
