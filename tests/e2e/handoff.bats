@@ -192,12 +192,15 @@ image_flocked() {
 
 @test "a prune that looked before the hand-off and locks after the release keeps the marked lock file" {
 	command -v gdb >/dev/null || skip "gdb is missing"
+	# The installed package's virlock is stripped: nothing to stop at.
+	gdb -q -batch -ex 'info address lsi_fcntl_lock' "$VIRLOCK" 2>&1 | grep -q '^Symbol "lsi_fcntl_lock"' ||
+		skip "virlock has no symbols (stripped)"
 	vl acquire "$A"
 	# The prune stops before it locks the lock file (it looked: no marker
 	# yet); meanwhile the holder hands it off and lets go.
 	gdb -q -batch -ex 'set breakpoint pending on' -ex 'break lsi_fcntl_lock' -ex run \
 		-ex "shell $VIRLOCK -L $LS release --handoff $A > $WORK/tok" -ex delete -ex continue \
-		--args "$VIRLOCK" -L "$LS" prune -v >"$WORK/gdb.out" 2>&1
+		--args "$VIRLOCK" -L "$LS" prune -v >"$WORK/gdb.out" 2>&1 || true
 	grep -q "Breakpoint 1, " "$WORK/gdb.out" || skip "gdb could not stop the prune"
 	run vl acquire --expect-state "$(cat "$WORK/tok")" "$A" -- true
 	assert_success
