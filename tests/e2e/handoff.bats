@@ -218,7 +218,7 @@ image_flocked() {
 	# ... and a second one, sharing the lock, finds the hand-off used.
 	run vl acquire -s --expect-state "$tok" "$A" -- true
 	assert_failure 75
-	assert_output --regexp "^virlock: $A: taken by virlock \(pid [0-9]+, owner t1, since [^)]*\) in between; the hand-off state is gone"
+	assert_output --regexp "^virlock: $A: taken by [^ ]+ \(pid [0-9]+, owner t1, since [^)]*\) in between; the hand-off state is gone"
 	run vl list -n -r -o OWNER,MODE
 	assert_output "t1 shared"
 	vl release --owner t1
