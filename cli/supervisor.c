@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,56 +23,87 @@
 static const int sv_forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define SV_NFORWARDED (sizeof(sv_forwarded) / sizeof(sv_forwarded[0]))
 
-/* The child: the caller's signal mask and file limit back, parent-death
- * signal, then exec once the supervisor says go (a byte on @go). */
-static void __attribute__((noreturn)) sv_child(const struct acquire_opts *o, const sigset_t *mask,
-					       const struct rlimit *nofile, pid_t parent, int go, int report)
+/* What the child needs, in the supervisor's memory, which it shares until it execs. */
+struct sv_start {
+	const struct acquire_opts *o;
+	const sigset_t *mask;	     /* the caller's signal mask, for the command */
+	const struct rlimit *nofile; /* the caller's file limit */
+	pid_t parent;
+	int report; /* a failed exec sends its errno here */
+};
+
+/*
+ * The child, started with CLONE_VM | CLONE_VFORK as posix_spawn(3) starts
+ * its children (which cannot set a parent-death signal): it runs on a stack
+ * of its own in the supervisor's memory while the supervisor waits for it to
+ * exec or exit, so no page table is copied and no page of the supervisor's
+ * is copied on write. So it makes system calls and execs, nothing else: no
+ * heap, no stdio, no lock of the supervisor's. It starts with every signal
+ * blocked, and the caller's mask comes back only just before the exec: a
+ * handler would run on the supervisor's memory, and virlock has none
+ * installed here (acquire_wait.c sets its own only while it waits). Not
+ * instrumented by AddressSanitizer, which does not know this stack.
+ */
+static int __attribute__((no_sanitize_address)) sv_child(void *arg)
 {
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (!o->no_kill) {
+	const struct sv_start *s = arg;
+	if (!s->o->no_kill) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* The supervisor may have died before the line above: never run unlocked. */
-		if (getppid() != parent)
+		if (getppid() != s->parent)
 			_exit(VL_EXIT_OSERR);
 	}
-	/* The command starts only once the holder record and control socket
-	 * name it: a command that at once runs `virlock release -o LABEL` or a
-	 * hotplug must find its supervisor. No byte: the supervisor died. */
-	char byte;
-	ssize_t got;
-	do
-		got = read(go, &byte, 1);
-	while (got < 0 && errno == EINTR);
-	if (got != 1)
-		_exit(VL_EXIT_OSERR);
-	close(go);
-	setrlimit(RLIMIT_NOFILE, nofile);
-	/* No copy of the NULL-terminated vector: no malloc in a forked child
-	 * (and no heap page copied for it). execvp() takes char *const[] for
-	 * history's sake and writes nothing through it. */
+	setrlimit(RLIMIT_NOFILE, s->nofile);
+	sigprocmask(SIG_SETMASK, s->mask, NULL);
+	/* execvp() takes char *const[] for history's sake and writes nothing through it. */
 	union {
 		const char *const *in;
 		char *const *out;
-	} argv = {.in = o->command};
-	execvp(o->command[0], argv.out);
+	} argv = {.in = s->o->command};
+	execvp(s->o->command[0], argv.out);
 	int err = errno;
-	ssize_t w = write(report, &err, sizeof(err));
+	ssize_t w = write(s->report, &err, sizeof(err));
 	(void)w;
 	_exit(err == ENOENT ? VL_EXIT_NOT_FOUND : VL_EXIT_CANNOT_EXEC);
 }
 
-/* Wait for the exec to succeed (the pipe closes) or fail (it sends errno). */
-static int sv_exec_result(int fd, pid_t child, const struct acquire_opts *o)
+/* Start the child; its pid, or -errno. @report is the pipe's write end. */
+static pid_t sv_spawn(const struct acquire_opts *o, const sigset_t *mask, const struct rlimit *nofile,
+		      int report)
+{
+	/* glibc's execvp() needs room for PATH and a name, and for a script
+	 * run by /bin/sh a copy of the argument vector; 64 KiB besides, as
+	 * posix_spawn(3) gives its child. */
+	size_t argc = 0;
+	while (o->command[argc])
+		argc++;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t psize = page > 0 ? (size_t)page : 4096;
+	size_t size = (65536 + (argc + 3) * sizeof(char *) + psize - 1) / psize * psize;
+	void *stack =
+		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -errno;
+	struct sv_start s = {.o = o, .mask = mask, .nofile = nofile, .parent = getpid(), .report = report};
+	sigset_t all, before;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &before);
+	/* The stack grows down: the child starts at the top of the mapping. */
+	pid_t child = clone(sv_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &s);
+	int err = errno;
+	sigprocmask(SIG_SETMASK, &before, NULL);
+	munmap(stack, size);
+	return child < 0 ? -err : child;
+}
+
+/* Did the exec fail? The child sent its errno before it ended; no byte and
+ * no end of file yet (the pipe is non-blocking) is an exec under way or done.
+ * Its exit status to return after a message, or 0. */
+static int sv_exec_failed(int fd, const struct acquire_opts *o)
 {
 	int err;
-	ssize_t n;
-	do
-		n = read(fd, &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(err))
+	if (read(fd, &err, sizeof(err)) != (ssize_t)sizeof(err))
 		return 0;
-	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-		;
 	if (err == ENOENT) {
 		vl_error("%s: command not found; check its name and PATH", o->command[0]);
 		return VL_EXIT_NOT_FOUND;
@@ -100,7 +134,7 @@ static void sv_lost(struct holder *h, const struct acquire_opts *o, pid_t child,
 
 /* Serve signals and control requests until the child ends; return its
  * status, or VL_EXIT_OSERR when the locks were lost and the child was acted on. */
-static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_t child)
+static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_t child, int report)
 {
 	int lost = 0;
 	for (;;) {
@@ -130,6 +164,10 @@ static int sv_loop(struct holder *h, const struct acquire_opts *o, int sfd, pid_
 			int status;
 			if (si.ssi_signo == SIGCHLD) {
 				pid_t r = waitpid(child, &status, WNOHANG);
+				/* A failed exec, where the spawn did not wait for it. */
+				int failed = r == child ? sv_exec_failed(report, o) : 0;
+				if (failed)
+					return failed;
 				if (r == child)
 					return lost && o->on_lost != ACQUIRE_LOST_IGNORE ? VL_EXIT_OSERR
 											 : sv_status(status);
@@ -178,44 +216,37 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	int report[2] = {-1, -1}, go[2] = {-1, -1};
-	/* go is a socket pair, not a pipe: the byte is sent with MSG_NOSIGNAL, so a
-	 * child that died before it reads never kills the supervisor with SIGPIPE. */
-	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
+	int report[2] = {-1, -1};
+	if (sfd < 0 || pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0) {
 		vl_error("%s: cannot start: %s", o->command[0], strerror(errno));
-		if (report[1] >= 0)
-			close(report[1]);
 		status = VL_EXIT_OSERR;
 		goto out;
 	}
-	fflush(NULL);
-	pid_t parent = getpid();
-	pid_t child = fork();
-	if (child == 0) {
-		close(go[1]); /* or the child would wait on its own end when the supervisor dies */
-		sv_child(o, &oldmask, &nofile, parent, go[0], report[1]);
-	}
-	int fork_errno = errno;
-	close(report[1]);
-	close(go[0]);
-	if (child < 0) {
-		close(go[1]);
-		vl_error("%s: cannot start: %s", o->command[0], strerror(fork_errno));
-		status = VL_EXIT_OSERR;
-		goto out;
-	}
-	err = holder_publish(&h, o->owner, child);
+	/* The record and the control socket before the command runs: it may at
+	 * once run `virlock release -o LABEL` or a hotplug, which must find its
+	 * supervisor. The child's pid is not known yet: see lockspace_set_owner(). */
+	err = holder_publish(&h, o->owner, LOCKSPACE_CHILD_STARTING);
 	if (err)
 		vl_error("%s: holder record or control socket: %s; release and hotplug cannot reach pid %d",
 			 h.dir, lockspace_strerror(err), (int)getpid());
-	ssize_t sent = send(go[1], "", 1, MSG_NOSIGNAL);
-	(void)sent; /* a child that is gone already is reaped below */
-	close(go[1]);
-	status = sv_exec_result(report[0], child, o);
-	if (status)
+	pid_t child = sv_spawn(o, &oldmask, &nofile, report[1]);
+	close(report[1]);
+	if (child < 0) {
+		vl_error("%s: cannot start: %s", o->command[0], strerror((int)-child));
+		status = VL_EXIT_OSERR;
 		goto out;
-	status = sv_loop(&h, o, sfd, child);
+	}
+	status = sv_exec_failed(report[0], o);
+	if (status) {
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	/* Where the record could not say "child kernel"; while the command starts. */
+	if (!err && (err = holder_publish(&h, o->owner, child)) != 0)
+		vl_error("%s: holder record: %s; it does not name the child %d", h.dir,
+			 lockspace_strerror(err), (int)child);
+	status = sv_loop(&h, o, sfd, child, report[0]);
 out:
 	holder_finish(&h);
 	if (report[0] >= 0)

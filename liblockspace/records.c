@@ -23,7 +23,8 @@
  *   pid N
  *   start TICKS          (field 22 of /proc/<pid>/stat: tells a reused pid)
  *   owner LABEL          (optional)
- *   child N              (optional)
+ *   child N|kernel       (optional; kernel: the process's one child, which
+ *                         /proc/PID/task/PID/children names)
  *   lock NAME shared|exclusive SINCE
  *   wait NAME shared|exclusive SINCE   (sanlock: a lease it waits for)
  *   auto 1               (sanlock: a process that never called lockspace_set_owner())
@@ -100,6 +101,26 @@ enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start)
 	if (proc_stat_start(pid, &now) < 0)
 		return LSI_PID_UNKNOWN; /* alive, but its /proc entry is hidden from us */
 	return now != 0 && (now == start || start == 0) ? LSI_PID_LIVE : LSI_PID_GONE;
+}
+
+/* The first child of @pid's main thread, as the kernel lists it (0 for none). */
+static pid_t proc_first_child(pid_t pid)
+{
+	char path[64], buf[32];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	long v = strtol(buf, &end, 10);
+	return !errno && end != buf && (*end == ' ' || *end == '\0') && v > 0 && v <= 0x7fffffff ? (pid_t)v
+												 : 0;
 }
 
 char *lsi_proc_comm(pid_t pid)
@@ -455,12 +476,46 @@ static struct lockspace *record_keeper(const struct lockspace *ls)
 	return any;
 }
 
+/* Does this kernel list a process's children (CONFIG_PROC_CHILDREN)? Asked
+ * once a process; atomics, as for the start time. 1 yes, 2 no. */
+static int kernel_lists_children(void)
+{
+	static int known;
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	if (!k) {
+		k = access("/proc/thread-self/children", R_OK) == 0 ? 1 : 2;
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k == 1;
+}
+
+/* The child a supervisor has just started, for a record that already says
+ * "child kernel" under the same label: nothing to write. 1 if so. */
+static int child_known_already(struct lockspace *ls, const char *owner, pid_t child)
+{
+	records_lock();
+	int same = ls->recording && ls->record_pid == getpid() && ls->child_kernel && child > 0 &&
+		   (owner ? ls->owner && strcmp(owner, ls->owner) == 0 : !ls->owner);
+	if (same)
+		ls->child = child; /* the next rewrite names it */
+	pthread_mutex_unlock(&records_mutex);
+	return same;
+}
+
 int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 {
-	if (!ls || (owner && !lsi_label_valid(owner)) || child < 0)
+	if (!ls || (owner && !lsi_label_valid(owner)) || (child < 0 && child != LOCKSPACE_CHILD_STARTING))
 		return -EINVAL;
 	if (ls->dirfd < 0)
 		return -EOPNOTSUPP;
+	if (child_known_already(ls, owner, child))
+		return 0;
+	/* Only this host reads an fcntl lockspace's records; other hosts read
+	 * a sanlock lockspace's, and cannot ask this kernel. */
+	int child_kernel = child == LOCKSPACE_CHILD_STARTING &&
+			   strcmp(ls->backend->name, LOCKSPACE_BACKEND_FCNTL) == 0 && kernel_lists_children();
+	if (child == LOCKSPACE_CHILD_STARTING)
+		child = 0;
 	char *copy = owner ? strdup(owner) : NULL;
 	if (owner && !copy)
 		return -ENOMEM;
@@ -483,6 +538,7 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 		ls->owner = copy;
 		copy = NULL;
 		ls->child = child;
+		ls->child_kernel = child_kernel;
 		ls->auto_record = 0;
 		ls->recording = 1;
 	} else if (err != -EALREADY && !ls->recording) {
@@ -504,6 +560,7 @@ void lsi_record_start(struct lockspace *ls)
 			free(ls->owner);
 			ls->owner = NULL;
 			ls->child = 0;
+			ls->child_kernel = 0;
 		}
 		ls->auto_record = 1;
 		ls->record_pid = getpid();
@@ -540,6 +597,8 @@ static int record_write(struct lockspace *keeper)
 		text_add(&t, "owner %s\n", keeper->owner);
 	if (keeper->child)
 		text_add(&t, "child %d\n", (int)keeper->child);
+	else if (keeper->child_kernel)
+		text_add(&t, "child kernel\n");
 	const char *control = record_control(keeper);
 	if (*control)
 		text_add(&t, "control @%s\n", control);
@@ -660,8 +719,10 @@ static int parse_line(struct lsi_record *r, char *line)
 	char *val = sp + 1;
 	if (strcmp(line, "pid") == 0)
 		return parse_pid(val, &r->pid);
-	if (strcmp(line, "child") == 0)
-		return parse_pid(val, &r->child);
+	if (strcmp(line, "child") == 0) {
+		r->child_kernel = strcmp(val, "kernel") == 0;
+		return r->child_kernel ? 0 : parse_pid(val, &r->child);
+	}
 	if (strcmp(line, "start") == 0) {
 		char *end;
 		errno = 0;
@@ -851,6 +912,8 @@ static int load_one(int dfd, const char *file, pid_t pid, int judge, struct lsi_
 		r->unknown = ps == LSI_PID_UNKNOWN;
 		if (r->live)
 			r->command = lsi_proc_comm(r->pid);
+		if (r->live && r->child_kernel)
+			r->child = proc_first_child(r->pid);
 	}
 	return err;
 }

@@ -328,6 +328,17 @@ teardown() {
 	assert_output "$(cat "$WORK/one.pid") $(cat "$WORK/one.child") vm1"
 }
 
+@test "the command finds its supervisor's record naming it as the child from its first instruction" {
+	# The record is in place before the command runs, and names the child
+	# through the kernel's list of the supervisor's children.
+	run vl acquire -o vm1 "$A" -- sh -c '"$1" -L "$2" list -o PID,CHILD,OWNER -r -n; grep -x "child kernel" "$2/.holders/$PPID"; echo "$PPID $$"' \
+		sh "$VIRLOCK" "$LS"
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_equal "${lines[1]}" "child kernel"
+	assert_equal "${lines[0]}" "${lines[2]} vm1"
+}
+
 @test "--direct locks the file itself and leaves its content alone" {
 	printf 'disk image data' >"$A"
 	run "$VIRLOCK" --direct acquire "$A" -- sh -c '"$1" --direct acquire -n "$2" -- true; echo "inner=$?"' \

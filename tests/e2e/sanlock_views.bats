@@ -166,6 +166,19 @@ h1_reborn() {
 	! grep -qx "$sup" <<<"$output"
 }
 
+@test "a supervisor's record in a sanlock lockspace names its child by pid, as other hosts read it" {
+	local sup child
+	SANLOCK_RUN_DIR=$RUN1 "$VIRLOCK" -L "$LS" acquire --owner ch "$WORK/disk.img" -- sleep 60 3>&- &
+	sup=$!
+	PIDS+=("$sup")
+	wait_for 10 h1_holds
+	wait_for 10 grep -qx "child [0-9]*" "$LS/.holders/h1/$sup"
+	child=$(sed -n 's/^child //p' "$LS/.holders/h1/$sup")
+	assert_equal "$(ps -o ppid= -p "$child" | tr -d ' ')" "$sup"
+	run h1 list -r -n -o PID,CHILD,OWNER
+	assert_output "$sup $child ch"
+}
+
 @test "a waiter on host 2 is shown on host 1 and host 2" {
 	local w
 	run h1 acquire --owner w1 "$WORK/disk.img"

@@ -418,4 +418,54 @@ static void test_partial_acquire(void)
 	sigaction(SIGUSR1, &old, NULL);
 }
 
-TU_MAIN(setup, test_own_record, test_other_processes, test_partial_acquire)
+/* A supervisor's record before its child runs: "child kernel", which readers
+ * resolve with the kernel's list of the process's children; naming the child
+ * afterwards writes nothing, and the next rewrite names it by pid. */
+static void test_child_from_kernel(void)
+{
+	struct lockspace *ls;
+	char rec[PATH_MAX], text[4096], line[128];
+	struct tu_child kid;
+	struct stat before, after;
+	struct recs *rl = calloc(1, sizeof(*rl));
+	record_path(rec, getpid());
+	if (!rl || lockspace_open(dir, 0, &ls) < 0) {
+		free(rl);
+		return;
+	}
+	is_int(lockspace_set_owner(ls, "vm-k", -2), -EINVAL, "a negative child other than STARTING: -EINVAL");
+	is_int(lockspace_set_owner(ls, "vm-k", LOCKSPACE_CHILD_STARTING), 0, "set_owner(STARTING)");
+	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, "child kernel"),
+	   "the record says \"child kernel\"");
+	lockspace_records(ls, collect_rec, rl);
+	const struct rec *mine = rec_of(rl, getpid());
+	ok(mine && mine->child == 0, "no child yet: none is read from the kernel (%d)",
+	   mine ? mine->child : -1);
+
+	struct tu_hold_spec idle = {.dir = dir, .n = 0};
+	tu_hold(&kid, &idle); /* this process's one child */
+	memset(rl, 0, sizeof(*rl));
+	lockspace_records(ls, collect_rec, rl);
+	mine = rec_of(rl, getpid());
+	is_int(mine ? mine->child : -1, kid.pid, "the kernel names the child that has started since");
+	stat(rec, &before);
+	is_int(lockspace_set_owner(ls, "vm-k", kid.pid), 0, "set_owner(child) once it has started");
+	stat(rec, &after);
+	ok(before.st_ino == after.st_ino && tu_read_elsewhere(rec, text, sizeof(text)) > 0 &&
+		   has_line(text, "child kernel"),
+	   "the record is not rewritten for it");
+	is_int(lockspace_acquire(ls, "child-kernel", LOCKSPACE_LITERAL), 0, "an acquire rewrites the record");
+	snprintf(line, sizeof(line), "child %d", (int)kid.pid);
+	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, line) &&
+		   !has_line(text, "child kernel"),
+	   "the rewrite names the child by pid");
+	is_int(lockspace_set_owner(ls, "vm-j", kid.pid), 0, "another label, the same child");
+	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, "owner vm-j") &&
+		   has_line(text, line),
+	   "a new label is written at once");
+	tu_stop(&kid);
+	lockspace_close(ls);
+	free(rl);
+}
+
+TU_MAIN(setup, test_own_record, test_other_processes, test_partial_acquire, test_child_from_kernel)
