@@ -188,19 +188,21 @@ static int sl_drop(struct lockspace *ls, struct sl_hold *h)
 	return err;
 }
 
-/* Is the lease file of @t (expecting) another than the one of its
- * hand-off (its identity differs: pruned and made again), or, unless we
- * hold it (@held), at another version? 1 yes, 0 no (or it cannot be read:
- * the acquire says why). */
-static int sl_expect_gone(const struct lockspace *ls, const struct lsi_target *t, int held)
+/* Is the lease file @name, expected in the hand-off state @expect, another
+ * than the one of its hand-off (its identity differs: pruned and made
+ * again), or, unless we hold it (@held), at another version? 1 yes, 0 no (or
+ * it cannot be read: the acquire says why). *@now gets the state read (0 if
+ * none was). */
+static int sl_expect_gone(const struct lockspace *ls, const char *name, uint64_t expect, int held,
+			  uint64_t *now)
 {
-	uint64_t now = 0;
-	if ((t->state & SL_STATE_LVER) == 0 || lsi_sl_handoff_state(ls, t->name, &now) != 0)
-		return (t->state & SL_STATE_LVER) == 0;
-	if ((now >> 32) != (t->state >> 32))
+	*now = 0;
+	if ((expect & SL_STATE_LVER) == 0 || lsi_sl_handoff_state(ls, name, now) != 0)
+		return (expect & SL_STATE_LVER) == 0;
+	if ((*now >> 32) != (expect >> 32))
 		return 1;
 	/* Held by us, the daemon checked the version (and raised it). */
-	return !held && (now & SL_STATE_LVER) != (t->state & SL_STATE_LVER);
+	return !held && (*now & SL_STATE_LVER) != (expect & SL_STATE_LVER);
 }
 
 /* Drop the holds of @ls on @names[0..@n) (sl_mutex held). */
@@ -215,11 +217,18 @@ static void sl_drop_names(struct lockspace *ls, char (*names)[LOCKSPACE_NAME_LEN
 
 /* One try: take every lease or none. One lease per sanlock call (it takes 8
  * at most, and would not say which one failed); a failure gives back the
- * ones before it, so that a waiter never holds some while it waits. */
-static int sl_try(struct lockspace *ls, const struct lsi_target *t, char (*names)[LOCKSPACE_NAME_LEN + 1],
-		  struct sanlk_resource **rp, struct sl_hold **spare, size_t n, int shared, size_t *bad)
+ * ones before it, so that a waiter never holds some while it waits.
+ * @expect[i] is the hand-off state t[i] expects: the acquire of a lease
+ * raises its version, so once taken it is expected from then on at the
+ * version this try left (in @expect and, for the daemon, in rp[i]), should a
+ * later lease be busy and it be given back: taken by anyone else before the
+ * next try, it is gone. */
+static int sl_try(struct lockspace *ls, const struct lsi_target *t, uint64_t *expect,
+		  char (*names)[LOCKSPACE_NAME_LEN + 1], struct sanlk_resource **rp, struct sl_hold **spare,
+		  size_t n, int shared, size_t *bad)
 {
 	size_t i, got = 0;
+	uint64_t now;
 	for (i = 0; i < n; i++)
 		if (sl_find(ls, names[i], 1)) {
 			*bad = i;
@@ -228,7 +237,7 @@ static int sl_try(struct lockspace *ls, const struct lsi_target *t, char (*names
 	/* Expecting: every lease still in its state, before any is taken
 	 * (an acquire raises the version: a later refusal would void it). */
 	for (i = 0; i < n; i++)
-		if (t[i].expect && sl_expect_gone(ls, &t[i], 0)) {
+		if (t[i].expect && sl_expect_gone(ls, names[i], expect[i], 0, &now)) {
 			*bad = i;
 			return -ECANCELED;
 		}
@@ -248,9 +257,12 @@ static int sl_try(struct lockspace *ls, const struct lsi_target *t, char (*names
 		err = rv == -ENOENT ? -ESTALE : lsi_sl_err(rv);
 		if (!err && (err = lsi_sl_verify(ls, names[got], self_id, self_gen)) != 0)
 			(void)sanlock_release(sl_sock, -1, 0, 1, rp + got); /* the lease of a pruned file */
-		else if (!err && t[got].expect && sl_expect_gone(ls, &t[got], 1)) {
+		else if (!err && t[got].expect && sl_expect_gone(ls, names[got], expect[got], 1, &now)) {
 			(void)sanlock_release(sl_sock, -1, 0, 1, rp + got); /* another lease file */
 			err = -ECANCELED;
+		} else if (!err && t[got].expect && now) {
+			expect[got] = now; /* the version this acquire left */
+			rp[got]->lver = now & SL_STATE_LVER;
 		}
 		if (err) {
 			*bad = got;
@@ -358,8 +370,9 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 	struct sl_res *res = calloc(n, sizeof(*res));
 	struct sanlk_resource **rp = calloc(n, sizeof(*rp));
 	struct sl_hold **spare = calloc(n, sizeof(*spare)); /* allocated before: no ENOMEM once held */
+	uint64_t *expect = calloc(n, sizeof(*expect));
 	*bad = 0;
-	if (!names || !res || !rp || !spare)
+	if (!names || !res || !rp || !spare || !expect)
 		err = -ENOMEM;
 	for (i = 0; i < n && !err; i++) {
 		memcpy(names[i], t[i].name, sizeof(names[i]));
@@ -371,6 +384,7 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 		if (!err && t[i].expect) { /* the daemon refuses another lease version */
 			res[i].r.flags |= SANLK_RES_LVER;
 			res[i].r.lver = t[i].state & SL_STATE_LVER;
+			expect[i] = t[i].state;
 		}
 		rp[i] = &res[i].r;
 	}
@@ -392,7 +406,7 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 			break;
 		pthread_mutex_lock(&sl_mutex);
 		sl_forget_if_forked();
-		err = sl_try(ls, t, names, rp, spare, n, shared, bad);
+		err = sl_try(ls, t, expect, names, rp, spare, n, shared, bad);
 		pthread_mutex_unlock(&sl_mutex);
 		if (err == -ESTALE && deadline && lsi_ms_left(deadline) <= 0) {
 			err = -ETIMEDOUT;
@@ -449,6 +463,7 @@ static int sl_lock_set(struct lockspace *ls, const struct lsi_target *t, size_t 
 	for (i = 0; spare && i < n; i++)
 		free(spare[i]);
 	free(spare);
+	free(expect);
 	free(rp);
 	free(res);
 	free(names);

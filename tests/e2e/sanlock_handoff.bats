@@ -21,6 +21,11 @@ setup() {
 	D=$WORK/disk.img
 }
 
+# waiter_on FILE: host 2 shows a waiter for FILE's lease.
+waiter_on() {
+	h2 inspect -J "$1" | jq -e '.waiters | length > 0' >/dev/null
+}
+
 teardown() {
 	[ -n "${SL_SKIP:-}" ] && return 0
 	h1 release --all >/dev/null 2>&1 || true
@@ -98,6 +103,34 @@ teardown() {
 	[[ $tok =~ :$n=([0-9a-f]+) ]]
 	run h2 acquire --expect-state "vlh1:s:$n=${BASH_REMATCH[1]}" "$D" -- true
 	assert_success
+}
+
+@test "sanlock: an expecting acquire of two leases waits out a busy second one, the first still handed off" {
+	touch "$WORK/disk2.img"
+	E=$WORK/disk2.img
+	h1 acquire "$D"
+	tokd=$(h1 release --handoff "$D")
+	# E is held on host 1 by a process that tells its hand-off state as it
+	# holds it: an expecting acquire finds E busy at the version it expects.
+	mkfifo "$WORK/holdE.out"
+	SANLOCK_RUN_DIR=$RUN1 "$HELPERS/lockhold" -H "$LS" "$E" 1<>"$WORK/holdE.out" 2>"$WORK/holdE.err" </dev/null 3>&- &
+	holder=$!
+	read -r -t 20 word toke <>"$WORK/holdE.out"
+	assert_equal "$word" handoff
+	read -r -t 20 word <>"$WORK/holdE.out"
+	assert_equal "$word" ready
+	# One token of both, the names in order.
+	tok=vlh1:s:$(printf '%s\n' "${tokd#vlh1:s:}" "${toke#vlh1:s:}" | sort | paste -sd:)
+	h2 acquire --expect-state "$tok" --wait 60 "$D" "$E" -- true >"$WORK/y.out" 2>&1 3>&- &
+	y=$!
+	# Its first try took D (raising D's version) and gave it back: it waits.
+	wait_for 20 waiter_on "$E"
+	kill -TERM "$holder"
+	wait "$holder"
+	rc=0
+	wait "$y" || rc=$?
+	cat "$WORK/y.out"
+	assert_equal "$rc" 0
 }
 
 @test "sanlock: a lease file of an older version, without an identity, is acquired and handed off" {

@@ -6,7 +6,7 @@
 #include "helper.h"
 
 static const char usage_text[] =
-	"usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] [-2] DIR "
+	"usage: lockhold [-s] [-w] [-t MS] [-l] [-b] [-R] [-o OWNER] [-c CHILD] [-i] [-D] [-2] [-H] DIR "
 	"RESOURCE...\n"
 	"       lockhold -F [-O] [-s] [-w] [-i] FILE\n"
 	"Take the locks (-F: a raw fcntl lock on byte 0 of FILE, no library; -O an OFD lock),\n"
@@ -16,6 +16,8 @@ static const char usage_text[] =
 	"  -R write a holder record  -o OWNER record with an owner  -c CHILD record a child\n"
 	"  -D then open and close each lock file: POSIX drops the locks, the record stays\n"
 	"  -2 take the last RESOURCE through a second handle of DIR\n"
+	"  -H print \"handoff TOKEN\" before \"ready\": the hand-off state of the\n"
+	"     locks as held (lockspace_handoff()), without releasing them\n"
 	"Exit status: 0 released, 75 busy or timed out, 1 other error, 2 usage.\n";
 
 /* Announce "ready", then block until a stop signal arrives, or EOF on stdin
@@ -72,13 +74,34 @@ static int raw_lock(const char *file, int shared, int wait, int ofd, int use_std
 	return rc;
 }
 
+/* Print "handoff TOKEN" for @res[0..@n), held through @ls: their hand-off state as held. */
+static int print_handoff(struct lockspace *ls, const char *const *res, size_t n, unsigned flags)
+{
+	struct lockspace_handoff_item *items = calloc(n, sizeof(*items));
+	char *token = NULL;
+	int err = items ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		err = lockspace_name(res[i], flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME), items[i].name);
+		if (!err)
+			err = lockspace_handoff(ls, res[i], flags & (LOCKSPACE_LITERAL | LOCKSPACE_BYNAME),
+						&items[i].state);
+	}
+	if (!err)
+		err = lockspace_handoff_format(lockspace_backend(ls), items, n, &token);
+	if (!err && (printf("handoff %s\n", token) < 0 || fflush(stdout) == EOF))
+		err = -errno;
+	free(token);
+	free(items);
+	return err < 0 ? fail("lockhold", "handoff", err), err : 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned flags = 0;
-	int timeout = -1, record = 0, raw = 0, ofd = 0, use_stdin = 0, drop = 0, second = 0, opt;
+	int timeout = -1, record = 0, raw = 0, ofd = 0, use_stdin = 0, drop = 0, second = 0, handoff = 0, opt;
 	const char *owner = NULL;
 	pid_t child = 0;
-	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFOD2")) != -1) {
+	while ((opt = getopt(argc, argv, "swt:lbRo:c:iFOD2H")) != -1) {
 		if (lock_option(opt, &flags))
 			continue;
 		switch (opt) {
@@ -110,6 +133,9 @@ int main(int argc, char **argv)
 			break;
 		case '2':
 			second = 1;
+			break;
+		case 'H':
+			handoff = 1;
 			break;
 		default:
 			usage(usage_text);
@@ -160,6 +186,11 @@ int main(int argc, char **argv)
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			close(fd); /* closing any descriptor of the file drops our locks on it */
+	}
+	if (handoff && print_handoff(ls, res, n1, flags) < 0) {
+		lockspace_close(ls2);
+		lockspace_close(ls);
+		return 1;
 	}
 	int rc = announce_and_wait(use_stdin) < 0;
 	lockspace_close(ls2);
