@@ -72,8 +72,8 @@ static pid_t sv_spawn(const struct acquire_opts *o, const sigset_t *mask, const 
 		      int report)
 {
 	/* glibc's execvp() needs room for PATH and a name, and for a script
-	 * run by /bin/sh a copy of the argument vector; 64 KiB besides, as
-	 * posix_spawn(3) gives its child. */
+	 * run by /bin/sh a copy of the argument vector: 64 KiB and that copy
+	 * (glibc's posix_spawn gives 32 KiB and it). */
 	size_t argc = 0;
 	while (o->command[argc])
 		argc++;
@@ -242,10 +242,13 @@ int supervisor_run(struct lockspace *ls, const struct acquire_opts *o)
 			;
 		goto out;
 	}
-	/* Where the record could not say "child kernel"; while the command starts. */
-	if (!err && (err = holder_publish(&h, o->owner, child)) != 0)
+	/* Writes only where the record could not say "kernel-child" (a sanlock
+	 * lockspace: there the command starts a moment before its record names
+	 * it), or where the first try failed: while the command starts. */
+	int named = holder_publish(&h, o->owner, child);
+	if (named && !err)
 		vl_error("%s: holder record: %s; it does not name the child %d", h.dir,
-			 lockspace_strerror(err), (int)child);
+			 lockspace_strerror(named), (int)child);
 	status = sv_loop(&h, o, sfd, child, report[0]);
 out:
 	holder_finish(&h);

@@ -48,7 +48,7 @@ struct lockspace {
 	int auto_record;   /* recording without lockspace_set_owner() (sanlock) */
 	char *owner;
 	pid_t child;
-	int child_kernel;		   /* the record says "child kernel" (lockspace_set_owner()) */
+	int child_kernel;		   /* the record says "kernel-child 1" (lockspace_set_owner()) */
 	struct lsi_entry *label;	   /* the table entry of the claimed label's file, NULL if none */
 	char *label_owner;		   /* the label it claims */
 	pid_t label_pid;		   /* the process that claimed it (a forked child holds nothing) */
@@ -212,7 +212,7 @@ struct lsi_record {
 	unsigned long long start;
 	char *owner;
 	pid_t child;
-	int child_kernel; /* "child kernel": the child is the kernel's, read when live */
+	int child_kernel; /* "kernel-child 1": the child is the kernel's, read when live */
 	struct lsi_claim *claims;
 	size_t nclaims;
 	struct lsi_claim *waits; /* "wait" lines: leases the process waits for (sanlock) */

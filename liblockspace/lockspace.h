@@ -440,13 +440,15 @@ LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
  * LOCKSPACE_OWNER_MAX bytes, no newline or carriage return), @child the pid of a
  * supervised child (0 for none), or LOCKSPACE_CHILD_STARTING just before the
  * process starts its one child, whose pid is not known yet, so that the
- * record is in place before the child runs. Then call again with the child's
- * pid once it is known. Where the kernel lists a process's children
- * (/proc/PID/task/PID/children) and only this host reads the records (an
- * fcntl lockspace), the record says so ("child kernel") and readers take the
- * child from the kernel: the second call then writes nothing (a rewrite of
- * a record costs a flush of its data on ext4). Elsewhere the record names
- * no child until the second call. From this call on, every acquire and release
+ * record is in place before the child runs; then call again with the
+ * child's pid once it is known. Where the record may say so (an fcntl
+ * lockspace, whose records only this host reads; a kernel that lists a
+ * process's children in /proc/PID/task/PID/children; the caller is the
+ * main thread and has no child yet) it says "kernel-child 1", and readers
+ * take the child from the kernel, from the moment it exists: the second
+ * call then writes nothing (a rewrite by a rename over the record costs a
+ * flush of its data on ext4) and the next rewrite names the pid. Elsewhere
+ * the record names no child until the second call. From this call on, every acquire and release
  * through @ls rewrites the record atomically; lockspace_close() deletes it.
  * A label has at most one live holder: this call claims @owner as
  * lockspace_claim_owner() does without LOCKSPACE_WAIT (keeping a claim @ls
@@ -461,8 +463,9 @@ LOCKSPACE_API int lockspace_lost(struct lockspace *ls, pid_t sender);
  */
 LOCKSPACE_API int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child);
 
-/** lockspace_set_owner()'s @child for a child about to be started. */
-#define LOCKSPACE_CHILD_STARTING ((pid_t)-1)
+/** lockspace_set_owner()'s @child for a child about to be started (not -1,
+ * which a failed fork() gives: that is -EINVAL). */
+#define LOCKSPACE_CHILD_STARTING ((pid_t)-2)
 
 /**
  * Claim the owner label @owner for @ls, without writing a record (a later

@@ -23,8 +23,10 @@
  *   pid N
  *   start TICKS          (field 22 of /proc/<pid>/stat: tells a reused pid)
  *   owner LABEL          (optional)
- *   child N|kernel       (optional; kernel: the process's one child, which
- *                         /proc/PID/task/PID/children names)
+ *   child N              (optional)
+ *   kernel-child 1       (optional: the child is the one the kernel lists as
+ *                         the process's, /proc/PID/task/PID/children; a
+ *                         supervisor writes it before its child exists)
  *   lock NAME shared|exclusive SINCE
  *   wait NAME shared|exclusive SINCE   (sanlock: a lease it waits for)
  *   auto 1               (sanlock: a process that never called lockspace_set_owner())
@@ -103,24 +105,38 @@ enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start)
 	return now != 0 && (now == start || start == 0) ? LSI_PID_LIVE : LSI_PID_GONE;
 }
 
-/* The first child of @pid's main thread, as the kernel lists it (0 for none). */
-static pid_t proc_first_child(pid_t pid)
+/* The children of the thread @path names (/proc/PID/task/TID/children):
+ * the one child's pid, 0 for none, -1 for several (or a list that does not
+ * parse), -errno when it cannot be read. */
+static pid_t proc_only_child(const char *path)
 {
-	char path[64], buf[32];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	char buf[64];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -errno;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int err = n < 0 ? -errno : 0;
 	close(fd);
-	if (n <= 0)
-		return 0;
+	if (err)
+		return err;
 	buf[n] = '\0';
 	char *end;
 	errno = 0;
 	long v = strtol(buf, &end, 10);
-	return !errno && end != buf && (*end == ' ' || *end == '\0') && v > 0 && v <= 0x7fffffff ? (pid_t)v
-												 : 0;
+	if (end == buf)
+		return buf[strspn(buf, " \n")] ? -1 : 0;
+	int one = !errno && v > 0 && v <= 0x7fffffff && end[strspn(end, " \n")] == '\0';
+	return one ? (pid_t)v : -1;
+}
+
+/* The child of @pid (a record's "kernel-child 1"): the one child its main
+ * thread has, as the kernel lists it; 0 for none, several, or no list. */
+static pid_t proc_kernel_child(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	pid_t child = proc_only_child(path);
+	return child > 0 ? child : 0;
 }
 
 char *lsi_proc_comm(pid_t pid)
@@ -476,28 +492,30 @@ static struct lockspace *record_keeper(const struct lockspace *ls)
 	return any;
 }
 
-/* Does this kernel list a process's children (CONFIG_PROC_CHILDREN)? Asked
- * once a process; atomics, as for the start time. 1 yes, 2 no. */
-static int kernel_lists_children(void)
+/* May the record of @ls say "kernel-child 1", for a child about to start?
+ * Only this host reads an fcntl lockspace's records (other hosts read a
+ * sanlock lockspace's, and cannot ask this kernel); readers look at the main
+ * thread's children, so the caller must be it; and it must have no child
+ * yet (one from before an exec, say), so that the one it starts is the one
+ * the kernel lists. */
+static int kernel_child_ok(const struct lockspace *ls)
 {
-	static int known;
-	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-	if (!k) {
-		k = access("/proc/thread-self/children", R_OK) == 0 ? 1 : 2;
-		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
-	}
-	return k == 1;
+	return strcmp(ls->backend->name, LOCKSPACE_BACKEND_FCNTL) == 0 && gettid() == getpid() &&
+	       proc_only_child("/proc/thread-self/children") == 0;
 }
 
-/* The child a supervisor has just started, for a record that already says
- * "child kernel" under the same label: nothing to write. 1 if so. */
+/* The child a supervisor has just started, for a record written with
+ * "kernel-child 1" (and nothing since) under the same label: nothing to
+ * write, the next rewrite names it. 1 if so. */
 static int child_known_already(struct lockspace *ls, const char *owner, pid_t child)
 {
 	records_lock();
-	int same = ls->recording && ls->record_pid == getpid() && ls->child_kernel && child > 0 &&
-		   (owner ? ls->owner && strcmp(owner, ls->owner) == 0 : !ls->owner);
-	if (same)
-		ls->child = child; /* the next rewrite names it */
+	int same = ls->recording && ls->record_pid == getpid() && ls->child_kernel && ls->child == 0 &&
+		   child > 0 && (owner ? ls->owner && strcmp(owner, ls->owner) == 0 : !ls->owner);
+	if (same) {
+		ls->child = child;
+		ls->child_kernel = 0;
+	}
 	pthread_mutex_unlock(&records_mutex);
 	return same;
 }
@@ -510,10 +528,7 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 		return -EOPNOTSUPP;
 	if (child_known_already(ls, owner, child))
 		return 0;
-	/* Only this host reads an fcntl lockspace's records; other hosts read
-	 * a sanlock lockspace's, and cannot ask this kernel. */
-	int child_kernel = child == LOCKSPACE_CHILD_STARTING &&
-			   strcmp(ls->backend->name, LOCKSPACE_BACKEND_FCNTL) == 0 && kernel_lists_children();
+	int child_kernel = child == LOCKSPACE_CHILD_STARTING && kernel_child_ok(ls);
 	if (child == LOCKSPACE_CHILD_STARTING)
 		child = 0;
 	char *copy = owner ? strdup(owner) : NULL;
@@ -548,7 +563,16 @@ int lockspace_set_owner(struct lockspace *ls, const char *owner, pid_t child)
 	pthread_mutex_unlock(&records_mutex);
 	pthread_mutex_unlock(&ls->record_lock);
 	free(copy);
-	return err < 0 ? err : lsi_record_sync(ls);
+	if (err < 0)
+		return err;
+	err = lsi_record_sync(ls);
+	if (err < 0 && child_kernel) {
+		/* Not written: the call that names the child must write. */
+		records_lock();
+		ls->child_kernel = 0;
+		pthread_mutex_unlock(&records_mutex);
+	}
+	return err;
 }
 
 void lsi_record_start(struct lockspace *ls)
@@ -598,7 +622,7 @@ static int record_write(struct lockspace *keeper)
 	if (keeper->child)
 		text_add(&t, "child %d\n", (int)keeper->child);
 	else if (keeper->child_kernel)
-		text_add(&t, "child kernel\n");
+		text_add(&t, "kernel-child 1\n"); /* a key older readers skip */
 	const char *control = record_control(keeper);
 	if (*control)
 		text_add(&t, "control @%s\n", control);
@@ -719,9 +743,11 @@ static int parse_line(struct lsi_record *r, char *line)
 	char *val = sp + 1;
 	if (strcmp(line, "pid") == 0)
 		return parse_pid(val, &r->pid);
-	if (strcmp(line, "child") == 0) {
-		r->child_kernel = strcmp(val, "kernel") == 0;
-		return r->child_kernel ? 0 : parse_pid(val, &r->child);
+	if (strcmp(line, "child") == 0)
+		return parse_pid(val, &r->child);
+	if (strcmp(line, "kernel-child") == 0) {
+		r->child_kernel = strcmp(val, "1") == 0;
+		return 0;
 	}
 	if (strcmp(line, "start") == 0) {
 		char *end;
@@ -912,8 +938,8 @@ static int load_one(int dfd, const char *file, pid_t pid, int judge, struct lsi_
 		r->unknown = ps == LSI_PID_UNKNOWN;
 		if (r->live)
 			r->command = lsi_proc_comm(r->pid);
-		if (r->live && r->child_kernel)
-			r->child = proc_first_child(r->pid);
+		if (r->live && r->child_kernel && !r->child)
+			r->child = proc_kernel_child(r->pid);
 	}
 	return err;
 }

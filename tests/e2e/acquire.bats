@@ -332,12 +332,33 @@ teardown() {
 	# The record is in place before the command runs, and names the child
 	# through the kernel's list of the supervisor's children.
 	[ -e /proc/thread-self/children ] || skip "this kernel lists no process's children"
-	run vl acquire -o vm1 "$A" -- sh -c '"$1" -L "$2" list -o PID,CHILD,OWNER -r -n; grep -x "child kernel" "$2/.holders/$PPID"; echo "$PPID $$"' \
+	run vl acquire -o vm1 "$A" -- sh -c '"$1" -L "$2" list -o PID,CHILD,OWNER -r -n; grep -x "kernel-child 1" "$2/.holders/$PPID"; echo "$PPID $$"' \
 		sh "$VIRLOCK" "$LS"
 	assert_success
 	assert_equal "${#lines[@]}" 3
-	assert_equal "${lines[1]}" "child kernel"
+	assert_equal "${lines[1]}" "kernel-child 1"
 	assert_equal "${lines[0]}" "${lines[2]} vm1"
+}
+
+@test "a supervisor with a child from before its exec names the command as its child, never the other" {
+	# A shell's background job outlives the exec into virlock: the kernel
+	# lists it as virlock's child too, so the record must name the pid.
+	cat >"$WORK/cmd.sh" <<'EOF'
+for _ in $(seq 400); do
+	c=$("$1" -L "$2" list -o CHILD -r -n)
+	[ -n "$c" ] && break
+	sleep 0.05
+done
+grep -c '^kernel-child' "$2/.holders/$PPID"
+echo "$c $$"
+EOF
+	run sh -c 'sleep 60 & echo "$!"; exec "$1" -L "$2" acquire -o vmA "$3" -- sh "$4" "$1" "$2"' \
+		sh "$VIRLOCK" "$LS" "$A" "$WORK/cmd.sh"
+	kill "${lines[0]}" 2>/dev/null || true
+	assert_success
+	assert_equal "${lines[1]}" 0
+	read -r child me <<<"${lines[2]}"
+	assert_equal "$child" "$me"
 }
 
 @test "--direct locks the file itself and leaves its content alone" {

@@ -418,16 +418,28 @@ static void test_partial_acquire(void)
 	sigaction(SIGUSR1, &old, NULL);
 }
 
-/* A supervisor's record before its child runs: "child kernel", which readers
- * resolve with the kernel's list of the process's children; naming the child
- * afterwards writes nothing, and the next rewrite names it by pid. */
+/* The pid of this process's record as lockspace_records() reports it (-1 for no record). */
+static pid_t child_seen(struct lockspace *ls, struct recs *rl)
+{
+	memset(rl, 0, sizeof(*rl));
+	lockspace_records(ls, collect_rec, rl);
+	const struct rec *mine = rec_of(rl, getpid());
+	return mine ? mine->child : -1;
+}
+
+/* A supervisor's record before its child runs: "kernel-child 1", which
+ * readers resolve with the kernel's list of the process's children (its one
+ * child, none when there are several); naming the child afterwards writes
+ * nothing, and the next rewrite names it by pid. A process that has a child
+ * already gets no "kernel-child" line. */
 static void test_child_from_kernel(void)
 {
 	struct lockspace *ls;
 	char rec[PATH_MAX], text[4096], line[128];
-	struct tu_child kid;
+	struct tu_child kid, other;
 	struct stat before, after;
 	struct recs *rl = calloc(1, sizeof(*rl));
+	struct tu_hold_spec idle = {.dir = dir, .n = 0};
 	record_path(rec, getpid());
 	if (access("/proc/thread-self/children", R_OK) < 0) {
 		skip("this kernel lists no process's children (CONFIG_PROC_CHILDREN)");
@@ -438,38 +450,60 @@ static void test_child_from_kernel(void)
 		free(rl);
 		return;
 	}
-	is_int(lockspace_set_owner(ls, "vm-k", -2), -EINVAL, "a negative child other than STARTING: -EINVAL");
+	is_int(lockspace_set_owner(ls, "vm-k", -1), -EINVAL, "a child of -1 (a failed fork): -EINVAL");
+	is_int(lockspace_set_owner(ls, "vm-k", -3), -EINVAL, "another negative child: -EINVAL");
 	is_int(lockspace_set_owner(ls, "vm-k", LOCKSPACE_CHILD_STARTING), 0, "set_owner(STARTING)");
-	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, "child kernel"),
-	   "the record says \"child kernel\"");
-	lockspace_records(ls, collect_rec, rl);
-	const struct rec *mine = rec_of(rl, getpid());
-	ok(mine && mine->child == 0, "no child yet: none is read from the kernel (%d)",
-	   mine ? mine->child : -1);
+	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, "kernel-child 1") &&
+		   !strstr(text, "\nchild "),
+	   "the record says \"kernel-child 1\" and names no pid");
+	is_int(child_seen(ls, rl), 0, "no child yet: none is read from the kernel");
 
-	struct tu_hold_spec idle = {.dir = dir, .n = 0};
 	tu_hold(&kid, &idle); /* this process's one child */
-	memset(rl, 0, sizeof(*rl));
-	lockspace_records(ls, collect_rec, rl);
-	mine = rec_of(rl, getpid());
-	is_int(mine ? mine->child : -1, kid.pid, "the kernel names the child that has started since");
+	is_int(child_seen(ls, rl), kid.pid, "the kernel names the child that has started since");
+	tu_hold(&other, &idle);
+	is_int(child_seen(ls, rl), 0, "two children: none is named rather than the wrong one");
+	tu_stop(&other);
+	is_int(child_seen(ls, rl), kid.pid, "one child again: named");
 	stat(rec, &before);
 	is_int(lockspace_set_owner(ls, "vm-k", kid.pid), 0, "set_owner(child) once it has started");
 	stat(rec, &after);
 	ok(before.st_ino == after.st_ino && tu_read_elsewhere(rec, text, sizeof(text)) > 0 &&
-		   has_line(text, "child kernel"),
+		   has_line(text, "kernel-child 1"),
 	   "the record is not rewritten for it");
 	is_int(lockspace_acquire(ls, "child-kernel", LOCKSPACE_LITERAL), 0, "an acquire rewrites the record");
 	snprintf(line, sizeof(line), "child %d", (int)kid.pid);
 	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, line) &&
-		   !has_line(text, "child kernel"),
+		   !has_line(text, "kernel-child 1"),
 	   "the rewrite names the child by pid");
-	is_int(lockspace_set_owner(ls, "vm-j", kid.pid), 0, "another label, the same child");
+	stat(rec, &before);
+	is_int(lockspace_set_owner(ls, "vm-k", getppid()), 0, "another child under the same label");
+	stat(rec, &after);
+	snprintf(line, sizeof(line), "child %d", (int)getppid());
+	ok(before.st_ino != after.st_ino && tu_read_elsewhere(rec, text, sizeof(text)) > 0 &&
+		   has_line(text, line),
+	   "is written at once");
+	is_int(lockspace_set_owner(ls, "vm-j", kid.pid), 0, "another label");
+	snprintf(line, sizeof(line), "child %d", (int)kid.pid);
 	ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && has_line(text, "owner vm-j") &&
 		   has_line(text, line),
-	   "a new label is written at once");
-	tu_stop(&kid);
+	   "is written at once");
 	lockspace_close(ls);
+
+	/* A process with a child already (kid): its record names the pid only. */
+	if (lockspace_open(dir, 0, &ls) == 0) {
+		is_int(lockspace_set_owner(ls, "vm-k", LOCKSPACE_CHILD_STARTING), 0,
+		       "set_owner(STARTING) with a child already");
+		ok(tu_read_elsewhere(rec, text, sizeof(text)) > 0 && !has_line(text, "kernel-child 1") &&
+			   !strstr(text, "\nchild "),
+		   "the record names no child at all");
+		is_int(child_seen(ls, rl), 0, "nor do readers");
+		tu_hold(&other, &idle);
+		is_int(lockspace_set_owner(ls, "vm-k", other.pid), 0, "set_owner(child)");
+		is_int(child_seen(ls, rl), other.pid, "the record names it");
+		tu_stop(&other);
+		lockspace_close(ls);
+	}
+	tu_stop(&kid);
 	free(rl);
 }
 
