@@ -359,42 +359,50 @@ static int scan_batches(struct scan *s, struct batch *a, struct batch *b, DIR *d
 	return err;
 }
 
+/* The walk of one thread: the names of @b already read, then the rest of @d. */
+static int scan_alone(struct lsi_report *r, DIR *d, const struct batch *b)
+{
+	int err = 0;
+	for (size_t i = 0; b && !err && i < b->n; i++)
+		err = report_one(r, b->names[i], NULL, 0);
+	struct dirent *de;
+	while (!err && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
+			continue;
+		err = report_one(r, de->d_name, NULL, 0);
+	}
+	return err;
+}
+
 /* The walk of the directory @d: batches of files looked at by several
- * threads once there are SCAN_MIN files or more, else one after another. */
+ * threads once there are SCAN_MIN files or more, else one after another.
+ * A small lockspace costs the names of its files, no more. */
 static int scan(struct lsi_report *r, DIR *d)
 {
 	const struct lsi_backend *be = r->ls->backend;
 	struct scan s = {.r = r, .be = be};
 	unsigned threads = be->look ? scan_threads() : 1;
-	int err = 0;
-	if (threads > 1) {
+	int err, many = 0;
+	if (threads > 1 && (s.b[0].names = malloc(SCAN_BATCH * sizeof(*s.b[0].names)))) {
+		scan_read(&s.b[0], d);
+		many = s.b[0].n >= SCAN_MIN;
+	}
+	if (many) {
 		s.size = be->look_size();
+		s.b[1].names = malloc(SCAN_BATCH * sizeof(*s.b[1].names));
 		for (int k = 0; k < 2; k++) {
-			s.b[k].names = malloc(SCAN_BATCH * sizeof(*s.b[k].names));
 			s.b[k].rc = malloc(SCAN_BATCH * sizeof(*s.b[k].rc));
 			s.b[k].slots = malloc(SCAN_BATCH * s.size);
-			if (!s.b[k].names || !s.b[k].rc || !s.b[k].slots)
-				threads = 1; /* the serial walk needs no memory of its own */
+			many = many && s.b[k].names && s.b[k].rc && s.b[k].slots;
 		}
 	}
-	if (threads > 1) {
-		scan_read(&s.b[0], d);
-		if (s.b[0].n < SCAN_MIN) {
-			for (size_t i = 0; !err && i < s.b[0].n; i++)
-				err = report_one(r, s.b[0].names[i], NULL, 0);
-		} else {
-			pthread_once(&fork_once, scan_fork_init);
-			scan_start(&s, threads);
-			err = scan_batches(&s, &s.b[0], &s.b[1], d);
-			scan_stop(&s);
-		}
+	if (many) {
+		pthread_once(&fork_once, scan_fork_init);
+		scan_start(&s, threads);
+		err = scan_batches(&s, &s.b[0], &s.b[1], d);
+		scan_stop(&s);
 	} else {
-		struct dirent *de;
-		while (!err && (de = readdir(d))) {
-			if (de->d_name[0] == '.' || !lockspace_valid_name(de->d_name))
-				continue;
-			err = report_one(r, de->d_name, NULL, 0);
-		}
+		err = scan_alone(r, d, s.b[0].names ? &s.b[0] : NULL);
 	}
 	for (int k = 0; k < 2; k++) {
 		free(s.b[k].names);
