@@ -3,6 +3,7 @@
  * the kernel. */
 #include <dirent.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 
 #include "testlib.h"
 
@@ -36,8 +37,9 @@ struct rows {
 	int unlink_first; /* on the first call, unlink the files unlink_names names */
 	char (*unlink_names)[LOCKSPACE_NAME_LEN + 1];
 	size_t nunlink;
-	int fork_first; /* on the first call, fork: the child goes on with the walk */
+	int fork_first; /* on the first call, fork: the child ends the walk */
 	pid_t parent, child;
+	int tasks; /* the threads of the process at the first call */
 };
 
 static int collect(const struct lockspace_info *info, void *arg)
@@ -56,6 +58,13 @@ static int collect(const struct lockspace_info *info, void *arg)
 			return 99; /* stop the walk there: it shares the directory's offset */
 		}
 		l->child = pid;
+	}
+	if (l->n == 0) {
+		DIR *t = opendir("/proc/self/task");
+		for (struct dirent *de; t && (de = readdir(t));)
+			l->tasks += de->d_name[0] != '.';
+		if (t)
+			closedir(t);
 	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 1024;
@@ -471,6 +480,49 @@ static void test_hazard(void)
 	lockspace_close(hls);
 }
 
+/* Child: a walk where no thread can be made (the address space has no
+ * room for a stack) falls back to the calling thread alone. */
+static int no_threads_main(int rd, int wr, void *arg)
+{
+	(void)rd;
+	(void)arg;
+	struct rows l = {0};
+	long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%ld", &pages) != 1)
+		pages = 0;
+	if (f)
+		fclose(f);
+	/* Room for the walk's batches, not for a thread's 8 MiB stack. */
+	struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (4 << 20)};
+	rl.rlim_max = rl.rlim_cur;
+	if (!pages || setrlimit(RLIMIT_AS, &rl) < 0)
+		return tu_send(wr, -1), 0;
+	int rc = walk("4", &l);
+	if (rc != 0 || l.n != NFILES || l.tasks != 1)
+		printf("# the walk: %d, %zu files, %d threads\n", rc, l.n, l.tasks), fflush(stdout);
+	tu_send(wr, rc == 0 && l.n == NFILES && l.tasks == 1 ? 0 : 1);
+	return 0;
+}
+
+static void test_no_threads(void)
+{
+	/* First, before this process has made a thread: glibc would give the
+	 * child the stacks of threads that ended, and need no room for one. */
+	const char *preload = getenv("LD_PRELOAD");
+	if (fork_unsafe() || (preload && strstr(preload, "vgpreload")))
+		skip("the sanitizers and valgrind need more address space than the limit leaves");
+	else
+		is_int(tu_run_child(no_threads_main, NULL, TU_DEADLINE_MS), 0,
+		       "where no thread can start, the walk runs on the calling thread alone and reports "
+		       "every "
+		       "file");
+	struct rows l = {0};
+	is_int(walk("4", &l), 0, "a walk on four threads");
+	ok(l.tasks > 1, "has threads besides the calling one (%d)", l.tasks);
+	free(l.r);
+}
+
 /* A callback that forks: the child ends the walk it inherited, and walks again. */
 static void test_fork_in_callback(void)
 {
@@ -542,5 +594,5 @@ static void teardown(void)
 	lockspace_close(ls);
 }
 
-TU_MAIN(setup, test_threads_as_one, test_vanished, test_walks_keep_locks, test_hazard, test_fork_in_callback,
-	test_fork_beside_walk, teardown)
+TU_MAIN(setup, test_no_threads, test_threads_as_one, test_vanished, test_walks_keep_locks, test_hazard,
+	test_fork_in_callback, test_fork_beside_walk, teardown)
