@@ -94,9 +94,9 @@ struct lsi_backend {
 	 * @slot (look_size() bytes, zeroed): from any thread, several at once,
 	 * it writes nothing but @slot, and returns 0, or 1 to skip the file
 	 * (as owners() does). @own_fds: the thread has a descriptor table of
-	 * its own (unshare(CLONE_FILES)): there a close drops no lock of the
-	 * process, and a descriptor the process opened since may name
-	 * another file or none. look_owners does the rest for a slot that look
+	 * its own, which holds only the lockspace directory's: there a close
+	 * drops no lock of the process, and no other descriptor of the
+	 * process is valid. look_owners does the rest for a slot that look
 	 * filled with 0, on the walk's thread in the walk's order, as owners()
 	 * would; it takes what the slot holds. look_free frees what a slot
 	 * filled with 0 holds when it is never given to look_owners. */

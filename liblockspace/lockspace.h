@@ -632,12 +632,13 @@ LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, locksp
  * as many as the CPUs the process may run on (sched_getaffinity), and 4;
  * LOCKSPACE_SCAN_THREADS=N says N instead (1: the calling thread alone,
  * at most 64). The threads block every signal, close what they open in a
- * descriptor table of their own (so no close drops a lock of the process),
- * and live only during the call; the callback is called from the calling
- * thread alone, in directory order, either way. The directory is read 1024
- * names at a time, and the memory of a walk does not grow with the number
- * of files. A callback that forks should end the walk in the child (the
- * directory's offset is the parent's too).
+ * descriptor table of their own that holds only the lockspace directory's
+ * (so no close drops a lock of the process), and live only during the
+ * call; the callback is called from the calling thread alone, in directory
+ * order, either way. The directory is read 1024 names at a time, and the
+ * memory of a walk does not grow with the number of files. A callback that
+ * forks should end the walk in the child (the directory's offset is the
+ * parent's too).
  */
 #define LOCKSPACE_SCAN_THREADS_ENV "LOCKSPACE_SCAN_THREADS"
 

@@ -165,14 +165,28 @@ static void scan_look(struct scan *s, struct batch *b, int own_fds)
  * A worker looks at files with a descriptor table of its own: a POSIX lock
  * belongs to the process's table of descriptors, so closing a lock file
  * there can never drop a lock of the process, and the worker need not close
- * through the table's mutex (which every thread would then wait for). Its
- * copy of the process's descriptors lives as long as the walk.
+ * through the table's mutex (which every thread would then wait for). Of
+ * the process's descriptors it keeps only the lockspace directory's: a
+ * copy would keep open, until the walk ends, a file (a pipe's end, a lock)
+ * that another thread closes meanwhile. Where the kernel has no
+ * close_range() (before 5.9), the worker shares the process's table and
+ * closes through the table.
  */
+static int scan_own_fds(const struct scan *s)
+{
+	unsigned dirfd = (unsigned)s->r->ls->dirfd;
+	if (close_range(dirfd + 1, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+		return 0;
+	if (dirfd > 0)
+		close_range(0, dirfd - 1, 0);
+	return 1;
+}
+
 static void *scan_worker(void *arg)
 {
 	struct scan *s = arg;
 	unsigned seen = 0;
-	int own_fds = unshare(CLONE_FILES) == 0;
+	int own_fds = scan_own_fds(s);
 	pthread_mutex_lock(&s->mutex);
 	for (;;) {
 		while (s->handed == seen && !s->quit)
