@@ -39,7 +39,9 @@ struct rows {
 	size_t nunlink;
 	int fork_first; /* on the first call, fork: the child ends the walk */
 	pid_t parent, child;
-	int tasks; /* the threads of the process at the first call */
+	int tasks;	    /* the threads of the process at the first call */
+	int pipe_w, pipe_r; /* with pipe_r > 0: close pipe_w at the first call, see if pipe_r ends */
+	int pipe_ended;
 };
 
 static int collect(const struct lockspace_info *info, void *arg)
@@ -58,6 +60,11 @@ static int collect(const struct lockspace_info *info, void *arg)
 			return 99; /* stop the walk there: it shares the directory's offset */
 		}
 		l->child = pid;
+	}
+	if (l->n == 0 && l->pipe_r > 0) {
+		close(l->pipe_w);
+		struct pollfd pfd = {.fd = l->pipe_r, .events = POLLIN};
+		l->pipe_ended = poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
 	}
 	if (l->n == 0) {
 		DIR *t = opendir("/proc/self/task");
@@ -480,6 +487,23 @@ static void test_hazard(void)
 	lockspace_close(hls);
 }
 
+/* A pipe that the process closes during a walk ends at once: the threads
+ * of the walk keep no copy of the process's descriptors. */
+static void test_closed_meanwhile(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ok(0, "a pipe");
+		return;
+	}
+	struct rows l = {.pipe_r = p[0], .pipe_w = p[1]};
+	is_int(walk("4", &l), 0, "a walk on four threads that closes a pipe's end as it reports");
+	ok(l.tasks > 1, "has threads besides the calling one (%d)", l.tasks);
+	ok(l.pipe_ended, "the reader sees the end of the pipe at once, while the walk goes on");
+	close(p[0]);
+	free(l.r);
+}
+
 /* Child: a walk where no thread can be made (the address space has no
  * room for a stack) falls back to the calling thread alone. */
 static int no_threads_main(int rd, int wr, void *arg)
@@ -595,4 +619,4 @@ static void teardown(void)
 }
 
 TU_MAIN(setup, test_no_threads, test_threads_as_one, test_vanished, test_walks_keep_locks, test_hazard,
-	test_fork_in_callback, test_fork_beside_walk, teardown)
+	test_closed_meanwhile, test_fork_in_callback, test_fork_beside_walk, teardown)
