@@ -88,6 +88,23 @@ struct lsi_backend {
 		      struct lockspace_info *info, struct lsi_owners *out);
 	int (*verdict)(void *view, const struct lsi_record *rec, const struct lsi_claim *claim);
 	void (*view_close)(void *view);
+	/* Optional (NULL: a walk asks owners() of one file after another):
+	 * owners() cut in two, for a walk that looks at many files on several
+	 * threads. look tells what the kernel shows of the file @name into
+	 * @slot (look_size() bytes, zeroed): from any thread, several at once,
+	 * it writes nothing but @slot, and returns 0, or 1 to skip the file
+	 * (as owners() does). @own_fds: the thread has a descriptor table of
+	 * its own, which holds only the lockspace directory's: there a close
+	 * drops no lock of the process, and no other descriptor of the
+	 * process is valid. look_owners does the rest for a slot that look
+	 * filled with 0, on the walk's thread in the walk's order, as owners()
+	 * would; it takes what the slot holds. look_free frees what a slot
+	 * filled with 0 holds when it is never given to look_owners. */
+	size_t (*look_size)(void);
+	int (*look)(const void *view, const char *name, void *slot, int own_fds);
+	int (*look_owners)(void *view, const char *name, void *slot, struct lockspace_info *info,
+			   struct lsi_owners *out);
+	void (*look_free)(void *slot);
 	/* lockspace_probe() of @name (or @direct_path); NULL: -EOPNOTSUPP. */
 	int (*probe)(struct lockspace *ls, const char *name, const char *direct_path,
 		     enum lockspace_state *state, pid_t *pid);

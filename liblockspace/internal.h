@@ -118,6 +118,9 @@ struct lsi_entry *lsi_table_find_resource(const char *resource, unsigned rflags,
 int lsi_table_wait(const struct timespec *deadline);
 void lsi_table_broadcast(void);
 size_t lsi_table_count(void);
+/* The count, read without the table's lock: 0 means that at that moment the
+ * process held no lock file (an entry is added before its file is locked). */
+size_t lsi_table_count_unlocked(void);
 struct lsi_entry *lsi_table_find(dev_t dev, ino_t ino);
 /* Add a pending entry for @fd, indexed by @resource (NULL: not indexed) and
  * @rflags once it is no longer pending; NULL on ENOMEM. */
@@ -422,6 +425,12 @@ int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void
 int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
 		     struct lockspace_info *info, struct lsi_owners *out);
 int lsi_fcntl_verdict(void *view, const struct lsi_record *r, const struct lsi_claim *claim);
+/* The size of the slot of lsi_fcntl_look(). */
+size_t lsi_fcntl_look_size(void);
+int lsi_fcntl_look(const void *view, const char *name, void *slot, int own_fds);
+int lsi_fcntl_look_owners(void *view, const char *name, void *slot, struct lockspace_info *info,
+			  struct lsi_owners *out);
+void lsi_fcntl_look_free(void *slot);
 void lsi_fcntl_view_close(void *view);
 int lsi_fcntl_probe_one(struct lockspace *ls, const char *name, const char *direct,
 			enum lockspace_state *state, pid_t *pid);

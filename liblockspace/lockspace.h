@@ -640,6 +640,23 @@ typedef int (*lockspace_info_fn)(const struct lockspace_info *info, void *arg);
 LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, lockspace_info_fn fn, void *arg);
 
 /**
+ * A tuning knob of lockspace_foreach(), read from the environment at each
+ * call: in an fcntl lockspace of 512 lock files or more, the files are
+ * looked at (open, F_GETLK, read, close) by several threads at once, at most
+ * as many as the CPUs the process may run on (sched_getaffinity), and 4;
+ * LOCKSPACE_SCAN_THREADS=N says N instead (1: the calling thread alone,
+ * at most 64). The threads block every signal, close what they open in a
+ * descriptor table of their own that holds only the lockspace directory's
+ * (so no close drops a lock of the process), and live only during the
+ * call; the callback is called from the calling thread alone, in directory
+ * order, either way. The directory is read 1024 names at a time, and the
+ * memory of a walk does not grow with the number of files. A callback that
+ * forks should end the walk in the child (the directory's offset is the
+ * parent's too).
+ */
+#define LOCKSPACE_SCAN_THREADS_ENV "LOCKSPACE_SCAN_THREADS"
+
+/**
  * Report one resource, waiters included: @resource is a path (or, with
  * LOCKSPACE_LITERAL, a string; with LOCKSPACE_BYNAME, a name; with
  * LOCKSPACE_LOOKUP, a path that may no longer exist; LOCKSPACE_WAITERS is

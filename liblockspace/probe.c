@@ -39,11 +39,22 @@ struct walk {
 	size_t cap_owners;
 	char *path;    /* the current file's */
 	int proc_read; /* kpids is known for the current file */
-	int have_st;   /* st is the current file's */
-	struct stat st;
+	int have_st;   /* dev and ino are the current file's */
+	dev_t dev;
+	ino_t ino;
 	struct state cur; /* the current file's, for lsi_fcntl_verdict() */
-	long fs_type;	  /* the lockspace directory's statfs type, once known */
-	int have_fs;
+	long fs_type;	  /* the lockspace directory's statfs type */
+};
+
+/* One lock file looked at (look()), not yet reported. */
+struct look {
+	struct state s;
+	char *path; /* its content (malloc'd), or NULL */
+	int integrity;
+	int have_st; /* dev and ino are known */
+	int later;   /* the table holds it: to be looked at by the walk's thread */
+	dev_t dev;
+	ino_t ino;
 };
 
 static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags)
@@ -52,6 +63,10 @@ static int walk_init(struct walk *w, struct lockspace *ls, unsigned flags)
 	w->ls = ls;
 	w->flags = flags;
 	w->self = getpid();
+	/* Asked here, once, not by the threads that look at the files. */
+	struct statfs sf;
+	if (ls->dirfd >= 0)
+		w->fs_type = fstatfs(ls->dirfd, &sf) == 0 ? (long)sf.f_type : 0;
 	if (flags & LOCKSPACE_WAITERS)
 		return lsi_read_waiters(&w->waiters, &w->nwaiters);
 	return 0;
@@ -112,7 +127,7 @@ static int claim_confirmed(const struct walk *w, const struct state *s, const st
 		return kernel_shows(w, r->pid) ? LSI_CLAIM_HOLDS : LSI_CLAIM_STALE;
 	if (!w->have_st)
 		return LSI_CLAIM_UNCONFIRMED;
-	int rc = lsi_fdinfo_read_lock(r->pid, w->st.st_dev, (unsigned long long)w->st.st_ino);
+	int rc = lsi_fdinfo_read_lock(r->pid, w->dev, (unsigned long long)w->ino);
 	return rc > 0 ? LSI_CLAIM_HOLDS : rc == 0 ? LSI_CLAIM_STALE : LSI_CLAIM_UNCONFIRMED;
 }
 
@@ -171,16 +186,16 @@ static int build_owners(struct walk *w, const struct state *s, struct lsi_owners
 	return 0;
 }
 
-/* From /proc/locks, the waiters of the file @st into w->wpids and its holders into w->kpids. */
-static int join_proc_locks(struct walk *w, const struct stat *st, size_t *n)
+/* From /proc/locks, the waiters of the current file into w->wpids and its holders into w->kpids. */
+static int join_proc_locks(struct walk *w, size_t *n)
 {
 	*n = 0;
 	w->nkpids = 0;
 	w->proc_read = 1;
 	for (size_t i = 0; i < w->nwaiters; i++) {
 		const struct lsi_waiter *x = &w->waiters[i];
-		if (x->ino != (unsigned long long)st->st_ino || x->major != major(st->st_dev) ||
-		    x->minor != minor(st->st_dev))
+		if (x->ino != (unsigned long long)w->ino || x->major != major(w->dev) ||
+		    x->minor != minor(w->dev))
 			continue;
 		pid_t **buf = x->blocked ? &w->wpids : &w->kpids;
 		size_t *cnt = x->blocked ? n : &w->nkpids;
@@ -213,43 +228,59 @@ static int probe_self(struct lsi_entry *e, struct state *s, char **path, int *in
 }
 
 /* The statfs type of the filesystem of the lock file (@direct_path, or the
- * lockspace directory's, asked once per report); 0 if unknown. */
-static long walk_fs_type(struct walk *w, const char *direct_path)
+ * lockspace directory's); 0 if unknown. */
+static long look_fs_type(const struct walk *w, const char *direct_path)
 {
 	struct statfs sf;
 	if (direct_path)
 		return statfs(direct_path, &sf) == 0 ? (long)sf.f_type : 0;
-	if (!w->have_fs) {
-		w->fs_type = fstatfs(w->ls->dirfd, &sf) == 0 ? (long)sf.f_type : 0;
-		w->have_fs = 1;
-	}
 	return w->fs_type;
 }
 
-int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
-		     struct lockspace_info *info, struct lsi_owners *out)
+/* Close a lock file's descriptor that look() opened. */
+static void look_close(int fd, int own_fds)
 {
-	struct walk *w = view;
-	struct state s = {0};
+	if (own_fds)
+		close(fd); /* no lock of the process can go with it */
+	else
+		lsi_close_unheld(fd);
+}
+
+/*
+ * What the kernel and the table show of one lock file: everything owners()
+ * asks with a system call, written into @l and nowhere else (of @w it reads
+ * what the view fixed when it opened), so that the files of a walk can be
+ * looked at by several threads at once. @own_fds: see backend.h's look; such
+ * a thread leaves a file that the table holds to the walk's thread
+ * (l->later), whose descriptors the table's are. Returns 0, 1 to skip the
+ * file, or -ENOENT.
+ */
+static int look(const struct walk *w, const char *name, const char *direct_path, int always, int own_fds,
+		struct look *l)
+{
+	struct state *s = &l->s;
 	struct stat st;
-	char *path = NULL;
 	int fd = -1, err = 0, have_st = 0;
 	struct lockspace *ls = w->ls;
-	free(w->path);
-	w->path = NULL;
-	/* Held by this very process? Then never open it. */
-	lsi_table_lock();
-	if (lsi_table_count()) {
+	/* Held by this very process? Then never open it. (An acquire adds the
+	 * file to the table before it locks it: none is held while the table
+	 * is empty, and one held since is the close's to mind.) */
+	if (lsi_table_count_unlocked()) {
+		lsi_table_lock();
 		int rc = direct_path ? stat(direct_path, &st)
 				     : fstatat(ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
 		struct lsi_entry *e = rc == 0 ? lsi_table_find(st.st_dev, st.st_ino) : NULL;
-		if (e && !e->pending) {
+		if (e && !e->pending && own_fds)
+			l->later = 1;
+		else if (e && !e->pending) {
 			have_st = 1;
-			probe_self(e, &s, &path, &info->integrity, direct_path ? NULL : name);
+			probe_self(e, s, &l->path, &l->integrity, direct_path ? NULL : name);
 		}
+		lsi_table_unlock();
+		if (l->later)
+			return 0;
 	}
-	lsi_table_unlock();
-	if (!s.self) {
+	if (!s->self) {
 		fd = direct_path ? open(direct_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 				 : openat(ls->dirfd, name,
 					  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -259,57 +290,122 @@ int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int 
 			err = errno == ELOOP || errno == EMLINK ? -ELOOP : -errno;
 			if (err == -ENOENT)
 				return err;
-			info->integrity = err;
+			l->integrity = err;
 		} else {
-			err = lsi_fcntl_probe(fd, &s.state, &s.pid);
+			err = lsi_fcntl_probe(fd, &s->state, &s->pid);
 			if (err < 0)
-				info->integrity = err;
-			s.seen = s.state != LOCKSPACE_STATE_FREE;
+				l->integrity = err;
+			s->seen = s->state != LOCKSPACE_STATE_FREE;
+			if (own_fds && s->seen && s->pid == w->self) {
+				/* Locked by another thread since the table was
+				 * asked: this thread sees the process's lock as
+				 * another's. The walk's thread asks again. */
+				close(fd);
+				*l = (struct look){.later = 1};
+				return 0;
+			}
 		}
 	}
 	/* A holder on another host of a cluster filesystem has no pid here:
 	 * never show its number as a process of this host. */
-	if (s.seen && s.pid < 0 && !have_st && fd >= 0)
+	if (s->seen && s->pid < 0 && !have_st && fd >= 0)
 		have_st = fstat(fd, &st) == 0;
-	if (s.seen && lsi_holder_remote(&s.pid, walk_fs_type(w, direct_path), have_st ? &st : NULL) > 0) {
-		s.remote = 1;
-		s.pid = 0;
+	if (s->seen && lsi_holder_remote(&s->pid, look_fs_type(w, direct_path), have_st ? &st : NULL) > 0) {
+		s->remote = 1;
+		s->pid = 0;
 	}
-	if (!always && s.state == LOCKSPACE_STATE_FREE && !(w->flags & LOCKSPACE_ALL)) {
+	if (!always && s->state == LOCKSPACE_STATE_FREE && !(w->flags & LOCKSPACE_ALL)) {
 		if (fd >= 0)
-			lsi_close_unheld(fd);
-		free(path);
+			look_close(fd, own_fds);
+		free(l->path);
+		l->path = NULL;
 		return 1;
 	}
 	if (fd >= 0) {
-		if (!direct_path && info->integrity == 0)
-			info->integrity = lsi_lockfile_read(fd, name, &path);
+		if (!direct_path && l->integrity == 0)
+			l->integrity = lsi_lockfile_read(fd, name, &l->path);
 		/* The file's identity: for the waiters, or to find a further
 		 * shared holder's lock in its fdinfo. */
-		if (!have_st && s.state != LOCKSPACE_STATE_FREE)
+		if (!have_st && s->state != LOCKSPACE_STATE_FREE)
 			have_st = fstat(fd, &st) == 0;
-		lsi_close_unheld(fd);
+		look_close(fd, own_fds);
 	}
+	l->have_st = have_st;
+	if (have_st) {
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	}
+	return 0;
+}
+
+/* The rest of owners() for the file @l looked at: the report's side, on the
+ * calling thread; the view takes the path @l holds. */
+static int looked(struct walk *w, struct look *l, const char *direct_path, struct lockspace_info *info,
+		  struct lsi_owners *out)
+{
+	free(w->path);
+	w->path = l->path;
+	l->path = NULL;
 	if (direct_path) {
-		free(path);
-		path = strdup(direct_path);
-		if (!path)
+		free(w->path);
+		if (!(w->path = strdup(direct_path)))
 			return -ENOMEM;
 	}
-	w->path = path;
-	info->path = path;
-	info->state = s.state;
+	info->path = w->path;
+	info->integrity = l->integrity;
+	info->state = l->s.state;
 	w->nkpids = 0;
 	w->proc_read = 0;
-	w->have_st = have_st;
-	if (have_st)
-		w->st = st;
-	w->cur = s;
-	err = 0; /* an error of the file is in info->integrity */
-	if (have_st && (w->flags & LOCKSPACE_WAITERS) && s.state != LOCKSPACE_STATE_FREE)
-		err = join_proc_locks(w, &st, &info->nwaiters);
+	w->have_st = l->have_st;
+	w->dev = l->dev;
+	w->ino = l->ino;
+	w->cur = l->s;
+	int err = 0; /* an error of the file is in info->integrity */
+	if (l->have_st && (w->flags & LOCKSPACE_WAITERS) && l->s.state != LOCKSPACE_STATE_FREE)
+		err = join_proc_locks(w, &info->nwaiters);
 	info->waiters = w->wpids;
-	return err ? err : build_owners(w, &s, out);
+	return err ? err : build_owners(w, &l->s, out);
+}
+
+int lsi_fcntl_owners(void *view, const char *name, const char *direct_path, int always,
+		     struct lockspace_info *info, struct lsi_owners *out)
+{
+	struct walk *w = view;
+	struct look l = {0};
+	free(w->path);
+	w->path = NULL;
+	int rc = look(w, name, direct_path, always, 0, &l);
+	return rc ? rc : looked(w, &l, direct_path, info, out);
+}
+
+size_t lsi_fcntl_look_size(void)
+{
+	return sizeof(struct look);
+}
+
+int lsi_fcntl_look(const void *view, const char *name, void *slot, int own_fds)
+{
+	return look(view, name, NULL, 0, own_fds, slot);
+}
+
+int lsi_fcntl_look_owners(void *view, const char *name, void *slot, struct lockspace_info *info,
+			  struct lsi_owners *out)
+{
+	struct look *l = slot;
+	if (l->later) { /* held by this process: looked at here, through the table */
+		*l = (struct look){0};
+		int rc = look(view, name, NULL, 0, 0, l);
+		if (rc)
+			return rc;
+	}
+	return looked(view, l, NULL, info, out);
+}
+
+void lsi_fcntl_look_free(void *slot)
+{
+	struct look *l = slot;
+	free(l->path);
+	l->path = NULL;
 }
 
 int lsi_fcntl_view_open(struct lockspace *ls, const struct lsi_report *rep, void **view)

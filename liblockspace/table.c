@@ -60,7 +60,7 @@ static void table_child(void)
 		table.buckets[i] = NULL;
 		table.rbuckets[i] = NULL;
 	}
-	table.count = 0;
+	__atomic_store_n(&table.count, 0, __ATOMIC_RELEASE);
 	pthread_mutex_init(&table.mutex, NULL);
 }
 
@@ -121,6 +121,11 @@ void lsi_table_broadcast(void)
 size_t lsi_table_count(void)
 {
 	return table.count;
+}
+
+size_t lsi_table_count_unlocked(void)
+{
+	return __atomic_load_n(&table.count, __ATOMIC_ACQUIRE);
 }
 
 static size_t bucket_of(dev_t dev, ino_t ino, size_t n)
@@ -219,7 +224,7 @@ struct lsi_entry *lsi_table_insert(dev_t dev, ino_t ino, int fd, int shared, con
 		e->rnext = table.rbuckets[k];
 		table.rbuckets[k] = e;
 	}
-	table.count++;
+	__atomic_add_fetch(&table.count, 1, __ATOMIC_RELEASE); /* read unlocked too */
 	return e;
 }
 
@@ -230,7 +235,7 @@ void lsi_table_drop(struct lsi_entry *e)
 		p = &(*p)->next;
 	if (*p) {
 		*p = e->next;
-		table.count--;
+		__atomic_sub_fetch(&table.count, 1, __ATOMIC_RELEASE);
 	}
 	if (e->resource[0]) {
 		p = &table.rbuckets[rbucket_of(e->resource, e->rflags, table.nbuckets)];
