@@ -27,6 +27,7 @@ waiter_on() {
 }
 
 teardown() {
+	[ -z "${holder:-}" ] || kill -TERM "$holder" 2>/dev/null || true
 	[ -n "${SL_SKIP:-}" ] && return 0
 	h1 release --all >/dev/null 2>&1 || true
 	h2 release --all >/dev/null 2>&1 || true
