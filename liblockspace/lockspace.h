@@ -645,14 +645,16 @@ LOCKSPACE_API int lockspace_foreach(struct lockspace *ls, unsigned flags, locksp
  * looked at (open, F_GETLK, read, close) by several threads at once, at most
  * as many as the CPUs the process may run on (sched_getaffinity), and 4;
  * LOCKSPACE_SCAN_THREADS=N says N instead (1: the calling thread alone,
- * at most 64). The threads block every signal, close what they open in a
+ * at most 64; 0 or not a number: the default). The threads block every signal, close what they open in a
  * descriptor table of their own that holds only the lockspace directory's
  * (so no close drops a lock of the process), and live only during the
  * call; the callback is called from the calling thread alone, in directory
  * order, either way. The directory is read 1024 names at a time, and the
  * memory of a walk does not grow with the number of files. A callback that
  * forks should end the walk in the child (the directory's offset is the
- * parent's too).
+ * parent's too), and must fork through fork(), whose handlers tell the walk
+ * (a raw clone() would leave the child waiting for the workers). Such a
+ * walk defers a cancellation of the calling thread until it returns.
  */
 #define LOCKSPACE_SCAN_THREADS_ENV "LOCKSPACE_SCAN_THREADS"
 

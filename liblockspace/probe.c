@@ -296,10 +296,13 @@ static int look(const struct walk *w, const char *name, const char *direct_path,
 			if (err < 0)
 				l->integrity = err;
 			s->seen = s->state != LOCKSPACE_STATE_FREE;
-			if (own_fds && s->seen && s->pid == w->self) {
+			if (own_fds && s->seen &&
+			    (s->pid == w->self || lsi_fs_cluster(look_fs_type(w, direct_path)))) {
 				/* Locked by another thread since the table was
 				 * asked: this thread sees the process's lock as
-				 * another's. The walk's thread asks again. */
+				 * another's (on a cluster filesystem, perhaps
+				 * under a pid that is not ours: any holder is
+				 * asked again there). The walk's thread asks again. */
 				close(fd);
 				*l = (struct look){.later = 1};
 				return 0;
@@ -392,6 +395,20 @@ int lsi_fcntl_look_owners(void *view, const char *name, void *slot, struct locks
 			  struct lsi_owners *out)
 {
 	struct look *l = slot;
+	const struct walk *w = view;
+	if (!l->later && lsi_table_count_unlocked()) {
+		/* Held since it was looked at (by the callback, or another
+		 * thread)? The table says, as in the walk of one thread. */
+		struct stat st;
+		struct lsi_entry *e = NULL;
+		lsi_table_lock();
+		if (fstatat(w->ls->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			e = lsi_table_find(st.st_dev, st.st_ino);
+		l->later = e && !e->pending;
+		lsi_table_unlock();
+		if (l->later)
+			free(l->path);
+	}
 	if (l->later) { /* held by this process: looked at here, through the table */
 		*l = (struct look){0};
 		int rc = look(view, name, NULL, 0, 0, l);

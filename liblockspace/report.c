@@ -206,15 +206,18 @@ static void *scan_worker(void *arg)
 }
 
 /* How many threads may look at the files: the CPUs this process may run
- * on, at most SCAN_THREADS, or what LOCKSPACE_SCAN_THREADS says. */
+ * on, at most SCAN_THREADS, or what LOCKSPACE_SCAN_THREADS says (digits
+ * only, 1 or more; more than SCAN_THREADS_MAX is that many; anything else,
+ * 0 included, is the default). */
 static unsigned scan_threads(void)
 {
 	const char *env = getenv(LOCKSPACE_SCAN_THREADS_ENV);
-	if (env && *env) {
+	if (env && *env >= '0' && *env <= '9') {
 		char *end;
+		errno = 0;
 		unsigned long n = strtoul(env, &end, 10);
 		if (!*end && n >= 1)
-			return n < SCAN_THREADS_MAX ? (unsigned)n : SCAN_THREADS_MAX;
+			return errno || n > SCAN_THREADS_MAX ? SCAN_THREADS_MAX : (unsigned)n;
 	}
 	cpu_set_t cpus;
 	if (sched_getaffinity(0, sizeof(cpus), &cpus) < 0)
@@ -366,6 +369,9 @@ static int scan_batches(struct scan *s, struct batch *a, struct batch *b, DIR *d
 			err = scan_report(s, a, b);
 		else
 			scan_drop(s, a, 0);
+		/* A walk that ends early looks at no more files. */
+		if (err && b->n)
+			__atomic_store_n(&b->next, b->n, __ATOMIC_RELAXED);
 		struct batch *t = a;
 		a = b;
 		b = t;
@@ -411,10 +417,15 @@ static int scan(struct lsi_report *r, DIR *d)
 		}
 	}
 	if (many) {
+		/* Cancelled amid the walk, the calling thread would leave the
+		 * workers on its stack: a cancellation waits until the end. */
+		int cancel;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 		pthread_once(&fork_once, scan_fork_init);
 		scan_start(&s, threads);
 		err = scan_batches(&s, &s.b[0], &s.b[1], d);
 		scan_stop(&s);
+		pthread_setcancelstate(cancel, NULL);
 	} else {
 		err = scan_alone(r, d, s.b[0].names ? &s.b[0] : NULL);
 	}

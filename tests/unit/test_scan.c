@@ -42,6 +42,8 @@ struct rows {
 	int tasks;	    /* the threads of the process at the first call */
 	int pipe_w, pipe_r; /* with pipe_r > 0: close pipe_w at the first call, see if pipe_r ends */
 	int pipe_ended;
+	const char *take_first; /* on the first call, acquire this (literal) resource */
+	int take_rc;
 };
 
 static int collect(const struct lockspace_info *info, void *arg)
@@ -66,6 +68,8 @@ static int collect(const struct lockspace_info *info, void *arg)
 		struct pollfd pfd = {.fd = l->pipe_r, .events = POLLIN};
 		l->pipe_ended = poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
 	}
+	if (l->n == 0 && l->take_first)
+		l->take_rc = lockspace_acquire(ls, l->take_first, LOCKSPACE_LITERAL);
 	if (l->n == 0) {
 		DIR *t = opendir("/proc/self/task");
 		for (struct dirent *de; t && (de = readdir(t));)
@@ -243,6 +247,40 @@ static void test_threads_as_one(void)
 	       "another process's F_GETLK agrees with the walk on every file");
 	free(one.r);
 	free(many.r);
+}
+
+/* A file that this process takes after it was looked at, before it is
+ * reported (here, by the callback), is reported as this process's; and
+ * LOCKSPACE_SCAN_THREADS takes digits only. */
+static void test_held_since_looked_at(void)
+{
+	struct rows order = {0}, l = {0}, dflt = {0}, bad = {0};
+	is_int(walk("1", &order), 0, "a walk on one thread gives the order");
+	if (order.n < 40)
+		return;
+	/* The first batch is looked at before the callback is first called. */
+	const struct row *target = NULL;
+	for (size_t i = 20; i < order.n && !target; i++)
+		if (order.r[i].state == LOCKSPACE_STATE_FREE && order.r[i].integrity == 0)
+			target = &order.r[i];
+	ok(target != NULL, "a free file to take");
+	if (!target)
+		return;
+	l.take_first = target->path;
+	is_int(walk("4", &l), 0, "a walk on four threads whose callback takes it");
+	is_int(l.take_rc, 0, "the callback took %s", target->path);
+	const struct row *r = find(&l, target->name);
+	ok(r && r->state == LOCKSPACE_STATE_EXCLUSIVE && r->nholders == 1 && r->pid[0] == getpid() &&
+		   (r->flags[0] & LOCKSPACE_HOLDER_SELF),
+	   "it is reported held by this process (state %d)", r ? r->state : -1);
+	lockspace_release(ls, target->path, LOCKSPACE_LITERAL);
+	is_int(walk("", &dflt), 0, "a walk with the default threads");
+	is_int(walk("-1", &bad), 0, "a walk with LOCKSPACE_SCAN_THREADS=-1");
+	is_int(bad.tasks, dflt.tasks, "-1 is the default, not as many threads as allowed (%d)", bad.tasks);
+	free(order.r);
+	free(l.r);
+	free(dflt.r);
+	free(bad.r);
 }
 
 /* Files removed while the walk goes on are skipped, not errors. */
@@ -618,5 +656,6 @@ static void teardown(void)
 	lockspace_close(ls);
 }
 
-TU_MAIN(setup, test_no_threads, test_threads_as_one, test_vanished, test_walks_keep_locks, test_hazard,
-	test_closed_meanwhile, test_fork_in_callback, test_fork_beside_walk, teardown)
+TU_MAIN(setup, test_no_threads, test_threads_as_one, test_held_since_looked_at, test_vanished,
+	test_walks_keep_locks, test_hazard, test_closed_meanwhile, test_fork_in_callback,
+	test_fork_beside_walk, teardown)
