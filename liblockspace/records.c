@@ -37,6 +37,22 @@
  * names no holder process, so the record is how a pid is known at all.
  */
 
+/* Read the small file @path (of /proc) into @buf, NUL-terminated: the bytes
+ * read, or -errno. */
+static ssize_t proc_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = '\0';
+	return n;
+}
+
 /* The start time of @pid from /proc/PID/stat into *@start (0 for a zombie,
  * which holds no locks any more): 0, or -errno when the file cannot be read
  * (no such process, or a /proc mounted with hidepid hides it). */
@@ -45,15 +61,9 @@ static int proc_stat_start(pid_t pid, unsigned long long *start)
 	char path[64], buf[1024];
 	*start = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	int err = n < 0 ? -errno : 0;
-	close(fd);
+	ssize_t n = proc_read(path, buf, sizeof(buf));
 	if (n <= 0)
-		return n < 0 ? err : -ESRCH;
-	buf[n] = '\0';
+		return n < 0 ? (int)n : -ESRCH;
 	/* The command name may hold spaces and parentheses: count from the last ')'. */
 	char *p = strrchr(buf, ')');
 	if (!p)
@@ -111,15 +121,9 @@ enum lsi_pid_state lsi_pid_judge(pid_t pid, unsigned long long start)
 static pid_t proc_only_child(const char *path)
 {
 	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	int err = n < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		return err;
-	buf[n] = '\0';
+	ssize_t n = proc_read(path, buf, sizeof(buf));
+	if (n < 0)
+		return (pid_t)n;
 	char *end;
 	errno = 0;
 	long v = strtol(buf, &end, 10);
@@ -143,14 +147,8 @@ char *lsi_proc_comm(pid_t pid)
 {
 	char path[64], buf[64];
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(path, buf, sizeof(buf)) <= 0)
 		return NULL;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return strdup(buf);
 }
